@@ -1,0 +1,147 @@
+//! Failed-auth rate limiting (protocol.md §3.3): 10 failures in 60 s lock a remote address out
+//! for 5 min; loopback is never locked out but each failure delays the answer (250 ms doubling
+//! to 5 s). Bounded: at most `MAX_TRACKED` addresses are remembered.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::time::Instant;
+
+pub const MAX_ATTEMPTS: usize = 10;
+pub const WINDOW: Duration = Duration::from_secs(60);
+pub const LOCKOUT: Duration = Duration::from_secs(5 * 60);
+pub const LOOPBACK_BASE_DELAY: Duration = Duration::from_millis(250);
+pub const LOOPBACK_MAX_DELAY: Duration = Duration::from_secs(5);
+const MAX_TRACKED: usize = 10_000;
+
+#[derive(Clone, Debug, Default)]
+struct Entry {
+    failures: VecDeque<Instant>,
+    locked_until: Option<Instant>,
+}
+
+/// Per-address failure tracking for the shared-secret scope.
+#[derive(Clone, Debug, Default)]
+pub struct AuthLimiter {
+    entries: BTreeMap<IpAddr, Entry>,
+}
+
+impl AuthLimiter {
+    /// `Err(remaining)` while `ip` is locked out.
+    pub fn check(&mut self, now: Instant, ip: IpAddr) -> Result<(), Duration> {
+        let Some(entry) = self.entries.get_mut(&ip) else { return Ok(()) };
+        match entry.locked_until {
+            Some(until) if until > now => Err(until - now),
+            Some(_) => {
+                entry.locked_until = None;
+                entry.failures.clear();
+                Ok(())
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Records a failure. Returns how long to hold the answer back (loopback only).
+    pub fn record_failure(&mut self, now: Instant, ip: IpAddr) -> Duration {
+        if self.entries.len() >= MAX_TRACKED && !self.entries.contains_key(&ip) {
+            self.prune(now);
+            if self.entries.len() >= MAX_TRACKED {
+                // Still full of live lockouts: forget the oldest address rather than grow.
+                if let Some(first) = self.entries.keys().next().copied() {
+                    self.entries.remove(&first);
+                }
+            }
+        }
+        let entry = self.entries.entry(ip).or_default();
+        while entry.failures.front().is_some_and(|&t| now.duration_since(t) >= WINDOW) {
+            entry.failures.pop_front();
+        }
+        entry.failures.push_back(now);
+        if ip.is_loopback() {
+            let doublings = (entry.failures.len() - 1).min(16) as u32;
+            return LOOPBACK_BASE_DELAY.saturating_mul(1 << doublings).min(LOOPBACK_MAX_DELAY);
+        }
+        if entry.failures.len() >= MAX_ATTEMPTS {
+            entry.locked_until = Some(now + LOCKOUT);
+        }
+        Duration::ZERO
+    }
+
+    /// A success clears the address's history.
+    pub fn record_success(&mut self, ip: IpAddr) {
+        self.entries.remove(&ip);
+    }
+
+    /// Drops entries with no live lockout and no failure inside the window.
+    pub fn prune(&mut self, now: Instant) {
+        self.entries.retain(|_, e| {
+            e.locked_until.is_some_and(|u| u > now)
+                || e.failures.back().is_some_and(|&t| now.duration_since(t) < WINDOW)
+        });
+    }
+
+    pub fn tracked(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REMOTE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7));
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    #[test]
+    fn ten_failures_in_a_minute_lock_out_for_five_minutes() {
+        let t0 = Instant::ZERO;
+        let mut l = AuthLimiter::default();
+        for i in 0..9 {
+            l.record_failure(t0 + Duration::from_secs(i), REMOTE);
+            assert_eq!(l.check(t0 + Duration::from_secs(i), REMOTE), Ok(()));
+        }
+        l.record_failure(t0 + Duration::from_secs(9), REMOTE);
+        assert_eq!(l.check(t0 + Duration::from_secs(10), REMOTE), Err(LOCKOUT - Duration::from_secs(1)));
+        assert!(l.check(t0 + Duration::from_secs(9) + LOCKOUT - Duration::from_millis(1), REMOTE).is_err());
+        assert_eq!(l.check(t0 + Duration::from_secs(9) + LOCKOUT, REMOTE), Ok(()));
+    }
+
+    #[test]
+    fn failures_outside_the_window_do_not_count() {
+        let t0 = Instant::ZERO;
+        let mut l = AuthLimiter::default();
+        for i in 0..20u64 {
+            l.record_failure(t0 + Duration::from_secs(i * 7), REMOTE);
+        }
+        assert_eq!(l.check(t0 + Duration::from_secs(140), REMOTE), Ok(()));
+    }
+
+    #[test]
+    fn loopback_gets_escalating_delay_not_lockout() {
+        let t0 = Instant::ZERO;
+        let mut l = AuthLimiter::default();
+        let delays: Vec<_> = (0..8).map(|i| l.record_failure(t0 + Duration::from_millis(i), LOCAL)).collect();
+        assert_eq!(delays[0], Duration::from_millis(250));
+        assert_eq!(delays[1], Duration::from_millis(500));
+        assert_eq!(delays[2], Duration::from_millis(1000));
+        assert_eq!(delays[7], Duration::from_secs(5));
+        for i in 0..20 {
+            l.record_failure(t0 + Duration::from_millis(100 + i), LOCAL);
+        }
+        assert_eq!(l.check(t0 + Duration::from_secs(1), LOCAL), Ok(()));
+        l.record_success(LOCAL);
+        assert_eq!(l.record_failure(t0 + Duration::from_secs(2), LOCAL), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let t0 = Instant::ZERO;
+        let mut l = AuthLimiter::default();
+        for i in 0..(MAX_TRACKED as u32 + 50) {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            l.record_failure(t0, ip);
+        }
+        assert!(l.tracked() <= MAX_TRACKED);
+    }
+}

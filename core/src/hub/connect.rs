@@ -1,0 +1,308 @@
+//! The `connect` pipeline (protocol.md §2.5), in the reference's order: startup/restart
+//! admission, protocol version, role, rate limit, shared secret, device-less policy, scopes,
+//! registration, `hello-ok`, presence.
+
+use serde_json::json;
+
+use super::{Conn, Hub, Lifecycle, OpenConn};
+use crate::auth::scopes::{Role, ScopeSet};
+use crate::auth::{authenticate, AuthFailure, FailureContext};
+use crate::ids::{CloseCode, ConnId, RequestId, UnixMillis};
+use crate::limits::{MIN_NODE_PROTOCOL, MIN_PROBE_PROTOCOL, PROTOCOL_VERSION};
+use crate::link::{HubToSession, PeerInfo};
+use crate::session::millis;
+use crate::time::Instant;
+use crate::wire::codec::{encode_err, encode_ok};
+use crate::wire::connect::{ClientId, ClientMode, ConnectParams};
+use crate::wire::events::SERVED_EVENTS;
+use crate::wire::frames::{ErrorCode, ErrorShape};
+use crate::wire::hello::{
+    Features, HelloAuth, HelloOk, HelloOkTag, Policy, PresenceEntry, ServerInfo, Snapshot,
+    Suspension, SuspensionPhase,
+};
+use crate::methods::SERVED_METHODS;
+
+/// A refused `connect`: the error `res` and the close that follows it.
+struct Refusal {
+    error: ErrorShape,
+    code: CloseCode,
+    reason: String,
+}
+
+impl Refusal {
+    fn policy(error: ErrorShape) -> Self {
+        let reason = error.message.clone();
+        Self { error, code: CloseCode::POLICY, reason }
+    }
+}
+
+impl Hub {
+    pub(super) fn handle_connect(
+        &mut self,
+        now: Instant,
+        wall: UnixMillis,
+        conn: ConnId,
+        id: RequestId,
+        params: ConnectParams,
+    ) {
+        let Some(Conn::Handshaking { peer }) = self.conns.get(&conn) else { return };
+        let peer = peer.clone();
+        match self.admit_connect(now, &peer, &params) {
+            Ok((role, scopes)) => self.open_conn(now, wall, conn, id, peer, params, role, scopes),
+            Err((refusal, delay)) => {
+                let msg = HubToSession::Reject {
+                    response: encode_err(&id, &refusal.error),
+                    code: refusal.code,
+                    reason: refusal.reason,
+                };
+                if delay.is_zero() {
+                    self.to(conn, msg);
+                } else {
+                    self.delayed_counter += 1;
+                    self.delayed.insert((now + delay, self.delayed_counter), (conn, msg));
+                    self.sync_timers();
+                }
+            }
+        }
+    }
+
+    /// Decides a `connect`; on refusal also says how long to hold the answer back.
+    fn admit_connect(
+        &mut self,
+        now: Instant,
+        peer: &PeerInfo,
+        params: &ConnectParams,
+    ) -> Result<(Role, ScopeSet), (Refusal, std::time::Duration)> {
+        let refuse = |r: Refusal| (r, std::time::Duration::ZERO);
+        let is_node = params.role.as_deref() == Some("node") && params.client.mode == ClientMode::Node;
+        match self.lifecycle {
+            Lifecycle::Starting if !is_node => return Err(refuse(starting())),
+            Lifecycle::Draining | Lifecycle::Drained => return Err(refuse(restarting())),
+            Lifecycle::Starting | Lifecycle::Running => {}
+        }
+        if !protocol_accepted(params, is_node) {
+            return Err(refuse(protocol_mismatch(params)));
+        }
+        let Some(role) = Role::parse(params.role.as_deref()) else {
+            return Err(refuse(Refusal::policy(ErrorShape::invalid_request("invalid role"))));
+        };
+        if let Some(refusal) = ui_origin_refused(peer, params) {
+            return Err(refuse(refusal));
+        }
+        let ctx = FailureContext { client: params.client.id, is_local: peer.is_direct_local() };
+        if let Err(remaining) = self.limiter.check(now, peer.ip) {
+            let failure = AuthFailure::RateLimited { retry_after_ms: millis(remaining) };
+            return Err(refuse(Refusal::policy(failure.to_error(ctx))));
+        }
+        if let Err(failure) = authenticate(&self.config.auth, params.auth.as_ref()) {
+            // No secret offered and no device identity: the reference answers that a device
+            // identity is required (observed), not AUTH_TOKEN_MISSING.
+            if matches!(failure, AuthFailure::TokenMissing | AuthFailure::PasswordMissing)
+                && params.device.is_none()
+            {
+                return Err(refuse(device_required()));
+            }
+            let delay = if failure.counts_as_attempt() {
+                self.limiter.record_failure(now, peer.ip)
+            } else {
+                std::time::Duration::ZERO
+            };
+            return Err((Refusal::policy(failure.to_error(ctx)), delay));
+        }
+        self.limiter.record_success(peer.ip);
+        // Device identity (signatures, pairing, device tokens) is a later layer; until it
+        // exists every socket is device-less here, which nodes may never be (§3.4).
+        if role == Role::Node {
+            return Err(refuse(device_required()));
+        }
+        let requested = params.scopes.iter().flatten().map(|s| s.0.as_str());
+        let mut scopes = ScopeSet::from_requested(requested);
+        if !keeps_scopes_without_device(peer, params) {
+            scopes = ScopeSet::empty();
+        }
+        if let Some(cap) = &peer.scope_cap {
+            scopes = scopes.intersect(cap);
+        }
+        Ok((role, scopes))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn open_conn(
+        &mut self,
+        now: Instant,
+        wall: UnixMillis,
+        conn: ConnId,
+        id: RequestId,
+        peer: PeerInfo,
+        params: ConnectParams,
+        role: Role,
+        scopes: ScopeSet,
+    ) {
+        // Operator rows are keyed by the connection (its hello-ok connId), so one client
+        // instance with two sockets shows twice, as in the reference.
+        let conn_uuid = self.ids.uuid();
+        let presence_key = records_presence(&params).then(|| conn_uuid.clone());
+        if let Some(key) = &presence_key {
+            let entry = client_presence(&peer, &params, role, &scopes, wall);
+            self.presence.upsert(now, key.clone(), entry);
+        }
+        let hello = self.hello(now, wall, conn_uuid, role, &scopes);
+        let frame = encode_ok(&id, &hello);
+        self.conns.insert(
+            conn,
+            Conn::Open(Box::new(OpenConn { role, scopes: scopes.clone(), presence_key: presence_key.clone() })),
+        );
+        self.to(conn, HubToSession::Accept { hello: frame, role, scopes });
+        if presence_key.is_some() {
+            self.broadcast_presence(wall);
+        }
+        self.sync_timers();
+    }
+
+    fn hello(
+        &mut self,
+        now: Instant,
+        wall: UnixMillis,
+        conn_id: String,
+        role: Role,
+        scopes: &ScopeSet,
+    ) -> HelloOk {
+        let admin = scopes.contains(crate::auth::scopes::Scope::Admin);
+        let limits = &self.config.limits;
+        HelloOk {
+            kind: HelloOkTag::HelloOk,
+            protocol: PROTOCOL_VERSION,
+            server: ServerInfo {
+                version: self.config.version.clone(),
+                build_id: self.config.build_id.clone(),
+                boot_id: Some(self.config.boot_id.clone()),
+                conn_id,
+            },
+            features: Features {
+                methods: SERVED_METHODS.iter().map(|s| (*s).to_owned()).collect(),
+                events: SERVED_EVENTS.iter().map(|s| (*s).to_owned()).collect(),
+                capabilities: None,
+            },
+            snapshot: Snapshot {
+                suspension: Suspension { phase: SuspensionPhase::Accepting },
+                presence: self.presence.list(wall),
+                health: self.health.clone(),
+                state_version: self.state_version,
+                uptime_ms: self.uptime_ms(now),
+                session_defaults: self.config.session_defaults.clone(),
+                config_path: self.config.config_path.clone().filter(|_| admin),
+                state_dir: self.config.state_dir.clone().filter(|_| admin),
+                auth_mode: admin.then(|| self.config.auth.name()),
+            },
+            auth: HelloAuth {
+                method: self.config.auth.name(),
+                role: role.as_str().to_owned(),
+                scopes: scopes.names().map(str::to_owned).collect(),
+            },
+            policy: Policy {
+                max_payload: limits.max_payload as u64,
+                max_buffered_bytes: limits.max_buffered_bytes as u64,
+                tick_interval_ms: millis(limits.tick_interval),
+            },
+        }
+    }
+}
+
+/// §2.3: (a) 4 in range; (b) probes down to 3; (c) legacy v3 nodes.
+fn protocol_accepted(p: &ConnectParams, is_node: bool) -> bool {
+    let (min, max) = (p.min_protocol, p.max_protocol);
+    (min <= PROTOCOL_VERSION && PROTOCOL_VERSION <= max)
+        || (p.client.mode == ClientMode::Probe && max >= MIN_PROBE_PROTOCOL && min <= PROTOCOL_VERSION)
+        || (is_node && min <= MIN_NODE_PROTOCOL && MIN_NODE_PROTOCOL <= max)
+}
+
+fn protocol_mismatch(p: &ConnectParams) -> Refusal {
+    let error = ErrorShape::invalid_request("protocol mismatch").with_details(json!({
+        "code": "PROTOCOL_MISMATCH",
+        "clientMinProtocol": p.min_protocol,
+        "clientMaxProtocol": p.max_protocol,
+        "expectedProtocol": PROTOCOL_VERSION,
+        "minimumProbeProtocol": MIN_PROBE_PROTOCOL,
+    }));
+    Refusal { error, code: CloseCode::PROTOCOL_ERROR, reason: "protocol mismatch".into() }
+}
+
+fn device_required() -> Refusal {
+    let error = ErrorShape::new(ErrorCode::NotPaired, "device identity required")
+        .with_details(json!({ "code": "DEVICE_IDENTITY_REQUIRED" }));
+    Refusal::policy(error)
+}
+
+/// Browser UI clients must come from an allowed Origin; the driver already refused
+/// disallowed ones before the upgrade, so here only a missing Origin remains (observed).
+fn ui_origin_refused(peer: &PeerInfo, p: &ConnectParams) -> Option<Refusal> {
+    let ui = matches!(p.client.id, ClientId::ControlUi | ClientId::WebchatUi | ClientId::Webchat);
+    (ui && peer.origin.is_none()).then(|| {
+        let error = ErrorShape::invalid_request(
+            "origin not allowed (open the Control UI from the gateway host or allow it in gateway.controlUi.allowedOrigins)",
+        )
+        .with_details(json!({ "code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "reason": "origin missing or invalid" }));
+        Refusal::policy(error)
+    })
+}
+
+fn starting() -> Refusal {
+    let error = ErrorShape::new(ErrorCode::Unavailable, "gateway starting; retry shortly")
+        .with_details(json!({ "reason": "startup-sidecars" }))
+        .retry_after(500);
+    Refusal { error, code: CloseCode::TRY_AGAIN_LATER, reason: "gateway starting".into() }
+}
+
+fn restarting() -> Refusal {
+    let error = ErrorShape::new(ErrorCode::Unavailable, "connect unavailable during gateway restart")
+        .with_details(json!({ "method": "connect", "reason": "restart", "phase": "draining" }))
+        .retry_after(1000);
+    Refusal { error, code: CloseCode::TRY_AGAIN_LATER, reason: "gateway restart in progress".into() }
+}
+
+/// §3.4: a device-less shared-secret operator keeps its scopes only as the local CLI or the
+/// local backend client.
+fn keeps_scopes_without_device(peer: &PeerInfo, p: &ConnectParams) -> bool {
+    let local = peer.is_direct_local();
+    let cli = p.client.id == ClientId::Cli && p.client.mode == ClientMode::Cli;
+    let backend = p.client.id == ClientId::GatewayClient && p.client.mode == ClientMode::Backend;
+    local && (cli || backend)
+}
+
+/// cli, backend and probe clients are not recorded in presence (§10.16).
+fn records_presence(p: &ConnectParams) -> bool {
+    !matches!(p.client.mode, ClientMode::Cli | ClientMode::Backend | ClientMode::Probe)
+}
+
+fn client_presence(
+    peer: &PeerInfo,
+    p: &ConnectParams,
+    role: Role,
+    scopes: &ScopeSet,
+    wall: UnixMillis,
+) -> PresenceEntry {
+    let c = &p.client;
+    let host = c.display_name.clone().unwrap_or_else(|| c.id.as_str().to_owned());
+    let ip = (!peer.ip.is_loopback()).then(|| peer.ip.to_string());
+    let text = format!("Node: {host} · mode {}", c.mode.as_str());
+    let scopes: Vec<String> = scopes.names().map(str::to_owned).collect();
+    PresenceEntry {
+        host: Some(host),
+        ip,
+        version: Some(c.version.clone()),
+        platform: Some(c.platform.clone()),
+        device_family: c.device_family.clone(),
+        model_identifier: c.model_identifier.clone(),
+        time_zone: c.time_zone.clone(),
+        mode: Some(c.mode.as_str().to_owned()),
+        reason: Some("connect".into()),
+        client_id: Some(c.id.as_str().to_owned()),
+        instance_id: c.instance_id.clone(),
+        roles: Some(vec![role.as_str().to_owned()]),
+        scopes: (!scopes.is_empty()).then_some(scopes),
+        text: Some(text),
+        online_since: Some(wall),
+        ts: wall,
+        ..PresenceEntry::default()
+    }
+}

@@ -1,0 +1,218 @@
+//! The methods served by the hub itself: `health`, `status`, `system-presence`, `system-event`
+//! (protocol.md §5.1-5.4).
+
+use serde_json::json;
+
+use super::{Conn, Hub, Lifecycle, MAX_QUEUED_SYSTEM_EVENTS};
+use crate::auth::scopes::Scope;
+use crate::ids::{ConnId, RequestId, UnixMillis};
+use crate::methods::MethodCall;
+use crate::time::Instant;
+use crate::wire::frames::{ErrorCode, ErrorShape};
+use crate::wire::methods::{OkResult, SystemEventParams};
+
+impl Hub {
+    pub(super) fn handle_request(
+        &mut self,
+        now: Instant,
+        wall: UnixMillis,
+        conn: ConnId,
+        id: RequestId,
+        call: MethodCall,
+    ) {
+        let Some(Conn::Open(open)) = self.conns.get(&conn) else { return };
+        let admin = open.scopes.contains(Scope::Admin);
+        if matches!(self.lifecycle, Lifecycle::Draining | Lifecycle::Drained) {
+            let m = call.method();
+            let error = ErrorShape::new(
+                ErrorCode::Unavailable,
+                format!("{} unavailable during gateway restart", m.name()),
+            )
+            .with_details(json!({ "method": m.name(), "reason": "restart", "phase": "draining" }))
+            .retry_after(1000);
+            return self.respond_err(conn, &id, &error);
+        }
+        match call {
+            MethodCall::Health(_) => {
+                let health = self.health.clone();
+                self.respond_ok(conn, &id, &health);
+            }
+            MethodCall::Status(_) => {
+                let status = self.status(now, wall, admin);
+                self.respond_ok(conn, &id, &status);
+            }
+            MethodCall::SystemPresence => {
+                let list = self.presence.list(wall);
+                self.respond_ok(conn, &id, &list);
+            }
+            MethodCall::SystemEvent(params) => {
+                if params.wake == Some(true) && params.text.trim_start().starts_with("Node:") {
+                    let error = ErrorShape::invalid_request("wake is not allowed for node events");
+                    return self.respond_err(conn, &id, &error);
+                }
+                self.system_event(now, wall, params);
+                self.respond_ok(conn, &id, &OkResult { ok: true });
+            }
+        }
+    }
+
+    /// Upserts the presence row the event describes, queues its text for the next agent turn and
+    /// broadcasts `presence` (before the caller's `{ok:true}`, as the reference does).
+    fn system_event(&mut self, now: Instant, wall: UnixMillis, p: SystemEventParams) {
+        let text = p.text.trim().to_owned();
+        let parsed = parse_node_line(&text);
+        let key = p
+            .device_id
+            .as_deref()
+            .or(p.instance_id.as_deref())
+            .map(str::to_lowercase)
+            .or_else(|| parsed.as_ref().map(|n| n.host.to_lowercase()))
+            .or_else(|| parsed.as_ref().map(|n| n.ip.clone()))
+            .unwrap_or_else(|| text.chars().take(64).collect());
+        let clear_last_input =
+            p.tags.iter().flatten().any(|t| t == "system-presence-clear-last-input");
+        let mut entry = self.presence.get(&key).cloned().unwrap_or_default();
+        if let Some(n) = parsed {
+            entry.host = Some(n.host);
+            entry.ip = Some(n.ip);
+            entry.version = Some(n.version);
+            entry.last_input_seconds = Some(n.last_input_seconds);
+            entry.mode = Some(n.mode);
+            entry.reason = Some(n.reason);
+        }
+        let set = |slot: &mut Option<String>, v: Option<String>| {
+            if v.is_some() {
+                *slot = v;
+            }
+        };
+        set(&mut entry.host, p.host);
+        set(&mut entry.ip, p.ip);
+        set(&mut entry.version, p.version);
+        set(&mut entry.platform, p.platform);
+        set(&mut entry.device_family, p.device_family);
+        set(&mut entry.model_identifier, p.model_identifier);
+        set(&mut entry.mode, p.mode);
+        set(&mut entry.reason, p.reason);
+        set(&mut entry.device_id, p.device_id);
+        set(&mut entry.instance_id, p.instance_id);
+        if let Some(s) = p.last_input_seconds.filter(|s| s.is_finite() && *s >= 0.0) {
+            entry.last_input_seconds = Some(s as u64);
+        }
+        if clear_last_input {
+            entry.last_input_seconds = None;
+        }
+        if p.roles.is_some() {
+            entry.roles = p.roles;
+        }
+        if p.scopes.is_some() {
+            entry.scopes = p.scopes;
+        }
+        entry.text = Some(text.clone());
+        entry.ts = wall;
+        self.presence.upsert(now, key, entry);
+        self.system_events.push_back(text);
+        while self.system_events.len() > MAX_QUEUED_SYSTEM_EVENTS {
+            self.system_events.pop_front();
+        }
+        self.broadcast_presence(wall);
+        self.sync_timers();
+    }
+
+    /// The `status` summary. Sensitive fields (paths, pid) only for admins.
+    fn status(&self, now: Instant, wall: UnixMillis, admin: bool) -> serde_json::Value {
+        let open = self.conns.values().filter(|c| matches!(c, Conn::Open(_))).count();
+        let mut status = json!({
+            "runtimeVersion": self.config.version,
+            "bootId": self.config.boot_id,
+            "ts": wall.0,
+            "uptimeMs": self.uptime_ms(now),
+            "heartbeat": { "defaultAgentId": self.config.session_defaults.default_agent_id, "agents": [] },
+            "channelSummary": [],
+            "queuedSystemEvents": self.system_events,
+            "sessions": {
+                "paths": [],
+                "count": 0,
+                "defaults": { "model": null, "contextTokens": null },
+                "recent": [],
+                "byAgent": [],
+            },
+            "connections": { "total": self.conns.len(), "authenticated": open },
+            "presence": { "count": self.presence.len() + 1 },
+            "stateVersion": self.state_version,
+        });
+        if admin {
+            status["pid"] = json!(self.config.pid);
+            status["configPath"] = json!(self.config.config_path);
+            status["stateDir"] = json!(self.config.state_dir);
+            status["authMode"] = json!(self.config.auth.name());
+        }
+        status
+    }
+}
+
+/// The fields of a node presence line:
+/// `Node: <host> (<ip>) · app <version> · last input <n>s ago · mode <mode> · reason <reason>`.
+#[derive(Debug, PartialEq)]
+struct NodeLine {
+    host: String,
+    ip: String,
+    version: String,
+    last_input_seconds: u64,
+    mode: String,
+    reason: String,
+}
+
+fn parse_node_line(text: &str) -> Option<NodeLine> {
+    let rest = strip_prefix_ci(text, "node:")?.trim_start();
+    let host_end = rest.find([' ', '('])?;
+    let host = &rest[..host_end];
+    let rest = rest[host_end..].trim_start().strip_prefix('(')?;
+    let ip_end = rest.find(')')?;
+    let ip = &rest[..ip_end];
+    let mut parts = rest[ip_end + 1..].split('·').map(str::trim);
+    if !parts.next()?.is_empty() {
+        return None;
+    }
+    let version = strip_prefix_ci(parts.next()?, "app")?.trim();
+    let last = strip_prefix_ci(parts.next()?, "last input")?.trim();
+    let last = last.strip_suffix("s ago")?.trim().parse().ok()?;
+    let mode = strip_prefix_ci(parts.next()?, "mode")?.trim();
+    let tail: Vec<&str> = parts.collect();
+    let first = strip_prefix_ci(tail.first()?, "reason")?.trim();
+    let reason = std::iter::once(first).chain(tail[1..].iter().copied()).collect::<Vec<_>>().join(" · ");
+    if host.is_empty() || ip.is_empty() || version.is_empty() || mode.is_empty() {
+        return None;
+    }
+    Some(NodeLine {
+        host: host.to_owned(),
+        ip: ip.to_owned(),
+        version: version.to_owned(),
+        last_input_seconds: last,
+        mode: mode.to_owned(),
+        reason,
+    })
+}
+
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_lines_parse() {
+        let n = parse_node_line("Node: box (10.0.0.5) · app 1.0 · last input 12s ago · mode ui · reason periodic")
+            .unwrap();
+        assert_eq!(n.host, "box");
+        assert_eq!(n.ip, "10.0.0.5");
+        assert_eq!(n.version, "1.0");
+        assert_eq!(n.last_input_seconds, 12);
+        assert_eq!(n.mode, "ui");
+        assert_eq!(n.reason, "periodic");
+        assert_eq!(parse_node_line("hi"), None);
+        assert_eq!(parse_node_line("Node: box · mode ui"), None);
+    }
+}

@@ -1,0 +1,484 @@
+//! The gateway-wide [`Hub`]: the connection registry, the `connect` pipeline, method execution,
+//! scope-filtered broadcast, `stateVersion`, presence, `tick`, health, two-stage runs and
+//! shutdown (protocol.md §2.5, §3, §5, §6).
+//!
+//! One task owns the hub. Feed it [`SessionEvent`]s with [`Hub::handle_session`] and deadlines with
+//! [`Hub::handle_timeout`]; drain [`Hub::poll_output`] until [`HubOutput::Wait`]; route each
+//! [`HubOutput::ToSession`] to that connection's session.
+
+mod connect;
+mod handlers;
+mod presence;
+mod runs;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::auth::limiter::AuthLimiter;
+use crate::auth::scopes::{Role, Scope, ScopeSet};
+use crate::auth::AuthMode;
+use crate::ids::{CloseCode, ConnId, IdGen, RequestId, RunId, UnixMillis};
+use crate::limits::Limits;
+use crate::link::{HubToSession, PeerInfo, SessionEvent};
+use crate::session::millis;
+use crate::time::{earliest, Instant, TimerKind, Timers};
+use crate::wire::codec::{encode_err, encode_ok, encode_response, EncodedEvent};
+use crate::wire::events::{ShutdownEvent, TickEvent};
+use crate::wire::frames::{ErrorCode, ErrorShape, StateVersion};
+use crate::wire::hello::{
+    ConfigReloadHealth, HealthSnapshot, HotReloadStatus, PresenceEntry, SessionDefaults,
+};
+
+pub use presence::PresenceStore;
+pub use runs::{Admission, RunOutcome, RunTracker, Waiter};
+
+/// Static facts and policy the hub runs with. Hot-swappable parts are replaced with
+/// [`Hub::update_config`].
+#[derive(Clone, Debug)]
+pub struct HubConfig {
+    /// Release string reported as `hello-ok.server.version`.
+    pub version: String,
+    pub build_id: Option<String>,
+    /// Changes on every (re)start; clients use it to notice a restart.
+    pub boot_id: String,
+    pub auth: AuthMode,
+    /// The gateway's own presence row (its `ts` is stamped on every listing).
+    pub own_presence: PresenceEntry,
+    pub limits: Limits,
+    pub session_defaults: SessionDefaults,
+    /// Shown to admins only.
+    pub config_path: Option<String>,
+    /// Shown to admins only.
+    pub state_dir: Option<String>,
+    pub hot_reload: HotReloadStatus,
+    pub pid: Option<u32>,
+    /// Seed for connection ids (give fresh randomness in production, a constant in tests).
+    pub id_seed: u64,
+}
+
+/// Something the driver must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HubOutput {
+    ToSession(ConnId, HubToSession),
+    /// Nothing more until the deadline (or an input).
+    Wait(Option<(Instant, HubTimer)>),
+}
+
+/// Why the hub wants to wake up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HubTimer {
+    Tick,
+    HealthRefresh,
+    PresenceExpiry,
+    IdempotencyExpiry,
+    DelayedReply,
+    ShutdownGrace,
+}
+
+impl TimerKind for HubTimer {
+    const ALL: &'static [Self] = &[
+        Self::Tick,
+        Self::HealthRefresh,
+        Self::PresenceExpiry,
+        Self::IdempotencyExpiry,
+        Self::DelayedReply,
+        Self::ShutdownGrace,
+    ];
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// The gateway's accept/drain cycle.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lifecycle {
+    /// Listening, but `connect` is refused with 1013 until [`Hub::set_ready`].
+    Starting,
+    Running,
+    /// `shutdown` sent and every socket told to close; waiting for them to go.
+    Draining,
+    /// Every socket is gone (or the grace ran out): the driver may exit.
+    Drained,
+}
+
+#[derive(Clone, Debug)]
+enum Conn {
+    Handshaking { peer: PeerInfo },
+    Open(Box<OpenConn>),
+}
+
+#[derive(Clone, Debug)]
+struct OpenConn {
+    role: Role,
+    scopes: ScopeSet,
+    presence_key: Option<String>,
+}
+
+/// Who may receive a broadcast (`EVENT_SCOPE_GUARDS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// Every authenticated socket, nodes included.
+    All,
+    /// Operators whose scopes satisfy this one.
+    Operators(Scope),
+}
+
+/// The gateway-wide machine.
+#[derive(Debug)]
+pub struct Hub {
+    config: HubConfig,
+    started: Instant,
+    lifecycle: Lifecycle,
+    conns: BTreeMap<ConnId, Conn>,
+    presence: PresenceStore,
+    state_version: StateVersion,
+    health: HealthSnapshot,
+    limiter: AuthLimiter,
+    runs: RunTracker,
+    /// Replies held back (the loopback auth-failure delay), in due order.
+    delayed: BTreeMap<(Instant, u64), (ConnId, HubToSession)>,
+    delayed_counter: u64,
+    system_events: VecDeque<String>,
+    timers: Timers<HubTimer>,
+    ids: IdGen,
+    out: VecDeque<HubOutput>,
+}
+
+/// At most this many `system-event` texts are kept for the next agent turn.
+const MAX_QUEUED_SYSTEM_EVENTS: usize = 20;
+
+impl Hub {
+    pub fn new(config: HubConfig, now: Instant, wall: UnixMillis) -> Self {
+        let mut timers = Timers::default();
+        timers.set(HubTimer::Tick, now + config.limits.tick_interval);
+        timers.set(HubTimer::HealthRefresh, now + config.limits.health_refresh_interval);
+        let mut hub = Self {
+            presence: PresenceStore::new(config.own_presence.clone()),
+            ids: IdGen::new(config.id_seed),
+            config,
+            started: now,
+            lifecycle: Lifecycle::Starting,
+            conns: BTreeMap::new(),
+            state_version: StateVersion { presence: 1, health: 1 },
+            health: HealthSnapshot::default(),
+            limiter: AuthLimiter::default(),
+            runs: RunTracker::new(),
+            delayed: BTreeMap::new(),
+            delayed_counter: 0,
+            system_events: VecDeque::new(),
+            timers,
+            out: VecDeque::new(),
+        };
+        hub.health = hub.build_health(wall);
+        hub
+    }
+
+    /// Startup finished: `connect` is admitted from now on.
+    pub fn set_ready(&mut self) {
+        if self.lifecycle == Lifecycle::Starting {
+            self.lifecycle = Lifecycle::Running;
+        }
+    }
+
+    pub fn lifecycle(&self) -> Lifecycle {
+        self.lifecycle
+    }
+
+    /// True once shutdown has finished; the driver may exit.
+    pub fn is_drained(&self) -> bool {
+        self.lifecycle == Lifecycle::Drained
+    }
+
+    /// Accepting connections (what `/ready` reports).
+    pub fn is_ready(&self) -> bool {
+        self.lifecycle == Lifecycle::Running
+    }
+
+    /// Replaces the hot-reloadable configuration (auth secrets, limits for new sockets, …).
+    pub fn update_config(&mut self, config: HubConfig) {
+        self.config = config;
+    }
+
+    pub fn config(&self) -> &HubConfig {
+        &self.config
+    }
+
+    /// Number of sockets the hub knows (handshaking and open).
+    pub fn connection_count(&self) -> usize {
+        self.conns.len()
+    }
+
+    /// A message from the session of `conn`. Poll after.
+    pub fn handle_session(&mut self, now: Instant, wall: UnixMillis, conn: ConnId, event: SessionEvent) {
+        match event {
+            SessionEvent::Opened { peer } => {
+                self.conns.insert(conn, Conn::Handshaking { peer });
+                if matches!(self.lifecycle, Lifecycle::Draining | Lifecycle::Drained) {
+                    self.to(conn, HubToSession::Close {
+                        code: CloseCode::SERVICE_RESTART,
+                        reason: "service restart".into(),
+                    });
+                }
+            }
+            SessionEvent::Connect { id, params } => self.handle_connect(now, wall, conn, id, *params),
+            SessionEvent::Request { id, call } => self.handle_request(now, wall, conn, id, call),
+            SessionEvent::Closed => self.handle_closed(now, wall, conn),
+        }
+    }
+
+    /// Deadlines that have passed. Poll after.
+    pub fn handle_timeout(&mut self, now: Instant, wall: UnixMillis) {
+        if self.timers.is_due(HubTimer::ShutdownGrace, now) {
+            self.timers.stop_all();
+            self.lifecycle = Lifecycle::Drained;
+            return;
+        }
+        while let Some(entry) = self.delayed.first_entry() {
+            if entry.key().0 > now {
+                break;
+            }
+            let (conn, msg) = entry.remove();
+            self.to(conn, msg);
+        }
+        if self.timers.is_due(HubTimer::Tick, now) {
+            self.timers.set(HubTimer::Tick, now + self.config.limits.tick_interval);
+            let tick = EncodedEvent::new("tick", &TickEvent { ts: wall }, None, true);
+            self.broadcast(tick, Audience::All);
+        }
+        if self.timers.is_due(HubTimer::HealthRefresh, now) {
+            self.timers.set(HubTimer::HealthRefresh, now + self.config.limits.health_refresh_interval);
+            self.refresh_health(wall);
+        }
+        if self.timers.is_due(HubTimer::PresenceExpiry, now) && self.presence.prune(now) {
+            self.broadcast_presence(wall);
+        }
+        self.runs.expire(now);
+        self.limiter.prune(now);
+        self.sync_timers();
+    }
+
+    /// Starts a graceful shutdown: unfinished runs fail, every socket gets `shutdown`, then a
+    /// 1012 close; the hub is drained when all are gone or the grace period ends. Poll after.
+    pub fn begin_shutdown(&mut self, now: Instant, reason: &str, restart_expected_ms: Option<u64>) {
+        if matches!(self.lifecycle, Lifecycle::Draining | Lifecycle::Drained) {
+            return;
+        }
+        self.lifecycle = Lifecycle::Draining;
+        for run in self.runs.active_runs() {
+            let error = ErrorShape::new(ErrorCode::Unavailable, "gateway is shutting down")
+                .retry_after(restart_expected_ms.unwrap_or(1000));
+            let payload = json!({ "runId": run.as_str(), "status": "error", "summary": "aborted" });
+            self.finish_run(now, &run, RunOutcome::Failed { payload: Some(payload), error });
+        }
+        let event = ShutdownEvent { reason: reason.to_owned(), restart_expected_ms };
+        self.broadcast(EncodedEvent::new("shutdown", &event, None, false), Audience::All);
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            self.to(conn, HubToSession::Close {
+                code: CloseCode::SERVICE_RESTART,
+                reason: "service restart".into(),
+            });
+        }
+        // Sessions terminate after their own close grace; allow a little more for the driver.
+        let grace = self.config.limits.close_grace * 2;
+        self.timers.stop_all();
+        self.timers.set(HubTimer::ShutdownGrace, now + grace);
+        self.check_drained();
+    }
+
+    /// The next output; `Wait` when idle.
+    pub fn poll_output(&mut self) -> HubOutput {
+        if let Some(o) = self.out.pop_front() {
+            return o;
+        }
+        HubOutput::Wait(self.timers.next())
+    }
+
+    /// Admits a two-stage run for request `id` on `conn` (protocol.md §5.6). A new run is
+    /// answered with `accepted` and returns [`Admission::Started`]: the caller then runs it,
+    /// reporting progress with [`Hub::emit_run_event`] and the end with [`Hub::finish_run`].
+    pub fn begin_run(
+        &mut self,
+        now: Instant,
+        conn: ConnId,
+        id: RequestId,
+        run: &RunId,
+        accepted: &impl Serialize,
+    ) -> Admission {
+        let waiter = Waiter { conn, id: id.clone() };
+        let admission = self.runs.admit(now, run, waiter);
+        match &admission {
+            Admission::Started => self.to(conn, HubToSession::Response(encode_ok(&id, accepted))),
+            Admission::Joined => {
+                let payload = json!({ "runId": run.as_str(), "status": "in_flight" });
+                self.to(conn, HubToSession::Response(encode_ok(&id, &payload)));
+            }
+            Admission::Cached(outcome) => {
+                let frame = render_outcome(&id, outcome);
+                self.to(conn, HubToSession::Response(frame));
+            }
+        }
+        self.sync_timers();
+        admission
+    }
+
+    /// Broadcasts one `agent` event of an active run with the next per-run `seq`.
+    /// Returns false if the run is not active.
+    pub fn emit_run_event(
+        &mut self,
+        wall: UnixMillis,
+        run: &RunId,
+        stream: &str,
+        data: Value,
+        session_key: Option<&str>,
+    ) -> bool {
+        let Some(seq) = self.runs.next_event_seq(run) else { return false };
+        let mut payload = json!({ "runId": run.as_str(), "stream": stream, "data": data });
+        if let Some(key) = session_key {
+            payload["sessionKey"] = json!(key);
+        }
+        payload["seq"] = json!(seq);
+        payload["ts"] = json!(wall.0);
+        self.broadcast(EncodedEvent::new("agent", &payload, None, false), Audience::Operators(Scope::Read));
+        true
+    }
+
+    /// Ends a run: every waiter still connected gets the final `res` on its request id.
+    pub fn finish_run(&mut self, now: Instant, run: &RunId, outcome: RunOutcome) {
+        let waiters = self.runs.finish(now, run, outcome.clone());
+        for w in waiters {
+            if self.conns.contains_key(&w.conn) {
+                self.to(w.conn, HubToSession::Response(render_outcome(&w.id, &outcome)));
+            }
+        }
+        self.sync_timers();
+    }
+
+    /// Sends `event` to every open socket the audience admits, each with its own `seq`.
+    pub fn broadcast(&mut self, event: EncodedEvent, audience: Audience) {
+        let event = Arc::new(event);
+        let recipients: Vec<ConnId> = self
+            .conns
+            .iter()
+            .filter_map(|(id, c)| match c {
+                Conn::Open(open) if admits(audience, open) => Some(*id),
+                Conn::Open(_) | Conn::Handshaking { .. } => None,
+            })
+            .collect();
+        for conn in recipients {
+            self.to(conn, HubToSession::Event { event: Arc::clone(&event), sequenced: true });
+        }
+    }
+
+    fn handle_closed(&mut self, now: Instant, wall: UnixMillis, conn: ConnId) {
+        let Some(old) = self.conns.remove(&conn) else { return };
+        self.runs.forget_conn(conn);
+        self.delayed.retain(|_, (c, _)| *c != conn);
+        // The row stays (marked `disconnect`) until the presence TTL removes it, as in the
+        // reference.
+        if let Conn::Open(open) = old {
+            if let Some(key) = &open.presence_key {
+                let marked = self.presence.update(now, key, |e| {
+                    e.reason = Some("disconnect".into());
+                    e.ts = wall;
+                });
+                if marked && self.lifecycle == Lifecycle::Running {
+                    self.broadcast_presence(wall);
+                }
+            }
+        }
+        self.check_drained();
+        self.sync_timers();
+    }
+
+    fn check_drained(&mut self) {
+        if self.lifecycle == Lifecycle::Draining && self.conns.is_empty() {
+            self.timers.stop_all();
+            self.lifecycle = Lifecycle::Drained;
+        }
+    }
+
+    fn to(&mut self, conn: ConnId, msg: HubToSession) {
+        self.out.push_back(HubOutput::ToSession(conn, msg));
+    }
+
+    fn respond_ok(&mut self, conn: ConnId, id: &RequestId, payload: &impl Serialize) {
+        self.to(conn, HubToSession::Response(encode_ok(id, payload)));
+    }
+
+    fn respond_err(&mut self, conn: ConnId, id: &RequestId, error: &ErrorShape) {
+        self.to(conn, HubToSession::Response(encode_err(id, error)));
+    }
+
+    fn broadcast_presence(&mut self, wall: UnixMillis) {
+        self.state_version.presence += 1;
+        let payload = json!({ "presence": self.presence.list(wall) });
+        let event = EncodedEvent::new("presence", &payload, Some(self.state_version), true);
+        self.broadcast(event, Audience::Operators(Scope::Read));
+    }
+
+    fn build_health(&self, wall: UnixMillis) -> HealthSnapshot {
+        HealthSnapshot {
+            ok: Some(true),
+            ts: Some(wall),
+            duration_ms: Some(0),
+            config_reload: Some(ConfigReloadHealth { hot_reload_status: self.config.hot_reload }),
+            channels: Some(BTreeMap::new()),
+            channel_order: Some(Vec::new()),
+            channel_labels: Some(BTreeMap::new()),
+            default_agent_id: Some(self.config.session_defaults.default_agent_id.clone()),
+        }
+    }
+
+    /// Rebuilds the health snapshot and broadcasts `health` (stateVersion.health + 1).
+    pub fn refresh_health(&mut self, wall: UnixMillis) {
+        self.health = self.build_health(wall);
+        self.state_version.health += 1;
+        let event = EncodedEvent::new("health", &self.health, Some(self.state_version), false);
+        self.broadcast(event, Audience::All);
+    }
+
+    fn sync_timers(&mut self) {
+        if matches!(self.lifecycle, Lifecycle::Draining | Lifecycle::Drained) {
+            return;
+        }
+        match self.presence.next_expiry() {
+            Some(at) => self.timers.set(HubTimer::PresenceExpiry, at),
+            None => self.timers.stop(HubTimer::PresenceExpiry),
+        }
+        match self.runs.next_expiry() {
+            Some(at) => self.timers.set(HubTimer::IdempotencyExpiry, at),
+            None => self.timers.stop(HubTimer::IdempotencyExpiry),
+        }
+        match self.delayed.keys().next() {
+            Some((at, _)) => self.timers.set(HubTimer::DelayedReply, *at),
+            None => self.timers.stop(HubTimer::DelayedReply),
+        }
+    }
+
+    fn uptime_ms(&self, now: Instant) -> u64 {
+        millis(now.duration_since(self.started))
+    }
+
+    /// The hub's next deadline with its reason (same as the last `Wait`).
+    pub fn next_deadline(&self) -> Option<(Instant, HubTimer)> {
+        earliest(self.timers.next(), None)
+    }
+}
+
+fn admits(audience: Audience, open: &OpenConn) -> bool {
+    match audience {
+        Audience::All => true,
+        Audience::Operators(scope) => open.role == Role::Operator && open.scopes.satisfies(scope),
+    }
+}
+
+fn render_outcome(id: &RequestId, outcome: &RunOutcome) -> Vec<u8> {
+    match outcome {
+        RunOutcome::Ok(payload) => encode_ok(id, payload),
+        RunOutcome::Failed { payload, error } => encode_response(id, false, payload.as_ref(), Some(error)),
+    }
+}

@@ -1,0 +1,181 @@
+//! Two-stage replies (protocol.md §5.6): a run is admitted once per idempotency key (which is
+//! its `runId`), answered `accepted` at once and with its final result later on the same request
+//! id. Duplicates while in flight join the run and get the same final result; finished results
+//! are replayed for 5 min (at most 1000 keys, oldest evicted first).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::ids::{ConnId, RequestId, RunId};
+use crate::limits::{IDEMPOTENCY_TTL, MAX_IDEMPOTENCY_KEYS};
+use crate::time::Instant;
+use crate::wire::frames::ErrorShape;
+
+/// Who is waiting for a run's final `res`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Waiter {
+    pub conn: ConnId,
+    pub id: RequestId,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunOutcome {
+    Ok(Value),
+    /// An error `res`, which may still carry a payload (`{runId, status, summary}`).
+    Failed { payload: Option<Value>, error: ErrorShape },
+}
+
+/// What [`RunTracker::admit`] decided.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Admission {
+    /// A new run: answer `accepted`, then start it.
+    Started,
+    /// Already running: the caller now waits for the same result.
+    Joined,
+    /// Finished within the TTL: answer with the recorded result once.
+    Cached(RunOutcome),
+}
+
+#[derive(Debug)]
+struct Active {
+    waiters: Vec<Waiter>,
+    next_seq: u64,
+}
+
+#[derive(Debug, Default)]
+pub struct RunTracker {
+    active: BTreeMap<RunId, Active>,
+    done: BTreeMap<RunId, (RunOutcome, Instant)>,
+    expiry: VecDeque<(Instant, RunId)>,
+    ttl: Duration,
+}
+
+impl RunTracker {
+    pub fn new() -> Self {
+        Self { ttl: IDEMPOTENCY_TTL, ..Self::default() }
+    }
+
+    pub fn admit(&mut self, now: Instant, run: &RunId, waiter: Waiter) -> Admission {
+        self.expire(now);
+        if let Some((outcome, _)) = self.done.get(run) {
+            return Admission::Cached(outcome.clone());
+        }
+        if let Some(active) = self.active.get_mut(run) {
+            active.waiters.push(waiter);
+            return Admission::Joined;
+        }
+        self.active.insert(run.clone(), Active { waiters: vec![waiter], next_seq: 1 });
+        Admission::Started
+    }
+
+    /// The next per-run event `seq` (from 1), or `None` if the run is not active.
+    pub fn next_event_seq(&mut self, run: &RunId) -> Option<u64> {
+        let active = self.active.get_mut(run)?;
+        let seq = active.next_seq;
+        active.next_seq += 1;
+        Some(seq)
+    }
+
+    /// Ends a run, records its outcome and returns who must get the final `res`.
+    pub fn finish(&mut self, now: Instant, run: &RunId, outcome: RunOutcome) -> Vec<Waiter> {
+        let Some(active) = self.active.remove(run) else { return Vec::new() };
+        self.done.insert(run.clone(), (outcome, now + self.ttl));
+        self.expiry.push_back((now + self.ttl, run.clone()));
+        while self.done.len() > MAX_IDEMPOTENCY_KEYS {
+            match self.expiry.pop_front() {
+                Some((_, old)) => self.done.remove(&old),
+                None => break,
+            };
+        }
+        active.waiters
+    }
+
+    /// A socket went away: it no longer waits for anything.
+    pub fn forget_conn(&mut self, conn: ConnId) {
+        for active in self.active.values_mut() {
+            active.waiters.retain(|w| w.conn != conn);
+        }
+    }
+
+    pub fn expire(&mut self, now: Instant) {
+        while let Some((at, run)) = self.expiry.front() {
+            if *at > now {
+                break;
+            }
+            // Only drop the record if this expiry entry is its current one.
+            if self.done.get(run).is_some_and(|(_, exp)| exp == at) {
+                self.done.remove(run);
+            }
+            self.expiry.pop_front();
+        }
+    }
+
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.expiry.front().map(|(at, _)| *at)
+    }
+
+    pub fn is_active(&self, run: &RunId) -> bool {
+        self.active.contains_key(run)
+    }
+
+    pub fn active_runs(&self) -> Vec<RunId> {
+        self.active.keys().cloned().collect()
+    }
+
+    pub fn cached_len(&self) -> usize {
+        self.done.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(conn: u64, id: &str) -> Waiter {
+        Waiter { conn: ConnId(conn), id: RequestId(id.into()) }
+    }
+
+    #[test]
+    fn duplicates_join_then_replay_until_ttl() {
+        let t0 = Instant::ZERO;
+        let mut r = RunTracker::new();
+        let run = RunId("k".into());
+        assert_eq!(r.admit(t0, &run, w(1, "a")), Admission::Started);
+        assert_eq!(r.admit(t0, &run, w(2, "b")), Admission::Joined);
+        assert_eq!(r.next_event_seq(&run), Some(1));
+        assert_eq!(r.next_event_seq(&run), Some(2));
+        let waiters = r.finish(t0, &run, RunOutcome::Ok(Value::Null));
+        assert_eq!(waiters, vec![w(1, "a"), w(2, "b")]);
+        assert_eq!(r.next_event_seq(&run), None);
+        let later = t0 + IDEMPOTENCY_TTL - Duration::from_millis(1);
+        assert_eq!(r.admit(later, &run, w(3, "c")), Admission::Cached(RunOutcome::Ok(Value::Null)));
+        assert_eq!(r.admit(t0 + IDEMPOTENCY_TTL, &run, w(3, "d")), Admission::Started);
+    }
+
+    #[test]
+    fn cache_is_capped() {
+        let t0 = Instant::ZERO;
+        let mut r = RunTracker::new();
+        for i in 0..(MAX_IDEMPOTENCY_KEYS + 10) {
+            let run = RunId(format!("k{i}"));
+            r.admit(t0, &run, w(1, "x"));
+            r.finish(t0, &run, RunOutcome::Ok(Value::Null));
+        }
+        assert_eq!(r.cached_len(), MAX_IDEMPOTENCY_KEYS);
+        assert_eq!(r.admit(t0, &RunId("k0".into()), w(1, "y")), Admission::Started, "oldest evicted");
+    }
+
+    #[test]
+    fn closed_sockets_stop_waiting() {
+        let t0 = Instant::ZERO;
+        let mut r = RunTracker::new();
+        let run = RunId("k".into());
+        r.admit(t0, &run, w(1, "a"));
+        r.admit(t0, &run, w(2, "b"));
+        r.forget_conn(ConnId(1));
+        assert_eq!(r.finish(t0, &run, RunOutcome::Ok(Value::Null)), vec![w(2, "b")]);
+    }
+}

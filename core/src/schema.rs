@@ -1,0 +1,231 @@
+//! JSON Schemas emitted from the wire types, and the validators built from them.
+//!
+//! The Rust types are the source of truth: [`emit_all`] renders every schema, `schemas/` holds
+//! the checked-in copies (regenerate with `cargo run -p openclaw-core --example emit-schemas`),
+//! and a test fails when they differ. At run time the checked-in files are compiled once
+//! ([`validators`]); `is_valid` is the fast path and the violation list is only built on failure,
+//! formatted the way the reference's `formatValidationErrors` does.
+
+use std::sync::OnceLock;
+
+use schemars::generate::SchemaSettings;
+use schemars::JsonSchema;
+use serde_json::Value;
+
+use crate::wire::connect::ConnectParams;
+use crate::wire::events::{ConnectChallenge, PresenceEvent, ShutdownEvent, TickEvent};
+use crate::wire::frames::{ErrorShape, EventFrame, RequestFrame, ResponseFrame};
+use crate::wire::hello::{HealthSnapshot, HelloOk, PresenceEntry};
+use crate::wire::methods::{
+    HealthParams, OkResult, StatusParams, SystemEventParams, SystemPresenceParams,
+};
+
+/// Every schema this crate emits: (file stem, generator).
+const SCHEMAS: &[(&str, fn() -> Value)] = &[
+    ("request-frame", gen::<RequestFrame>),
+    ("response-frame", gen::<ResponseFrame>),
+    ("event-frame", gen::<EventFrame>),
+    ("error-shape", gen::<ErrorShape>),
+    ("connect-params", gen::<ConnectParams>),
+    ("hello-ok", gen::<HelloOk>),
+    ("presence-entry", gen::<PresenceEntry>),
+    ("health-snapshot", gen::<HealthSnapshot>),
+    ("event.connect.challenge", gen::<ConnectChallenge>),
+    ("event.presence", gen::<PresenceEvent>),
+    ("event.tick", gen::<TickEvent>),
+    ("event.shutdown", gen::<ShutdownEvent>),
+    ("event.health", gen::<HealthSnapshot>),
+    ("method.health.params", gen::<HealthParams>),
+    ("method.health.result", gen::<HealthSnapshot>),
+    ("method.status.params", gen::<StatusParams>),
+    ("method.system-presence.params", gen::<SystemPresenceParams>),
+    ("method.system-presence.result", gen::<Vec<PresenceEntry>>),
+    ("method.system-event.params", gen::<SystemEventParams>),
+    ("method.system-event.result", gen::<OkResult>),
+];
+
+fn gen<T: JsonSchema>() -> Value {
+    let mut schema = SchemaSettings::draft2020_12().into_generator().into_root_schema_for::<T>().to_value();
+    strip_null(&mut schema);
+    schema
+}
+
+/// `Option<T>` means "may be absent", as in the reference: `null` is not accepted, and the
+/// `default: null` that `#[serde(default)]` adds is noise.
+fn strip_null(v: &mut Value) {
+    match v {
+        Value::Object(map) => {
+            if map.get("default") == Some(&Value::Null) {
+                map.remove("default");
+            }
+            // A one-value enum is a literal (`type:"req"`); TypeBox says "equal to constant".
+            if let Some(Value::Array(values)) = map.get("enum") {
+                if values.len() == 1 {
+                    let only = values[0].clone();
+                    map.remove("enum");
+                    map.insert("const".into(), only);
+                }
+            }
+            if let Some(Value::Array(types)) = map.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    map.insert("type".into(), only);
+                }
+            }
+            if let Some(Value::Array(any)) = map.get_mut("anyOf") {
+                any.retain(|s| s.get("type").and_then(Value::as_str) != Some("null"));
+                if any.len() == 1 {
+                    if let Some(Value::Object(only)) = any.pop() {
+                        map.remove("anyOf");
+                        for (k, val) in only {
+                            map.entry(k).or_insert(val);
+                        }
+                    }
+                }
+            }
+            map.values_mut().for_each(strip_null);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_null),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => {}
+    }
+}
+
+/// Renders every schema as `(file name, pretty JSON + newline)`, in a stable order.
+pub fn emit_all() -> Vec<(String, String)> {
+    SCHEMAS
+        .iter()
+        .map(|(stem, gen)| {
+            let mut text = serde_json::to_string_pretty(&gen()).unwrap_or_default();
+            text.push('\n');
+            (format!("{stem}.schema.json"), text)
+        })
+        .collect()
+}
+
+/// The checked-in schema files, embedded at build time.
+mod checked_in {
+    pub const REQUEST_FRAME: &str = include_str!("../../schemas/request-frame.schema.json");
+    pub const CONNECT_PARAMS: &str = include_str!("../../schemas/connect-params.schema.json");
+    pub const HEALTH: &str = include_str!("../../schemas/method.health.params.schema.json");
+    pub const STATUS: &str = include_str!("../../schemas/method.status.params.schema.json");
+    pub const SYSTEM_PRESENCE: &str =
+        include_str!("../../schemas/method.system-presence.params.schema.json");
+    pub const SYSTEM_EVENT: &str =
+        include_str!("../../schemas/method.system-event.params.schema.json");
+}
+
+/// A compiled schema.
+pub struct Validator(jsonschema::Validator);
+
+impl Validator {
+    fn compile(text: &str) -> Self {
+        // The embedded files are ours and a test compiles each one; failure here is a build bug.
+        #[allow(clippy::expect_used)]
+        let schema: Value = serde_json::from_str(text).expect("checked-in schema is JSON");
+        #[allow(clippy::expect_used)]
+        let validator = jsonschema::validator_for(&schema).expect("checked-in schema compiles");
+        Self(validator)
+    }
+
+    /// `Ok` if `value` conforms, else the violations as the reference words them.
+    pub fn check(&self, value: &Value) -> Result<(), String> {
+        if self.0.is_valid(value) {
+            return Ok(());
+        }
+        // The reference lists errors per object: `required` first, then unknown properties, then
+        // the properties in order, recursing. Sorting by (path, rank) reproduces that.
+        let mut found: Vec<(Vec<String>, u8, String)> = self
+            .0
+            .iter_errors(value)
+            .map(|err| {
+                let path: Vec<String> =
+                    err.instance_path().to_string().split('/').skip(1).map(str::to_owned).collect();
+                (path, rank(&err), describe(&err))
+            })
+            .collect();
+        found.sort_by(|a, b| a.0.len().min(1).cmp(&b.0.len().min(1)).then(a.1.cmp(&b.1)));
+        let mut parts: Vec<String> = Vec::new();
+        for (_, _, part) in found {
+            if !parts.contains(&part) {
+                parts.push(part);
+            }
+        }
+        if parts.is_empty() {
+            parts.push("unknown validation error".into());
+        }
+        Err(parts.join("; "))
+    }
+}
+
+fn rank(err: &jsonschema::ValidationError<'_>) -> u8 {
+    use jsonschema::error::ValidationErrorKind as K;
+    match err.kind() {
+        K::Required { .. } => 0,
+        K::AdditionalProperties { .. } => 1,
+        _ => 2,
+    }
+}
+
+/// One AJV-style line: `at /client: unexpected property 'x'`, `must have required property 'y'`.
+fn describe(err: &jsonschema::ValidationError<'_>) -> String {
+    use jsonschema::error::ValidationErrorKind as K;
+    let path = err.instance_path().to_string();
+    let at = |msg: String| if path.is_empty() { msg } else { format!("at {path}: {msg}") };
+    match err.kind() {
+        K::AdditionalProperties { unexpected } => {
+            let name = unexpected.first().cloned().unwrap_or_default();
+            let root = if path.is_empty() { "at root".to_owned() } else { format!("at {path}") };
+            format!("{root}: unexpected property '{name}'")
+        }
+        K::Required { property } => {
+            let name = property.as_str().map_or_else(|| property.to_string(), str::to_owned);
+            at(format!("must have required property '{name}'"))
+        }
+        K::Enum { .. } => at("must be equal to one of the allowed values".into()),
+        K::Constant { .. } => at("must be equal to constant".into()),
+        K::Type { kind } => at(format!("must be {}", type_name(kind))),
+        K::MinLength { limit } => at(format!("must not have fewer than {limit} characters")),
+        K::MaxLength { limit } => at(format!("must not have more than {limit} characters")),
+        K::MinItems { limit } => at(format!("must not have fewer than {limit} items")),
+        K::AnyOf { .. } | K::OneOfNotValid { .. } => at("must match a schema in anyOf".into()),
+        K::Minimum { limit } => at(format!("must be >= {limit}")),
+        K::Maximum { limit } => at(format!("must be <= {limit}")),
+        K::Pattern { pattern } => at(format!("must match pattern \"{pattern}\"")),
+        _ => at(err.to_string()),
+    }
+}
+
+fn type_name(kind: &jsonschema::error::TypeKind) -> String {
+    use jsonschema::error::TypeKind;
+    match kind {
+        TypeKind::Single(t) => t.to_string(),
+        TypeKind::Multiple(ts) => {
+            let names: Vec<String> = ts.iter().map(|t| t.to_string()).collect();
+            names.join(",")
+        }
+    }
+}
+
+/// The validators used on incoming frames, compiled on first use.
+pub struct Validators {
+    pub request_frame: Validator,
+    pub connect_params: Validator,
+    pub health: Validator,
+    pub status: Validator,
+    pub system_presence: Validator,
+    pub system_event: Validator,
+}
+
+/// The process-wide validators (compiled once).
+pub fn validators() -> &'static Validators {
+    static CELL: OnceLock<Validators> = OnceLock::new();
+    CELL.get_or_init(|| Validators {
+        request_frame: Validator::compile(checked_in::REQUEST_FRAME),
+        connect_params: Validator::compile(checked_in::CONNECT_PARAMS),
+        health: Validator::compile(checked_in::HEALTH),
+        status: Validator::compile(checked_in::STATUS),
+        system_presence: Validator::compile(checked_in::SYSTEM_PRESENCE),
+        system_event: Validator::compile(checked_in::SYSTEM_EVENT),
+    })
+}

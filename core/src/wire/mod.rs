@@ -1,0 +1,8 @@
+//! The wire: frame envelopes, connect params, `hello-ok`, event payloads and the codec.
+
+pub mod codec;
+pub mod connect;
+pub mod events;
+pub mod frames;
+pub mod hello;
+pub mod methods;

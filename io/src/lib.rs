@@ -1,0 +1,1 @@
+//! IO driver (in progress).
