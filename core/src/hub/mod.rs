@@ -29,7 +29,8 @@ use crate::wire::codec::{encode_err, encode_ok, encode_response, EncodedEvent};
 use crate::wire::events::{ShutdownEvent, TickEvent};
 use crate::wire::frames::{ErrorCode, ErrorShape, StateVersion};
 use crate::wire::hello::{
-    ConfigReloadHealth, HealthSnapshot, HotReloadStatus, PresenceEntry, SessionDefaults,
+    AgentHealth, ConfigReloadHealth, HealthSnapshot, HeartbeatHealth, HotReloadStatus,
+    PresenceEntry, SessionDefaults, SessionStoreHealth,
 };
 
 pub use presence::PresenceStore;
@@ -55,6 +56,8 @@ pub struct HubConfig {
     pub state_dir: Option<String>,
     pub hot_reload: HotReloadStatus,
     pub pid: Option<u32>,
+    /// Where sessions are stored (reported by `health`).
+    pub sessions_path: String,
     /// Seed for connection ids (give fresh randomness in production, a constant in tests).
     pub id_seed: u64,
 }
@@ -421,6 +424,11 @@ impl Hub {
     }
 
     fn build_health(&self, wall: UnixMillis) -> HealthSnapshot {
+        let store = SessionStoreHealth {
+            path: self.config.sessions_path.clone(),
+            count: 0,
+            recent: Vec::new(),
+        };
         HealthSnapshot {
             ok: Some(true),
             ts: Some(wall),
@@ -430,6 +438,13 @@ impl Hub {
             channel_order: Some(Vec::new()),
             channel_labels: Some(BTreeMap::new()),
             default_agent_id: Some(self.config.session_defaults.default_agent_id.clone()),
+            agents: Some(vec![AgentHealth {
+                agent_id: self.config.session_defaults.default_agent_id.clone(),
+                is_default: true,
+                heartbeat: HeartbeatHealth::disabled(),
+                sessions: store.clone(),
+            }]),
+            sessions: Some(store),
         }
     }
 

@@ -222,4 +222,61 @@ pub struct HealthSnapshot {
     pub channel_labels: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_agent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<Vec<AgentHealth>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<SessionStoreHealth>,
+}
+
+/// One agent in the health snapshot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AgentHealth {
+    pub agent_id: String,
+    pub is_default: bool,
+    pub heartbeat: HeartbeatHealth,
+    pub sessions: SessionStoreHealth,
+}
+
+/// An agent's heartbeat schedule (`everyMs: null` when disabled).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HeartbeatHealth {
+    pub enabled: bool,
+    pub every: String,
+    pub every_ms: Option<u64>,
+    pub prompt: String,
+    pub target: String,
+    pub ack_max_chars: u64,
+}
+
+impl HeartbeatHealth {
+    /// No heartbeat runs (this gateway has no heartbeat scheduler yet).
+    pub fn disabled() -> Self {
+        Self {
+            enabled: false,
+            every: "disabled".into(),
+            every_ms: None,
+            prompt: String::new(),
+            target: "none".into(),
+            ack_max_chars: 300,
+        }
+    }
+}
+
+/// A session store: where it lives, how many sessions, the most recent ones.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionStoreHealth {
+    pub path: String,
+    pub count: u64,
+    pub recent: Vec<RecentSession>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct RecentSession {
+    pub key: String,
+    pub updated_at: Option<u64>,
+    pub age: Option<u64>,
 }
