@@ -133,28 +133,54 @@ impl Validator {
         if self.0.is_valid(value) {
             return Ok(());
         }
-        // The reference lists errors per object: `required` first, then unknown properties, then
-        // the properties in order, recursing. Sorting by (path, rank) reproduces that.
-        let mut found: Vec<(Vec<String>, u8, String)> = self
+        let found: Vec<Found> = self
             .0
             .iter_errors(value)
-            .map(|err| {
-                let path: Vec<String> =
-                    err.instance_path().to_string().split('/').skip(1).map(str::to_owned).collect();
-                (path, rank(&err), describe(&err))
+            .map(|err| Found {
+                path: err.instance_path().to_string().split('/').skip(1).map(str::to_owned).collect(),
+                rank: rank(&err),
+                text: describe(&err),
             })
             .collect();
-        found.sort_by(|a, b| a.0.len().min(1).cmp(&b.0.len().min(1)).then(a.1.cmp(&b.1)));
         let mut parts: Vec<String> = Vec::new();
-        for (_, _, part) in found {
-            if !parts.contains(&part) {
-                parts.push(part);
-            }
-        }
+        order_like_reference(&[], &found, &mut parts);
         if parts.is_empty() {
             parts.push("unknown validation error".into());
         }
         Err(parts.join("; "))
+    }
+}
+
+struct Found {
+    path: Vec<String>,
+    rank: u8,
+    text: String,
+}
+
+/// The reference lists errors object by object: an object's own `required` errors, then its
+/// unknown properties, then its properties in schema order, recursing. `found` is in the
+/// validator's (schema) order; this regroups it into that shape, without duplicates.
+fn order_like_reference(prefix: &[String], found: &[Found], out: &mut Vec<String>) {
+    let mut own: Vec<&Found> = found.iter().filter(|f| f.path == prefix).collect();
+    own.sort_by_key(|f| f.rank);
+    for f in own {
+        if !out.contains(&f.text) {
+            out.push(f.text.clone());
+        }
+    }
+    let mut children: Vec<&String> = Vec::new();
+    for f in found {
+        if f.path.len() > prefix.len() && f.path.starts_with(prefix) {
+            let next = &f.path[prefix.len()];
+            if !children.contains(&next) {
+                children.push(next);
+            }
+        }
+    }
+    for child in children {
+        let mut deeper = prefix.to_vec();
+        deeper.push(child.clone());
+        order_like_reference(&deeper, found, out);
     }
 }
 

@@ -257,6 +257,11 @@ impl Session {
         Output::Wait(self.timers.next())
     }
 
+    /// The deadline the next `Wait` will carry (outputs drained or not).
+    pub fn next_deadline(&self) -> Option<(Instant, SessionTimer)> {
+        self.timers.next()
+    }
+
     fn stage(&self) -> Stage {
         match self.phase {
             Phase::Open(_) => Stage::PostAuth,
@@ -369,11 +374,6 @@ impl Session {
         self.phase = Phase::Closed;
         self.timers.stop_all();
         self.out.push_back(Output::ToHub(SessionEvent::Closed));
-    }
-
-    /// Shrinks or grows every time limit (tests and config use this before the first input).
-    pub fn limits(&self) -> &Limits {
-        &self.limits
     }
 }
 
