@@ -1,6 +1,9 @@
 //! Writes every JSON Schema emitted from the wire types into `schemas/` at the workspace root.
 //! Usage: `cargo run -p openclaw-core --example emit-schemas`
 
+// A developer tool, not part of the pure crate: writing files is its whole job.
+#![allow(clippy::disallowed_methods)]
+
 use std::path::PathBuf;
 
 fn main() -> std::io::Result<()> {

@@ -142,12 +142,10 @@ mod tests {
     #[test]
     fn invalid_frame_without_id_answers_with_id_invalid() {
         let e = PeerError::Frame(FrameError::Invalid { id: None, message: "x".into() });
-        match effect(&e, Stage::PostAuth) {
-            WireEffect::RespondRawId { id, error } => {
-                assert_eq!(id, "invalid");
-                assert_eq!(error.message, "invalid request frame: x");
-            }
-            other => panic!("{other:?}"),
-        }
+        let WireEffect::RespondRawId { id, error } = effect(&e, Stage::PostAuth) else {
+            panic!("post-auth invalid frames are answered");
+        };
+        assert_eq!(id, "invalid");
+        assert_eq!(error.message, "invalid request frame: x");
     }
 }

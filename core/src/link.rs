@@ -47,7 +47,7 @@ impl PeerInfo {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SessionEvent {
     /// The socket opened; sent once, first.
-    Opened { peer: PeerInfo },
+    Opened { peer: Box<PeerInfo> },
     /// A schema-valid `connect`; the hub answers with `Accept` or `Reject`.
     Connect { id: RequestId, params: Box<ConnectParams> },
     /// An authorised request with typed params.

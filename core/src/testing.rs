@@ -5,6 +5,9 @@
 //! Transcript lines: `→ a req connect #1`, `← a res #1 ok hello-ok …`, `← a event tick seq=3 …`,
 //! `✕ a close 1008 "…"`, `✕ a terminate`, `· +30s` (time moved).
 
+#[cfg(feature = "testing")]
+pub mod fuzz;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 

@@ -296,16 +296,12 @@ impl Model {
             let received = &self.h.conns[&c.conn].received;
             let close_at = received.iter().position(|r| matches!(r, Received::Close { .. }));
             let close_at = close_at.expect("every reading client is closed");
-            match &received[close_at] {
-                Received::Close { code, reason } => {
-                    assert_eq!((code.0, reason.as_str()), (1012, "service restart"));
-                }
-                other => panic!("{other:?}"),
-            }
-            match &received[close_at - 1] {
-                Received::Frame(f) => assert_eq!(f["event"], "shutdown", "shutdown precedes the close"),
-                other => panic!("expected the shutdown event before the close, got {other:?}"),
-            }
+            let Received::Close { code, reason } = &received[close_at] else { unreachable!() };
+            assert_eq!((code.0, reason.as_str()), (1012, "service restart"));
+            let Received::Frame(f) = &received[close_at - 1] else {
+                panic!("expected the shutdown event before the close, got {:?}", received[close_at - 1]);
+            };
+            assert_eq!(f["event"], "shutdown", "shutdown precedes the close");
         }
         assert!(self.h.violations.is_empty(), "{:?}", self.h.violations);
     }

@@ -185,7 +185,12 @@ impl AuthFailure {
         let error = ErrorShape::invalid_request(self.message(ctx)).with_details(details);
         match self {
             Self::RateLimited { retry_after_ms } => error.retry_after(retry_after_ms),
-            _ => error,
+            Self::TokenMissing
+            | Self::TokenMismatch
+            | Self::TokenNotConfigured
+            | Self::PasswordMissing
+            | Self::PasswordMismatch
+            | Self::PasswordNotConfigured => error,
         }
     }
 

@@ -49,7 +49,8 @@ impl Hub {
         let peer = peer.clone();
         match self.admit_connect(now, &peer, &params) {
             Ok((role, scopes)) => self.open_conn(now, wall, conn, id, peer, params, role, scopes),
-            Err((refusal, delay)) => {
+            Err(refused) => {
+                let (refusal, delay) = *refused;
                 let msg = HubToSession::Reject {
                     response: encode_err(&id, &refusal.error),
                     code: refusal.code,
@@ -72,8 +73,8 @@ impl Hub {
         now: Instant,
         peer: &PeerInfo,
         params: &ConnectParams,
-    ) -> Result<(Role, ScopeSet), (Refusal, std::time::Duration)> {
-        let refuse = |r: Refusal| (r, std::time::Duration::ZERO);
+    ) -> Result<(Role, ScopeSet), Box<(Refusal, std::time::Duration)>> {
+        let refuse = |r: Refusal| Box::new((r, std::time::Duration::ZERO));
         let is_node = params.role.as_deref() == Some("node") && params.client.mode == ClientMode::Node;
         match self.lifecycle {
             Lifecycle::Starting if !is_node => return Err(refuse(starting())),
@@ -107,7 +108,7 @@ impl Hub {
             } else {
                 std::time::Duration::ZERO
             };
-            return Err((Refusal::policy(failure.to_error(ctx)), delay));
+            return Err(Box::new((Refusal::policy(failure.to_error(ctx)), delay)));
         }
         self.limiter.record_success(peer.ip);
         // Device identity (signatures, pairing, device tokens) is a later layer; until it

@@ -50,7 +50,7 @@ impl Hub {
                     let error = ErrorShape::invalid_request("wake is not allowed for node events");
                     return self.respond_err(conn, &id, &error);
                 }
-                self.system_event(now, wall, params);
+                self.system_event(now, wall, *params);
                 self.respond_ok(conn, &id, &OkResult { ok: true });
             }
         }

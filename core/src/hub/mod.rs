@@ -218,7 +218,7 @@ impl Hub {
     pub fn handle_session(&mut self, now: Instant, wall: UnixMillis, conn: ConnId, event: SessionEvent) {
         match event {
             SessionEvent::Opened { peer } => {
-                self.conns.insert(conn, Conn::Handshaking { peer });
+                self.conns.insert(conn, Conn::Handshaking { peer: *peer });
                 if matches!(self.lifecycle, Lifecycle::Draining | Lifecycle::Drained) {
                     self.to(conn, HubToSession::Close {
                         code: CloseCode::SERVICE_RESTART,

@@ -16,7 +16,7 @@ pub enum MethodCall {
     Health(HealthParams),
     Status(StatusParams),
     SystemPresence,
-    SystemEvent(SystemEventParams),
+    SystemEvent(Box<SystemEventParams>),
 }
 
 impl MethodCall {
@@ -37,7 +37,7 @@ impl MethodCall {
                 if p.text.trim().is_empty() {
                     return Err("at /text: must be non-blank".into());
                 }
-                Self::SystemEvent(p)
+                Self::SystemEvent(Box::new(p))
             }
             Method::Connect | Method::Other(_) => return Ok(None),
         }))

@@ -116,7 +116,7 @@ impl Session {
             liveness: Liveness::Idle,
             out: VecDeque::new(),
         };
-        session.out.push_back(Output::ToHub(SessionEvent::Opened { peer }));
+        session.out.push_back(Output::ToHub(SessionEvent::Opened { peer: Box::new(peer) }));
         let challenge = ConnectChallenge {
             nonce,
             ts: wall,
@@ -145,7 +145,9 @@ impl Session {
     pub fn max_frame_len(&self) -> usize {
         match self.phase {
             Phase::Open(_) => self.limits.max_payload,
-            _ => self.limits.preauth_max_payload,
+            Phase::AwaitingConnect | Phase::Connecting { .. } | Phase::Closing | Phase::Closed => {
+                self.limits.preauth_max_payload
+            }
         }
     }
 
@@ -265,7 +267,9 @@ impl Session {
     fn stage(&self) -> Stage {
         match self.phase {
             Phase::Open(_) => Stage::PostAuth,
-            _ => Stage::PreAuth,
+            Phase::AwaitingConnect | Phase::Connecting { .. } | Phase::Closing | Phase::Closed => {
+                Stage::PreAuth
+            }
         }
     }
 
