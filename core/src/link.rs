@@ -2,7 +2,7 @@
 //! (quinn's `EndpointEvent`/`ConnectionEvent` pair). Neither side calls the other; the driver
 //! carries these values between them.
 
-use std::net::IpAddr;
+use core::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::scopes::{Role, ScopeSet};
@@ -29,7 +29,7 @@ impl PeerInfo {
     /// A plain loopback peer with no proxy or browser headers.
     pub fn loopback() -> Self {
         Self {
-            ip: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
+            ip: IpAddr::V4(core::net::Ipv4Addr::LOCALHOST),
             forwarded: false,
             origin: None,
             host_is_local: true,

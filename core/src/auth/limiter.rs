@@ -3,7 +3,7 @@
 //! to 5 s). Bounded: at most `MAX_TRACKED` addresses are remembered.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::IpAddr;
+use core::net::IpAddr;
 use std::time::Duration;
 
 use crate::time::Instant;
@@ -90,8 +90,8 @@ impl AuthLimiter {
 mod tests {
     use super::*;
 
-    const REMOTE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 7));
-    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+    const REMOTE: IpAddr = IpAddr::V4(core::net::Ipv4Addr::new(192, 0, 2, 7));
+    const LOCAL: IpAddr = IpAddr::V4(core::net::Ipv4Addr::LOCALHOST);
 
     #[test]
     fn ten_failures_in_a_minute_lock_out_for_five_minutes() {
@@ -139,7 +139,7 @@ mod tests {
         let t0 = Instant::ZERO;
         let mut l = AuthLimiter::default();
         for i in 0..(MAX_TRACKED as u32 + 50) {
-            let ip = IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            let ip = IpAddr::V4(core::net::Ipv4Addr::from(0x0a00_0000 + i));
             l.record_failure(t0, ip);
         }
         assert!(l.tracked() <= MAX_TRACKED);
