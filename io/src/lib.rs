@@ -1,1 +1,37 @@
-//! IO driver (in progress).
+//! The tokio driver of the OpenClaw gateway: sockets, HTTP, WebSocket framing, the clock and
+//! randomness around the pure machines of [`openclaw_core`].
+//!
+//! # Task layout
+//! * one **accept** task: TCP accept → hyper HTTP/1 connection per socket (probes, 404, the
+//!   WebSocket upgrade with pre-auth admission and the Origin check before the `101`);
+//! * one **hub** task owning [`openclaw_core::Hub`] ([`hub_task`]);
+//! * per WebSocket: one **session** task owning [`openclaw_core::Session`], plus a **reader**
+//!   task (fastwebsockets `read_frame` is not cancel-safe, so it never sits in a `select!`) and
+//!   a **writer** task (socket writes never block the session; flushed bytes are reported back
+//!   so core's slow-consumer accounting is real).
+//!
+//! Every queue between them is bounded: reader → session (frames), session → hub (events),
+//! hub → session (a mailbox; a full one closes that socket 1008 "slow consumer" instead of
+//! blocking the hub), session → writer (bounded in bytes by core's outbox accounting).
+//! The only clock reads live in [`clock`].
+
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod force;
+pub mod server;
+pub mod signals;
+
+mod admission;
+mod http;
+mod hub_task;
+mod identity;
+mod session_task;
+mod ws;
+
+pub use config::ServerConfig;
+pub use error::IoError;
+pub use server::Gateway;

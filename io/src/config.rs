@@ -1,0 +1,47 @@
+//! What the gateway is started with.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use openclaw_core::auth::AuthMode;
+use openclaw_core::Limits;
+
+/// The gateway's startup configuration (the CLI builds it from flags, env and the config file).
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// 127.0.0.1:18789 by default.
+    pub bind: SocketAddr,
+    /// Token/password/none with its secret.
+    pub auth: AuthMode,
+    /// `gateway.controlUi.allowedOrigins` (`*` allows any); the gateway's own loopback origins
+    /// are always allowed.
+    pub allowed_origins: Vec<String>,
+    /// Sockets per client IP that have not completed `hello-ok` (32,
+    /// `OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP`); the next upgrade gets HTTP 503.
+    pub max_preauth_per_ip: usize,
+    /// `Limits::default()` in production; tests shrink them.
+    pub limits: Limits,
+    /// How long a client may take to send the HTTP request head (10 s).
+    pub header_read_timeout: Duration,
+    pub config_path: Option<String>,
+    pub state_dir: Option<String>,
+    /// Debug logs of handshakes, requests, responses and events (secrets never logged).
+    pub verbose: bool,
+}
+
+impl ServerConfig {
+    /// Production defaults for everything but the address and the auth mode.
+    pub fn new(bind: SocketAddr, auth: AuthMode) -> Self {
+        Self {
+            bind,
+            auth,
+            allowed_origins: Vec::new(),
+            max_preauth_per_ip: 32,
+            limits: Limits::default(),
+            header_read_timeout: Duration::from_secs(10),
+            config_path: None,
+            state_dir: None,
+            verbose: false,
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The task that owns the [`Hub`]: it feeds session events, shutdown requests and deadlines in,
+//! and routes each `ToSession` to that connection's bounded mailbox without ever blocking.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use openclaw_core::{ConnId, Hub, HubOutput, HubToSession, Lifecycle, SessionEvent};
+use tokio::sync::mpsc::error::TrySendError;
+use tokio::sync::{mpsc, watch};
+
+use crate::clock;
+use crate::ws::Signals;
+
+/// Hub → session messages waiting per connection; beyond this the socket is a slow consumer.
+pub(crate) const MAILBOX_CAPACITY: usize = 1024;
+/// Session → hub events waiting (all connections share it; senders wait, which throttles reads).
+pub(crate) const HUB_INPUT_CAPACITY: usize = 1024;
+/// Outputs carried out before the task yields to the runtime.
+const BUDGET: usize = 512;
+
+/// Into the hub task.
+#[derive(Debug)]
+pub(crate) enum HubInput {
+    /// A session task is starting: where to deliver its messages. Sent before any event.
+    Attach { conn: ConnId, mailbox: mpsc::Sender<HubToSession>, signals: Arc<Signals> },
+    Session { conn: ConnId, event: SessionEvent },
+    /// The listener is up: admit `connect` from now on.
+    Ready,
+}
+
+/// A `Gateway::shutdown` request.
+#[derive(Clone, Debug)]
+pub(crate) struct ShutdownRequest {
+    pub reason: String,
+    pub restart_expected_ms: Option<u64>,
+}
+
+struct Route {
+    mailbox: mpsc::Sender<HubToSession>,
+    signals: Arc<Signals>,
+}
+
+/// Drives `hub` until it has drained; publishes its lifecycle on `status`.
+pub(crate) async fn run(
+    mut hub: Hub,
+    mut inputs: mpsc::Receiver<HubInput>,
+    mut shutdown: watch::Receiver<Option<ShutdownRequest>>,
+    status: watch::Sender<Lifecycle>,
+) {
+    let mut routes: BTreeMap<ConnId, Route> = BTreeMap::new();
+    let mut shutdown_open = true;
+    loop {
+        let wait = drain(&mut hub, &routes).await;
+        let lifecycle = hub.lifecycle();
+        status.send_if_modified(|l| std::mem::replace(l, lifecycle) != lifecycle);
+        if hub.is_drained() {
+            break;
+        }
+        let deadline = wait.map(|(at, _)| at);
+        let sleep_at = clock::to_tokio(deadline.unwrap_or_default());
+        tokio::select! {
+            biased;
+            changed = shutdown.changed(), if shutdown_open => match changed {
+                Ok(()) => {
+                    let request = shutdown.borrow_and_update().clone();
+                    if let Some(r) = request {
+                        tracing::info!(reason = %r.reason, "gateway shutting down");
+                        hub.begin_shutdown(clock::now(), &r.reason, r.restart_expected_ms);
+                    }
+                }
+                Err(_) => shutdown_open = false,
+            },
+            input = inputs.recv() => match input {
+                Some(HubInput::Attach { conn, mailbox, signals }) => {
+                    routes.insert(conn, Route { mailbox, signals });
+                }
+                Some(HubInput::Session { conn, event }) => {
+                    if matches!(event, SessionEvent::Closed) {
+                        routes.remove(&conn);
+                    }
+                    hub.handle_session(clock::now(), clock::wall(), conn, event);
+                }
+                Some(HubInput::Ready) => hub.set_ready(),
+                None => break,
+            },
+            () = tokio::time::sleep_until(sleep_at), if deadline.is_some() => {
+                // Trust the clock, not the timer (quinn `drive_timer`).
+                let now = clock::now();
+                if deadline.is_some_and(|at| now >= at) {
+                    hub.handle_timeout(now, clock::wall());
+                }
+            }
+        }
+    }
+    status.send_replace(Lifecycle::Drained);
+}
+
+/// Carries out outputs until `Wait`, yielding every [`BUDGET`] outputs.
+async fn drain(
+    hub: &mut Hub,
+    routes: &BTreeMap<ConnId, Route>,
+) -> Option<(openclaw_core::Instant, openclaw_core::HubTimer)> {
+    let mut budget = BUDGET;
+    loop {
+        match hub.poll_output() {
+            HubOutput::ToSession(conn, msg) => deliver(routes, conn, msg),
+            HubOutput::Wait(wait) => return wait,
+        }
+        budget -= 1;
+        if budget == 0 {
+            budget = BUDGET;
+            tokio::task::yield_now().await;
+        }
+    }
+}
+
+fn deliver(routes: &BTreeMap<ConnId, Route>, conn: ConnId, msg: HubToSession) {
+    let Some(route) = routes.get(&conn) else { return };
+    match route.mailbox.try_send(msg) {
+        Ok(()) => {}
+        // Blocking here would stall every other socket: close this one instead.
+        Err(TrySendError::Full(_)) => {
+            tracing::debug!(%conn, "session mailbox full; closing as slow consumer");
+            route.signals.raise(&route.signals.hub_overflow);
+        }
+        Err(TrySendError::Closed(_)) => {}
+    }
+}

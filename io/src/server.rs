@@ -1,0 +1,200 @@
+//! [`Gateway`]: binds the port, starts the hub and accept tasks, and shuts them down.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use openclaw_core::{Hub, Lifecycle};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::admission::PreauthBudget;
+use crate::clock;
+use crate::config::ServerConfig;
+use crate::error::IoError;
+use crate::http;
+use crate::hub_task::{self, HubInput, ShutdownRequest, HUB_INPUT_CAPACITY};
+use crate::identity::hub_config;
+
+/// Pause after a failed `accept` (out of file descriptors, …) so the loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Held by every connection task; [`Tracker::all_done`] resolves when none is left.
+#[derive(Debug)]
+pub(crate) struct TaskToken(#[allow(dead_code)] watch::Receiver<()>);
+
+/// Counts live connection tasks (a watch channel's receiver count, so no lock).
+#[derive(Debug)]
+pub(crate) struct Tracker(watch::Sender<()>);
+
+impl Tracker {
+    pub(crate) fn token(&self) -> TaskToken {
+        TaskToken(self.0.subscribe())
+    }
+
+    async fn all_done(&self) {
+        self.0.closed().await;
+    }
+}
+
+/// What the accept loop and every HTTP connection share. Immutable but for atomics and
+/// channels.
+pub(crate) struct Shared {
+    pub config: ServerConfig,
+    pub port: u16,
+    pub status: watch::Receiver<Lifecycle>,
+    pub shutdown: watch::Receiver<Option<ShutdownRequest>>,
+    pub preauth: Arc<PreauthBudget>,
+    pub hub: mpsc::Sender<HubInput>,
+    pub next_conn: AtomicU64,
+    pub tracker: Tracker,
+}
+
+impl Shared {
+    /// The hub's lifecycle, counting a requested-but-unprocessed shutdown as draining.
+    pub(crate) fn lifecycle(&self) -> Lifecycle {
+        if self.shutdown.borrow().is_some() {
+            return Lifecycle::Draining;
+        }
+        *self.status.borrow()
+    }
+}
+
+/// A running gateway. Binding happens in [`Gateway::start`], so [`Gateway::local_addr`] is
+/// known at once.
+pub struct Gateway {
+    local_addr: SocketAddr,
+    shutdown: watch::Sender<Option<ShutdownRequest>>,
+    hub_task: JoinHandle<()>,
+    accept_task: JoinHandle<()>,
+    shared: Arc<Shared>,
+}
+
+impl Gateway {
+    /// Binds, starts the hub and the accept loop, and returns once `connect` is admitted.
+    pub async fn start(config: ServerConfig) -> Result<Gateway, IoError> {
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .map_err(|source| IoError::Bind { addr: config.bind, source })?;
+        let local_addr = listener.local_addr()?;
+        let hub = Hub::new(hub_config(&config, clock::wall()), clock::now(), clock::wall());
+        let (status_tx, mut status_rx) = watch::channel(hub.lifecycle());
+        let (shutdown_tx, shutdown_rx) = watch::channel(None);
+        let (hub_tx, hub_rx) = mpsc::channel(HUB_INPUT_CAPACITY);
+        let hub_task = tokio::spawn(hub_task::run(hub, hub_rx, shutdown_rx.clone(), status_tx));
+        let shared = Arc::new(Shared {
+            port: local_addr.port(),
+            preauth: PreauthBudget::new(config.max_preauth_per_ip),
+            config,
+            status: status_rx.clone(),
+            shutdown: shutdown_rx,
+            hub: hub_tx.clone(),
+            next_conn: AtomicU64::new(1),
+            tracker: Tracker(watch::channel(()).0),
+        });
+        let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
+        // Listening: startup is over (protocol.md §2.5 step 1).
+        hub_tx.send(HubInput::Ready).await.map_err(|_| IoError::Task("hub task ended".into()))?;
+        status_rx
+            .wait_for(|l| *l != Lifecycle::Starting)
+            .await
+            .map_err(|_| IoError::Task("hub task ended".into()))?;
+        tracing::info!(addr = %local_addr, "gateway listening");
+        Ok(Gateway { local_addr, shutdown: shutdown_tx, hub_task, accept_task, shared })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Begins graceful shutdown: the listener closes, every socket gets the `shutdown` event
+    /// and a 1012 close, stragglers are terminated after the grace period. Idempotent.
+    pub fn shutdown(&self, reason: &str, restart_expected_ms: Option<u64>) {
+        self.shutdown.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some(ShutdownRequest { reason: reason.to_owned(), restart_expected_ms });
+            true
+        });
+    }
+
+    /// Resolves when the hub has drained and every connection task has ended.
+    pub async fn wait(self) -> Result<(), IoError> {
+        let Gateway { hub_task, accept_task, shared, shutdown, .. } = self;
+        let hub_result = hub_task.await;
+        // A hub that ended on its own (it cannot, short of a panic) still stops the listener.
+        shutdown.send_if_modified(|current| {
+            if current.is_some() {
+                return false;
+            }
+            *current = Some(ShutdownRequest { reason: "gateway stopping".into(), restart_expected_ms: None });
+            true
+        });
+        let accept_result = accept_task.await;
+        shared.tracker.all_done().await;
+        hub_result.map_err(|e| IoError::Task(e.to_string()))?;
+        accept_result.map_err(|e| IoError::Task(e.to_string()))
+    }
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.clone();
+    loop {
+        tokio::select! {
+            biased;
+            () = shutdown_requested(&mut shutdown) => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, remote)) => {
+                    tokio::spawn(serve_http(stream, remote, Arc::clone(&shared)));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+        }
+    }
+    // Dropping the listener frees the port for a restarting gateway at once.
+    drop(listener);
+}
+
+async fn serve_http(stream: TcpStream, remote: SocketAddr, shared: Arc<Shared>) {
+    let _ = stream.set_nodelay(true);
+    let svc_shared = Arc::clone(&shared);
+    let service = service_fn(move |req| {
+        let res = http::handle(req, remote, &svc_shared);
+        async move { Ok::<_, Infallible>(res) }
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(shared.config.header_read_timeout)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    let mut conn = std::pin::pin!(conn);
+    let mut shutdown = shared.shutdown.clone();
+    tokio::select! {
+        result = conn.as_mut() => {
+            if let Err(e) = result {
+                tracing::debug!(%remote, error = %e, "http connection ended");
+            }
+        }
+        () = shutdown_requested(&mut shutdown) => {
+            // Finish the request in flight (if any), then close; idle keep-alives close now.
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
+}
+
+/// Resolves once a shutdown has been requested (or the [`Gateway`] handle is gone).
+async fn shutdown_requested(rx: &mut watch::Receiver<Option<ShutdownRequest>>) {
+    // The guard `wait_for` returns must not live across the caller's next await.
+    let _ = rx.wait_for(Option::is_some).await.map(|_| ());
+}

@@ -1,0 +1,231 @@
+//! The socket side of one WebSocket: a reader task feeding whole messages into a bounded
+//! channel, and a writer task draining a [`WriteQueue`] and reporting flushed bytes.
+//!
+//! fastwebsockets choices (style.md principles 9-10): `auto_pong` on (answering the peer's
+//! pings is transport work; the pong goes through the write queue), `auto_close` on (the peer's
+//! close frame is echoed, RFC 6455 §5.5.1). Every decision to *start* a close, the server's own
+//! pings and the pong deadline are core outputs.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use fastwebsockets::{Frame, OpCode, Payload, WebSocketError, WebSocketRead, WebSocketWrite};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::{mpsc, Notify};
+
+/// What the reader hands the session.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    /// One whole text (or binary) message.
+    Message(Vec<u8>),
+    Pong,
+    /// The peer sent a close frame (already echoed).
+    PeerClosed,
+    /// A message larger than the read limit; the stream cannot be resynchronised.
+    Oversize(usize),
+}
+
+/// Stand-in bytes for a text message that was not UTF-8: not JSON either, so core applies its
+/// not-JSON rule (fastwebsockets rejects the frame before we can see its bytes).
+const NOT_UTF8: &[u8] = &[0xFF];
+
+/// Wake-ups for the session task from its writer and from the hub task, behind one `Notify`
+/// (permits are stored, so a wake-up between two selects is never lost).
+#[derive(Debug, Default)]
+pub(crate) struct Signals {
+    pub notify: Notify,
+    /// Total text bytes written to the socket so far.
+    pub flushed: AtomicU64,
+    pub writer_failed: AtomicBool,
+    /// The hub found this session's mailbox full: close it as a slow consumer.
+    pub hub_overflow: AtomicBool,
+}
+
+impl Signals {
+    pub(crate) fn raise(&self, flag: &AtomicBool) {
+        flag.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+}
+
+/// One frame for the writer.
+#[derive(Debug)]
+pub(crate) enum WriteItem {
+    Text(Vec<u8>),
+    Ping,
+    Close { code: u16, reason: String },
+    /// Frames fastwebsockets obliges us to send (pong, close echo), already encoded as payload.
+    Control { opcode: OpCode, payload: Vec<u8> },
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    items: VecDeque<WriteItem>,
+    /// Only the latest unanswered ping gets a pong (RFC 6455 §5.5.3), so a peer flooding pings
+    /// cannot grow the queue.
+    pong: Option<Vec<u8>>,
+    closed: bool,
+}
+
+/// Session → writer queue. Not bounded by count: core's outbox admits text frames only while
+/// fewer than `maxBufferedBytes` are unflushed, so its size is bounded in bytes by core; control
+/// frames are a handful (one ping per interval, one close, one coalesced pong).
+#[derive(Debug, Default)]
+pub(crate) struct WriteQueue {
+    // A std mutex: held for a push or pop only, never across an await.
+    state: Mutex<QueueState>,
+    notify: Notify,
+}
+
+impl WriteQueue {
+    pub(crate) fn push(&self, item: WriteItem) {
+        let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if s.closed {
+            return;
+        }
+        if let WriteItem::Control { opcode: OpCode::Pong, payload } = item {
+            s.pong = Some(payload);
+        } else {
+            s.items.push_back(item);
+        }
+        drop(s);
+        self.notify.notify_one();
+    }
+
+    /// No more items; the writer ends once the queue is empty.
+    pub(crate) fn close(&self) {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).closed = true;
+        self.notify.notify_one();
+    }
+
+    async fn next(&self) -> Option<WriteItem> {
+        loop {
+            {
+                let mut s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(payload) = s.pong.take() {
+                    return Some(WriteItem::Control { opcode: OpCode::Pong, payload });
+                }
+                if let Some(item) = s.items.pop_front() {
+                    return Some(item);
+                }
+                if s.closed {
+                    return None;
+                }
+            }
+            self.notify.notified().await;
+        }
+    }
+}
+
+/// Writes queued frames until the queue closes or the socket fails.
+pub(crate) async fn run_writer<W: AsyncWrite + Unpin>(
+    mut ws: WebSocketWrite<W>,
+    queue: Arc<WriteQueue>,
+    signals: Arc<Signals>,
+) {
+    while let Some(item) = queue.next().await {
+        let (frame, text_len) = match item {
+            WriteItem::Text(bytes) => {
+                let n = bytes.len();
+                (Frame::text(Payload::Owned(bytes)), n)
+            }
+            WriteItem::Ping => (Frame::new(true, OpCode::Ping, None, Payload::Owned(Vec::new())), 0),
+            WriteItem::Close { code, reason } => (Frame::close(code, reason.as_bytes()), 0),
+            WriteItem::Control { opcode, payload } => {
+                (Frame::new(true, opcode, None, Payload::Owned(payload)), 0)
+            }
+        };
+        let result = match ws.write_frame(frame).await {
+            Ok(()) => ws.flush().await,
+            // After our close frame fastwebsockets refuses data frames; nothing to report.
+            Err(WebSocketError::ConnectionClosed) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "websocket write failed");
+            signals.raise(&signals.writer_failed);
+            return;
+        }
+        if text_len > 0 {
+            signals.flushed.fetch_add(text_len as u64, Ordering::AcqRel);
+            signals.notify.notify_one();
+        }
+    }
+}
+
+/// Reads whole messages (fragments reassembled, at most `max_message` bytes) into `tx` until the
+/// peer closes, the socket fails or the session goes away. Ends by dropping `tx`.
+pub(crate) async fn run_reader<R: AsyncRead + Unpin>(
+    mut ws: WebSocketRead<R>,
+    tx: mpsc::Sender<Inbound>,
+    queue: Arc<WriteQueue>,
+    max_message: usize,
+) {
+    // `>=` in fastwebsockets: a frame of exactly `max_message` bytes is still read.
+    ws.set_max_message_size(max_message.saturating_add(1));
+    ws.set_auto_pong(true);
+    ws.set_auto_close(true);
+    let mut obligated = |frame: Frame<'_>| {
+        queue.push(WriteItem::Control { opcode: frame.opcode, payload: frame.payload.to_vec() });
+        std::future::ready(Ok::<(), std::io::Error>(()))
+    };
+    let mut partial: Option<Vec<u8>> = None;
+    loop {
+        let inbound = match ws.read_frame(&mut obligated).await {
+            Ok(frame) => match frame.opcode {
+                OpCode::Text | OpCode::Binary if frame.fin && partial.is_none() => {
+                    Some(Inbound::Message(frame.payload.to_vec()))
+                }
+                OpCode::Text | OpCode::Binary if partial.is_none() => {
+                    partial = Some(frame.payload.to_vec());
+                    None
+                }
+                OpCode::Continuation if partial.is_some() => {
+                    let buf = partial.get_or_insert_with(Vec::new);
+                    buf.extend_from_slice(&frame.payload);
+                    if buf.len() > max_message {
+                        let _ = tx.send(Inbound::Oversize(buf.len())).await;
+                        return;
+                    }
+                    if frame.fin {
+                        partial.take().map(|b| Inbound::Message(checked_utf8(b)))
+                    } else {
+                        None
+                    }
+                }
+                // A new data frame inside a fragmented message, or a stray continuation.
+                OpCode::Text | OpCode::Binary | OpCode::Continuation => return,
+                OpCode::Pong => Some(Inbound::Pong),
+                OpCode::Close => {
+                    let _ = tx.send(Inbound::PeerClosed).await;
+                    return;
+                }
+                OpCode::Ping => None, // answered by auto_pong
+            },
+            Err(WebSocketError::FrameTooLarge) => {
+                let _ = tx.send(Inbound::Oversize(max_message.saturating_add(1))).await;
+                return;
+            }
+            // The frame was consumed before the check, so the stream is still in sync.
+            Err(WebSocketError::InvalidUTF8) => Some(Inbound::Message(NOT_UTF8.to_vec())),
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket read ended");
+                return;
+            }
+        };
+        if let Some(msg) = inbound {
+            if tx.send(msg).await.is_err() {
+                return;
+            }
+        }
+    }
+}
+
+fn checked_utf8(bytes: Vec<u8>) -> Vec<u8> {
+    if std::str::from_utf8(&bytes).is_ok() {
+        bytes
+    } else {
+        NOT_UTF8.to_vec()
+    }
+}
