@@ -1,1 +1,130 @@
-fn main() {}
+//! `openclaw`: run the OpenClaw Gateway, or talk to a running one.
+//!
+//! `main` parses the command line, sets up logging, builds the tokio runtime and maps each
+//! command's typed result onto output and an exit code: 0 success, 1 failure, 2 bad command
+//! line (clap). Printing is this binary's job, hence the deliberate `print_stdout` allowance.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod args;
+mod client_cmd;
+mod config;
+mod output;
+mod run;
+mod token;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::args::{Cli, ClientArgs, Command, GatewayAction};
+use crate::output::{CallFailure, Report};
+use crate::run::Stopped;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("{error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    match cli.command {
+        Command::Gateway(gateway) => match gateway.action {
+            None => run_gateway(&runtime, gateway.run),
+            Some(GatewayAction::Run(args)) => run_gateway(&runtime, args),
+            Some(GatewayAction::Call(args)) => {
+                let json = args.client.json;
+                client(&runtime, json, "Gateway call", client_cmd::call(&args))
+            }
+            Some(GatewayAction::Health(args)) => {
+                client_with(&runtime, &args, "Gateway health", client_cmd::gateway_health(&args))
+            }
+            Some(GatewayAction::Status(args)) => {
+                client_with(&runtime, &args, "Gateway status", client_cmd::status(&args))
+            }
+        },
+        Command::Health(args) => client_with(&runtime, &args, "Health", client_cmd::health(&args)),
+    }
+}
+
+fn run_gateway(runtime: &tokio::runtime::Runtime, args: args::RunArgs) -> anyhow::Result<ExitCode> {
+    init_logging(args.verbose, LogTarget::Stdout);
+    match runtime.block_on(run::run(args)) {
+        Ok(Stopped::Cleanly) => Ok(ExitCode::SUCCESS),
+        Ok(Stopped::Abruptly { code }) => {
+            // Exit without waiting for the runtime's tasks: the drain is being abandoned.
+            let _ = std::io::stdout().flush();
+            std::process::exit(i32::from(code))
+        }
+        Err(error) => {
+            eprintln!("{error}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+fn client_with(
+    runtime: &tokio::runtime::Runtime,
+    args: &ClientArgs,
+    command: &str,
+    fut: impl std::future::Future<Output = Result<Report, CallFailure>>,
+) -> anyhow::Result<ExitCode> {
+    client(runtime, args.json, command, fut)
+}
+
+fn client(
+    runtime: &tokio::runtime::Runtime,
+    json: bool,
+    command: &str,
+    fut: impl std::future::Future<Output = Result<Report, CallFailure>>,
+) -> anyhow::Result<ExitCode> {
+    init_logging(false, LogTarget::Stderr);
+    let rendered = match runtime.block_on(fut) {
+        Ok(report) => report.render(json),
+        Err(failure) => failure.render(json, command),
+    };
+    print!("{}", rendered.stdout);
+    eprint!("{}", rendered.stderr);
+    std::io::stdout().flush().context("cannot write to stdout")?;
+    Ok(ExitCode::from(rendered.code))
+}
+
+#[derive(Clone, Copy)]
+enum LogTarget {
+    /// The gateway logs to stdout (runbook: "logs to stdout"; use a supervisor to keep them).
+    Stdout,
+    /// Client commands keep stdout for their result.
+    Stderr,
+}
+
+/// `RUST_LOG` wins; otherwise info (debug with `--verbose`) for the gateway, warn for clients.
+fn init_logging(verbose: bool, target: LogTarget) {
+    let default = match (target, verbose) {
+        (LogTarget::Stdout, true) => "info,openclaw=debug,openclaw_io=debug,openclaw_core=debug",
+        (LogTarget::Stdout, false) => "info",
+        (LogTarget::Stderr, _) => "warn",
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    match target {
+        LogTarget::Stdout => {
+            let ansi = std::io::stdout().is_terminal();
+            builder.with_ansi(ansi).with_writer(std::io::stdout).init();
+        }
+        LogTarget::Stderr => {
+            let ansi = std::io::stderr().is_terminal();
+            builder.with_ansi(ansi).with_writer(std::io::stderr).init();
+        }
+    }
+}

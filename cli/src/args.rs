@@ -1,0 +1,166 @@
+//! The command line, parsed once by clap into typed values (lifecycle.md §1–2).
+//!
+//! Only the shape of the command line lives here; what the values mean (precedence against the
+//! environment and the config file) is decided in `run.rs` and `client_cmd.rs`.
+
+use std::net::IpAddr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Run the OpenClaw Gateway (WebSocket control plane, protocol v4) or talk to a running one.
+#[derive(Debug, Parser)]
+#[command(
+    name = "openclaw",
+    version,
+    max_term_width = 100,
+    after_help = "Config: $OPENCLAW_CONFIG_PATH, else $OPENCLAW_STATE_DIR/openclaw.json, else \
+                  ~/.openclaw/openclaw.json (JSON5).\nExit codes: 0 success, 1 failure, 2 bad \
+                  command line."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway in the foreground (`openclaw gateway`), or call a running one
+    Gateway(GatewayCommand),
+    /// Print a short health summary of the running gateway (agents, session store)
+    Health(ClientArgs),
+}
+
+/// `openclaw gateway [run|call|health|status]`; without a subcommand it runs the gateway.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct GatewayCommand {
+    #[command(subcommand)]
+    pub action: Option<GatewayAction>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GatewayAction {
+    /// Run the gateway in the foreground (the same as `openclaw gateway`)
+    Run(RunArgs),
+    /// Call one RPC method on a running gateway and print its result
+    #[command(after_help = "Example:\n  openclaw gateway call system-event --params \
+                            '{\"text\":\"hi\"}' --json")]
+    Call(CallArgs),
+    /// Ask a running gateway for its health (`health` RPC)
+    Health(ClientArgs),
+    /// Probe a running gateway: can we connect, which version, which capability
+    #[command(after_help = "Connects as a probe (protocol 3..4) and makes no RPC. Exits 1 when \
+                            the gateway cannot be reached or refuses the credentials.")]
+    Status(ClientArgs),
+}
+
+/// How to listen: `loopback` is 127.0.0.1, `lan` is 0.0.0.0, `custom` takes an address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BindMode {
+    /// 127.0.0.1 only (the default)
+    Loopback,
+    /// All interfaces (0.0.0.0); needs auth
+    Lan,
+    /// The address in --host or gateway.customBindHost
+    Custom,
+}
+
+/// Which shared secret clients must present in `connect.params.auth`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthChoice {
+    /// A token (generated on first start when none is configured)
+    Token,
+    /// A password (must be configured)
+    Password,
+    /// No auth; only allowed on a loopback bind
+    None,
+}
+
+/// Flags of `openclaw gateway` / `openclaw gateway run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Port to listen on; 0 picks a free one. Default: $OPENCLAW_GATEWAY_PORT, else gateway.port
+    /// in the config, else 18789
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+
+    /// Where to listen. Default: gateway.bind in the config, else loopback
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub bind: Option<BindMode>,
+
+    /// With --bind custom: the IP address to listen on (overrides gateway.customBindHost)
+    #[arg(long, value_name = "IP")]
+    pub host: Option<IpAddr>,
+
+    /// Auth mode. Default: gateway.auth.mode, else password when one is configured, else token
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub auth: Option<AuthChoice>,
+
+    /// Shared token clients must send (overrides gateway.auth.token). Without any token, one
+    /// is generated on first start and kept in <state dir>/gateway.token
+    #[arg(long, env = "OPENCLAW_GATEWAY_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// Password clients must send with --auth password (overrides gateway.auth.password)
+    #[arg(long, env = "OPENCLAW_GATEWAY_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+    pub password: Option<String>,
+
+    /// Also print debug logs (handshakes, requests, responses, events) to stdout
+    #[arg(long)]
+    pub verbose: bool,
+
+    /// Stop whatever listens on the port (SIGTERM, logged with pid and command) before starting
+    #[arg(long)]
+    pub force: bool,
+
+    /// Accepted for compatibility with the reference CLI. This build does not yet check
+    /// gateway.mode=local, so the flag currently changes nothing
+    #[arg(long)]
+    pub allow_unconfigured: bool,
+}
+
+/// Flags shared by the commands that connect to a running gateway.
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Gateway WebSocket URL. Default: ws://127.0.0.1:<port> with the port from
+    /// $OPENCLAW_GATEWAY_PORT, else gateway.port in the config, else 18789
+    #[arg(long, env = "OPENCLAW_GATEWAY_URL", hide_env_values = true, value_name = "URL")]
+    pub url: Option<String>,
+
+    /// Token to authenticate with. Default: gateway.auth.token in the config, else the
+    /// generated <state dir>/gateway.token
+    #[arg(long, env = "OPENCLAW_GATEWAY_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// Password to authenticate with (gateways run with --auth password). Default:
+    /// gateway.auth.password in the config
+    #[arg(long, env = "OPENCLAW_GATEWAY_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+    pub password: Option<String>,
+
+    /// Print machine-readable JSON on stdout (errors as {"ok":false,"error":{…}})
+    #[arg(long)]
+    pub json: bool,
+
+    /// How long to wait for the connection and for each answer, in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    pub timeout: u64,
+}
+
+/// `openclaw gateway call <method> --params <json>`.
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// RPC method, e.g. health, status, system-presence, system-event
+    #[arg(value_name = "METHOD")]
+    pub method: String,
+
+    /// Method params as a JSON object
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    pub params: String,
+
+    #[command(flatten)]
+    pub client: ClientArgs,
+}

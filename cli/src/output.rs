@@ -1,0 +1,242 @@
+//! Rendering of client command results: human text by default, stable JSON with `--json`.
+//!
+//! With `--json`, stdout carries exactly one pretty-printed JSON document: the payload on
+//! success, `{"ok":false,"error":{"type","code","message","details","retryable"}}` on failure
+//! (the reference CLI's shape, reference-facts.md §8). Human errors go to stderr.
+
+use std::fmt::Write as _;
+
+use openclaw_io::client::ClientError;
+use serde_json::{json, Value};
+
+use crate::client_cmd::{describe, Probe};
+use crate::config::ConfigError;
+
+/// A successful client command's result.
+#[derive(Debug)]
+pub enum Report {
+    Call(Value),
+    GatewayHealth(Value),
+    Health(Value),
+    Status(Probe),
+}
+
+/// Why a client command failed.
+#[derive(Debug)]
+pub enum CallFailure {
+    /// The command line is unusable (e.g. `--params` is not a JSON object).
+    Usage(String),
+    Config(ConfigError),
+    /// The gateway refused, closed, timed out or was unreachable.
+    Gateway(ClientError),
+    /// `gateway status` could not connect.
+    Probe { url: String, error: ClientError },
+}
+
+/// What to print where, and the exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub stdout: String,
+    pub stderr: String,
+    pub code: u8,
+}
+
+impl Report {
+    pub fn render(&self, json: bool) -> Rendered {
+        let stdout = match (self, json) {
+            (Self::Call(v) | Self::GatewayHealth(v) | Self::Health(v), true) => pretty(v),
+            (Self::Status(probe), true) => pretty(&probe_json(probe, None)),
+            (Self::Call(v), false) => pretty(v),
+            (Self::GatewayHealth(v), false) => gateway_health_text(v),
+            (Self::Health(v), false) => health_text(v),
+            (Self::Status(probe), false) => status_text(probe),
+        };
+        Rendered { stdout, stderr: String::new(), code: 0 }
+    }
+}
+
+impl CallFailure {
+    /// The `{"ok":false,"error":…}` document and the human line of this failure.
+    pub fn render(&self, json: bool, command: &str) -> Rendered {
+        let (kind, code, message, details, retryable) = match self {
+            Self::Usage(message) => ("cli_error", None, message.clone(), None, false),
+            Self::Config(e) => ("config_error", None, e.to_string(), None, false),
+            Self::Gateway(e) | Self::Probe { error: e, .. } => describe(e),
+        };
+        let human = match &code {
+            Some(code) => format!("{command} failed: {code}: {message}"),
+            None => format!("{command} failed: {message}"),
+        };
+        let mut stderr = human + "\n";
+        if let Some(detail) = details.as_ref().and_then(|d| d.get("code")).and_then(Value::as_str) {
+            let _ = writeln!(stderr, "  detail: {detail}");
+        }
+        let stdout = match self {
+            Self::Probe { url, error } if json => pretty(&probe_json_failed(url, error)),
+            Self::Probe { url, .. } => {
+                format!("Probe target: {url}\nConnectivity probe: failed\nCapability: unknown\n")
+            }
+            Self::Usage(_) | Self::Config(_) | Self::Gateway(_) if json => {
+                let mut error = json!({ "type": kind, "code": code, "message": message });
+                if let Some(details) = details {
+                    error["details"] = details;
+                }
+                error["retryable"] = json!(retryable);
+                pretty(&json!({ "ok": false, "error": error }))
+            }
+            Self::Usage(_) | Self::Config(_) | Self::Gateway(_) => String::new(),
+        };
+        Rendered { stdout, stderr, code: 1 }
+    }
+}
+
+fn pretty(value: &Value) -> String {
+    // Serialising a `Value` cannot fail.
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// "Gateway Health" / "OK (Nms)" / one line per channel (reference-facts §4.3).
+fn gateway_health_text(health: &Value) -> String {
+    let ok = health.get("ok").and_then(Value::as_bool).unwrap_or(false);
+    let mut out = String::from("Gateway Health\n");
+    let status = if ok { "OK" } else { "DEGRADED" };
+    match health.get("durationMs").and_then(Value::as_u64) {
+        Some(ms) => {
+            let _ = writeln!(out, "{status} ({ms}ms)");
+        }
+        None => {
+            let _ = writeln!(out, "{status}");
+        }
+    }
+    if let Some(channels) = health.get("channels").and_then(Value::as_object) {
+        for (name, channel) in channels {
+            let state = channel.get("status").and_then(Value::as_str).unwrap_or("configured");
+            let _ = writeln!(out, "{name}: {state}");
+        }
+    }
+    out
+}
+
+/// The `openclaw health` summary: probe duration, agents, heartbeat, session stores.
+fn health_text(health: &Value) -> String {
+    let mut out = String::new();
+    let ok = health.get("ok").and_then(Value::as_bool).unwrap_or(false);
+    let _ = writeln!(out, "Gateway: {}", if ok { "ok" } else { "degraded" });
+    if let Some(ms) = health.get("durationMs").and_then(Value::as_u64) {
+        let _ = writeln!(out, "Gateway probe duration: {ms}ms");
+    }
+    let agents = health.get("agents").and_then(Value::as_array).cloned().unwrap_or_default();
+    if !agents.is_empty() {
+        let names: Vec<String> = agents
+            .iter()
+            .map(|a| {
+                let id = a.get("agentId").and_then(Value::as_str).unwrap_or("?");
+                let default = a.get("isDefault").and_then(Value::as_bool).unwrap_or(false);
+                if default { format!("{id} (default)") } else { id.to_owned() }
+            })
+            .collect();
+        let _ = writeln!(out, "Agents: {}", names.join(", "));
+    }
+    for agent in &agents {
+        let id = agent.get("agentId").and_then(Value::as_str).unwrap_or("?");
+        let every = agent.pointer("/heartbeat/every").and_then(Value::as_str).unwrap_or("unknown");
+        let _ = writeln!(out, "Heartbeat interval: {every} ({id})");
+    }
+    for agent in &agents {
+        let id = agent.get("agentId").and_then(Value::as_str).unwrap_or("?");
+        if let Some(sessions) = agent.get("sessions") {
+            let _ = writeln!(out, "Session store ({id}): {}", store_line(sessions));
+        }
+    }
+    if agents.is_empty() {
+        if let Some(sessions) = health.get("sessions") {
+            let _ = writeln!(out, "Session store: {}", store_line(sessions));
+        }
+    }
+    out
+}
+
+fn store_line(sessions: &Value) -> String {
+    let path = sessions.get("path").and_then(Value::as_str).unwrap_or("?");
+    let count = sessions.get("count").and_then(Value::as_u64).unwrap_or(0);
+    format!("{path} ({count} entries)")
+}
+
+fn status_text(probe: &Probe) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Probe target: {}", probe.url);
+    let _ = writeln!(out, "Gateway version: {}", probe.version.as_deref().unwrap_or("unknown"));
+    let _ = writeln!(out, "Connectivity probe: ok");
+    let _ = writeln!(out, "Capability: {}", probe.capability().replace('_', "-"));
+    out
+}
+
+/// The reference's `rpc` object of `gateway status --json`.
+fn probe_json(probe: &Probe, error: Option<&str>) -> Value {
+    let mut rpc = json!({
+        "ok": error.is_none(),
+        "kind": "connect",
+        "capability": probe.capability(),
+        "url": probe.url,
+    });
+    if let Some(role) = &probe.role {
+        rpc["auth"] = json!({ "role": role, "scopes": probe.scopes, "capability": probe.capability() });
+    }
+    if let Some(version) = &probe.version {
+        rpc["server"] = json!({ "version": version, "connId": probe.conn_id });
+        rpc["version"] = json!(version);
+    }
+    json!({ "url": probe.url, "rpc": rpc })
+}
+
+fn probe_json_failed(url: &str, error: &ClientError) -> Value {
+    let (kind, code, message, details, _) = describe(error);
+    json!({
+        "url": url,
+        "rpc": {
+            "ok": false,
+            "kind": "connect",
+            "capability": "unknown",
+            "url": url,
+            "error": { "type": kind, "code": code, "message": message, "details": details },
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gateway_health_text_matches_the_reference_layout() {
+        let text = gateway_health_text(&json!({"ok": true, "durationMs": 8, "channels": {}}));
+        assert_eq!(text, "Gateway Health\nOK (8ms)\n");
+    }
+
+    #[test]
+    fn health_summary_lists_agents_and_stores() {
+        let health = json!({
+            "ok": true, "durationMs": 3,
+            "agents": [{"agentId": "main", "isDefault": true,
+                        "heartbeat": {"every": "30m"},
+                        "sessions": {"path": "/s.sqlite", "count": 2, "recent": []}}],
+            "sessions": {"path": "/s.sqlite", "count": 2, "recent": []}
+        });
+        assert_eq!(
+            health_text(&health),
+            "Gateway: ok\nGateway probe duration: 3ms\nAgents: main (default)\n\
+             Heartbeat interval: 30m (main)\nSession store (main): /s.sqlite (2 entries)\n"
+        );
+    }
+
+    #[test]
+    fn usage_failure_as_json() {
+        let r = CallFailure::Usage("bad".into()).render(true, "Gateway call");
+        assert_eq!(r.code, 1);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v, json!({"ok": false, "error": {"type": "cli_error", "code": null, "message": "bad", "retryable": false}}));
+        assert_eq!(r.stderr, "Gateway call failed: bad\n");
+    }
+}

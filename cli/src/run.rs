@@ -1,0 +1,328 @@
+//! `openclaw gateway [run]`: resolve flags, environment and config into a [`ServerConfig`], free
+//! the port if asked, start the gateway, and stop it cleanly on SIGTERM/SIGINT.
+//!
+//! Precedence (lifecycle.md §2.3, runbook): port = `--port` > `OPENCLAW_GATEWAY_PORT` >
+//! `gateway.port` > 18789; token = `--token`/`OPENCLAW_GATEWAY_TOKEN` > `gateway.auth.token` >
+//! `<state dir>/gateway.token` (generated on first start); password likewise without a file.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use openclaw_core::auth::{AuthMode, Secret};
+use openclaw_io::{Gateway, IoError, ServerConfig};
+
+use crate::args::{AuthChoice, BindMode, RunArgs};
+use crate::config::{self, Config, ConfigError, Paths};
+use crate::token::{self, Origin, TokenError};
+
+/// Budget for `--force` to see the port free (lifecycle.md §2.4).
+const FORCE_BUDGET: Duration = Duration::from_millis(2000);
+
+/// Why the gateway did not start (each is printed on stderr; the process exits 1).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("--bind custom needs an address: pass --host <IP> or set gateway.customBindHost")]
+    CustomWithoutHost,
+    #[error("--host only applies with --bind custom (or gateway.bind: \"custom\")")]
+    HostWithoutCustom,
+    #[error(
+        "Refusing to bind gateway to {bind} ({ip}) without auth.\nSet gateway.auth.mode to \
+         token or password (or pass --auth token), or use --bind loopback."
+    )]
+    NoAuthOffLoopback { bind: &'static str, ip: IpAddr },
+    #[error(
+        "Gateway auth is set to password, but no password is configured.\nSet \
+         gateway.auth.password (or OPENCLAW_GATEWAY_PASSWORD), or pass --password."
+    )]
+    MissingPassword,
+    #[error("Force: {0}")]
+    Force(String),
+    #[error(
+        "Gateway failed to start: another process is already listening on {addr}.\nStop it, \
+         pick another --port, or pass --force to stop whatever listens there."
+    )]
+    PortBusy { addr: SocketAddr },
+    #[error("Gateway failed to start: {0}")]
+    Start(#[source] IoError),
+    #[error("Gateway stopped with an error: {0}")]
+    Stopped(#[source] IoError),
+}
+
+/// How the process should exit after the gateway stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// First signal, clean drain: exit 0.
+    Cleanly,
+    /// A second signal during the drain: exit at once with 128 + signal number.
+    Abruptly { code: u8 },
+}
+
+/// Where a secret came from; printed (never the secret itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum SecretSource {
+    Flag,
+    Config,
+    TokenFile { path: PathBuf, origin: Origin },
+}
+
+/// Runs the gateway until a signal stops it.
+pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
+    if args.allow_unconfigured {
+        tracing::debug!("--allow-unconfigured: the gateway.mode check is not implemented yet");
+    }
+    let paths = Paths::from_env()?;
+    let config = Config::load(&paths.config_path)?;
+    let gw = &config.gateway;
+    let port = config::resolve_port(args.port, config::port_from_env()?, gw);
+    let (bind_name, ip) = resolve_bind(&args, &config)?;
+    let (auth, source) = resolve_auth(&args, &config, &paths)?;
+    if matches!(auth, AuthMode::None) {
+        if !ip.is_loopback() {
+            return Err(RunError::NoAuthOffLoopback { bind: bind_name, ip });
+        }
+        tracing::warn!("auth mode none: every connection to the gateway is unauthenticated");
+    }
+    if args.force {
+        force_free(port)?;
+    }
+
+    let signals = Signals::install()?;
+    let mut server = ServerConfig::new(SocketAddr::new(ip, port), auth.clone());
+    server.allowed_origins = gw.control_ui.allowed_origins.clone();
+    server.config_path = Some(paths.config_path.display().to_string());
+    server.state_dir = Some(paths.state_dir.display().to_string());
+    server.verbose = args.verbose;
+    let gateway = Gateway::start(server).await.map_err(|e| match e {
+        IoError::Bind { addr, source } if source.kind() == std::io::ErrorKind::AddrInUse => {
+            RunError::PortBusy { addr }
+        }
+        other @ (IoError::Bind { .. } | IoError::Io(_) | IoError::Task(_)) => RunError::Start(other),
+    })?;
+
+    let addr = gateway.local_addr();
+    println!("listening on ws://{addr}");
+    print_auth(&auth, source.as_ref());
+    if !config.found {
+        tracing::info!(config = %paths.config_path.display(), "no config file; using defaults");
+    }
+    wait_for_signals(gateway, signals).await
+}
+
+/// `loopback` → 127.0.0.1, `lan` → 0.0.0.0, `custom` → `--host` or `gateway.customBindHost`.
+fn resolve_bind(args: &RunArgs, config: &Config) -> Result<(&'static str, IpAddr), RunError> {
+    let mode = args.bind.or(config.gateway.bind).unwrap_or(BindMode::Loopback);
+    match mode {
+        BindMode::Loopback if args.host.is_none() => Ok(("loopback", Ipv4Addr::LOCALHOST.into())),
+        BindMode::Lan if args.host.is_none() => Ok(("lan", Ipv4Addr::UNSPECIFIED.into())),
+        BindMode::Loopback | BindMode::Lan => Err(RunError::HostWithoutCustom),
+        BindMode::Custom => args
+            .host
+            .or(config.gateway.custom_bind_host)
+            .map(|ip| ("custom", ip))
+            .ok_or(RunError::CustomWithoutHost),
+    }
+}
+
+fn resolve_auth(
+    args: &RunArgs,
+    config: &Config,
+    paths: &Paths,
+) -> Result<(AuthMode, Option<SecretSource>), RunError> {
+    let cfg = &config.gateway.auth;
+    let non_blank = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
+    let password = non_blank(&args.password)
+        .map(|p| (p, SecretSource::Flag))
+        .or_else(|| non_blank(&cfg.password).map(|p| (p, SecretSource::Config)));
+    let mode = args.auth.or(cfg.mode).unwrap_or(if password.is_some() {
+        AuthChoice::Password
+    } else {
+        AuthChoice::Token
+    });
+    match mode {
+        AuthChoice::None => Ok((AuthMode::None, None)),
+        AuthChoice::Password => {
+            let (password, source) = password.ok_or(RunError::MissingPassword)?;
+            Ok((AuthMode::Password(Some(Secret::new(password))), Some(source)))
+        }
+        AuthChoice::Token => {
+            let configured = non_blank(&args.token)
+                .map(|t| (t, SecretSource::Flag))
+                .or_else(|| non_blank(&cfg.token).map(|t| (t, SecretSource::Config)));
+            let (token, source) = match configured {
+                Some(found) => found,
+                None => {
+                    let path = paths.token_file();
+                    let (token, origin) = token::load_or_generate(&path)?;
+                    (token, SecretSource::TokenFile { path, origin })
+                }
+            };
+            Ok((AuthMode::Token(Some(Secret::new(token))), Some(source)))
+        }
+    }
+}
+
+/// `--force`: stop every listener on `port` and log what was stopped.
+fn force_free(port: u16) -> Result<(), RunError> {
+    if port == 0 {
+        tracing::info!("force: port 0 picks a free port; nothing to stop");
+        return Ok(());
+    }
+    let stopped = openclaw_io::force::free_port(port, FORCE_BUDGET)
+        .map_err(|e| RunError::Force(e.to_string()))?;
+    if stopped.is_empty() {
+        tracing::info!("force: no listeners on port {port}");
+    }
+    for holder in stopped {
+        tracing::info!("force: killed pid {} ({}) on port {port}", holder.pid, holder.command);
+    }
+    Ok(())
+}
+
+/// Tells the operator how clients authenticate, without ever printing a secret.
+fn print_auth(auth: &AuthMode, source: Option<&SecretSource>) {
+    let kind = match auth {
+        AuthMode::None => {
+            println!("auth: none");
+            return;
+        }
+        AuthMode::Token(_) => "token",
+        AuthMode::Password(_) => "password",
+    };
+    match source {
+        Some(SecretSource::Flag) => {
+            println!("auth: {kind} (from --{kind} / OPENCLAW_GATEWAY_{})", kind.to_uppercase());
+        }
+        Some(SecretSource::Config) => println!("auth: {kind} (from gateway.auth.{kind})"),
+        Some(SecretSource::TokenFile { path, origin }) => {
+            let what = match origin {
+                Origin::Generated => "generated a new token and saved it to",
+                Origin::Reused => "using the token saved in",
+            };
+            println!("auth: token ({what} {})", path.display());
+            println!("read it with: cat {}", path.display());
+        }
+        None => println!("auth: {kind}"),
+    }
+}
+
+/// SIGTERM/SIGINT handlers, installed before the gateway announces itself so that a signal
+/// sent right after the "listening" line is never lost to the default action.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn install() -> Result<Self, RunError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let term = signal(SignalKind::terminate()).map_err(|e| RunError::Start(e.into()))?;
+        let int = signal(SignalKind::interrupt()).map_err(|e| RunError::Start(e.into()))?;
+        Ok(Self { term, int })
+    }
+
+    /// The next signal's name and its conventional exit code (128 + number).
+    async fn next(&mut self) -> (&'static str, u8) {
+        tokio::select! {
+            _ = self.term.recv() => ("SIGTERM", 143),
+            _ = self.int.recv() => ("SIGINT", 130),
+        }
+    }
+}
+
+/// First SIGTERM/SIGINT: graceful shutdown ("gateway stopping"), then wait for the drain.
+/// A second signal during the drain exits at once.
+async fn wait_for_signals(gateway: Gateway, mut signals: Signals) -> Result<Stopped, RunError> {
+    let (first, _) = signals.next().await;
+    tracing::info!("received {first}; shutting down");
+    gateway.shutdown("gateway stopping", None);
+    tokio::select! {
+        result = gateway.wait() => {
+            result.map_err(RunError::Stopped)?;
+            tracing::info!("gateway stopped");
+            Ok(Stopped::Cleanly)
+        }
+        (second, code) = signals.next() => {
+            tracing::warn!("received {second} again; exiting without waiting for the drain");
+            Ok(Stopped::Abruptly { code })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::GatewayConfig;
+
+    fn args() -> RunArgs {
+        RunArgs {
+            port: None,
+            bind: None,
+            host: None,
+            auth: None,
+            token: None,
+            password: None,
+            verbose: false,
+            force: false,
+            allow_unconfigured: false,
+        }
+    }
+
+    fn config(gateway: GatewayConfig) -> Config {
+        Config { found: true, gateway }
+    }
+
+    #[test]
+    fn bind_modes() {
+        let cfg = Config::default();
+        assert_eq!(resolve_bind(&args(), &cfg).unwrap(), ("loopback", "127.0.0.1".parse().unwrap()));
+        let lan = RunArgs { bind: Some(BindMode::Lan), ..args() };
+        assert_eq!(resolve_bind(&lan, &cfg).unwrap(), ("lan", "0.0.0.0".parse().unwrap()));
+        let custom = RunArgs { bind: Some(BindMode::Custom), ..args() };
+        assert!(matches!(resolve_bind(&custom, &cfg), Err(RunError::CustomWithoutHost)));
+        let from_cfg = config(GatewayConfig {
+            bind: Some(BindMode::Custom),
+            custom_bind_host: Some("10.1.2.3".parse().unwrap()),
+            ..GatewayConfig::default()
+        });
+        assert_eq!(resolve_bind(&args(), &from_cfg).unwrap().1, "10.1.2.3".parse::<IpAddr>().unwrap());
+        let flag = RunArgs { host: Some("::1".parse().unwrap()), ..custom };
+        assert_eq!(resolve_bind(&flag, &from_cfg).unwrap().1, "::1".parse::<IpAddr>().unwrap());
+        let stray = RunArgs { host: Some("::1".parse().unwrap()), ..args() };
+        assert!(matches!(resolve_bind(&stray, &cfg), Err(RunError::HostWithoutCustom)));
+    }
+
+    #[test]
+    fn auth_precedence() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths {
+            state_dir: dir.path().to_owned(),
+            config_path: dir.path().join("openclaw.json"),
+        };
+        let mut gw = GatewayConfig::default();
+        gw.auth.token = Some("cfg".into());
+        let (mode, src) =
+            resolve_auth(&RunArgs { token: Some("flag".into()), ..args() }, &config(gw.clone()), &paths)
+                .unwrap();
+        assert_eq!((mode, src), (AuthMode::Token(Some(Secret::new("flag"))), Some(SecretSource::Flag)));
+        let (mode, _) = resolve_auth(&args(), &config(gw), &paths).unwrap();
+        assert_eq!(mode, AuthMode::Token(Some(Secret::new("cfg"))));
+        assert!(!paths.token_file().exists(), "a configured token needs no file");
+
+        let mut gw = GatewayConfig::default();
+        gw.auth.password = Some("pw".into());
+        let (mode, _) = resolve_auth(&args(), &config(gw), &paths).unwrap();
+        assert_eq!(mode, AuthMode::Password(Some(Secret::new("pw"))), "a password implies password mode");
+        let pw = RunArgs { auth: Some(AuthChoice::Password), ..args() };
+        assert!(matches!(resolve_auth(&pw, &Config::default(), &paths), Err(RunError::MissingPassword)));
+
+        let (mode, src) = resolve_auth(&args(), &Config::default(), &paths).unwrap();
+        assert!(matches!(mode, AuthMode::Token(Some(_))));
+        let generated = SecretSource::TokenFile { path: paths.token_file(), origin: Origin::Generated };
+        assert_eq!(src, Some(generated));
+    }
+}
