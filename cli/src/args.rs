@@ -45,14 +45,18 @@ pub enum GatewayAction {
     /// Run the gateway in the foreground (the same as `openclaw gateway`)
     Run(RunArgs),
     /// Call one RPC method on a running gateway and print its result
-    #[command(after_help = "Example:\n  openclaw gateway call system-event --params \
-                            '{\"text\":\"hi\"}' --json")]
+    #[command(
+        after_help = "Example:\n  openclaw gateway call system-event --params \
+                            '{\"text\":\"hi\"}' --json"
+    )]
     Call(CallArgs),
     /// Ask a running gateway for its health (`health` RPC)
     Health(ClientArgs),
     /// Probe a running gateway: can we connect, which version, which capability
-    #[command(after_help = "Connects as a probe (protocol 3..4) and makes no RPC. Exits 1 when \
-                            the gateway cannot be reached or refuses the credentials.")]
+    #[command(
+        after_help = "Connects as a probe (protocol 3..4) and makes no RPC. Exits 1 when \
+                            the gateway cannot be reached or refuses the credentials."
+    )]
     Status(ClientArgs),
 }
 
@@ -102,11 +106,21 @@ pub struct RunArgs {
 
     /// Shared token clients must send (overrides gateway.auth.token). Without any token, one
     /// is generated on first start and kept in <state dir>/gateway.token
-    #[arg(long, env = "OPENCLAW_GATEWAY_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "OPENCLAW_GATEWAY_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub token: Option<String>,
 
     /// Password clients must send with --auth password (overrides gateway.auth.password)
-    #[arg(long, env = "OPENCLAW_GATEWAY_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+    #[arg(
+        long,
+        env = "OPENCLAW_GATEWAY_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
     pub password: Option<String>,
 
     /// Also print debug logs (handshakes, requests, responses, events) to stdout
@@ -128,17 +142,32 @@ pub struct RunArgs {
 pub struct ClientArgs {
     /// Gateway WebSocket URL. Default: ws://127.0.0.1:<port> with the port from
     /// $OPENCLAW_GATEWAY_PORT, else gateway.port in the config, else 18789
-    #[arg(long, env = "OPENCLAW_GATEWAY_URL", hide_env_values = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "OPENCLAW_GATEWAY_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub url: Option<String>,
 
     /// Token to authenticate with. Default: gateway.auth.token in the config, else the
     /// generated <state dir>/gateway.token
-    #[arg(long, env = "OPENCLAW_GATEWAY_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    #[arg(
+        long,
+        env = "OPENCLAW_GATEWAY_TOKEN",
+        hide_env_values = true,
+        value_name = "TOKEN"
+    )]
     pub token: Option<String>,
 
     /// Password to authenticate with (gateways run with --auth password). Default:
     /// gateway.auth.password in the config
-    #[arg(long, env = "OPENCLAW_GATEWAY_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+    #[arg(
+        long,
+        env = "OPENCLAW_GATEWAY_PASSWORD",
+        hide_env_values = true,
+        value_name = "PASSWORD"
+    )]
     pub password: Option<String>,
 
     /// Print machine-readable JSON on stdout (errors as {"ok":false,"error":{…}})

@@ -4,13 +4,14 @@
 //! Each command produces either a payload ([`Report`]) or a [`CallFailure`]; `output.rs` turns
 //! those into human text or `--json`, so the wire logic here never prints.
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use openclaw_io::client::{Client, ClientError, ConnectOptions};
 use serde_json::Value;
 
-use crate::args::{CallArgs, ClientArgs};
-use crate::config::{self, Config, ConfigError, Paths};
+use crate::args::{BindMode, CallArgs, ClientArgs};
+use crate::config::{self, Config, ConfigError, GatewayConfig, Paths};
 use crate::output::{CallFailure, Report};
 use crate::token;
 
@@ -34,38 +35,47 @@ impl Target {
     /// `--token`/`--password` (or their env vars), else the config, else the token file.
     pub fn resolve(args: &ClientArgs) -> Result<Self, ConfigError> {
         let non_blank = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
-        let mut token = non_blank(&args.token);
-        let mut password = non_blank(&args.password);
-        let explicit_auth = token.is_some() || password.is_some();
-        let url = non_blank(&args.url);
-        // The config is only read when something is still missing, so a broken config never
-        // blocks a fully specified call.
-        let url = match url {
-            Some(url) if explicit_auth => url,
-            url => {
-                let paths = Paths::from_env()?;
-                let cfg = Config::load(&paths.config_path)?.gateway;
-                if !explicit_auth {
-                    token = non_blank(&cfg.auth.token);
-                    password = non_blank(&cfg.auth.password);
-                    if token.is_none() && password.is_none() {
-                        token = token::read(&paths.token_file()).ok().flatten();
-                    }
-                }
-                match url {
-                    Some(url) => url,
-                    None => {
-                        let port = config::resolve_port(None, config::port_from_env()?, &cfg);
-                        let host = match (cfg.bind, cfg.custom_bind_host) {
-                            (Some(crate::args::BindMode::Custom), Some(ip)) => ip,
-                            _ => std::net::Ipv4Addr::LOCALHOST.into(),
-                        };
-                        format!("ws://{}", std::net::SocketAddr::new(host, port))
-                    }
-                }
+        let timeout = Duration::from_millis(args.timeout);
+        let (url, token, password) = (
+            non_blank(&args.url),
+            non_blank(&args.token),
+            non_blank(&args.password),
+        );
+        // A fully specified call never reads the config, so a broken config cannot block it.
+        if let Some(url) = &url {
+            if token.is_some() || password.is_some() {
+                return Ok(Self {
+                    url: url.clone(),
+                    token,
+                    password,
+                    timeout,
+                });
             }
+        }
+        let paths = Paths::from_env()?;
+        let cfg = Config::load(&paths.config_path)?.gateway;
+        let url = match url {
+            Some(url) => url,
+            None => default_url(&cfg)?,
         };
-        Ok(Self { url, token, password, timeout: Duration::from_millis(args.timeout) })
+        if token.is_some() || password.is_some() {
+            return Ok(Self {
+                url,
+                token,
+                password,
+                timeout,
+            });
+        }
+        let (mut token, password) = (non_blank(&cfg.auth.token), non_blank(&cfg.auth.password));
+        if token.is_none() && password.is_none() {
+            token = token::read(&paths.token_file()).ok().flatten();
+        }
+        Ok(Self {
+            url,
+            token,
+            password,
+            timeout,
+        })
     }
 
     fn options(&self, mode: &'static str, scopes: &[&str]) -> ConnectOptions {
@@ -79,13 +89,28 @@ impl Target {
     }
 }
 
+/// `ws://<host>:<port>`: the custom bind host when configured, else 127.0.0.1; the port from
+/// `OPENCLAW_GATEWAY_PORT`, else `gateway.port`, else 18789.
+fn default_url(cfg: &GatewayConfig) -> Result<String, ConfigError> {
+    let port = config::resolve_port(None, config::port_from_env()?, cfg);
+    let host = match (cfg.bind, cfg.custom_bind_host) {
+        (Some(BindMode::Custom), Some(ip)) => ip,
+        _ => Ipv4Addr::LOCALHOST.into(),
+    };
+    Ok(format!("ws://{}", SocketAddr::new(host, port)))
+}
+
 /// `openclaw gateway call <method> --params <json>`.
 pub async fn call(args: &CallArgs) -> Result<Report, CallFailure> {
     let params: Value = serde_json::from_str(&args.params).map_err(|e| {
-        CallFailure::Usage(format!("--params is not valid JSON: {e} (example: --params '{{\"text\":\"hi\"}}')"))
+        CallFailure::Usage(format!(
+            "--params is not valid JSON: {e} (example: --params '{{\"text\":\"hi\"}}')"
+        ))
     })?;
     if !params.is_object() {
-        return Err(CallFailure::Usage("--params must be a JSON object, e.g. '{}'".into()));
+        return Err(CallFailure::Usage(
+            "--params must be a JSON object, e.g. '{}'".into(),
+        ));
     }
     let target = Target::resolve(&args.client).map_err(CallFailure::Config)?;
     let payload = call_once(&target, "cli", CALL_SCOPES, &args.method, params).await?;
@@ -118,7 +143,10 @@ pub async fn status(args: &ClientArgs) -> Result<Report, CallFailure> {
             client.close().await;
             Ok(Report::Status(Probe::from_hello(target.url, &hello)))
         }
-        Err(error) => Err(CallFailure::Probe { url: target.url, error }),
+        Err(error) => Err(CallFailure::Probe {
+            url: target.url,
+            error,
+        }),
     }
 }
 
@@ -130,8 +158,9 @@ async fn call_once(
     method: &str,
     params: Value,
 ) -> Result<Value, CallFailure> {
-    let (mut client, _hello) =
-        Client::connect(target.options(mode, scopes)).await.map_err(CallFailure::Gateway)?;
+    let (mut client, _hello) = Client::connect(target.options(mode, scopes))
+        .await
+        .map_err(CallFailure::Gateway)?;
     let result = client.call(method, params).await;
     client.close().await;
     result.map_err(CallFailure::Gateway)
@@ -156,15 +185,24 @@ impl Probe {
             version: hello.pointer("/server/version").and_then(text),
             conn_id: hello.pointer("/server/connId").and_then(text),
             role: auth.and_then(|a| a.get("role")).and_then(text),
-            scopes: auth.and_then(|a| a.get("scopes")).and_then(Value::as_array).map(|scopes| {
-                scopes.iter().filter_map(Value::as_str).map(str::to_owned).collect()
-            }),
+            scopes: auth
+                .and_then(|a| a.get("scopes"))
+                .and_then(Value::as_array)
+                .map(|scopes| {
+                    scopes
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                }),
         }
     }
 
     /// What the granted scopes allow (the reference's probe capability names).
     pub fn capability(&self) -> &'static str {
-        let Some(scopes) = &self.scopes else { return "unknown" };
+        let Some(scopes) = &self.scopes else {
+            return "unknown";
+        };
         let has = |s: &str| scopes.iter().any(|g| g == s);
         if has("operator.admin") {
             "admin_capable"
@@ -178,31 +216,67 @@ impl Probe {
     }
 }
 
-/// A [`ClientError`] as `(type, code, message, details, retryable)` for output.
-pub fn describe(error: &ClientError) -> (&'static str, Option<String>, String, Option<Value>, bool) {
-    match error {
-        ClientError::Rejected { error, .. } => (
-            "gateway_request_error",
-            Some(error.code.as_str().to_owned()),
-            error.message.clone(),
-            error.details.clone(),
-            error.retryable.unwrap_or(false),
-        ),
-        ClientError::Connect(message) => {
-            ("gateway_connect_error", None, format!("cannot connect: {message}"), None, true)
+/// A failure in the reference CLI's JSON error vocabulary (reference-facts.md §8).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorReport {
+    /// `gateway_request_error`, `gateway_connect_error`, `cli_error`, …
+    pub kind: &'static str,
+    /// The gateway's error code (`INVALID_REQUEST`, …) when it sent one.
+    pub code: Option<String>,
+    pub message: String,
+    pub details: Option<Value>,
+    pub retryable: bool,
+}
+
+impl ErrorReport {
+    /// A failure the gateway played no part in.
+    pub fn local(kind: &'static str, message: String) -> Self {
+        Self {
+            kind,
+            code: None,
+            message,
+            details: None,
+            retryable: false,
         }
-        ClientError::Closed { code, reason } => (
-            "gateway_closed",
-            None,
-            format!("gateway closed the connection ({code}): {reason}"),
-            Some(serde_json::json!({ "closeCode": code, "reason": reason })),
-            true,
-        ),
-        ClientError::Timeout => {
-            ("gateway_timeout", None, "timed out waiting for the gateway".into(), None, true)
-        }
-        ClientError::Protocol(message) => {
-            ("gateway_protocol_error", None, format!("unexpected reply: {message}"), None, false)
+    }
+}
+
+impl From<&ClientError> for ErrorReport {
+    fn from(error: &ClientError) -> Self {
+        match error {
+            ClientError::Rejected { error, .. } => Self {
+                kind: "gateway_request_error",
+                code: Some(error.code.as_str().to_owned()),
+                message: error.message.clone(),
+                details: error.details.clone(),
+                retryable: error.retryable.unwrap_or(false),
+            },
+            ClientError::Connect(message) => Self {
+                retryable: true,
+                ..Self::local(
+                    "gateway_connect_error",
+                    format!("cannot connect: {message}"),
+                )
+            },
+            ClientError::Closed { code, reason } => Self {
+                details: Some(serde_json::json!({ "closeCode": code, "reason": reason })),
+                retryable: true,
+                ..Self::local(
+                    "gateway_closed",
+                    format!("gateway closed the connection ({code}): {reason}"),
+                )
+            },
+            ClientError::Timeout => Self {
+                retryable: true,
+                ..Self::local(
+                    "gateway_timeout",
+                    "timed out waiting for the gateway".into(),
+                )
+            },
+            ClientError::Protocol(message) => Self::local(
+                "gateway_protocol_error",
+                format!("unexpected reply: {message}"),
+            ),
         }
     }
 }

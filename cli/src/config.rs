@@ -34,7 +34,9 @@ impl Paths {
 
     /// Resolves the paths with `env` standing in for the environment (tests pass a map).
     pub fn resolve(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Result<Self, ConfigError> {
-        let home = env("OPENCLAW_HOME").or_else(|| env("HOME")).map(PathBuf::from);
+        let home = env("OPENCLAW_HOME")
+            .or_else(|| env("HOME"))
+            .map(PathBuf::from);
         let expand = |raw: std::ffi::OsString| -> Result<PathBuf, ConfigError> {
             let raw = PathBuf::from(raw);
             match raw.strip_prefix("~") {
@@ -50,7 +52,10 @@ impl Paths {
             Some(path) => expand(path)?,
             None => state_dir.join("openclaw.json"),
         };
-        Ok(Self { state_dir, config_path })
+        Ok(Self {
+            state_dir,
+            config_path,
+        })
     }
 
     /// `<state dir>/gateway.token`.
@@ -118,13 +123,26 @@ pub enum ConfigError {
     #[error("cannot find the home directory: set HOME (or OPENCLAW_STATE_DIR)")]
     NoHome,
     #[error("cannot read config {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// Not JSON5 at all.
     #[error("invalid config {path}: line {line}, column {column}: {message}")]
-    Syntax { path: PathBuf, line: usize, column: usize, message: String },
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
     /// JSON5, but a known field has the wrong type or value.
     #[error("invalid config {path}: {location}field {field}: {message}")]
-    Field { path: PathBuf, location: Location, field: String, message: String },
+    Field {
+        path: PathBuf,
+        location: Location,
+        field: String,
+        message: String,
+    },
     #[error("invalid OPENCLAW_GATEWAY_PORT={value:?}: expected a port number (0-65535)")]
     PortEnv { value: String },
 }
@@ -155,10 +173,18 @@ impl Config {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(source) => return Err(ConfigError::Read { path: path.to_owned(), source }),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                })
+            }
         };
         let gateway = parse(path, &text)?;
-        Ok(Self { found: true, gateway })
+        Ok(Self {
+            found: true,
+            gateway,
+        })
     }
 }
 
@@ -202,7 +228,11 @@ fn strip_position(message: &str) -> String {
 pub fn port_from_env() -> Result<Option<u16>, ConfigError> {
     match std::env::var("OPENCLAW_GATEWAY_PORT") {
         Ok(value) if value.trim().is_empty() => Ok(None),
-        Ok(value) => value.trim().parse().map(Some).map_err(|_| ConfigError::PortEnv { value }),
+        Ok(value) => value
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| ConfigError::PortEnv { value }),
         Err(_) => Ok(None),
     }
 }
@@ -241,7 +271,10 @@ mod tests {
         let err = parse(Path::new("/c.json"), "{\n  gateway: { port: 1,, }\n}").unwrap_err();
         let text = err.to_string();
         assert!(matches!(err, ConfigError::Syntax { line: 2, .. }), "{text}");
-        assert!(text.starts_with("invalid config /c.json: line 2, column "), "{text}");
+        assert!(
+            text.starts_with("invalid config /c.json: line 2, column "),
+            "{text}"
+        );
     }
 
     #[test]
@@ -259,7 +292,9 @@ mod tests {
     fn paths_follow_the_environment() {
         let env = |vars: &'static [(&'static str, &'static str)]| {
             move |name: &str| {
-                vars.iter().find(|(k, _)| *k == name).map(|(_, v)| std::ffi::OsString::from(v))
+                vars.iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| std::ffi::OsString::from(v))
             }
         };
         let p = Paths::resolve(env(&[("HOME", "/h")])).unwrap();
@@ -278,10 +313,16 @@ mod tests {
 
     #[test]
     fn port_precedence() {
-        let cfg = GatewayConfig { port: Some(3), ..GatewayConfig::default() };
+        let cfg = GatewayConfig {
+            port: Some(3),
+            ..GatewayConfig::default()
+        };
         assert_eq!(resolve_port(Some(1), Some(2), &cfg), 1);
         assert_eq!(resolve_port(None, Some(2), &cfg), 2);
         assert_eq!(resolve_port(None, None, &cfg), 3);
-        assert_eq!(resolve_port(None, None, &GatewayConfig::default()), DEFAULT_PORT);
+        assert_eq!(
+            resolve_port(None, None, &GatewayConfig::default()),
+            DEFAULT_PORT
+        );
     }
 }

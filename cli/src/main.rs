@@ -47,9 +47,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 let json = args.client.json;
                 client(&runtime, json, "Gateway call", client_cmd::call(&args))
             }
-            Some(GatewayAction::Health(args)) => {
-                client_with(&runtime, &args, "Gateway health", client_cmd::gateway_health(&args))
-            }
+            Some(GatewayAction::Health(args)) => client_with(
+                &runtime,
+                &args,
+                "Gateway health",
+                client_cmd::gateway_health(&args),
+            ),
             Some(GatewayAction::Status(args)) => {
                 client_with(&runtime, &args, "Gateway status", client_cmd::status(&args))
             }
@@ -96,7 +99,9 @@ fn client(
     };
     print!("{}", rendered.stdout);
     eprint!("{}", rendered.stderr);
-    std::io::stdout().flush().context("cannot write to stdout")?;
+    std::io::stdout()
+        .flush()
+        .context("cannot write to stdout")?;
     Ok(ExitCode::from(rendered.code))
 }
 
@@ -116,7 +121,9 @@ fn init_logging(verbose: bool, target: LogTarget) {
         (LogTarget::Stderr, _) => "warn",
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     match target {
         LogTarget::Stdout => {
             let ansi = std::io::stdout().is_terminal();

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use openclaw_io::client::ClientError;
 use serde_json::{json, Value};
 
-use crate::client_cmd::{describe, Probe};
+use crate::client_cmd::{ErrorReport, Probe};
 use crate::config::ConfigError;
 
 /// A successful client command's result.
@@ -30,7 +30,10 @@ pub enum CallFailure {
     /// The gateway refused, closed, timed out or was unreachable.
     Gateway(ClientError),
     /// `gateway status` could not connect.
-    Probe { url: String, error: ClientError },
+    Probe {
+        url: String,
+        error: ClientError,
+    },
 }
 
 /// What to print where, and the exit code.
@@ -51,24 +54,33 @@ impl Report {
             (Self::Health(v), false) => health_text(v),
             (Self::Status(probe), false) => status_text(probe),
         };
-        Rendered { stdout, stderr: String::new(), code: 0 }
+        Rendered {
+            stdout,
+            stderr: String::new(),
+            code: 0,
+        }
     }
 }
 
 impl CallFailure {
     /// The `{"ok":false,"error":…}` document and the human line of this failure.
     pub fn render(&self, json: bool, command: &str) -> Rendered {
-        let (kind, code, message, details, retryable) = match self {
-            Self::Usage(message) => ("cli_error", None, message.clone(), None, false),
-            Self::Config(e) => ("config_error", None, e.to_string(), None, false),
-            Self::Gateway(e) | Self::Probe { error: e, .. } => describe(e),
+        let report = match self {
+            Self::Usage(message) => ErrorReport::local("cli_error", message.clone()),
+            Self::Config(e) => ErrorReport::local("config_error", e.to_string()),
+            Self::Gateway(e) | Self::Probe { error: e, .. } => ErrorReport::from(e),
         };
-        let human = match &code {
-            Some(code) => format!("{command} failed: {code}: {message}"),
-            None => format!("{command} failed: {message}"),
+        let human = match &report.code {
+            Some(code) => format!("{command} failed: {code}: {}", report.message),
+            None => format!("{command} failed: {}", report.message),
         };
         let mut stderr = human + "\n";
-        if let Some(detail) = details.as_ref().and_then(|d| d.get("code")).and_then(Value::as_str) {
+        let detail = report
+            .details
+            .as_ref()
+            .and_then(|d| d.get("code"))
+            .and_then(Value::as_str);
+        if let Some(detail) = detail {
             let _ = writeln!(stderr, "  detail: {detail}");
         }
         let stdout = match self {
@@ -77,16 +89,15 @@ impl CallFailure {
                 format!("Probe target: {url}\nConnectivity probe: failed\nCapability: unknown\n")
             }
             Self::Usage(_) | Self::Config(_) | Self::Gateway(_) if json => {
-                let mut error = json!({ "type": kind, "code": code, "message": message });
-                if let Some(details) = details {
-                    error["details"] = details;
-                }
-                error["retryable"] = json!(retryable);
-                pretty(&json!({ "ok": false, "error": error }))
+                pretty(&json!({ "ok": false, "error": error_json(&report) }))
             }
             Self::Usage(_) | Self::Config(_) | Self::Gateway(_) => String::new(),
         };
-        Rendered { stdout, stderr, code: 1 }
+        Rendered {
+            stdout,
+            stderr,
+            code: 1,
+        }
     }
 }
 
@@ -112,7 +123,10 @@ fn gateway_health_text(health: &Value) -> String {
     }
     if let Some(channels) = health.get("channels").and_then(Value::as_object) {
         for (name, channel) in channels {
-            let state = channel.get("status").and_then(Value::as_str).unwrap_or("configured");
+            let state = channel
+                .get("status")
+                .and_then(Value::as_str)
+                .unwrap_or("configured");
             let _ = writeln!(out, "{name}: {state}");
         }
     }
@@ -127,21 +141,32 @@ fn health_text(health: &Value) -> String {
     if let Some(ms) = health.get("durationMs").and_then(Value::as_u64) {
         let _ = writeln!(out, "Gateway probe duration: {ms}ms");
     }
-    let agents = health.get("agents").and_then(Value::as_array).cloned().unwrap_or_default();
+    let agents = health
+        .get("agents")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     if !agents.is_empty() {
         let names: Vec<String> = agents
             .iter()
             .map(|a| {
                 let id = a.get("agentId").and_then(Value::as_str).unwrap_or("?");
                 let default = a.get("isDefault").and_then(Value::as_bool).unwrap_or(false);
-                if default { format!("{id} (default)") } else { id.to_owned() }
+                if default {
+                    format!("{id} (default)")
+                } else {
+                    id.to_owned()
+                }
             })
             .collect();
         let _ = writeln!(out, "Agents: {}", names.join(", "));
     }
     for agent in &agents {
         let id = agent.get("agentId").and_then(Value::as_str).unwrap_or("?");
-        let every = agent.pointer("/heartbeat/every").and_then(Value::as_str).unwrap_or("unknown");
+        let every = agent
+            .pointer("/heartbeat/every")
+            .and_then(Value::as_str)
+            .unwrap_or("unknown");
         let _ = writeln!(out, "Heartbeat interval: {every} ({id})");
     }
     for agent in &agents {
@@ -167,7 +192,11 @@ fn store_line(sessions: &Value) -> String {
 fn status_text(probe: &Probe) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "Probe target: {}", probe.url);
-    let _ = writeln!(out, "Gateway version: {}", probe.version.as_deref().unwrap_or("unknown"));
+    let _ = writeln!(
+        out,
+        "Gateway version: {}",
+        probe.version.as_deref().unwrap_or("unknown")
+    );
     let _ = writeln!(out, "Connectivity probe: ok");
     let _ = writeln!(out, "Capability: {}", probe.capability().replace('_', "-"));
     out
@@ -182,7 +211,8 @@ fn probe_json(probe: &Probe, error: Option<&str>) -> Value {
         "url": probe.url,
     });
     if let Some(role) = &probe.role {
-        rpc["auth"] = json!({ "role": role, "scopes": probe.scopes, "capability": probe.capability() });
+        rpc["auth"] =
+            json!({ "role": role, "scopes": probe.scopes, "capability": probe.capability() });
     }
     if let Some(version) = &probe.version {
         rpc["server"] = json!({ "version": version, "connId": probe.conn_id });
@@ -192,17 +222,21 @@ fn probe_json(probe: &Probe, error: Option<&str>) -> Value {
 }
 
 fn probe_json_failed(url: &str, error: &ClientError) -> Value {
-    let (kind, code, message, details, _) = describe(error);
+    let error = error_json(&ErrorReport::from(error));
     json!({
         "url": url,
-        "rpc": {
-            "ok": false,
-            "kind": "connect",
-            "capability": "unknown",
-            "url": url,
-            "error": { "type": kind, "code": code, "message": message, "details": details },
-        },
+        "rpc": { "ok": false, "kind": "connect", "capability": "unknown", "url": url, "error": error },
     })
+}
+
+/// `{"type","code","message"[,"details"],"retryable"}`, in the reference's key order.
+fn error_json(report: &ErrorReport) -> Value {
+    let mut error = json!({ "type": report.kind, "code": report.code, "message": report.message });
+    if let Some(details) = &report.details {
+        error["details"] = details.clone();
+    }
+    error["retryable"] = json!(report.retryable);
+    error
 }
 
 #[cfg(test)]
@@ -236,7 +270,10 @@ mod tests {
         let r = CallFailure::Usage("bad".into()).render(true, "Gateway call");
         assert_eq!(r.code, 1);
         let v: Value = serde_json::from_str(&r.stdout).unwrap();
-        assert_eq!(v, json!({"ok": false, "error": {"type": "cli_error", "code": null, "message": "bad", "retryable": false}}));
+        assert_eq!(
+            v,
+            json!({"ok": false, "error": {"type": "cli_error", "code": null, "message": "bad", "retryable": false}})
+        );
         assert_eq!(r.stderr, "Gateway call failed: bad\n");
     }
 }

@@ -83,7 +83,10 @@ pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
     let (auth, source) = resolve_auth(&args, &config, &paths)?;
     if matches!(auth, AuthMode::None) {
         if !ip.is_loopback() {
-            return Err(RunError::NoAuthOffLoopback { bind: bind_name, ip });
+            return Err(RunError::NoAuthOffLoopback {
+                bind: bind_name,
+                ip,
+            });
         }
         tracing::warn!("auth mode none: every connection to the gateway is unauthenticated");
     }
@@ -101,7 +104,9 @@ pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
         IoError::Bind { addr, source } if source.kind() == std::io::ErrorKind::AddrInUse => {
             RunError::PortBusy { addr }
         }
-        other @ (IoError::Bind { .. } | IoError::Io(_) | IoError::Task(_)) => RunError::Start(other),
+        other @ (IoError::Bind { .. } | IoError::Io(_) | IoError::Task(_)) => {
+            RunError::Start(other)
+        }
     })?;
 
     let addr = gateway.local_addr();
@@ -115,7 +120,10 @@ pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
 
 /// `loopback` → 127.0.0.1, `lan` → 0.0.0.0, `custom` → `--host` or `gateway.customBindHost`.
 fn resolve_bind(args: &RunArgs, config: &Config) -> Result<(&'static str, IpAddr), RunError> {
-    let mode = args.bind.or(config.gateway.bind).unwrap_or(BindMode::Loopback);
+    let mode = args
+        .bind
+        .or(config.gateway.bind)
+        .unwrap_or(BindMode::Loopback);
     match mode {
         BindMode::Loopback if args.host.is_none() => Ok(("loopback", Ipv4Addr::LOCALHOST.into())),
         BindMode::Lan if args.host.is_none() => Ok(("lan", Ipv4Addr::UNSPECIFIED.into())),
@@ -147,7 +155,10 @@ fn resolve_auth(
         AuthChoice::None => Ok((AuthMode::None, None)),
         AuthChoice::Password => {
             let (password, source) = password.ok_or(RunError::MissingPassword)?;
-            Ok((AuthMode::Password(Some(Secret::new(password))), Some(source)))
+            Ok((
+                AuthMode::Password(Some(Secret::new(password))),
+                Some(source),
+            ))
         }
         AuthChoice::Token => {
             let configured = non_blank(&args.token)
@@ -178,7 +189,11 @@ fn force_free(port: u16) -> Result<(), RunError> {
         tracing::info!("force: no listeners on port {port}");
     }
     for holder in stopped {
-        tracing::info!("force: killed pid {} ({}) on port {port}", holder.pid, holder.command);
+        tracing::info!(
+            "force: killed pid {} ({}) on port {port}",
+            holder.pid,
+            holder.command
+        );
     }
     Ok(())
 }
@@ -195,7 +210,10 @@ fn print_auth(auth: &AuthMode, source: Option<&SecretSource>) {
     };
     match source {
         Some(SecretSource::Flag) => {
-            println!("auth: {kind} (from --{kind} / OPENCLAW_GATEWAY_{})", kind.to_uppercase());
+            println!(
+                "auth: {kind} (from --{kind} / OPENCLAW_GATEWAY_{})",
+                kind.to_uppercase()
+            );
         }
         Some(SecretSource::Config) => println!("auth: {kind} (from gateway.auth.{kind})"),
         Some(SecretSource::TokenFile { path, origin }) => {
@@ -273,27 +291,60 @@ mod tests {
     }
 
     fn config(gateway: GatewayConfig) -> Config {
-        Config { found: true, gateway }
+        Config {
+            found: true,
+            gateway,
+        }
     }
 
     #[test]
     fn bind_modes() {
         let cfg = Config::default();
-        assert_eq!(resolve_bind(&args(), &cfg).unwrap(), ("loopback", "127.0.0.1".parse().unwrap()));
-        let lan = RunArgs { bind: Some(BindMode::Lan), ..args() };
-        assert_eq!(resolve_bind(&lan, &cfg).unwrap(), ("lan", "0.0.0.0".parse().unwrap()));
-        let custom = RunArgs { bind: Some(BindMode::Custom), ..args() };
-        assert!(matches!(resolve_bind(&custom, &cfg), Err(RunError::CustomWithoutHost)));
+        assert_eq!(
+            resolve_bind(&args(), &cfg).unwrap(),
+            ("loopback", "127.0.0.1".parse().unwrap())
+        );
+        let lan = RunArgs {
+            bind: Some(BindMode::Lan),
+            ..args()
+        };
+        assert_eq!(
+            resolve_bind(&lan, &cfg).unwrap(),
+            ("lan", "0.0.0.0".parse().unwrap())
+        );
+        let custom = RunArgs {
+            bind: Some(BindMode::Custom),
+            ..args()
+        };
+        assert!(matches!(
+            resolve_bind(&custom, &cfg),
+            Err(RunError::CustomWithoutHost)
+        ));
         let from_cfg = config(GatewayConfig {
             bind: Some(BindMode::Custom),
             custom_bind_host: Some("10.1.2.3".parse().unwrap()),
             ..GatewayConfig::default()
         });
-        assert_eq!(resolve_bind(&args(), &from_cfg).unwrap().1, "10.1.2.3".parse::<IpAddr>().unwrap());
-        let flag = RunArgs { host: Some("::1".parse().unwrap()), ..custom };
-        assert_eq!(resolve_bind(&flag, &from_cfg).unwrap().1, "::1".parse::<IpAddr>().unwrap());
-        let stray = RunArgs { host: Some("::1".parse().unwrap()), ..args() };
-        assert!(matches!(resolve_bind(&stray, &cfg), Err(RunError::HostWithoutCustom)));
+        assert_eq!(
+            resolve_bind(&args(), &from_cfg).unwrap().1,
+            "10.1.2.3".parse::<IpAddr>().unwrap()
+        );
+        let flag = RunArgs {
+            host: Some("::1".parse().unwrap()),
+            ..custom
+        };
+        assert_eq!(
+            resolve_bind(&flag, &from_cfg).unwrap().1,
+            "::1".parse::<IpAddr>().unwrap()
+        );
+        let stray = RunArgs {
+            host: Some("::1".parse().unwrap()),
+            ..args()
+        };
+        assert!(matches!(
+            resolve_bind(&stray, &cfg),
+            Err(RunError::HostWithoutCustom)
+        ));
     }
 
     #[test]
@@ -305,24 +356,52 @@ mod tests {
         };
         let mut gw = GatewayConfig::default();
         gw.auth.token = Some("cfg".into());
-        let (mode, src) =
-            resolve_auth(&RunArgs { token: Some("flag".into()), ..args() }, &config(gw.clone()), &paths)
-                .unwrap();
-        assert_eq!((mode, src), (AuthMode::Token(Some(Secret::new("flag"))), Some(SecretSource::Flag)));
+        let (mode, src) = resolve_auth(
+            &RunArgs {
+                token: Some("flag".into()),
+                ..args()
+            },
+            &config(gw.clone()),
+            &paths,
+        )
+        .unwrap();
+        assert_eq!(
+            (mode, src),
+            (
+                AuthMode::Token(Some(Secret::new("flag"))),
+                Some(SecretSource::Flag)
+            )
+        );
         let (mode, _) = resolve_auth(&args(), &config(gw), &paths).unwrap();
         assert_eq!(mode, AuthMode::Token(Some(Secret::new("cfg"))));
-        assert!(!paths.token_file().exists(), "a configured token needs no file");
+        assert!(
+            !paths.token_file().exists(),
+            "a configured token needs no file"
+        );
 
         let mut gw = GatewayConfig::default();
         gw.auth.password = Some("pw".into());
         let (mode, _) = resolve_auth(&args(), &config(gw), &paths).unwrap();
-        assert_eq!(mode, AuthMode::Password(Some(Secret::new("pw"))), "a password implies password mode");
-        let pw = RunArgs { auth: Some(AuthChoice::Password), ..args() };
-        assert!(matches!(resolve_auth(&pw, &Config::default(), &paths), Err(RunError::MissingPassword)));
+        assert_eq!(
+            mode,
+            AuthMode::Password(Some(Secret::new("pw"))),
+            "a password implies password mode"
+        );
+        let pw = RunArgs {
+            auth: Some(AuthChoice::Password),
+            ..args()
+        };
+        assert!(matches!(
+            resolve_auth(&pw, &Config::default(), &paths),
+            Err(RunError::MissingPassword)
+        ));
 
         let (mode, src) = resolve_auth(&args(), &Config::default(), &paths).unwrap();
         assert!(matches!(mode, AuthMode::Token(Some(_))));
-        let generated = SecretSource::TokenFile { path: paths.token_file(), origin: Origin::Generated };
+        let generated = SecretSource::TokenFile {
+            path: paths.token_file(),
+            origin: Origin::Generated,
+        };
         assert_eq!(src, Some(generated));
     }
 }

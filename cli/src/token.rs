@@ -20,9 +20,15 @@ pub enum Origin {
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     #[error("cannot read the token file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write the token file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("no OS randomness to generate a token: {0}")]
     Random(getrandom::Error),
     #[error("the token file {path} is empty; delete it to generate a new token")]
@@ -42,10 +48,15 @@ pub fn load_or_generate(path: &Path) -> Result<(String, Origin), TokenError> {
 /// The token stored at `path`, if the file exists.
 pub fn read(path: &Path) -> Result<Option<String>, TokenError> {
     match fs::read_to_string(path) {
-        Ok(text) if text.trim().is_empty() => Err(TokenError::Empty { path: path.to_owned() }),
+        Ok(text) if text.trim().is_empty() => Err(TokenError::Empty {
+            path: path.to_owned(),
+        }),
         Ok(text) => Ok(Some(text.trim().to_owned())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(TokenError::Read { path: path.to_owned(), source }),
+        Err(source) => Err(TokenError::Read {
+            path: path.to_owned(),
+            source,
+        }),
     }
 }
 
@@ -57,7 +68,10 @@ pub fn generate() -> Result<String, TokenError> {
 }
 
 fn write_atomically(path: &Path, token: &str) -> Result<(), TokenError> {
-    let err = |source| TokenError::Write { path: path.to_owned(), source };
+    let err = |source| TokenError::Write {
+        path: path.to_owned(),
+        source,
+    };
     let dir = path.parent().unwrap_or(Path::new("."));
     if !dir.exists() {
         fs::create_dir_all(dir).map_err(err)?;
@@ -66,8 +80,12 @@ fn write_atomically(path: &Path, token: &str) -> Result<(), TokenError> {
     }
     let tmp = dir.join(format!(".gateway.token.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut file =
-            OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&tmp)?;
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         file.write_all(token.as_bytes())?;
         file.write_all(b"\n")?;
         file.sync_all()?;
@@ -85,7 +103,11 @@ fn base64url(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         let chars = chunk.len() + 1;
         for i in 0..chars {
@@ -116,7 +138,9 @@ mod tests {
         let (first, origin) = load_or_generate(&path).unwrap();
         assert_eq!(origin, Origin::Generated);
         assert_eq!(first.len(), 43);
-        assert!(first.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(first
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
         let (second, origin) = load_or_generate(&path).unwrap();
@@ -130,6 +154,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gateway.token");
         fs::write(&path, "\n").unwrap();
-        assert!(matches!(load_or_generate(&path), Err(TokenError::Empty { .. })));
+        assert!(matches!(
+            load_or_generate(&path),
+            Err(TokenError::Empty { .. })
+        ));
     }
 }

