@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use fastwebsockets::upgrade::UpgradeFut;
+use fastwebsockets::Role;
 use openclaw_core::{
     CloseCode, ConnId, HubToSession, Limits, Nonce, Output, PeerInfo, Session, SessionEvent,
     SessionTimer,
@@ -46,7 +47,10 @@ pub(crate) async fn run(start: SessionStart, upgrade: UpgradeFut) {
             return;
         }
     };
-    let (rd, wr) = ws.split(tokio::io::split);
+    // Split the raw stream, not the WebSocket, so the reader keeps the stream after an
+    // unparseable (oversize) frame.
+    let (rd, wr) = tokio::io::split(ws.into_inner());
+    let (_, wr) = fastwebsockets::after_handshake_split(tokio::io::empty(), wr, Role::Server);
     let queue = Arc::new(WriteQueue::default());
     let signals = Arc::new(Signals::default());
     let (in_tx, in_rx) = mpsc::channel(INBOUND_CAPACITY);

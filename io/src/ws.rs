@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use fastwebsockets::{Frame, OpCode, Payload, WebSocketError, WebSocketRead, WebSocketWrite};
+use fastwebsockets::{Frame, OpCode, Payload, Role, WebSocketError, WebSocketWrite};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, Notify};
 
@@ -157,11 +157,30 @@ pub(crate) async fn run_writer<W: AsyncWrite + Unpin>(
 /// Reads whole messages (fragments reassembled, at most `max_message` bytes) into `tx` until the
 /// peer closes, the socket fails or the session goes away. Ends by dropping `tx`.
 pub(crate) async fn run_reader<R: AsyncRead + Unpin>(
-    mut ws: WebSocketRead<R>,
+    mut raw: R,
     tx: mpsc::Sender<Inbound>,
     queue: Arc<WriteQueue>,
     max_message: usize,
 ) {
+    if let Some(oversize) = read_messages(&mut raw, &tx, &queue, max_message).await {
+        let _ = tx.send(Inbound::Oversize(oversize)).await;
+        // The stream cannot be parsed any more, but closing it now would reset the connection
+        // (unread input → RST) and lose our 1009 close frame. Discard input until the peer
+        // hangs up; the session terminates us after its close grace otherwise.
+        let _ = tokio::io::copy(&mut raw, &mut tokio::io::sink()).await;
+    }
+}
+
+/// The framing loop; returns the size of an oversize message, or `None` when the stream ended.
+async fn read_messages<R: AsyncRead + Unpin>(
+    raw: &mut R,
+    tx: &mpsc::Sender<Inbound>,
+    queue: &WriteQueue,
+    max_message: usize,
+) -> Option<usize> {
+    // The read state machine borrows the stream so that we keep it after an oversize frame;
+    // the write half is built separately by the writer (the halves share no state).
+    let (mut ws, _) = fastwebsockets::after_handshake_split(raw, tokio::io::sink(), Role::Server);
     // `>=` in fastwebsockets: a frame of exactly `max_message` bytes is still read.
     ws.set_max_message_size(max_message.saturating_add(1));
     ws.set_auto_pong(true);
@@ -185,8 +204,7 @@ pub(crate) async fn run_reader<R: AsyncRead + Unpin>(
                     let buf = partial.get_or_insert_with(Vec::new);
                     buf.extend_from_slice(&frame.payload);
                     if buf.len() > max_message {
-                        let _ = tx.send(Inbound::Oversize(buf.len())).await;
-                        return;
+                        return Some(buf.len());
                     }
                     if frame.fin {
                         partial.take().map(|b| Inbound::Message(checked_utf8(b)))
@@ -195,28 +213,25 @@ pub(crate) async fn run_reader<R: AsyncRead + Unpin>(
                     }
                 }
                 // A new data frame inside a fragmented message, or a stray continuation.
-                OpCode::Text | OpCode::Binary | OpCode::Continuation => return,
+                OpCode::Text | OpCode::Binary | OpCode::Continuation => return None,
                 OpCode::Pong => Some(Inbound::Pong),
                 OpCode::Close => {
                     let _ = tx.send(Inbound::PeerClosed).await;
-                    return;
+                    return None;
                 }
                 OpCode::Ping => None, // answered by auto_pong
             },
-            Err(WebSocketError::FrameTooLarge) => {
-                let _ = tx.send(Inbound::Oversize(max_message.saturating_add(1))).await;
-                return;
-            }
+            Err(WebSocketError::FrameTooLarge) => return Some(max_message.saturating_add(1)),
             // The frame was consumed before the check, so the stream is still in sync.
             Err(WebSocketError::InvalidUTF8) => Some(Inbound::Message(NOT_UTF8.to_vec())),
             Err(e) => {
                 tracing::debug!(error = %e, "websocket read ended");
-                return;
+                return None;
             }
         };
         if let Some(msg) = inbound {
             if tx.send(msg).await.is_err() {
-                return;
+                return None;
             }
         }
     }

@@ -154,7 +154,7 @@ impl RawWs {
             match self.recv().await {
                 Msg::Text(v) => return v,
                 Msg::Ping | Msg::Pong => {}
-                other => panic!("expected a frame, got {other:?}"),
+                other @ (Msg::Close(..) | Msg::Gone) => panic!("expected a frame, got {other:?}"),
             }
         }
     }

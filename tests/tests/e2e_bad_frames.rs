@@ -112,9 +112,24 @@ async fn silent_socket_closes_after_the_handshake_timeout() {
     let started = std::time::Instant::now();
     match ws.recv().await {
         Msg::Close(code, reason) => assert_eq!((code, reason.as_str()), (1000, "")),
-        other => panic!("expected a close, got {other:?}"),
+        other @ (Msg::Text(_) | Msg::Ping | Msg::Pong | Msg::Gone) => panic!("expected a close, got {other:?}"),
     }
     assert!(started.elapsed() >= Duration::from_millis(150));
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.expect("clean exit");
+}
+
+#[tokio::test]
+async fn post_auth_frame_over_max_payload_closes_1009() {
+    let gw = gateway(|c| c.limits = Limits { max_payload: 100 * 1024, ..Limits::default() }).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    // Just under the limit is read (and answered: bad params are not fatal).
+    let fits = format!(r#"{{"type":"req","id":"f1","method":"health","params":{{"x":"{}"}}}}"#, "a".repeat(90 * 1024));
+    ws.send(&fits).await;
+    assert_eq!(ws.res("f1").await["ok"], true);
+    ws.send(&"a".repeat(200 * 1024)).await;
+    let (_, code, _) = ws.until_close().await;
+    assert_eq!(code, 1009);
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.expect("clean exit");
 }

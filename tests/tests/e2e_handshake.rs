@@ -81,3 +81,17 @@ async fn probes_and_not_found() {
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.expect("clean exit");
 }
+
+#[tokio::test]
+async fn a_request_head_that_never_ends_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let gw = gateway(|c| c.header_read_timeout = std::time::Duration::from_millis(200)).await;
+    let mut tcp = tokio::net::TcpStream::connect(gw.local_addr()).await.expect("connect");
+    tcp.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").await.expect("write");
+    let mut rest = Vec::new();
+    // The server ends the connection (hyper may first answer 408); it never waits forever.
+    within("the server to hang up", tcp.read_to_end(&mut rest)).await.expect("read");
+    assert!(!String::from_utf8_lossy(&rest).contains("\"live\""), "the request was never complete");
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.expect("clean exit");
+}
