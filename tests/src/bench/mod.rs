@@ -1,0 +1,57 @@
+//! `openclaw-bench`: drives any protocol-v4 gateway over loopback — ours and the reference in
+//! one run — and writes the figures side by side to `BENCHMARKS.md`.
+
+pub mod conn;
+pub mod report;
+pub mod scenarios;
+pub mod stats;
+pub mod target;
+
+use std::path::PathBuf;
+
+use scenarios::Scale;
+use stats::Metric;
+use target::{Kind, Launch, Target};
+
+/// What to run.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub kinds: Vec<Kind>,
+    pub runs: usize,
+    pub scale: Scale,
+    pub launch: Launch,
+    pub out: Option<PathBuf>,
+}
+
+/// One full pass over every scenario against a fresh process of `kind`.
+pub async fn run_once(kind: Kind, plan: &Plan) -> anyhow::Result<Vec<Metric>> {
+    let mut out = Vec::new();
+    let (idle, started) = Target::start(kind, &plan.launch).await?;
+    out.push(Metric::ms("startup", "spawn to first hello-ok", started));
+    let (stopped, _) = idle.terminate().await?;
+    out.push(Metric::ms("startup", "SIGTERM to exit (idle)", stopped));
+
+    let (t, _) = Target::start(kind, &plan.launch).await?;
+    out.extend(scenarios::handshakes(&t, &plan.scale).await?);
+    out.extend(scenarios::rpc(&t, &plan.scale).await?);
+    out.extend(scenarios::fanout(&t, &plan.scale).await?);
+    out.extend(scenarios::idle_memory(&t, &plan.scale).await?);
+    out.extend(scenarios::slow_consumer(&t, &plan.scale).await?);
+    out.extend(scenarios::shutdown(t, &plan.scale).await?);
+    Ok(out)
+}
+
+/// Runs the plan; returns the medians per kind.
+pub async fn run(plan: &Plan) -> anyhow::Result<Vec<(Kind, Vec<Metric>)>> {
+    target::raise_fd_limit();
+    let mut results = Vec::new();
+    for &kind in &plan.kinds {
+        let mut runs = Vec::new();
+        for i in 0..plan.runs {
+            eprintln!("bench: {} run {}/{}", kind.label(), i + 1, plan.runs);
+            runs.push(run_once(kind, plan).await?);
+        }
+        results.push((kind, report::medians(&runs)));
+    }
+    Ok(results)
+}
