@@ -31,6 +31,14 @@ pub const PRESENCE_TTL: Duration = Duration::from_secs(5 * 60);
 pub const MAX_PRESENCE_ENTRIES: usize = 200;
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(5 * 60);
 pub const MAX_IDEMPOTENCY_KEYS: usize = 1000;
+/// An `agent` run without a `timeout` param ends with AGENT_TIMEOUT after this (§5.6).
+pub const DEFAULT_AGENT_TIMEOUT: Duration = Duration::from_secs(600);
+/// `agent.wait` without `timeoutMs` answers `status:"timeout"` after this (§5.7).
+pub const DEFAULT_AGENT_WAIT: Duration = Duration::from_secs(30);
+/// `chat` `delta` events of one run are at least this far apart.
+pub const CHAT_DELTA_INTERVAL: Duration = Duration::from_millis(150);
+/// Pending `agent.wait` calls across all sockets; more are refused with UNAVAILABLE.
+pub const MAX_AGENT_WAITERS: usize = 1000;
 
 /// Tunable limits; tests shrink them, production uses [`Limits::default`].
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,6 +12,7 @@ use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
 use serde_json::Value;
 
+use crate::wire::agent::{AgentAccepted, AgentParams, AgentWaitParams};
 use crate::wire::connect::ConnectParams;
 use crate::wire::events::{ConnectChallenge, PresenceEvent, ShutdownEvent, TickEvent};
 use crate::wire::frames::{ErrorShape, EventFrame, RequestFrame, ResponseFrame};
@@ -45,6 +46,9 @@ const SCHEMAS: &[(&str, Generator)] = &[
     ("method.system-presence.result", gen::<Vec<PresenceEntry>>),
     ("method.system-event.params", gen::<SystemEventParams>),
     ("method.system-event.result", gen::<OkResult>),
+    ("method.agent.params", gen::<AgentParams>),
+    ("method.agent.accepted", gen::<AgentAccepted>),
+    ("method.agent.wait.params", gen::<AgentWaitParams>),
 ];
 
 fn gen<T: JsonSchema>() -> Value {
@@ -116,6 +120,8 @@ mod checked_in {
         include_str!("../../schemas/method.system-presence.params.schema.json");
     pub const SYSTEM_EVENT: &str =
         include_str!("../../schemas/method.system-event.params.schema.json");
+    pub const AGENT: &str = include_str!("../../schemas/method.agent.params.schema.json");
+    pub const AGENT_WAIT: &str = include_str!("../../schemas/method.agent.wait.params.schema.json");
 }
 
 /// A compiled schema.
@@ -247,6 +253,8 @@ pub struct Validators {
     pub status: Validator,
     pub system_presence: Validator,
     pub system_event: Validator,
+    pub agent: Validator,
+    pub agent_wait: Validator,
 }
 
 /// The process-wide validators (compiled once).
@@ -259,5 +267,7 @@ pub fn validators() -> &'static Validators {
         status: Validator::compile(checked_in::STATUS),
         system_presence: Validator::compile(checked_in::SYSTEM_PRESENCE),
         system_event: Validator::compile(checked_in::SYSTEM_EVENT),
+        agent: Validator::compile(checked_in::AGENT),
+        agent_wait: Validator::compile(checked_in::AGENT_WAIT),
     })
 }

@@ -98,6 +98,9 @@ pub struct Harness {
     pub violations: Vec<Violation>,
     /// Requests whose method answers twice (two-stage); counted separately.
     pub two_stage_ids: BTreeSet<String>,
+    /// Agent-run commands the hub gave the driver, in order (tests answer them with
+    /// `hub.handle_run`).
+    pub run_commands: Vec<crate::hub::RunCommand>,
 }
 
 impl Default for Harness {
@@ -126,6 +129,7 @@ impl Harness {
             transcript: Vec::new(),
             violations: Vec::new(),
             two_stage_ids: BTreeSet::new(),
+            run_commands: Vec::new(),
         }
     }
 
@@ -313,6 +317,11 @@ impl Harness {
             loop {
                 match self.hub.poll_output() {
                     HubOutput::Wait(_) => break,
+                    HubOutput::Run(command) => {
+                        progressed = true;
+                        self.transcript.push(describe_run_command(&command));
+                        self.run_commands.push(command);
+                    }
                     HubOutput::ToSession(conn, msg) => {
                         progressed = true;
                         let now = self.now;
@@ -485,6 +494,16 @@ impl SimConn {
             }
             _ => lines.push(format!("!! {} unexpected frame type", self.name)),
         }
+    }
+}
+
+/// `⚙ start run k1 agent:main:main "hi"` / `⚙ abort run k1 Timeout`.
+fn describe_run_command(command: &crate::hub::RunCommand) -> String {
+    match command {
+        crate::hub::RunCommand::Start(s) => {
+            format!("⚙ start run {} {} {:?}", s.run.as_str(), s.session_key, s.message)
+        }
+        crate::hub::RunCommand::Abort { run, reason } => format!("⚙ abort run {} {reason:?}", run.as_str()),
     }
 }
 

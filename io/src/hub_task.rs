@@ -104,6 +104,7 @@ async fn drain(
     loop {
         match hub.poll_output() {
             HubOutput::ToSession(conn, msg) => deliver(routes, conn, msg),
+            HubOutput::Run(command) => tracing::warn!(?command, "no agent runtime in this build"),
             HubOutput::Wait(wait) => return wait,
         }
         budget -= 1;

@@ -53,6 +53,8 @@ impl Hub {
                 self.system_event(now, wall, *params);
                 self.respond_ok(conn, &id, &OkResult { ok: true });
             }
+            MethodCall::Agent(params) => self.handle_agent(now, wall, conn, id, *params, admin),
+            MethodCall::AgentWait(params) => self.handle_agent_wait(now, conn, id, params),
         }
     }
 

@@ -6,6 +6,7 @@
 //! [`Hub::handle_timeout`]; drain [`Hub::poll_output`] until [`HubOutput::Wait`]; route each
 //! [`HubOutput::ToSession`] to that connection's session.
 
+mod agent;
 mod connect;
 mod handlers;
 mod presence;
@@ -33,6 +34,7 @@ use crate::wire::hello::{
     PresenceEntry, SessionDefaults, SessionStoreHealth,
 };
 
+pub use agent::{AbortReason, RunCommand, RunStart};
 pub use presence::PresenceStore;
 pub use runs::{Admission, RunOutcome, RunTracker, Waiter};
 
@@ -66,6 +68,8 @@ pub struct HubConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub enum HubOutput {
     ToSession(ConnId, HubToSession),
+    /// Start or stop an agent run; the driver reports back with [`Hub::handle_run`].
+    Run(RunCommand),
     /// Nothing more until the deadline (or an input).
     Wait(Option<(Instant, HubTimer)>),
 }
@@ -79,6 +83,10 @@ pub enum HubTimer {
     IdempotencyExpiry,
     DelayedReply,
     ShutdownGrace,
+    /// An agent run reached its timeout.
+    RunTimeout,
+    /// An `agent.wait` call reached its `timeoutMs`.
+    AgentWait,
 }
 
 impl TimerKind for HubTimer {
@@ -89,6 +97,8 @@ impl TimerKind for HubTimer {
         Self::IdempotencyExpiry,
         Self::DelayedReply,
         Self::ShutdownGrace,
+        Self::RunTimeout,
+        Self::AgentWait,
     ];
     fn index(self) -> usize {
         self as usize
@@ -141,6 +151,9 @@ pub struct Hub {
     health: HealthSnapshot,
     limiter: AuthLimiter,
     runs: RunTracker,
+    agents: agent::AgentRuns,
+    /// The latest wall time an input brought (for events emitted from `begin_shutdown`).
+    last_wall: UnixMillis,
     /// Replies held back (the loopback auth-failure delay), in due order.
     delayed: BTreeMap<(Instant, u64), (ConnId, HubToSession)>,
     delayed_counter: u64,
@@ -169,6 +182,8 @@ impl Hub {
             health: HealthSnapshot::default(),
             limiter: AuthLimiter::default(),
             runs: RunTracker::new(),
+            agents: agent::AgentRuns::default(),
+            last_wall: wall,
             delayed: BTreeMap::new(),
             delayed_counter: 0,
             system_events: VecDeque::new(),
@@ -216,6 +231,7 @@ impl Hub {
 
     /// A message from the session of `conn`. Poll after.
     pub fn handle_session(&mut self, now: Instant, wall: UnixMillis, conn: ConnId, event: SessionEvent) {
+        self.last_wall = wall;
         match event {
             SessionEvent::Opened { peer } => {
                 self.conns.insert(conn, Conn::Handshaking { peer: *peer });
@@ -234,6 +250,7 @@ impl Hub {
 
     /// Deadlines that have passed. Poll after.
     pub fn handle_timeout(&mut self, now: Instant, wall: UnixMillis) {
+        self.last_wall = wall;
         if self.timers.is_due(HubTimer::ShutdownGrace, now) {
             self.timers.stop_all();
             self.lifecycle = Lifecycle::Drained;
@@ -258,6 +275,7 @@ impl Hub {
         if self.timers.is_due(HubTimer::PresenceExpiry, now) && self.presence.prune(now) {
             self.broadcast_presence(wall);
         }
+        self.agent_timeouts(now, wall);
         self.runs.expire(now);
         self.limiter.prune(now);
         self.sync_timers();
@@ -270,6 +288,7 @@ impl Hub {
             return;
         }
         self.lifecycle = Lifecycle::Draining;
+        self.end_agent_runs_for_shutdown(now);
         for run in self.runs.active_runs() {
             let error = ErrorShape::new(ErrorCode::Unavailable, "gateway is shutting down")
                 .retry_after(restart_expected_ms.unwrap_or(1000));
@@ -379,6 +398,7 @@ impl Hub {
     fn handle_closed(&mut self, now: Instant, wall: UnixMillis, conn: ConnId) {
         let Some(old) = self.conns.remove(&conn) else { return };
         self.runs.forget_conn(conn);
+        self.agents.forget_conn(conn);
         self.delayed.retain(|_, (c, _)| *c != conn);
         // The row stays (marked `disconnect`) until the presence TTL removes it, as in the
         // reference.
@@ -467,6 +487,14 @@ impl Hub {
         match self.runs.next_expiry() {
             Some(at) => self.timers.set(HubTimer::IdempotencyExpiry, at),
             None => self.timers.stop(HubTimer::IdempotencyExpiry),
+        }
+        match self.agents.next_run_deadline() {
+            Some(at) => self.timers.set(HubTimer::RunTimeout, at),
+            None => self.timers.stop(HubTimer::RunTimeout),
+        }
+        match self.agents.next_wait_deadline() {
+            Some(at) => self.timers.set(HubTimer::AgentWait, at),
+            None => self.timers.stop(HubTimer::AgentWait),
         }
         match self.delayed.keys().next() {
             Some((at, _)) => self.timers.set(HubTimer::DelayedReply, *at),

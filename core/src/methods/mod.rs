@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use crate::auth::scopes::{Role, Scope, ScopeSet};
 use crate::schema::{validators, Validator};
 use crate::wire::frames::{ErrorCode, ErrorShape};
+use crate::wire::agent::{AgentParams, AgentWaitParams};
 use crate::wire::methods::{HealthParams, StatusParams, SystemEventParams};
 
 /// A served method with its typed params: what the hub executes.
@@ -17,6 +18,8 @@ pub enum MethodCall {
     Status(StatusParams),
     SystemPresence,
     SystemEvent(Box<SystemEventParams>),
+    Agent(Box<AgentParams>),
+    AgentWait(AgentWaitParams),
 }
 
 impl MethodCall {
@@ -39,6 +42,8 @@ impl MethodCall {
                 }
                 Self::SystemEvent(Box::new(p))
             }
+            Method::Agent => Self::Agent(Box::new(typed(&v.agent, params)?)),
+            Method::AgentWait => Self::AgentWait(typed(&v.agent_wait, params)?),
             Method::Connect | Method::Other(_) => return Ok(None),
         }))
     }
@@ -49,6 +54,8 @@ impl MethodCall {
             Self::Status(_) => Method::Status,
             Self::SystemPresence => Method::SystemPresence,
             Self::SystemEvent(_) => Method::SystemEvent,
+            Self::Agent(_) => Method::Agent,
+            Self::AgentWait(_) => Method::AgentWait,
         }
     }
 }
@@ -66,12 +73,15 @@ pub enum Method {
     Status,
     SystemPresence,
     SystemEvent,
+    Agent,
+    AgentWait,
     /// A name this gateway does not serve (it may still be a reference method).
     Other(String),
 }
 
 /// Methods served here, in the order `hello-ok.features.methods` advertises them.
-pub const SERVED_METHODS: &[&str] = &["health", "status", "system-presence", "system-event"];
+pub const SERVED_METHODS: &[&str] =
+    &["health", "status", "system-presence", "system-event", "agent", "agent.wait"];
 
 impl Method {
     pub fn parse(name: &str) -> Self {
@@ -81,6 +91,8 @@ impl Method {
             "status" => Self::Status,
             "system-presence" => Self::SystemPresence,
             "system-event" => Self::SystemEvent,
+            "agent" => Self::Agent,
+            "agent.wait" => Self::AgentWait,
             other => Self::Other(other.to_owned()),
         }
     }
@@ -92,6 +104,8 @@ impl Method {
             Self::Status => "status",
             Self::SystemPresence => "system-presence",
             Self::SystemEvent => "system-event",
+            Self::Agent => "agent",
+            Self::AgentWait => "agent.wait",
             Self::Other(name) => name,
         }
     }

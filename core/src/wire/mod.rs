@@ -1,5 +1,6 @@
 //! The wire: frame envelopes, connect params, `hello-ok`, event payloads and the codec.
 
+pub mod agent;
 pub mod codec;
 pub mod connect;
 pub mod events;

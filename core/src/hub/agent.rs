@@ -1,0 +1,441 @@
+//! Agent runs (protocol.md §5.6-5.7, §6.2-6.3). The hub admits a run and answers `accepted`
+//! (through [`RunTracker`](super::RunTracker)), asks the driver to run it with
+//! [`RunCommand::Start`], turns the driver's [`RunReport`]s into `agent` and `chat` events and the
+//! final `res`, enforces the run timeout (AGENT_TIMEOUT) and answers `agent.wait`.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde_json::{json, Value};
+
+use super::{Audience, Hub, HubOutput, RunOutcome};
+use crate::auth::scopes::Scope;
+use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
+use crate::limits::{
+    CHAT_DELTA_INTERVAL, DEFAULT_AGENT_TIMEOUT, DEFAULT_AGENT_WAIT, MAX_AGENT_WAITERS,
+    MAX_IDEMPOTENCY_KEYS,
+};
+use crate::methods::Denial;
+use crate::session::millis;
+use crate::time::Instant;
+use crate::wire::agent::{
+    AgentAccepted, AgentParams, AgentWaitParams, RunErrorKind, RunFailure, RunReport, Usage,
+};
+use crate::wire::codec::EncodedEvent;
+use crate::wire::frames::{ErrorCode, ErrorShape};
+
+/// What the hub asks the driver to do about a run.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunCommand {
+    /// Run one agent turn and report with [`Hub::handle_run`].
+    Start(Box<RunStart>),
+    /// Stop the run; further reports about it are ignored.
+    Abort { run: RunId, reason: AbortReason },
+}
+
+/// Why a run is being stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AbortReason {
+    Timeout,
+    Shutdown,
+}
+
+/// Everything the driver needs to run one turn.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunStart {
+    pub run: RunId,
+    pub session_key: String,
+    pub agent_id: String,
+    pub message: String,
+    /// Per-run override of the configured model (`provider`, `model` params).
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub thinking: Option<String>,
+    pub extra_system_prompt: Option<String>,
+}
+
+#[derive(Debug)]
+struct AgentRun {
+    session_key: String,
+    agent_id: String,
+    started: Instant,
+    started_wall: UnixMillis,
+    deadline: Option<Instant>,
+    timeout_secs: u64,
+    text: String,
+    /// Bytes of `text` already sent in `chat` deltas.
+    chat_sent: usize,
+    last_chat: Option<Instant>,
+    last_seq: u64,
+    provider: Option<String>,
+    model: Option<String>,
+}
+
+#[derive(Debug)]
+struct WaitWaiter {
+    conn: ConnId,
+    id: RequestId,
+    run: RunId,
+    deadline: Instant,
+}
+
+/// The hub's agent-run state.
+#[derive(Debug, Default)]
+pub(super) struct AgentRuns {
+    active: BTreeMap<RunId, AgentRun>,
+    /// `agent.wait` results of ended runs, oldest first in `ended_order`.
+    ended: BTreeMap<RunId, Value>,
+    ended_order: VecDeque<RunId>,
+    waiters: Vec<WaitWaiter>,
+}
+
+impl AgentRuns {
+    pub(super) fn next_run_deadline(&self) -> Option<Instant> {
+        self.active.values().filter_map(|r| r.deadline).min()
+    }
+
+    pub(super) fn next_wait_deadline(&self) -> Option<Instant> {
+        self.waiters.iter().map(|w| w.deadline).min()
+    }
+
+    pub(super) fn forget_conn(&mut self, conn: ConnId) {
+        self.waiters.retain(|w| w.conn != conn);
+    }
+}
+
+/// How a run ended, for the final `res`, the events and `agent.wait`.
+enum End {
+    Completed { usage: Option<Usage> },
+    Failed(RunFailure),
+    TimedOut,
+    Shutdown,
+}
+
+impl Hub {
+    pub(super) fn handle_agent(
+        &mut self,
+        now: Instant,
+        wall: UnixMillis,
+        conn: ConnId,
+        id: RequestId,
+        params: AgentParams,
+        admin: bool,
+    ) {
+        if params.is_reset_command() && !admin {
+            return self.respond_err(conn, &id, &Denial::MissingScope(Scope::Admin).to_error());
+        }
+        if !self.config.session_defaults.model_configured {
+            let error = ErrorShape::new(
+                ErrorCode::Unavailable,
+                "no model configured: set agents.defaults.model (\"<provider>/<model>\") and \
+                 models.providers.<provider> {baseUrl, apiKey, api} in the config file",
+            )
+            .with_details(json!({ "configKey": "agents.defaults.model" }));
+            return self.respond_err(conn, &id, &error);
+        }
+        let defaults = &self.config.session_defaults;
+        let agent_id = params
+            .agent_id
+            .clone()
+            .or_else(|| params.session_key.as_deref().and_then(agent_of_key))
+            .unwrap_or_else(|| defaults.default_agent_id.clone());
+        let session_key = params
+            .session_key
+            .clone()
+            .unwrap_or_else(|| format!("agent:{agent_id}:{}", defaults.main_key));
+        let run = RunId(params.idempotency_key.clone());
+        let accepted = AgentAccepted {
+            run_id: run.0.clone(),
+            session_key: session_key.clone(),
+            agent_id: agent_id.clone(),
+            status: "accepted".into(),
+            accepted_at: wall.0,
+        };
+        if self.begin_run(now, conn, id, &run, &accepted) != super::Admission::Started {
+            return;
+        }
+        let timeout = params.timeout.map_or(DEFAULT_AGENT_TIMEOUT, std::time::Duration::from_secs);
+        let agent_run = AgentRun {
+            session_key: session_key.clone(),
+            agent_id: agent_id.clone(),
+            started: now,
+            started_wall: wall,
+            deadline: (!timeout.is_zero()).then(|| now + timeout),
+            timeout_secs: timeout.as_secs(),
+            text: String::new(),
+            chat_sent: 0,
+            last_chat: None,
+            last_seq: 0,
+            provider: None,
+            model: None,
+        };
+        self.agents.active.insert(run.clone(), agent_run);
+        self.emit_agent(wall, &run, "lifecycle", json!({ "phase": "start", "startedAt": wall.0 }));
+        let start = RunStart {
+            run,
+            session_key,
+            agent_id,
+            message: params.message,
+            provider: params.provider,
+            model: params.model,
+            thinking: params.thinking,
+            extra_system_prompt: params.extra_system_prompt,
+        };
+        self.out.push_back(HubOutput::Run(RunCommand::Start(Box::new(start))));
+        self.sync_timers();
+    }
+
+    pub(super) fn handle_agent_wait(&mut self, now: Instant, conn: ConnId, id: RequestId, p: AgentWaitParams) {
+        let run = RunId(p.run_id);
+        if let Some(result) = self.agents.ended.get(&run).cloned() {
+            return self.respond_ok(conn, &id, &result);
+        }
+        let timeout = p.timeout_ms.map_or(DEFAULT_AGENT_WAIT, std::time::Duration::from_millis);
+        if timeout.is_zero() {
+            return self.respond_ok(conn, &id, &json!({ "runId": run.0, "status": "timeout" }));
+        }
+        if self.agents.waiters.len() >= MAX_AGENT_WAITERS {
+            let error = ErrorShape::new(ErrorCode::Unavailable, "too many pending agent.wait calls")
+                .retry_after(1000);
+            return self.respond_err(conn, &id, &error);
+        }
+        self.agents.waiters.push(WaitWaiter { conn, id, run, deadline: now + timeout });
+        self.sync_timers();
+    }
+
+    /// Progress of a run started with [`RunCommand::Start`]. Reports about runs that already
+    /// ended (timed out, aborted) are ignored. Poll after.
+    pub fn handle_run(&mut self, now: Instant, wall: UnixMillis, run: &RunId, report: RunReport) {
+        self.last_wall = wall;
+        let Some(active) = self.agents.active.get_mut(run) else { return };
+        match report {
+            RunReport::Model { provider, model } => {
+                active.provider = Some(provider.clone());
+                active.model = Some(model.clone());
+                let data = json!({ "phase": "model", "provider": provider, "model": model });
+                self.emit_agent(wall, run, "lifecycle", data);
+            }
+            RunReport::Delta { text } => {
+                if text.is_empty() {
+                    return;
+                }
+                active.text.push_str(&text);
+                let data = json!({ "text": active.text, "delta": text });
+                self.emit_agent(wall, run, "assistant", data);
+                self.maybe_chat_delta(now, wall, run);
+            }
+            RunReport::Completed { text, usage } => {
+                active.text = text;
+                self.end_run(now, wall, run, End::Completed { usage });
+            }
+            RunReport::Failed(failure) => self.end_run(now, wall, run, End::Failed(failure)),
+        }
+        self.sync_timers();
+    }
+
+    /// Run deadlines and `agent.wait` deadlines that have passed.
+    pub(super) fn agent_timeouts(&mut self, now: Instant, wall: UnixMillis) {
+        let due: Vec<RunId> = self
+            .agents
+            .active
+            .iter()
+            .filter(|(_, r)| r.deadline.is_some_and(|d| d <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for run in due {
+            self.out.push_back(HubOutput::Run(RunCommand::Abort { run: run.clone(), reason: AbortReason::Timeout }));
+            self.end_run(now, wall, &run, End::TimedOut);
+        }
+        let (expired, keep): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.agents.waiters).into_iter().partition(|w| w.deadline <= now);
+        self.agents.waiters = keep;
+        for w in expired {
+            self.respond_ok(w.conn, &w.id, &json!({ "runId": w.run.0, "status": "timeout" }));
+        }
+    }
+
+    /// Shutdown: every active run ends with a lifecycle error and a final error `res`; pending
+    /// `agent.wait` calls are answered UNAVAILABLE.
+    pub(super) fn end_agent_runs_for_shutdown(&mut self, now: Instant) {
+        let wall = self.last_wall;
+        let runs: Vec<RunId> = self.agents.active.keys().cloned().collect();
+        for run in runs {
+            self.out.push_back(HubOutput::Run(RunCommand::Abort { run: run.clone(), reason: AbortReason::Shutdown }));
+            self.end_run(now, wall, &run, End::Shutdown);
+        }
+        let error = ErrorShape::new(ErrorCode::Unavailable, "gateway is shutting down").retry_after(1000);
+        for w in std::mem::take(&mut self.agents.waiters) {
+            self.respond_err(w.conn, &w.id, &error);
+        }
+    }
+
+    fn maybe_chat_delta(&mut self, now: Instant, wall: UnixMillis, run: &RunId) {
+        let Some(r) = self.agents.active.get_mut(run) else { return };
+        if r.last_chat.is_some_and(|at| now < at + CHAT_DELTA_INTERVAL) {
+            return;
+        }
+        r.last_chat = Some(now);
+        let delta = r.text[r.chat_sent..].to_owned();
+        r.chat_sent = r.text.len();
+        let mut payload = chat_head(run, r, "delta");
+        payload["deltaText"] = json!(delta);
+        payload["message"] = assistant_message(&r.text, wall);
+        self.broadcast(EncodedEvent::new("chat", &payload, None, false), Audience::Operators(Scope::Read));
+    }
+
+    fn end_run(&mut self, now: Instant, wall: UnixMillis, run: &RunId, end: End) {
+        let Some(r) = self.agents.active.get(run) else { return };
+        let (lifecycle, chat, wait, outcome) = match &end {
+            End::Completed { usage } => {
+                let lifecycle = json!({ "phase": "end", "startedAt": r.started_wall.0, "endedAt": wall.0,
+                    "aborted": false, "stopReason": "stop" });
+                let mut chat = chat_head(run, r, "final");
+                chat["stopReason"] = json!("stop");
+                chat["message"] = assistant_message(&r.text, wall);
+                let wait = json!({ "runId": run.0, "status": "ok", "startedAt": r.started_wall.0,
+                    "endedAt": wall.0, "stopReason": "stop" });
+                (lifecycle, chat, wait, RunOutcome::Ok(final_payload(run, r, now, usage.as_ref())))
+            }
+            End::Failed(f) => {
+                let lifecycle = json!({ "phase": "error", "startedAt": r.started_wall.0, "endedAt": wall.0,
+                    "aborted": false, "error": f.message, "errorKind": f.kind.as_str() });
+                let mut chat = chat_head(run, r, "error");
+                chat["errorMessage"] = json!(f.message);
+                chat["errorKind"] = json!(f.kind.as_str());
+                let mut detail = json!({ "provider": r.provider, "model": r.model });
+                if let Some(status) = f.http_status {
+                    detail["httpStatus"] = json!(status);
+                }
+                chat["errorDetail"] = detail;
+                let wait = json!({ "runId": run.0, "status": "error", "startedAt": r.started_wall.0,
+                    "endedAt": wall.0, "error": f.message });
+                let mut details = json!({ "errorKind": f.kind.as_str() });
+                if let Some(status) = f.http_status {
+                    details["httpStatus"] = json!(status);
+                }
+                let error = ErrorShape::new(ErrorCode::Unavailable, f.message.clone()).with_details(details);
+                let payload = json!({ "runId": run.0, "status": "error", "summary": "failed" });
+                (lifecycle, chat, wait, RunOutcome::Failed { payload: Some(payload), error })
+            }
+            End::TimedOut | End::Shutdown => {
+                let (message, status, code) = match end {
+                    End::TimedOut => (
+                        format!("agent run timed out after {}s", r.timeout_secs),
+                        "timeout",
+                        ErrorCode::AgentTimeout,
+                    ),
+                    End::Completed { .. } | End::Failed(_) | End::Shutdown => {
+                        ("gateway is shutting down".to_owned(), "error", ErrorCode::Unavailable)
+                    }
+                };
+                let lifecycle = json!({ "phase": "error", "startedAt": r.started_wall.0, "endedAt": wall.0,
+                    "aborted": true, "error": message });
+                let mut chat = chat_head(run, r, "error");
+                chat["errorMessage"] = json!(message);
+                chat["errorKind"] = json!(match end {
+                    End::TimedOut => RunErrorKind::Timeout,
+                    End::Completed { .. } | End::Failed(_) | End::Shutdown => RunErrorKind::Unknown,
+                }
+                .as_str());
+                let wait = json!({ "runId": run.0, "status": status, "startedAt": r.started_wall.0,
+                    "endedAt": wall.0, "error": message });
+                let mut error = ErrorShape::new(code, message);
+                if code == ErrorCode::Unavailable {
+                    error = error.retry_after(1000);
+                }
+                let payload = json!({ "runId": run.0, "status": status, "summary": "aborted" });
+                (lifecycle, chat, wait, RunOutcome::Failed { payload: Some(payload), error })
+            }
+        };
+        self.emit_agent(wall, run, "lifecycle", lifecycle);
+        let seq = self.agents.active.get(run).map_or(0, |r| r.last_seq);
+        let mut chat = chat;
+        chat["seq"] = json!(seq);
+        self.broadcast(EncodedEvent::new("chat", &chat, None, false), Audience::Operators(Scope::Read));
+        self.agents.active.remove(run);
+        self.record_wait_result(run, wait);
+        self.finish_run(now, run, outcome);
+    }
+
+    fn record_wait_result(&mut self, run: &RunId, result: Value) {
+        let (done, keep): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.agents.waiters).into_iter().partition(|w| &w.run == run);
+        self.agents.waiters = keep;
+        for w in done {
+            self.respond_ok(w.conn, &w.id, &result);
+        }
+        if self.agents.ended.insert(run.clone(), result).is_none() {
+            self.agents.ended_order.push_back(run.clone());
+        }
+        while self.agents.ended.len() > MAX_IDEMPOTENCY_KEYS {
+            match self.agents.ended_order.pop_front() {
+                Some(old) => self.agents.ended.remove(&old),
+                None => break,
+            };
+        }
+    }
+
+    /// One `agent` event of an active run: `{runId, stream, data, sessionKey, agentId, seq, ts}`.
+    fn emit_agent(&mut self, wall: UnixMillis, run: &RunId, stream: &str, data: Value) {
+        let Some(seq) = self.runs.next_event_seq(run) else { return };
+        let Some(r) = self.agents.active.get_mut(run) else { return };
+        r.last_seq = seq;
+        let payload = json!({ "runId": run.0, "stream": stream, "data": data,
+            "sessionKey": r.session_key, "agentId": r.agent_id, "seq": seq, "ts": wall.0 });
+        self.broadcast(EncodedEvent::new("agent", &payload, None, false), Audience::Operators(Scope::Read));
+    }
+}
+
+/// `agent:<agentId>:<rest>` → the agent id.
+fn agent_of_key(key: &str) -> Option<String> {
+    let mut parts = key.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("agent"), Some(id), Some(_)) if !id.is_empty() => Some(id.to_owned()),
+        _ => None,
+    }
+}
+
+fn chat_head(run: &RunId, r: &AgentRun, state: &str) -> Value {
+    json!({ "runId": run.0, "sessionKey": r.session_key, "agentId": r.agent_id, "seq": r.last_seq,
+        "state": state })
+}
+
+fn assistant_message(text: &str, wall: UnixMillis) -> Value {
+    json!({ "role": "assistant", "content": [{ "type": "text", "text": text }], "timestamp": wall.0 })
+}
+
+/// The second-stage payload; the reference CLI prints `result.payloads[].text`.
+fn final_payload(run: &RunId, r: &AgentRun, now: Instant, usage: Option<&Usage>) -> Value {
+    let usage = usage.map(|u| json!({ "input": u.input, "output": u.output, "total": u.input + u.output }));
+    json!({
+        "runId": run.0,
+        "status": "ok",
+        "summary": "completed",
+        "result": {
+            "payloads": [{ "text": r.text, "mediaUrl": null }],
+            "meta": {
+                "durationMs": millis(now.duration_since(r.started)),
+                "agentMeta": {
+                    "sessionKey": r.session_key,
+                    "provider": r.provider,
+                    "model": r.model,
+                    "usage": usage,
+                },
+                "aborted": false,
+                "stopReason": "stop",
+            },
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agent_ids_come_from_session_keys() {
+        assert_eq!(agent_of_key("agent:main:main").as_deref(), Some("main"));
+        assert_eq!(agent_of_key("agent:ops:telegram:dm:42").as_deref(), Some("ops"));
+        assert_eq!(agent_of_key("main"), None);
+        assert_eq!(agent_of_key("agent::x"), None);
+    }
+}

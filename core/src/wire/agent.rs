@@ -1,0 +1,200 @@
+//! Params of the agent-run methods (protocol.md §5.6-5.7) and the reports a driver sends back
+//! while it runs a turn against a model.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// `agent` params (closed; the reference's backend-only fields are not accepted here).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AgentParams {
+    #[schemars(length(min = 1))]
+    pub message: String,
+    /// Becomes the `runId`; duplicates share one run.
+    #[schemars(length(min = 1))]
+    pub idempotency_key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_key: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_existing_session_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thinking: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliver: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachments: Option<Vec<Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_channel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_account_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_channel: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_space: Option<String>,
+    /// Run timeout in seconds; 0 means none (default 600).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub best_effort_deliver: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lane: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 512))]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_system_prompt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_mode: Option<PromptMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap_context_mode: Option<BootstrapContextMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bootstrap_context_run_kind: Option<BootstrapContextRunKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_provenance: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voice_wake_trigger: Option<Value>,
+}
+
+impl AgentParams {
+    /// `/new` and `/reset` reset the session and need `operator.admin` (§5.6).
+    pub fn is_reset_command(&self) -> bool {
+        let m = self.message.trim_start();
+        ["/new", "/reset"].iter().any(|cmd| {
+            m.strip_prefix(cmd).is_some_and(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+        })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PromptMode {
+    Full,
+    Minimal,
+    None,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BootstrapContextMode {
+    Full,
+    Lightweight,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum BootstrapContextRunKind {
+    Default,
+    Heartbeat,
+    Cron,
+}
+
+/// `agent.wait` params.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AgentWaitParams {
+    #[schemars(length(min = 1))]
+    pub run_id: String,
+    /// How long to wait for the end of the run (default 30,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// `agent` first-stage payload.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct AgentAccepted {
+    pub run_id: String,
+    pub session_key: String,
+    pub agent_id: String,
+    /// Always `"accepted"`.
+    pub status: String,
+    pub accepted_at: u64,
+}
+
+/// Provider failures as the reference classifies them (`chat` `errorKind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunErrorKind {
+    Refusal,
+    Timeout,
+    RateLimit,
+    ContextLength,
+    Unknown,
+}
+
+impl RunErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Refusal => "refusal",
+            Self::Timeout => "timeout",
+            Self::RateLimit => "rate_limit",
+            Self::ContextLength => "context_length",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// Token counts reported by a provider.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Usage {
+    pub input: u64,
+    pub output: u64,
+}
+
+/// What the driver reports about a run it was asked to start (`Hub::handle_run`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunReport {
+    /// A model attempt began (the first, or a fallback).
+    Model { provider: String, model: String },
+    /// More assistant text arrived.
+    Delta { text: String },
+    /// The model finished; `text` is the whole reply.
+    Completed { text: String, usage: Option<Usage> },
+    /// Every attempt failed.
+    Failed(RunFailure),
+}
+
+/// Why a run failed, with what the caller sees.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunFailure {
+    pub kind: RunErrorKind,
+    pub message: String,
+    pub http_status: Option<u16>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_commands() {
+        let p = |m: &str| AgentParams { message: m.into(), ..AgentParams::default() };
+        assert!(p("/new").is_reset_command());
+        assert!(p("  /reset now").is_reset_command());
+        assert!(!p("/newsletter").is_reset_command());
+        assert!(!p("hello /new").is_reset_command());
+    }
+}
