@@ -189,7 +189,13 @@ impl Harness {
         if c.gone {
             return;
         }
-        let shown = if text.len() > 80 { format!("{}… ({} bytes)", &text[..60], text.len()) } else { text.to_owned() };
+        let shown = if text.len() > 80 {
+            // Cut on a char boundary (found by the session_transcript fuzz target).
+            let cut = (0..=60).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+            format!("{}… ({} bytes)", &text[..cut], text.len())
+        } else {
+            text.to_owned()
+        };
         let line = match serde_json::from_str::<Value>(text) {
             Ok(v) if v.get("type") == Some(&json!("req")) => {
                 let id = v.get("id").map(id_text).unwrap_or_default();
