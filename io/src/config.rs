@@ -6,6 +6,8 @@ use std::time::Duration;
 use openclaw_core::auth::AuthMode;
 use openclaw_core::Limits;
 
+use crate::agent::AgentConfig;
+
 /// The gateway's startup configuration (the CLI builds it from flags, env and the config file).
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -27,6 +29,8 @@ pub struct ServerConfig {
     pub state_dir: Option<String>,
     /// Debug logs of handshakes, requests, responses and events (secrets never logged).
     pub verbose: bool,
+    /// Providers, default model, system prompt (`models.*`, `agents.defaults.*`).
+    pub agent: AgentConfig,
 }
 
 impl ServerConfig {
@@ -42,6 +46,7 @@ impl ServerConfig {
             config_path: None,
             state_dir: None,
             verbose: false,
+            agent: AgentConfig::default(),
         }
     }
 }

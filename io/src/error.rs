@@ -9,6 +9,9 @@ pub enum IoError {
     /// Another socket-level failure.
     #[error("io error: {0}")]
     Io(#[from] std::io::Error),
+    /// The session database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] crate::agent::StoreError),
     /// A driver task panicked or was cancelled.
     #[error("gateway task failed: {0}")]
     Task(String),

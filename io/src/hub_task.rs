@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use openclaw_core::{ConnId, Hub, HubOutput, HubToSession, Lifecycle, SessionEvent};
+use openclaw_core::wire::agent::RunReport;
+use openclaw_core::{ConnId, Hub, HubOutput, HubToSession, Lifecycle, RunId, SessionEvent};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 
+use crate::agent::runner::AgentRuntime;
 use crate::clock;
 use crate::ws::Signals;
 
@@ -26,6 +28,8 @@ pub(crate) enum HubInput {
     Session { conn: ConnId, event: SessionEvent },
     /// The listener is up: admit `connect` from now on.
     Ready,
+    /// Progress of an agent run the hub started.
+    Run { run: RunId, report: RunReport },
 }
 
 /// A `Gateway::shutdown` request.
@@ -43,6 +47,7 @@ struct Route {
 /// Drives `hub` until it has drained; publishes its lifecycle on `status`.
 pub(crate) async fn run(
     mut hub: Hub,
+    mut runtime: AgentRuntime,
     mut inputs: mpsc::Receiver<HubInput>,
     mut shutdown: watch::Receiver<Option<ShutdownRequest>>,
     status: watch::Sender<Lifecycle>,
@@ -50,7 +55,7 @@ pub(crate) async fn run(
     let mut routes: BTreeMap<ConnId, Route> = BTreeMap::new();
     let mut shutdown_open = true;
     loop {
-        let wait = drain(&mut hub, &routes).await;
+        let wait = drain(&mut hub, &routes, &mut runtime).await;
         let lifecycle = hub.lifecycle();
         status.send_if_modified(|l| std::mem::replace(l, lifecycle) != lifecycle);
         if hub.is_drained() {
@@ -81,6 +86,9 @@ pub(crate) async fn run(
                     hub.handle_session(clock::now(), clock::wall(), conn, event);
                 }
                 Some(HubInput::Ready) => hub.set_ready(),
+                Some(HubInput::Run { run, report }) => {
+                    hub.handle_run(clock::now(), clock::wall(), &run, report);
+                }
                 None => break,
             },
             () = tokio::time::sleep_until(sleep_at), if deadline.is_some() => {
@@ -99,12 +107,13 @@ pub(crate) async fn run(
 async fn drain(
     hub: &mut Hub,
     routes: &BTreeMap<ConnId, Route>,
+    runtime: &mut AgentRuntime,
 ) -> Option<(openclaw_core::Instant, openclaw_core::HubTimer)> {
     let mut budget = BUDGET;
     loop {
         match hub.poll_output() {
             HubOutput::ToSession(conn, msg) => deliver(routes, conn, msg),
-            HubOutput::Run(command) => tracing::warn!(?command, "no agent runtime in this build"),
+            HubOutput::Run(command) => runtime.handle(command),
             HubOutput::Wait(wait) => return wait,
         }
         budget -= 1;

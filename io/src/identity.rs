@@ -104,7 +104,10 @@ pub(crate) fn hub_config(config: &ServerConfig, wall: UnixMillis) -> HubConfig {
         boot_id: random_uuid(),
         auth: config.auth.clone(),
         limits: config.limits.clone(),
-        session_defaults: SessionDefaults::default(),
+        session_defaults: SessionDefaults {
+            model_configured: config.agent.model.is_some(),
+            ..SessionDefaults::default()
+        },
         config_path: config.config_path.clone(),
         state_dir: config.state_dir.clone(),
         hot_reload: HotReloadStatus::Active,

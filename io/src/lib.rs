@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod client;
 pub mod clock;
 pub mod config;
@@ -32,6 +33,7 @@ mod identity;
 mod session_task;
 mod ws;
 
+pub use agent::AgentConfig;
 pub use config::ServerConfig;
 pub use error::IoError;
 pub use server::Gateway;

@@ -15,6 +15,8 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::admission::PreauthBudget;
+use crate::agent::runner::AgentRuntime;
+use crate::agent::Store;
 use crate::clock;
 use crate::config::ServerConfig;
 use crate::error::IoError;
@@ -83,11 +85,14 @@ impl Gateway {
             .await
             .map_err(|source| IoError::Bind { addr: config.bind, source })?;
         let local_addr = listener.local_addr()?;
-        let hub = Hub::new(hub_config(&config, clock::wall()), clock::now(), clock::wall());
+        let hub_cfg = hub_config(&config, clock::wall());
+        let store = open_store(config.state_dir.is_some().then(|| hub_cfg.sessions_path.clone())).await?;
+        let hub = Hub::new(hub_cfg, clock::now(), clock::wall());
         let (status_tx, mut status_rx) = watch::channel(hub.lifecycle());
         let (shutdown_tx, shutdown_rx) = watch::channel(None);
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INPUT_CAPACITY);
-        let hub_task = tokio::spawn(hub_task::run(hub, hub_rx, shutdown_rx.clone(), status_tx));
+        let runtime = AgentRuntime::new(config.agent.clone(), Arc::new(store), hub_tx.clone());
+        let hub_task = tokio::spawn(hub_task::run(hub, runtime, hub_rx, shutdown_rx.clone(), status_tx));
         let shared = Arc::new(Shared {
             port: local_addr.port(),
             preauth: PreauthBudget::new(config.max_preauth_per_ip),
@@ -142,6 +147,17 @@ impl Gateway {
         hub_result.map_err(|e| IoError::Task(e.to_string()))?;
         accept_result.map_err(|e| IoError::Task(e.to_string()))
     }
+}
+
+/// The session database under the state dir, or a private in-memory one without a state dir.
+async fn open_store(path: Option<String>) -> Result<Store, IoError> {
+    let opened = tokio::task::spawn_blocking(move || match path {
+        Some(p) => Store::open(std::path::Path::new(&p)),
+        None => Store::in_memory(),
+    })
+    .await
+    .map_err(|e| IoError::Task(e.to_string()))?;
+    Ok(opened?)
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {

@@ -1,3 +1,4 @@
 //! Shared helpers for the workspace tests.
 pub mod bench;
 pub mod e2e;
+pub mod fake_model;

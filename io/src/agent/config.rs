@@ -1,0 +1,158 @@
+//! The typed agent configuration the gateway runs turns with: providers, the default model
+//! with its fallbacks, the system prompt and the retry policy. The CLI builds it from
+//! `models.providers.*` and `agents.defaults.*` of the config file.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A provider's wire format (`models.providers.<name>.api`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    /// `openai-completions`: OpenAI, Ollama, vLLM, llama.cpp, LM Studio, …
+    OpenAiCompletions,
+    /// `anthropic-messages`.
+    AnthropicMessages,
+}
+
+impl Api {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "openai-completions" => Some(Self::OpenAiCompletions),
+            "anthropic-messages" => Some(Self::AnthropicMessages),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::OpenAiCompletions => "openai-completions",
+            Self::AnthropicMessages => "anthropic-messages",
+        }
+    }
+}
+
+/// `models.providers.<name>`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProviderConfig {
+    pub base_url: String,
+    /// Already resolved (`${ENV}` expanded by the caller).
+    pub api_key: Option<String>,
+    pub api: Api,
+}
+
+impl std::fmt::Debug for ProviderConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("api", &self.api)
+            .finish()
+    }
+}
+
+/// `"<provider>/<model>"`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelRef {
+    pub provider: String,
+    pub model: String,
+}
+
+impl ModelRef {
+    /// Splits at the first `/` (model names may contain more).
+    pub fn parse(text: &str) -> Option<Self> {
+        let (provider, model) = text.trim().split_once('/')?;
+        (!provider.is_empty() && !model.is_empty())
+            .then(|| Self { provider: provider.to_owned(), model: model.to_owned() })
+    }
+}
+
+impl std::fmt::Display for ModelRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.provider, self.model)
+    }
+}
+
+/// `agents.defaults.model`: a string, or `{primary, fallbacks}`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ModelChoice {
+    pub primary: ModelRef,
+    /// Tried in order when the primary fails.
+    pub fallbacks: Vec<ModelRef>,
+}
+
+/// Attempts per model before moving to the next fallback.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { max_attempts: 3, base_delay: Duration::from_millis(500), max_delay: Duration::from_secs(30) }
+    }
+}
+
+impl RetryPolicy {
+    /// Delay before attempt `n + 1` (n ≥ 1): the server's `retry-after` if any (capped),
+    /// else exponential backoff.
+    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        if let Some(d) = retry_after {
+            return d.min(self.max_delay);
+        }
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+}
+
+/// Everything the agent runtime needs.
+#[derive(Clone, Debug)]
+pub struct AgentConfig {
+    pub providers: BTreeMap<String, ProviderConfig>,
+    /// `None`: `agent` fails with UNAVAILABLE naming `agents.defaults.model`.
+    pub model: Option<ModelChoice>,
+    /// Prepended to every system prompt.
+    pub system_prompt: Option<String>,
+    /// Where `AGENTS.md` is looked up (`agents.defaults.workspace`).
+    pub workspace: Option<PathBuf>,
+    pub retry: RetryPolicy,
+    pub connect_timeout: Duration,
+    /// Longest silence between two chunks of a streaming reply.
+    pub idle_timeout: Duration,
+    /// Earlier turns of the session sent with each request.
+    pub history_limit: usize,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            providers: BTreeMap::new(),
+            model: None,
+            system_prompt: None,
+            workspace: None,
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(120),
+            history_limit: 200,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_refs_and_backoff() {
+        let m = ModelRef::parse("ollama/llama3.1:8b").unwrap();
+        assert_eq!((m.provider.as_str(), m.model.as_str()), ("ollama", "llama3.1:8b"));
+        assert_eq!(ModelRef::parse("openrouter/meta/llama").unwrap().model, "meta/llama");
+        assert_eq!(ModelRef::parse("nomodel"), None);
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay(1, None), Duration::from_millis(500));
+        assert_eq!(p.delay(3, None), Duration::from_secs(2));
+        assert_eq!(p.delay(1, Some(Duration::from_secs(99))), Duration::from_secs(30));
+    }
+}

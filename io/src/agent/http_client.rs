@@ -1,0 +1,121 @@
+//! A small HTTP/1.1 client over hyper for model providers: one connection per request, a
+//! connect timeout, and the response body handed back as a stream of chunks.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderValue, CONTENT_TYPE, HOST};
+use hyper::{Method, Request, Uri};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// Why a request got no response.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum HttpError {
+    #[error("invalid provider URL {url}: {reason}")]
+    BadUrl { url: String, reason: String },
+    #[error("connecting to {authority} timed out")]
+    ConnectTimeout { authority: String },
+    #[error("cannot connect to {authority}: {source}")]
+    Connect { authority: String, source: std::io::Error },
+    #[error("HTTP exchange with {authority} failed: {source}")]
+    Exchange { authority: String, source: hyper::Error },
+}
+
+impl HttpError {
+    /// Worth another attempt (the server may come back), as opposed to a configuration error.
+    pub(crate) fn is_transient(&self) -> bool {
+        !matches!(self, Self::BadUrl { .. })
+    }
+}
+
+/// A response whose body has not been read yet.
+pub(crate) struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Incoming,
+}
+
+impl Response {
+    /// The next body chunk; `None` at the end. Trailers are skipped.
+    pub(crate) async fn chunk(&mut self) -> Option<Result<Bytes, hyper::Error>> {
+        loop {
+            match self.body.frame().await? {
+                Ok(frame) => match frame.into_data() {
+                    Ok(data) => return Some(Ok(data)),
+                    Err(_trailers) => continue,
+                },
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+
+    /// The whole body as text, at most `limit` bytes (error bodies are short).
+    pub(crate) async fn text(&mut self, limit: usize) -> String {
+        let mut out = Vec::new();
+        while let Some(Ok(chunk)) = self.chunk().await {
+            out.extend_from_slice(&chunk);
+            if out.len() >= limit {
+                out.truncate(limit);
+                break;
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+}
+
+/// POSTs `body` (JSON) to `url` with `headers`.
+pub(crate) async fn post_json(
+    url: &str,
+    headers: &[(&'static str, String)],
+    body: Vec<u8>,
+    connect_timeout: Duration,
+) -> Result<Response, HttpError> {
+    let bad = |reason: &str| HttpError::BadUrl { url: url.to_owned(), reason: reason.to_owned() };
+    let uri: Uri = url.parse().map_err(|_| bad("not a URL"))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => return Err(bad("https is not supported by this build yet; use an http:// endpoint (a local server or a TLS-terminating proxy)")),
+        _ => return Err(bad("the scheme must be http")),
+    }
+    let host = uri.host().ok_or_else(|| bad("no host"))?.trim_matches(|c| c == '[' || c == ']').to_owned();
+    let port = uri.port_u16().unwrap_or(80);
+    let authority = uri.authority().map_or_else(|| host.clone(), |a| a.as_str().to_owned());
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    let connect = TcpStream::connect((host.as_str(), port));
+    let stream = tokio::time::timeout(connect_timeout, connect)
+        .await
+        .map_err(|_| HttpError::ConnectTimeout { authority: authority.clone() })?
+        .map_err(|source| HttpError::Connect { authority: authority.clone(), source })?;
+    let _ = stream.set_nodelay(true);
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|source| HttpError::Exchange { authority: authority.clone(), source })?;
+    // Ends by itself when the response is read or dropped.
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "provider connection ended");
+        }
+    });
+    let mut request = Request::builder().method(Method::POST).uri(path);
+    if let Some(h) = request.headers_mut() {
+        if let Ok(v) = HeaderValue::from_str(&authority) {
+            h.insert(HOST, v);
+        }
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (name, value) in headers {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                h.insert(*name, v);
+            }
+        }
+    }
+    let request = request.body(Full::new(Bytes::from(body))).map_err(|e| bad(&e.to_string()))?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|source| HttpError::Exchange { authority: authority.clone(), source })?;
+    let (parts, body) = response.into_parts();
+    Ok(Response { status: parts.status.as_u16(), headers: parts.headers, body })
+}

@@ -1,0 +1,14 @@
+//! The agent runtime: model providers over HTTP with SSE streaming (`openai-completions`,
+//! `anthropic-messages`), retries and fallbacks, and the SQLite session store. The hub decides
+//! *when* a run starts and ends ([`openclaw_core::hub::RunCommand`]); this module does the IO.
+
+pub mod config;
+pub mod store;
+
+mod http_client;
+mod provider;
+pub(crate) mod runner;
+mod sse;
+
+pub use config::{AgentConfig, Api, ModelChoice, ModelRef, ProviderConfig, RetryPolicy};
+pub use store::{SessionRow, Store, StoreError};

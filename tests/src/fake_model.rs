@@ -1,0 +1,199 @@
+//! Local fake model servers for the agent tests: an OpenAI-compatible `/chat/completions` and an
+//! Anthropic `/v1/messages`, both streaming SSE, on `127.0.0.1:0`. Each request takes the next
+//! [`Script`] (then [`Script::Echo`] forever); every request body is recorded.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinSet;
+
+/// Which wire format the fake speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FakeApi {
+    OpenAi,
+    Anthropic,
+}
+
+/// What the fake does with one request.
+#[derive(Clone, Debug)]
+pub enum Script {
+    /// Streams `echo: <last user message>` in a few chunks.
+    Echo,
+    /// Streams these chunks.
+    Reply(Vec<String>),
+    /// Answers with this status, optional `retry-after`, and a JSON error body.
+    Status { status: u16, retry_after: Option<String>, body: String },
+    /// Sends the headers and one chunk, then nothing until the client goes away.
+    Stall,
+}
+
+struct State {
+    scripts: VecDeque<Script>,
+    requests: Vec<Value>,
+    /// Connections whose client went away while stalled.
+    hangups: usize,
+}
+
+/// A running fake; stops when dropped.
+pub struct FakeModel {
+    pub addr: SocketAddr,
+    pub api: FakeApi,
+    state: Arc<Mutex<State>>,
+    tasks: Arc<Mutex<JoinSet<()>>>,
+}
+
+impl FakeModel {
+    pub async fn start(api: FakeApi, scripts: Vec<Script>) -> FakeModel {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake model");
+        let addr = listener.local_addr().expect("addr");
+        let state = Arc::new(Mutex::new(State { scripts: scripts.into(), requests: Vec::new(), hangups: 0 }));
+        let tasks = Arc::new(Mutex::new(JoinSet::new()));
+        let (st, ts) = (Arc::clone(&state), Arc::clone(&tasks));
+        tasks.lock().expect("lock").spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let st = Arc::clone(&st);
+                ts.lock().expect("lock").spawn(serve(api, stream, st));
+            }
+        });
+        FakeModel { addr, api, state, tasks }
+    }
+
+    /// `http://127.0.0.1:P/v1` (OpenAI style) or `http://127.0.0.1:P` (Anthropic style).
+    pub fn base_url(&self) -> String {
+        match self.api {
+            FakeApi::OpenAi => format!("http://{}/v1", self.addr),
+            FakeApi::Anthropic => format!("http://{}", self.addr),
+        }
+    }
+
+    /// The JSON bodies received so far.
+    pub fn requests(&self) -> Vec<Value> {
+        self.state.lock().expect("lock").requests.clone()
+    }
+
+    /// How many stalled streams the client abandoned.
+    pub fn hangups(&self) -> usize {
+        self.state.lock().expect("lock").hangups
+    }
+}
+
+impl Drop for FakeModel {
+    fn drop(&mut self) {
+        if let Ok(mut tasks) = self.tasks.lock() {
+            tasks.abort_all();
+        }
+    }
+}
+
+async fn serve(api: FakeApi, mut stream: TcpStream, state: Arc<Mutex<State>>) {
+    let Some(body) = read_request(&mut stream).await else { return };
+    let script = {
+        let mut st = state.lock().expect("lock");
+        st.requests.push(body.clone());
+        st.scripts.pop_front().unwrap_or(Script::Echo)
+    };
+    let chunks = match script {
+        Script::Status { status, retry_after, body } => {
+            let extra = retry_after.map(|r| format!("retry-after: {r}\r\n")).unwrap_or_default();
+            let head = format!(
+                "HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\n{extra}content-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(body.as_bytes()).await;
+            return;
+        }
+        Script::Echo => {
+            let last = body["messages"].as_array().and_then(|m| m.last()).cloned().unwrap_or(Value::Null);
+            let text = format!("echo: {}", last["content"].as_str().unwrap_or(""));
+            let mid = text.char_indices().nth(4).map_or(text.len(), |(i, _)| i);
+            vec![text[..mid].to_owned(), text[mid..].to_owned()]
+        }
+        Script::Reply(chunks) => chunks,
+        Script::Stall => {
+            let _ = stream.write_all(SSE_HEAD.as_bytes()).await;
+            let _ = stream.write_all(delta(api, "thinking…").as_bytes()).await;
+            let mut buf = [0u8; 64];
+            // Waits for the client to hang up (read returns 0 or fails).
+            while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+            state.lock().expect("lock").hangups += 1;
+            return;
+        }
+    };
+    let _ = stream.write_all(SSE_HEAD.as_bytes()).await;
+    if api == FakeApi::Anthropic {
+        let start = json!({"type":"message_start","message":{"usage":{"input_tokens":5,"output_tokens":0}}});
+        let _ = stream.write_all(format!("event: message_start\ndata: {start}\n\n").as_bytes()).await;
+    }
+    for chunk in &chunks {
+        if stream.write_all(delta(api, chunk).as_bytes()).await.is_err() {
+            return;
+        }
+        let _ = stream.flush().await;
+    }
+    let _ = stream.write_all(end(api).as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+const SSE_HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";
+
+fn delta(api: FakeApi, text: &str) -> String {
+    match api {
+        FakeApi::OpenAi => {
+            let d = json!({"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":text}}]});
+            format!("data: {d}\n\n")
+        }
+        FakeApi::Anthropic => {
+            let d = json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":text}});
+            format!("event: content_block_delta\ndata: {d}\n\n")
+        }
+    }
+}
+
+fn end(api: FakeApi) -> String {
+    match api {
+        FakeApi::OpenAi => {
+            let usage = json!({"id":"c1","choices":[],"usage":{"prompt_tokens":5,"completion_tokens":3}});
+            format!("data: {{\"choices\":[{{\"index\":0,\"delta\":{{}},\"finish_reason\":\"stop\"}}]}}\n\ndata: {usage}\n\ndata: [DONE]\n\n")
+        }
+        FakeApi::Anthropic => {
+            let md = json!({"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":3}});
+            format!("event: message_delta\ndata: {md}\n\nevent: message_stop\ndata: {{\"type\":\"message_stop\"}}\n\n")
+        }
+    }
+}
+
+/// Reads one request (head + content-length body) and returns the body as JSON.
+async fn read_request(stream: &mut TcpStream) -> Option<Value> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk)).await.ok()?.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    while buf.len() < head_end + len {
+        let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut chunk)).await.ok()?.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    serde_json::from_slice(&buf[head_end..head_end + len]).ok()
+}

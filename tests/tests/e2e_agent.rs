@@ -1,0 +1,268 @@
+//! End-to-end agent turns over loopback: our gateway, a raw WebSocket client and local fake
+//! model servers (OpenAI-compatible and Anthropic SSE): streaming, history, retries honouring
+//! `retry-after`, fallbacks, error kinds, the run timeout aborting a stalled stream, no model
+//! configured, and the transcript surviving a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
+use std::time::{Duration, Instant};
+
+use openclaw_io::agent::{AgentConfig, Api, ModelChoice, ModelRef, ProviderConfig};
+use openclaw_io::ServerConfig;
+use openclaw_tests::e2e::{gateway, within, RawWs};
+use openclaw_tests::fake_model::{FakeApi, FakeModel, Script};
+use serde_json::{json, Value};
+
+fn provider(fake: &FakeModel) -> ProviderConfig {
+    let api = match fake.api {
+        FakeApi::OpenAi => Api::OpenAiCompletions,
+        FakeApi::Anthropic => Api::AnthropicMessages,
+    };
+    ProviderConfig { base_url: fake.base_url(), api_key: Some("sk-test".into()), api }
+}
+
+/// Agent config: `primary` first, then `fallbacks`, all named by their fake's index.
+fn agent_config(fakes: &[&FakeModel]) -> AgentConfig {
+    let mut config = AgentConfig::default();
+    let mut refs = Vec::new();
+    for (i, fake) in fakes.iter().enumerate() {
+        let name = format!("fake{i}");
+        config.providers.insert(name.clone(), provider(fake));
+        refs.push(ModelRef { provider: name, model: "echo-1".into() });
+    }
+    let primary = refs.remove(0);
+    config.model = Some(ModelChoice { primary, fallbacks: refs });
+    config.retry.base_delay = Duration::from_millis(10);
+    config.system_prompt = Some("You are a test.".into());
+    config
+}
+
+fn with_agent(agent: AgentConfig) -> impl FnOnce(&mut ServerConfig) {
+    move |c: &mut ServerConfig| c.agent = agent
+}
+
+/// Sends `agent` and returns (every frame up to the final `res`, the final `res`).
+async fn agent_turn(ws: &mut RawWs, id: &str, params: Value) -> (Vec<Value>, Value) {
+    ws.send_json(&json!({"type":"req","id":id,"method":"agent","params":params})).await;
+    let mut frames = Vec::new();
+    let mut answers = 0;
+    loop {
+        let frame = within("agent frames", ws.recv_json()).await;
+        if frame["type"] == "res" && frame["id"] == id {
+            answers += 1;
+            let accepted = frame["payload"]["status"] == "accepted";
+            if !accepted || answers == 2 {
+                return (frames, frame);
+            }
+        }
+        frames.push(frame);
+    }
+}
+
+fn params(message: &str, key: &str) -> Value {
+    json!({"message": message, "sessionKey": "agent:main:t1", "idempotencyKey": key})
+}
+
+fn streams(frames: &[Value]) -> Vec<String> {
+    frames
+        .iter()
+        .filter(|f| f["event"] == "agent")
+        .map(|f| {
+            let p = &f["payload"];
+            match p["data"]["phase"].as_str() {
+                Some(phase) => format!("{}:{phase}", p["stream"].as_str().unwrap_or("")),
+                None => p["stream"].as_str().unwrap_or("").to_owned(),
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn openai_turn_streams_and_keeps_history() {
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![]).await;
+    let gw = gateway(with_agent(agent_config(&[&fake]))).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let (frames, fin) = agent_turn(&mut ws, "a1", params("hi", "k1")).await;
+    assert_eq!(fin["ok"], true, "{fin}");
+    assert_eq!(fin["payload"]["result"]["payloads"][0]["text"], "echo: hi", "{fin}");
+    assert_eq!(fin["payload"]["result"]["meta"]["agentMeta"]["usage"]["output"], 3, "{fin}");
+    let order = streams(&frames);
+    assert_eq!(order.first().map(String::as_str), Some("lifecycle:start"), "{order:?}");
+    assert_eq!(order.get(1).map(String::as_str), Some("lifecycle:model"), "{order:?}");
+    assert_eq!(order.last().map(String::as_str), Some("lifecycle:end"), "{order:?}");
+    assert!(order.iter().any(|s| s == "assistant"), "{order:?}");
+    let chat_final = frames.iter().find(|f| f["event"] == "chat" && f["payload"]["state"] == "final").unwrap();
+    assert_eq!(chat_final["payload"]["message"]["content"][0]["text"], "echo: hi");
+
+    let (_, fin2) = agent_turn(&mut ws, "a2", params("again", "k2")).await;
+    assert_eq!(fin2["payload"]["result"]["payloads"][0]["text"], "echo: again");
+    let second = &fake.requests()[1];
+    let roles: Vec<&str> = second["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
+    assert_eq!(roles, ["system", "user", "assistant", "user"], "{second}");
+    assert_eq!(second["messages"][0]["content"], "You are a test.");
+    assert_eq!(second["messages"][2]["content"], "echo: hi");
+    assert_eq!(second["stream"], true);
+
+    // A duplicate idempotency key replays the recorded result without a new model call.
+    let (_, dup) = agent_turn(&mut ws, "a3", params("hi", "k1")).await;
+    assert_eq!(dup["payload"]["result"]["payloads"][0]["text"], "echo: hi", "{dup}");
+    assert_eq!(fake.requests().len(), 2);
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}
+
+#[tokio::test]
+async fn anthropic_turn_streams() {
+    let fake = FakeModel::start(FakeApi::Anthropic, vec![Script::Reply(vec!["Hel".into(), "lo".into()])]).await;
+    let gw = gateway(with_agent(agent_config(&[&fake]))).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let (_, fin) = agent_turn(&mut ws, "a1", params("hi", "k1")).await;
+    assert_eq!(fin["payload"]["result"]["payloads"][0]["text"], "Hello", "{fin}");
+    let req = &fake.requests()[0];
+    assert_eq!(req["system"], "You are a test.");
+    assert_eq!(req["messages"], json!([{"role":"user","content":"hi"}]));
+    assert_eq!(req["max_tokens"], 4096);
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}
+
+#[tokio::test]
+async fn rate_limit_is_retried_after_retry_after() {
+    let limited = Script::Status {
+        status: 429,
+        retry_after: Some("1".into()),
+        body: r#"{"error":{"message":"slow down","type":"rate_limit_exceeded"}}"#.into(),
+    };
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![limited]).await;
+    let gw = gateway(with_agent(agent_config(&[&fake]))).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let started = Instant::now();
+    let (_, fin) = agent_turn(&mut ws, "a1", params("hi", "k1")).await;
+    assert_eq!(fin["payload"]["result"]["payloads"][0]["text"], "echo: hi", "{fin}");
+    assert!(started.elapsed() >= Duration::from_secs(1), "retry-after honoured");
+    assert_eq!(fake.requests().len(), 2);
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}
+
+#[tokio::test]
+async fn server_errors_fall_back_to_the_next_model() {
+    let boom = || Script::Status { status: 500, retry_after: None, body: r#"{"error":{"message":"boom"}}"#.into() };
+    let primary = FakeModel::start(FakeApi::OpenAi, vec![boom(), boom(), boom()]).await;
+    let fallback = FakeModel::start(FakeApi::Anthropic, vec![]).await;
+    let gw = gateway(with_agent(agent_config(&[&primary, &fallback]))).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let (frames, fin) = agent_turn(&mut ws, "a1", params("hi", "k1")).await;
+    assert_eq!(fin["payload"]["result"]["payloads"][0]["text"], "echo: hi", "{fin}");
+    assert_eq!(fin["payload"]["result"]["meta"]["agentMeta"]["provider"], "fake1", "{fin}");
+    assert_eq!(primary.requests().len(), 3, "three attempts on the primary");
+    let models = streams(&frames).iter().filter(|s| *s == "lifecycle:model").count();
+    assert_eq!(models, 2);
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}
+
+#[tokio::test]
+async fn context_length_error_is_final_with_its_kind() {
+    let err = Script::Status {
+        status: 400,
+        retry_after: None,
+        body: r#"{"error":{"message":"This model's maximum context length is 8 tokens","code":"context_length_exceeded"}}"#.into(),
+    };
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![err]).await;
+    let gw = gateway(with_agent(agent_config(&[&fake]))).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let (frames, fin) = agent_turn(&mut ws, "a1", params("hi", "k1")).await;
+    assert_eq!(fin["ok"], false, "{fin}");
+    assert_eq!(fin["error"]["code"], "UNAVAILABLE", "{fin}");
+    assert_eq!(fin["error"]["details"]["errorKind"], "context_length", "{fin}");
+    assert_eq!(fin["payload"]["status"], "error", "{fin}");
+    let chat = frames.iter().find(|f| f["event"] == "chat" && f["payload"]["state"] == "error").unwrap();
+    assert_eq!(chat["payload"]["errorKind"], "context_length");
+    assert_eq!(fake.requests().len(), 1, "a 400 is not retried");
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}
+
+#[tokio::test]
+async fn run_timeout_aborts_a_stalled_stream() {
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![Script::Stall]).await;
+    let gw = gateway(with_agent(agent_config(&[&fake]))).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let mut p = params("hi", "k1");
+    p["timeout"] = json!(1);
+    let (_, fin) = agent_turn(&mut ws, "a1", p).await;
+    assert_eq!(fin["ok"], false, "{fin}");
+    assert_eq!(fin["error"]["code"], "AGENT_TIMEOUT", "{fin}");
+    assert_eq!(fin["payload"]["status"], "timeout", "{fin}");
+    // The aborted run dropped its provider connection.
+    within("provider hang-up", async {
+        while fake.hangups() == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    ws.send_json(&json!({"type":"req","id":"w","method":"agent.wait","params":{"runId":"k1"}})).await;
+    let wait = within("agent.wait", ws.res("w")).await;
+    assert_eq!(wait["payload"]["status"], "timeout", "{wait}");
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}
+
+#[tokio::test]
+async fn shutdown_mid_run_answers_with_an_error() {
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![Script::Stall]).await;
+    let gw = gateway(with_agent(agent_config(&[&fake]))).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    ws.send_json(&json!({"type":"req","id":"a1","method":"agent","params":params("hi","k1")})).await;
+    let accepted = within("accepted", ws.res("a1")).await;
+    assert_eq!(accepted["payload"]["status"], "accepted");
+    // Wait until the stalled delta arrived: the run is streaming.
+    loop {
+        let f = within("delta", ws.recv_json()).await;
+        if f["event"] == "agent" && f["payload"]["stream"] == "assistant" {
+            break;
+        }
+    }
+    gw.shutdown("test over", None);
+    let fin = within("final", ws.res("a1")).await;
+    assert_eq!(fin["ok"], false, "{fin}");
+    assert_eq!(fin["error"]["code"], "UNAVAILABLE", "{fin}");
+    within("gateway exit", gw.wait()).await.unwrap();
+}
+
+#[tokio::test]
+async fn no_model_configured_is_unavailable() {
+    let gw = gateway(|_| {}).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let (_, fin) = agent_turn(&mut ws, "a1", params("hi", "k1")).await;
+    assert_eq!(fin["ok"], false, "{fin}");
+    assert_eq!(fin["error"]["code"], "UNAVAILABLE", "{fin}");
+    assert!(fin["error"]["message"].as_str().unwrap().contains("agents.defaults.model"), "{fin}");
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}
+
+#[tokio::test]
+async fn transcript_survives_a_restart() {
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![]).await;
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().display().to_string();
+    for (i, word) in ["one", "two"].iter().enumerate() {
+        let agent = agent_config(&[&fake]);
+        let d = dir.clone();
+        let gw = gateway(move |c| {
+            c.agent = agent;
+            c.state_dir = Some(d);
+        })
+        .await;
+        let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+        let (_, fin) = agent_turn(&mut ws, "a", params(word, &format!("k{i}"))).await;
+        assert_eq!(fin["ok"], true, "{fin}");
+        gw.shutdown("restart", None);
+        within("gateway exit", gw.wait()).await.unwrap();
+    }
+    let second = &fake.requests()[1];
+    let texts: Vec<&str> = second["messages"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["You are a test.", "one", "echo: one", "two"]);
+    assert!(state.path().join("agents/main/sessions.sqlite").exists());
+}
