@@ -80,14 +80,19 @@ impl PeerRun {
 
 /// Runs `openclaw-peer cli <args>` with a fresh HOME and the given extra environment.
 async fn peer_cli(args: &[&str], env: &[(&str, &str)]) -> PeerRun {
-    let peer = peer();
     let home = tempfile::tempdir().unwrap();
+    peer_cli_in(home.path(), args, env).await
+}
+
+/// Runs `openclaw-peer cli <args>` with HOME at `home` (prepared by the caller).
+async fn peer_cli_in(home: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> PeerRun {
+    let peer = peer();
     let mut cmd = tokio::process::Command::new(&peer.script);
     cmd.arg("cli")
         .args(args)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", home.path())
+        .env("HOME", home)
         .env("OPENCLAW_PEER_HOME", &peer.cache)
         .envs(env.iter().copied())
         .stdin(Stdio::null())
@@ -115,10 +120,15 @@ struct Running {
 
 impl Running {
     async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    async fn start_with(tweak: impl FnOnce(&mut ServerConfig)) -> Self {
         let state = tempfile::tempdir().unwrap();
         let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let mut config = ServerConfig::new(bind, AuthMode::Token(Some(Secret::new(TOKEN))));
         config.state_dir = Some(state.path().display().to_string());
+        tweak(&mut config);
         let gateway = Gateway::start(config).await.expect("start our gateway");
         let url = format!("ws://{}", gateway.local_addr());
         Self {
@@ -357,4 +367,43 @@ async fn top_level_health_from_the_environment() {
     assert_eq!(health["ok"], true, "{health}");
     assert_eq!(health["agents"][0]["agentId"], "main", "{health}");
     assert!(health["sessions"]["count"].is_u64(), "{health}");
+}
+
+/// The reference `openclaw agent`, pointed at our gateway by the config file in its fresh HOME,
+/// runs a turn against a local fake OpenAI-compatible model and prints the reply.
+#[tokio::test]
+async fn reference_agent_turn_prints_the_reply() {
+    use openclaw_io::agent::{AgentConfig, Api, ModelChoice, ModelRef, ProviderConfig};
+    use openclaw_tests::fake_model::{FakeApi, FakeModel};
+
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![]).await;
+    let mut agent = AgentConfig::default();
+    agent.providers.insert(
+        "fake".into(),
+        ProviderConfig { base_url: fake.base_url(), api_key: None, api: Api::OpenAiCompletions },
+    );
+    agent.model = Some(ModelChoice {
+        primary: ModelRef { provider: "fake".into(), model: "echo-1".into() },
+        fallbacks: Vec::new(),
+    });
+    let gw = Running::start_with(move |c| c.agent = agent).await;
+    let port = gw.url.rsplit(':').next().unwrap().to_owned();
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".openclaw")).unwrap();
+    let config = serde_json::json!({
+        "gateway": { "mode": "local", "port": port.parse::<u16>().unwrap(),
+                     "auth": { "mode": "token", "token": TOKEN } },
+    });
+    std::fs::write(home.path().join(".openclaw/openclaw.json"), config.to_string()).unwrap();
+    let run = peer_cli_in(
+        home.path(),
+        &["agent", "--message", "hi", "--session-key", "agent:main:t1", "--json"],
+        &[],
+    )
+    .await;
+    assert_eq!(run.code, Some(0), "{run:#?}");
+    let out = run.json();
+    let text = out["result"]["payloads"][0]["text"].as_str().or_else(|| out["payloads"][0]["text"].as_str());
+    assert_eq!(text, Some("echo: hi"), "{out:#}");
+    assert_eq!(fake.requests().len(), 1);
 }
