@@ -17,6 +17,7 @@ fn bench_smoke_runs_every_scenario_against_our_binary() {
             peer_home: None,
         },
         out: None,
+        only: Vec::new(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let results = rt.block_on(run(&plan)).expect("every smoke scenario completes");

@@ -47,9 +47,19 @@ where
     }
 }
 
+/// Source addresses rotate over 127.0.0.2-201: both gateways cap unauthenticated sockets per
+/// client IP (32), and a load generator on one address would hit that cap by design.
+fn next_source() -> std::net::Ipv4Addr {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 200;
+    std::net::Ipv4Addr::new(127, 0, 0, 2 + n as u8)
+}
+
 /// Opens the WebSocket (no protocol frames yet).
 pub async fn open(port: u16) -> anyhow::Result<Ws> {
-    let stream = TcpStream::connect(("127.0.0.1", port)).await?;
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind((next_source(), 0).into())?;
+    let stream: TcpStream = socket.connect(([127, 0, 0, 1], port).into()).await?;
     stream.set_nodelay(true)?;
     let req = Request::builder()
         .method("GET")

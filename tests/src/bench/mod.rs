@@ -21,23 +21,46 @@ pub struct Plan {
     pub scale: Scale,
     pub launch: Launch,
     pub out: Option<PathBuf>,
+    /// Run only these scenarios (empty = all): startup, handshake, rpc, fanout, memory,
+    /// slow-consumer, shutdown.
+    pub only: Vec<String>,
+}
+
+impl Plan {
+    fn wants(&self, scenario: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|s| s == scenario)
+    }
 }
 
 /// One full pass over every scenario against a fresh process of `kind`.
 pub async fn run_once(kind: Kind, plan: &Plan) -> anyhow::Result<Vec<Metric>> {
     let mut out = Vec::new();
-    let (idle, started) = Target::start(kind, &plan.launch).await?;
-    out.push(Metric::ms("startup", "spawn to first hello-ok", started));
-    let (stopped, _) = idle.terminate().await?;
-    out.push(Metric::ms("startup", "SIGTERM to exit (idle)", stopped));
-
+    if plan.wants("startup") {
+        let (idle, started) = Target::start(kind, &plan.launch).await?;
+        out.push(Metric::ms("startup", "spawn to first hello-ok", started));
+        let (stopped, _) = idle.terminate().await?;
+        out.push(Metric::ms("startup", "SIGTERM to exit (idle)", stopped));
+    }
     let (t, _) = Target::start(kind, &plan.launch).await?;
-    out.extend(scenarios::handshakes(&t, &plan.scale).await?);
-    out.extend(scenarios::rpc(&t, &plan.scale).await?);
-    out.extend(scenarios::fanout(&t, &plan.scale).await?);
-    out.extend(scenarios::idle_memory(&t, &plan.scale).await?);
-    out.extend(scenarios::slow_consumer(&t, &plan.scale).await?);
-    out.extend(scenarios::shutdown(t, &plan.scale).await?);
+    let scale = &plan.scale;
+    if plan.wants("handshake") {
+        out.extend(scenarios::handshakes(&t, scale).await?);
+    }
+    if plan.wants("rpc") {
+        out.extend(scenarios::rpc(&t, scale).await?);
+    }
+    if plan.wants("fanout") {
+        out.extend(scenarios::fanout(&t, scale).await?);
+    }
+    if plan.wants("memory") {
+        out.extend(scenarios::idle_memory(&t, scale).await?);
+    }
+    if plan.wants("slow-consumer") {
+        out.extend(scenarios::slow_consumer(&t, scale).await?);
+    }
+    if plan.wants("shutdown") {
+        out.extend(scenarios::shutdown(t, scale).await?);
+    }
     Ok(out)
 }
 

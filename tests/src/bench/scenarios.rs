@@ -36,7 +36,9 @@ impl Scale {
             pipelined: 20_000,
             fanout: vec![100, 1_000, 5_000],
             fanout_rounds: 30,
-            idle: vec![1_000, 5_000, 20_000],
+            // 20 000 was asked for; this sandbox caps open files at 20 000 per process (hard
+            // limit, not raisable), and the gateway needs a few descriptors besides its sockets.
+            idle: vec![1_000, 5_000, 19_000],
             slow_healthy: 1_000,
             slow_requests: 2_000,
             shutdown_clients: 1_000,

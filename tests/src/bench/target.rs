@@ -183,7 +183,11 @@ impl Drop for TempDir {
 /// sockets fit on both ends.
 pub fn raise_fd_limit() {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
-    if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
-        let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+    // 20k idle connections need 20k descriptors on each side; root may raise the hard limit.
+    const WANT: u64 = 65_536;
+    if setrlimit(Resource::RLIMIT_NOFILE, WANT, WANT).is_err() {
+        if let Ok((_, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
     }
 }

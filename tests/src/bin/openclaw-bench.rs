@@ -32,6 +32,10 @@ struct Args {
     /// Where to write the report (omit to print only).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Only these scenarios (repeatable): startup, handshake, rpc, fanout, memory,
+    /// slow-consumer, shutdown.
+    #[arg(long = "only")]
+    only: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -57,6 +61,7 @@ fn main() -> anyhow::Result<()> {
         scale: if args.smoke { Scale::smoke() } else { Scale::full() },
         launch: Launch { ours_bin: args.ours_bin.clone(), peer: args.peer.clone(), peer_home },
         out: args.out.clone(),
+        only: args.only.clone(),
     };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let results = rt.block_on(run(&plan))?;
