@@ -64,17 +64,16 @@ pub async fn run_once(kind: Kind, plan: &Plan) -> anyhow::Result<Vec<Metric>> {
     Ok(out)
 }
 
-/// Runs the plan; returns the medians per kind.
+/// Runs the plan; returns the medians per kind. Runs of the kinds are interleaved (ours 1,
+/// reference 1, ours 2, …) so that whatever else the machine does weighs on both alike.
 pub async fn run(plan: &Plan) -> anyhow::Result<Vec<(Kind, Vec<Metric>)>> {
     target::raise_fd_limit();
-    let mut results = Vec::new();
-    for &kind in &plan.kinds {
-        let mut runs = Vec::new();
-        for i in 0..plan.runs {
+    let mut runs: Vec<Vec<Vec<Metric>>> = vec![Vec::new(); plan.kinds.len()];
+    for i in 0..plan.runs {
+        for (k, &kind) in plan.kinds.iter().enumerate() {
             eprintln!("bench: {} run {}/{}", kind.label(), i + 1, plan.runs);
-            runs.push(run_once(kind, plan).await?);
+            runs[k].push(run_once(kind, plan).await?);
         }
-        results.push((kind, report::medians(&runs)));
     }
-    Ok(results)
+    Ok(plan.kinds.iter().zip(runs).map(|(&kind, r)| (kind, report::medians(&r))).collect())
 }
