@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::wire::agent::{AgentAccepted, AgentParams, AgentWaitParams};
 use crate::wire::connect::ConnectParams;
+use crate::wire::sessions::{SessionsDeleteParams, SessionsListParams, SessionsResetParams};
 use crate::wire::events::{ConnectChallenge, PresenceEvent, ShutdownEvent, TickEvent};
 use crate::wire::frames::{ErrorShape, EventFrame, RequestFrame, ResponseFrame};
 use crate::wire::hello::{HealthSnapshot, HelloOk, PresenceEntry};
@@ -49,6 +50,9 @@ const SCHEMAS: &[(&str, Generator)] = &[
     ("method.agent.params", gen::<AgentParams>),
     ("method.agent.accepted", gen::<AgentAccepted>),
     ("method.agent.wait.params", gen::<AgentWaitParams>),
+    ("method.sessions.list.params", gen::<SessionsListParams>),
+    ("method.sessions.reset.params", gen::<SessionsResetParams>),
+    ("method.sessions.delete.params", gen::<SessionsDeleteParams>),
 ];
 
 fn gen<T: JsonSchema>() -> Value {
@@ -122,6 +126,9 @@ mod checked_in {
         include_str!("../../schemas/method.system-event.params.schema.json");
     pub const AGENT: &str = include_str!("../../schemas/method.agent.params.schema.json");
     pub const AGENT_WAIT: &str = include_str!("../../schemas/method.agent.wait.params.schema.json");
+    pub const SESSIONS_LIST: &str = include_str!("../../schemas/method.sessions.list.params.schema.json");
+    pub const SESSIONS_RESET: &str = include_str!("../../schemas/method.sessions.reset.params.schema.json");
+    pub const SESSIONS_DELETE: &str = include_str!("../../schemas/method.sessions.delete.params.schema.json");
 }
 
 /// A compiled schema.
@@ -255,6 +262,9 @@ pub struct Validators {
     pub system_event: Validator,
     pub agent: Validator,
     pub agent_wait: Validator,
+    pub sessions_list: Validator,
+    pub sessions_reset: Validator,
+    pub sessions_delete: Validator,
 }
 
 /// The process-wide validators (compiled once).
@@ -269,5 +279,8 @@ pub fn validators() -> &'static Validators {
         system_event: Validator::compile(checked_in::SYSTEM_EVENT),
         agent: Validator::compile(checked_in::AGENT),
         agent_wait: Validator::compile(checked_in::AGENT_WAIT),
+        sessions_list: Validator::compile(checked_in::SESSIONS_LIST),
+        sessions_reset: Validator::compile(checked_in::SESSIONS_RESET),
+        sessions_delete: Validator::compile(checked_in::SESSIONS_DELETE),
     })
 }

@@ -101,6 +101,8 @@ pub struct Harness {
     /// Agent-run commands the hub gave the driver, in order (tests answer them with
     /// `hub.handle_run`).
     pub run_commands: Vec<crate::hub::RunCommand>,
+    /// What the hub asked the driver to persist, in order.
+    pub store_commands: Vec<crate::hub::StoreCommand>,
 }
 
 impl Default for Harness {
@@ -130,6 +132,7 @@ impl Harness {
             violations: Vec::new(),
             two_stage_ids: BTreeSet::new(),
             run_commands: Vec::new(),
+            store_commands: Vec::new(),
         }
     }
 
@@ -323,6 +326,10 @@ impl Harness {
             loop {
                 match self.hub.poll_output() {
                     HubOutput::Wait(_) => break,
+                    HubOutput::Store(command) => {
+                        progressed = true;
+                        self.store_commands.push(command);
+                    }
                     HubOutput::Run(command) => {
                         progressed = true;
                         self.transcript.push(describe_run_command(&command));

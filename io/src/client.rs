@@ -234,6 +234,52 @@ impl Client {
         }
     }
 
+    /// Like [`Client::call`] for two-stage methods (`agent`): a first `res` whose
+    /// `payload.status` is `"accepted"` is skipped and the final one returned. `wait` bounds the
+    /// whole exchange (`None`: no bound, as the reference's `expectFinal`).
+    pub async fn call_final(
+        &mut self,
+        method: &str,
+        params: Value,
+        wait: Option<Duration>,
+    ) -> Result<Value, ClientError> {
+        let id = format!("{}:{}", self.next_id, random_uuid());
+        self.next_id += 1;
+        let frame = json!({ "type": "req", "id": id, "method": method, "params": params });
+        if self.out.send(Outbound::Text(frame.to_string())).await.is_err() {
+            return Err(self.closed_error());
+        }
+        let deadline = wait.map(|w| tokio::time::Instant::now() + w);
+        loop {
+            let next = match deadline {
+                Some(at) => tokio::time::timeout_at(at, self.inbound.recv()).await.map_err(|_| ClientError::Timeout)?,
+                None => self.inbound.recv().await,
+            };
+            match next {
+                Some(Inbound::Frame(ServerFrame::Response(res))) if res.id.as_str() == id => {
+                    let accepted = res.ok
+                        && res.payload.as_ref().and_then(|p| p.get("status")).and_then(Value::as_str)
+                            == Some("accepted");
+                    if accepted {
+                        continue;
+                    }
+                    return match (res.ok, res.error) {
+                        (true, _) => Ok(res.payload.unwrap_or(Value::Null)),
+                        (false, Some(error)) => Err(ClientError::Rejected { error, close: None }),
+                        (false, None) => Err(ClientError::Protocol("ok:false without error".into())),
+                    };
+                }
+                Some(Inbound::Frame(ServerFrame::Response(_))) => {}
+                Some(Inbound::Frame(ServerFrame::Event(event))) => self.keep_event(event),
+                Some(Inbound::Closed { code, reason }) => {
+                    self.closed = Some((code, reason));
+                    return Err(self.closed_error());
+                }
+                None => return Err(self.closed_error()),
+            }
+        }
+    }
+
     /// Next event frame (type:"event"), skipping nothing; None when closed.
     pub async fn next_event(&mut self) -> Option<EventFrame> {
         if let Some(event) = self.events.pop_front() {

@@ -114,6 +114,7 @@ async fn drain(
         match hub.poll_output() {
             HubOutput::ToSession(conn, msg) => deliver(routes, conn, msg),
             HubOutput::Run(command) => runtime.handle(command),
+            HubOutput::Store(command) => runtime.persist(command).await,
             HubOutput::Wait(wait) => return wait,
         }
         budget -= 1;

@@ -75,6 +75,8 @@ pub struct Gateway {
     shutdown: watch::Sender<Option<ShutdownRequest>>,
     hub_task: JoinHandle<()>,
     accept_task: JoinHandle<()>,
+    /// Ends after the hub, once every queued store change is written.
+    store_writer: JoinHandle<()>,
     shared: Arc<Shared>,
 }
 
@@ -87,11 +89,13 @@ impl Gateway {
         let local_addr = listener.local_addr()?;
         let hub_cfg = hub_config(&config, clock::wall());
         let store = open_store(config.state_dir.is_some().then(|| hub_cfg.sessions_path.clone())).await?;
-        let hub = Hub::new(hub_cfg, clock::now(), clock::wall());
+        let mut hub = Hub::new(hub_cfg, clock::now(), clock::wall());
+        let store = Arc::new(store);
+        restore(&mut hub, &store).await?;
         let (status_tx, mut status_rx) = watch::channel(hub.lifecycle());
         let (shutdown_tx, shutdown_rx) = watch::channel(None);
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INPUT_CAPACITY);
-        let runtime = AgentRuntime::new(config.agent.clone(), Arc::new(store), hub_tx.clone());
+        let (runtime, store_writer) = AgentRuntime::new(config.agent.clone(), store, hub_tx.clone());
         let hub_task = tokio::spawn(hub_task::run(hub, runtime, hub_rx, shutdown_rx.clone(), status_tx));
         let shared = Arc::new(Shared {
             port: local_addr.port(),
@@ -111,7 +115,7 @@ impl Gateway {
             .await
             .map_err(|_| IoError::Task("hub task ended".into()))?;
         tracing::info!(addr = %local_addr, "gateway listening");
-        Ok(Gateway { local_addr, shutdown: shutdown_tx, hub_task, accept_task, shared })
+        Ok(Gateway { local_addr, shutdown: shutdown_tx, hub_task, accept_task, store_writer, shared })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -132,7 +136,7 @@ impl Gateway {
 
     /// Resolves when the hub has drained and every connection task has ended.
     pub async fn wait(self) -> Result<(), IoError> {
-        let Gateway { hub_task, accept_task, shared, shutdown, .. } = self;
+        let Gateway { hub_task, accept_task, store_writer, shared, shutdown, .. } = self;
         let hub_result = hub_task.await;
         // A hub that ended on its own (it cannot, short of a panic) still stops the listener.
         shutdown.send_if_modified(|current| {
@@ -144,6 +148,7 @@ impl Gateway {
         });
         let accept_result = accept_task.await;
         shared.tracker.all_done().await;
+        store_writer.await.map_err(|e| IoError::Task(e.to_string()))?;
         hub_result.map_err(|e| IoError::Task(e.to_string()))?;
         accept_result.map_err(|e| IoError::Task(e.to_string()))
     }
@@ -158,6 +163,21 @@ async fn open_store(path: Option<String>) -> Result<Store, IoError> {
     .await
     .map_err(|e| IoError::Task(e.to_string()))?;
     Ok(opened?)
+}
+
+/// Gives the hub the persisted sessions and the run results still inside the idempotency TTL.
+async fn restore(hub: &mut Hub, store: &Arc<Store>) -> Result<(), IoError> {
+    let ttl = u64::try_from(openclaw_core::limits::IDEMPOTENCY_TTL.as_millis()).unwrap_or(u64::MAX);
+    let since = openclaw_core::UnixMillis(clock::wall().0.saturating_sub(ttl));
+    let s = Arc::clone(store);
+    let (sessions, results) = tokio::task::spawn_blocking(move || Ok::<_, crate::agent::StoreError>((s.load_sessions()?, s.load_run_results(since)?)))
+        .await
+        .map_err(|e| IoError::Task(e.to_string()))??;
+    hub.restore_sessions(sessions);
+    for (run, response, wait, finished_at) in results {
+        hub.restore_run_result(clock::now(), clock::wall(), openclaw_core::RunId(run), &response, wait, finished_at);
+    }
+    Ok(())
 }
 
 async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {

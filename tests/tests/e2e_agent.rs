@@ -266,3 +266,46 @@ async fn transcript_survives_a_restart() {
     assert_eq!(texts, ["You are a test.", "one", "echo: one", "two"]);
     assert!(state.path().join("agents/main/sessions.sqlite").exists());
 }
+
+#[tokio::test]
+async fn duplicates_are_detected_across_a_restart_and_sessions_are_listed() {
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![]).await;
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().display().to_string();
+    let start = |agent: AgentConfig, d: String| {
+        gateway(move |c| {
+            c.agent = agent;
+            c.state_dir = Some(d);
+        })
+    };
+    let gw = start(agent_config(&[&fake]), dir.clone()).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let (_, first) = agent_turn(&mut ws, "a", params("hi", "k1")).await;
+    assert_eq!(first["ok"], true, "{first}");
+    gw.shutdown("restart", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+
+    let gw = start(agent_config(&[&fake]), dir.clone()).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let (_, dup) = agent_turn(&mut ws, "b", params("hi", "k1")).await;
+    assert_eq!(dup["payload"], first["payload"], "the recorded result is replayed");
+    assert_eq!(fake.requests().len(), 1, "no second model call");
+    ws.send_json(&json!({"type":"req","id":"w","method":"agent.wait","params":{"runId":"k1"}})).await;
+    assert_eq!(within("wait", ws.res("w")).await["payload"]["status"], "ok");
+    ws.send_json(&json!({"type":"req","id":"l","method":"sessions.list","params":{}})).await;
+    let list = within("list", ws.res("l")).await;
+    assert_eq!(list["payload"]["count"], 1, "{list}");
+    let row = &list["payload"]["sessions"][0];
+    assert_eq!(row["key"], "agent:main:t1", "{list}");
+    assert_eq!(row["modelProvider"], "fake0", "{list}");
+    assert_eq!(row["totalTokens"], 8, "{list}");
+    // A reset starts a fresh transcript: the next turn sends no history.
+    ws.send_json(&json!({"type":"req","id":"r","method":"sessions.reset","params":{"key":"agent:main:t1"}})).await;
+    assert_eq!(within("reset", ws.res("r")).await["ok"], true);
+    let (_, fin) = agent_turn(&mut ws, "c", params("fresh", "k2")).await;
+    assert_eq!(fin["ok"], true, "{fin}");
+    let last = fake.requests().pop().unwrap();
+    assert_eq!(last["messages"].as_array().unwrap().len(), 2, "system + user only: {last}");
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{json, Value};
 
+use super::sessions::{SessionRunEnd, StoreCommand};
 use super::{Audience, Hub, HubOutput, RunOutcome};
 use crate::auth::scopes::Scope;
 use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
@@ -45,6 +46,8 @@ pub struct RunStart {
     pub run: RunId,
     pub session_key: String,
     pub agent_id: String,
+    /// The session's current id (transcripts are kept per session id).
+    pub session_id: String,
     pub message: String,
     /// Per-run override of the configured model (`provider`, `model` params).
     pub provider: Option<String>,
@@ -56,6 +59,7 @@ pub struct RunStart {
 #[derive(Debug)]
 struct AgentRun {
     session_key: String,
+    session_id: String,
     agent_id: String,
     started: Instant,
     started_wall: UnixMillis,
@@ -95,6 +99,10 @@ impl AgentRuns {
 
     pub(super) fn next_wait_deadline(&self) -> Option<Instant> {
         self.waiters.iter().map(|w| w.deadline).min()
+    }
+
+    pub(super) fn has_session(&self, key: &str) -> bool {
+        self.active.values().any(|r| r.session_key == key)
     }
 
     pub(super) fn forget_conn(&mut self, conn: ConnId) {
@@ -138,10 +146,10 @@ impl Hub {
             .clone()
             .or_else(|| params.session_key.as_deref().and_then(agent_of_key))
             .unwrap_or_else(|| defaults.default_agent_id.clone());
-        let session_key = params
-            .session_key
-            .clone()
-            .unwrap_or_else(|| format!("agent:{agent_id}:{}", defaults.main_key));
+        let session_key = match params.session_key.as_deref() {
+            Some(key) => self.canonical_key(key),
+            None => format!("agent:{agent_id}:{}", defaults.main_key),
+        };
         let run = RunId(params.idempotency_key.clone());
         let accepted = AgentAccepted {
             run_id: run.0.clone(),
@@ -153,9 +161,16 @@ impl Hub {
         if self.begin_run(now, conn, id, &run, &accepted) != super::Admission::Started {
             return;
         }
+        let mut message = params.message.clone();
+        if params.is_reset_command() {
+            self.reset_session(&session_key, &agent_id, wall);
+            message = reset_remainder(&message);
+        }
+        let session_id = self.touch_session(&session_key, &agent_id, wall);
         let timeout = params.timeout.map_or(DEFAULT_AGENT_TIMEOUT, std::time::Duration::from_secs);
         let agent_run = AgentRun {
             session_key: session_key.clone(),
+            session_id: session_id.clone(),
             agent_id: agent_id.clone(),
             started: now,
             started_wall: wall,
@@ -174,7 +189,8 @@ impl Hub {
             run,
             session_key,
             agent_id,
-            message: params.message,
+            session_id,
+            message,
             provider: params.provider,
             model: params.model,
             thinking: params.thinking,
@@ -351,9 +367,54 @@ impl Hub {
         let mut chat = chat;
         chat["seq"] = json!(seq);
         self.broadcast(EncodedEvent::new("chat", &chat, None, false), Audience::Operators(Scope::Read));
-        self.agents.active.remove(run);
+        let Some(r) = self.agents.active.remove(run) else { return };
+        let usage = match &end {
+            End::Completed { usage } => usage.unwrap_or_default(),
+            End::Failed(_) | End::TimedOut | End::Shutdown => Usage::default(),
+        };
+        let aborted = matches!(end, End::TimedOut | End::Shutdown);
+        let facts = SessionRunEnd {
+            aborted,
+            input_tokens: usage.input,
+            output_tokens: usage.output,
+            provider: r.provider.clone(),
+            model: r.model.clone(),
+        };
+        self.session_run_ended(&r.session_key, wall, facts);
+        let response = match &outcome {
+            RunOutcome::Ok(payload) => json!({ "ok": true, "payload": payload }),
+            RunOutcome::Failed { payload, error } => json!({ "ok": false, "payload": payload, "error": error }),
+        };
+        let save = StoreCommand::SaveRunResult { run: run.clone(), response, wait: wait.clone(), finished_at: wall };
+        self.out.push_back(HubOutput::Store(save));
         self.record_wait_result(run, wait);
         self.finish_run(now, run, outcome);
+    }
+
+    /// Replays a result persisted before a restart: duplicates of `run` get it until the
+    /// idempotency TTL (counted from `finished_at`) runs out, and `agent.wait` answers with
+    /// `wait`. `response` is `{ok, payload?, error?}` as in [`StoreCommand::SaveRunResult`].
+    pub fn restore_run_result(
+        &mut self,
+        now: Instant,
+        wall: UnixMillis,
+        run: RunId,
+        response: &Value,
+        wait: Value,
+        finished_at: UnixMillis,
+    ) {
+        let age = std::time::Duration::from_millis(wall.0.saturating_sub(finished_at.0));
+        let outcome = if response["ok"] == json!(true) {
+            RunOutcome::Ok(response.get("payload").cloned().unwrap_or(Value::Null))
+        } else {
+            let Ok(error) = serde_json::from_value::<ErrorShape>(response["error"].clone()) else { return };
+            let payload = response.get("payload").filter(|p| !p.is_null()).cloned();
+            RunOutcome::Failed { payload, error }
+        };
+        if self.runs.restore(now, &run, outcome, age) {
+            self.record_wait_result(&run, wait);
+        }
+        self.sync_timers();
     }
 
     fn record_wait_result(&mut self, run: &RunId, result: Value) {
@@ -382,6 +443,17 @@ impl Hub {
         let payload = json!({ "runId": run.0, "stream": stream, "data": data,
             "sessionKey": r.session_key, "agentId": r.agent_id, "seq": seq, "ts": wall.0 });
         self.broadcast(EncodedEvent::new("agent", &payload, None, false), Audience::Operators(Scope::Read));
+    }
+}
+
+/// What is left of `/new …` or `/reset …`; a greeting when nothing is.
+fn reset_remainder(message: &str) -> String {
+    let m = message.trim_start();
+    let rest = m.strip_prefix("/new").or_else(|| m.strip_prefix("/reset")).unwrap_or(m).trim();
+    if rest.is_empty() {
+        "A new session was started. Greet the user briefly.".to_owned()
+    } else {
+        rest.to_owned()
     }
 }
 
@@ -415,6 +487,7 @@ fn final_payload(run: &RunId, r: &AgentRun, now: Instant, usage: Option<&Usage>)
             "meta": {
                 "durationMs": millis(now.duration_since(r.started)),
                 "agentMeta": {
+                    "sessionId": r.session_id,
                     "sessionKey": r.session_key,
                     "provider": r.provider,
                     "model": r.model,

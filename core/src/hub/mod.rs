@@ -11,6 +11,7 @@ mod connect;
 mod handlers;
 mod presence;
 mod runs;
+mod sessions;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use crate::wire::hello::{
 pub use agent::{AbortReason, RunCommand, RunStart};
 pub use presence::PresenceStore;
 pub use runs::{Admission, RunOutcome, RunTracker, Waiter};
+pub use sessions::StoreCommand;
 
 /// Static facts and policy the hub runs with. Hot-swappable parts are replaced with
 /// [`Hub::update_config`].
@@ -70,6 +72,8 @@ pub enum HubOutput {
     ToSession(ConnId, HubToSession),
     /// Start or stop an agent run; the driver reports back with [`Hub::handle_run`].
     Run(RunCommand),
+    /// Persist a session or run-result change (in order).
+    Store(StoreCommand),
     /// Nothing more until the deadline (or an input).
     Wait(Option<(Instant, HubTimer)>),
 }
@@ -152,6 +156,7 @@ pub struct Hub {
     limiter: AuthLimiter,
     runs: RunTracker,
     agents: agent::AgentRuns,
+    sessions: sessions::SessionIndex,
     /// The latest wall time an input brought (for events emitted from `begin_shutdown`).
     last_wall: UnixMillis,
     /// Replies held back (the loopback auth-failure delay), in due order.
@@ -183,6 +188,7 @@ impl Hub {
             limiter: AuthLimiter::default(),
             runs: RunTracker::new(),
             agents: agent::AgentRuns::default(),
+            sessions: sessions::SessionIndex::default(),
             last_wall: wall,
             delayed: BTreeMap::new(),
             delayed_counter: 0,
@@ -446,7 +452,7 @@ impl Hub {
     fn build_health(&self, wall: UnixMillis) -> HealthSnapshot {
         let store = SessionStoreHealth {
             path: self.config.sessions_path.clone(),
-            count: 0,
+            count: self.sessions.len() as _,
             recent: Vec::new(),
         };
         HealthSnapshot {

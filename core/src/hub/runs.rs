@@ -71,6 +71,26 @@ impl RunTracker {
         Admission::Started
     }
 
+    /// Records a result finished `age` ago (persisted before a restart). False if the key is
+    /// known already or the result has expired.
+    pub fn restore(&mut self, now: Instant, run: &RunId, outcome: RunOutcome, age: Duration) -> bool {
+        if age >= self.ttl || self.active.contains_key(run) || self.done.contains_key(run) {
+            return false;
+        }
+        let expires = now + (self.ttl - age);
+        self.done.insert(run.clone(), (outcome, expires));
+        // Keep the expiry queue ordered: restored entries come before anything new.
+        let at = self.expiry.partition_point(|(t, _)| *t <= expires);
+        self.expiry.insert(at, (expires, run.clone()));
+        while self.done.len() > MAX_IDEMPOTENCY_KEYS {
+            match self.expiry.pop_front() {
+                Some((_, old)) => self.done.remove(&old),
+                None => break,
+            };
+        }
+        true
+    }
+
     /// The next per-run event `seq` (from 1), or `None` if the run is not active.
     pub fn next_event_seq(&mut self, run: &RunId) -> Option<u64> {
         let active = self.active.get_mut(run)?;

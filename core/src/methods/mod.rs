@@ -9,6 +9,7 @@ use crate::auth::scopes::{Role, Scope, ScopeSet};
 use crate::schema::{validators, Validator};
 use crate::wire::frames::{ErrorCode, ErrorShape};
 use crate::wire::agent::{AgentParams, AgentWaitParams};
+use crate::wire::sessions::{SessionsDeleteParams, SessionsListParams, SessionsResetParams};
 use crate::wire::methods::{HealthParams, StatusParams, SystemEventParams};
 
 /// A served method with its typed params: what the hub executes.
@@ -20,6 +21,9 @@ pub enum MethodCall {
     SystemEvent(Box<SystemEventParams>),
     Agent(Box<AgentParams>),
     AgentWait(AgentWaitParams),
+    SessionsList(SessionsListParams),
+    SessionsReset(SessionsResetParams),
+    SessionsDelete(SessionsDeleteParams),
 }
 
 impl MethodCall {
@@ -44,6 +48,9 @@ impl MethodCall {
             }
             Method::Agent => Self::Agent(Box::new(typed(&v.agent, params)?)),
             Method::AgentWait => Self::AgentWait(typed(&v.agent_wait, params)?),
+            Method::SessionsList => Self::SessionsList(typed(&v.sessions_list, params)?),
+            Method::SessionsReset => Self::SessionsReset(typed(&v.sessions_reset, params)?),
+            Method::SessionsDelete => Self::SessionsDelete(typed(&v.sessions_delete, params)?),
             Method::Connect | Method::Other(_) => return Ok(None),
         }))
     }
@@ -56,6 +63,9 @@ impl MethodCall {
             Self::SystemEvent(_) => Method::SystemEvent,
             Self::Agent(_) => Method::Agent,
             Self::AgentWait(_) => Method::AgentWait,
+            Self::SessionsList(_) => Method::SessionsList,
+            Self::SessionsReset(_) => Method::SessionsReset,
+            Self::SessionsDelete(_) => Method::SessionsDelete,
         }
     }
 }
@@ -75,13 +85,25 @@ pub enum Method {
     SystemEvent,
     Agent,
     AgentWait,
+    SessionsList,
+    SessionsReset,
+    SessionsDelete,
     /// A name this gateway does not serve (it may still be a reference method).
     Other(String),
 }
 
 /// Methods served here, in the order `hello-ok.features.methods` advertises them.
-pub const SERVED_METHODS: &[&str] =
-    &["health", "status", "system-presence", "system-event", "agent", "agent.wait"];
+pub const SERVED_METHODS: &[&str] = &[
+    "health",
+    "status",
+    "system-presence",
+    "system-event",
+    "agent",
+    "agent.wait",
+    "sessions.list",
+    "sessions.reset",
+    "sessions.delete",
+];
 
 impl Method {
     pub fn parse(name: &str) -> Self {
@@ -93,6 +115,9 @@ impl Method {
             "system-event" => Self::SystemEvent,
             "agent" => Self::Agent,
             "agent.wait" => Self::AgentWait,
+            "sessions.list" => Self::SessionsList,
+            "sessions.reset" => Self::SessionsReset,
+            "sessions.delete" => Self::SessionsDelete,
             other => Self::Other(other.to_owned()),
         }
     }
@@ -106,6 +131,9 @@ impl Method {
             Self::SystemEvent => "system-event",
             Self::Agent => "agent",
             Self::AgentWait => "agent.wait",
+            Self::SessionsList => "sessions.list",
+            Self::SessionsReset => "sessions.reset",
+            Self::SessionsDelete => "sessions.delete",
             Self::Other(name) => name,
         }
     }

@@ -7,3 +7,4 @@ pub mod events;
 pub mod frames;
 pub mod hello;
 pub mod methods;
+pub mod sessions;

@@ -11,4 +11,4 @@ pub(crate) mod runner;
 mod sse;
 
 pub use config::{AgentConfig, Api, ModelChoice, ModelRef, ProviderConfig, RetryPolicy};
-pub use store::{SessionRow, Store, StoreError};
+pub use store::{Store, StoreError};

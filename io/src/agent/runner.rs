@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use openclaw_core::hub::{RunCommand, RunStart};
+use openclaw_core::hub::{RunCommand, RunStart, StoreCommand};
 use openclaw_core::wire::agent::{RunErrorKind, RunFailure, RunReport, Usage};
-use openclaw_core::RunId;
+use openclaw_core::limits::IDEMPOTENCY_TTL;
+use openclaw_core::{RunId, UnixMillis};
 use tokio::sync::mpsc;
-use tokio::task::AbortHandle;
+use tokio::task::{AbortHandle, JoinHandle};
 
 use super::config::{AgentConfig, ModelRef};
 use super::http_client::{post_json, Response};
@@ -17,7 +18,7 @@ use super::provider::{self, ChatMessage, ChatRole, StreamItem};
 use super::sse::SseDecoder;
 use super::store::{Store, Turn};
 use crate::hub_task::HubInput;
-use crate::{clock, identity};
+use crate::clock;
 
 /// Longest `AGENTS.md` read into the system prompt.
 const MAX_AGENTS_MD: u64 = 64 * 1024;
@@ -28,15 +29,36 @@ struct Shared {
     reports: mpsc::Sender<HubInput>,
 }
 
-/// Owned by the hub task: starts and aborts run tasks.
+/// Store commands waiting for the writer; the hub waits when it is full (backpressure).
+const STORE_QUEUE: usize = 1024;
+
+/// Owned by the hub task: starts and aborts run tasks, and hands store commands to the
+/// writer task (which applies them in order).
 pub(crate) struct AgentRuntime {
     shared: Arc<Shared>,
     tasks: BTreeMap<RunId, AbortHandle>,
+    writer: mpsc::Sender<StoreCommand>,
 }
 
 impl AgentRuntime {
-    pub(crate) fn new(config: AgentConfig, store: Arc<Store>, reports: mpsc::Sender<HubInput>) -> Self {
-        Self { shared: Arc::new(Shared { config, store, reports }), tasks: BTreeMap::new() }
+    /// Also returns the writer task, which ends after the runtime is dropped and every queued
+    /// command is written.
+    pub(crate) fn new(
+        config: AgentConfig,
+        store: Arc<Store>,
+        reports: mpsc::Sender<HubInput>,
+    ) -> (Self, JoinHandle<()>) {
+        let (writer, queue) = mpsc::channel(STORE_QUEUE);
+        let task = tokio::spawn(write_loop(Arc::clone(&store), queue));
+        let runtime = Self { shared: Arc::new(Shared { config, store, reports }), tasks: BTreeMap::new(), writer };
+        (runtime, task)
+    }
+
+    /// Queues a store command (waits while the writer is behind).
+    pub(crate) async fn persist(&self, command: StoreCommand) {
+        if self.writer.send(command).await.is_err() {
+            tracing::error!("the session store writer has stopped; a change was not saved");
+        }
     }
 
     pub(crate) fn handle(&mut self, command: RunCommand) {
@@ -65,6 +87,29 @@ impl Drop for AgentRuntime {
     }
 }
 
+async fn write_loop(store: Arc<Store>, mut queue: mpsc::Receiver<StoreCommand>) {
+    while let Some(command) = queue.recv().await {
+        let store = Arc::clone(&store);
+        let done = tokio::task::spawn_blocking(move || match &command {
+            StoreCommand::SaveSession(entry) => store.save_session(entry),
+            StoreCommand::DeleteSession { key, session_id, delete_transcript } => {
+                store.delete_session(key, session_id, *delete_transcript)
+            }
+            StoreCommand::SaveRunResult { run, response, wait, finished_at } => {
+                let ttl = u64::try_from(IDEMPOTENCY_TTL.as_millis()).unwrap_or(u64::MAX);
+                let keep_after = UnixMillis(finished_at.0.saturating_sub(ttl));
+                store.save_run_result(run.as_str(), response, wait, *finished_at, keep_after)
+            }
+        })
+        .await;
+        match done {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "saving to the session store failed"),
+            Err(e) => tracing::error!(error = %e, "the session store writer failed"),
+        }
+    }
+}
+
 /// Reports for one run, in order.
 struct Reporter<'a> {
     shared: &'a Shared,
@@ -84,16 +129,25 @@ async fn run_turn(shared: Arc<Shared>, start: RunStart) {
     match turn(&shared, &start, &reporter).await {
         Ok((text, usage)) => {
             let store = Arc::clone(&shared.store);
-            let (key, agent, run, user, reply) = (
+            let (key, sid, agent, run, user, reply) = (
                 start.session_key.clone(),
+                start.session_id.clone(),
                 start.agent_id.clone(),
                 start.run.0.clone(),
                 start.message.clone(),
                 text.clone(),
             );
             let saved = tokio::task::spawn_blocking(move || {
-                let turn = Turn { session_key: &key, agent_id: &agent, run_id: &run, user: &user, assistant: &reply, ts: clock::wall().0 };
-                store.append_turn(&turn, identity::random_uuid)
+                let turn = Turn {
+                    session_key: &key,
+                    session_id: &sid,
+                    agent_id: &agent,
+                    run_id: &run,
+                    user: &user,
+                    assistant: &reply,
+                    ts: clock::wall().0,
+                };
+                store.append_turn(&turn)
             })
             .await;
             match saved {
@@ -119,7 +173,7 @@ async fn turn(shared: &Shared, start: &RunStart, reporter: &Reporter<'_>) -> Res
     let chain = model_chain(config, start)?;
     let system = system_prompt(config, start).await;
     let store = Arc::clone(&shared.store);
-    let (key, limit) = (start.session_key.clone(), config.history_limit);
+    let (key, limit) = (start.session_id.clone(), config.history_limit);
     let mut messages = tokio::task::spawn_blocking(move || store.history(&key, limit))
         .await
         .map_err(|e| unknown(format!("reading the transcript failed: {e}")))?

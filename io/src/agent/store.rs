@@ -6,29 +6,45 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde_json::json;
+use openclaw_core::wire::sessions::SessionEntry;
+use openclaw_core::UnixMillis;
+use serde_json::{json, Value};
 
 use super::provider::{ChatMessage, ChatRole};
 
 /// Schema versions, applied in order; `PRAGMA user_version` records the last one applied.
 const MIGRATIONS: &[&str] = &[
-    // 1: sessions and their messages.
+    // 1: sessions, their messages (per session id, so a reset starts a fresh transcript), and
+    //    the replayable results of finished runs.
     "CREATE TABLE sessions (
          key TEXT PRIMARY KEY,
          session_id TEXT NOT NULL,
          agent_id TEXT NOT NULL,
          created_at INTEGER NOT NULL,
-         updated_at INTEGER NOT NULL
+         updated_at INTEGER NOT NULL,
+         aborted_last_run INTEGER NOT NULL DEFAULT 0,
+         input_tokens INTEGER NOT NULL DEFAULT 0,
+         output_tokens INTEGER NOT NULL DEFAULT 0,
+         model_provider TEXT,
+         model TEXT
      );
      CREATE TABLE messages (
          id INTEGER PRIMARY KEY AUTOINCREMENT,
-         session_key TEXT NOT NULL REFERENCES sessions(key) ON DELETE CASCADE,
+         session_id TEXT NOT NULL,
+         session_key TEXT NOT NULL,
          run_id TEXT NOT NULL,
          role TEXT NOT NULL,
          text TEXT NOT NULL,
          ts INTEGER NOT NULL
      );
-     CREATE INDEX messages_by_session ON messages(session_key, id);",
+     CREATE INDEX messages_by_session ON messages(session_id, id);
+     CREATE TABLE run_results (
+         run_id TEXT PRIMARY KEY,
+         response TEXT NOT NULL,
+         wait TEXT NOT NULL,
+         finished_at INTEGER NOT NULL
+     );
+     CREATE INDEX run_results_by_age ON run_results(finished_at);",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -41,20 +57,10 @@ pub enum StoreError {
     Poisoned,
 }
 
-/// One row of `sessions.list`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SessionRow {
-    pub key: String,
-    pub session_id: String,
-    pub agent_id: String,
-    pub created_at: u64,
-    pub updated_at: u64,
-    pub messages: u64,
-}
-
 /// A completed turn to persist.
 pub(crate) struct Turn<'a> {
     pub session_key: &'a str,
+    pub session_id: &'a str,
     pub agent_id: &'a str,
     pub run_id: &'a str,
     pub user: &'a str,
@@ -105,14 +111,14 @@ impl Store {
         Ok(f(&mut conn)?)
     }
 
-    /// The last `limit` messages of a session, oldest first.
-    pub(crate) fn history(&self, session_key: &str, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
+    /// The last `limit` messages of a session id, oldest first.
+    pub(crate) fn history(&self, session_id: &str, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
         self.with(|c| {
             let mut stmt = c.prepare(
-                "SELECT role, text FROM (SELECT id, role, text FROM messages WHERE session_key = ?1
+                "SELECT role, text FROM (SELECT id, role, text FROM messages WHERE session_id = ?1
                  ORDER BY id DESC LIMIT ?2) ORDER BY id",
             )?;
-            let rows = stmt.query_map(params![session_key, limit as i64], |r| {
+            let rows = stmt.query_map(params![session_id, limit as i64], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
             })?;
             let mut out = Vec::new();
@@ -126,52 +132,127 @@ impl Store {
         })
     }
 
-    /// Records a finished turn (both messages, the session row) atomically.
-    pub(crate) fn append_turn(&self, turn: &Turn<'_>, new_session_id: impl FnOnce() -> String) -> Result<(), StoreError> {
+    /// Records a finished turn (both messages, the session's `updated_at`) atomically.
+    pub(crate) fn append_turn(&self, turn: &Turn<'_>) -> Result<(), StoreError> {
         self.with(|c| {
             let tx = c.transaction()?;
-            let exists: Option<String> = tx
-                .query_row("SELECT session_id FROM sessions WHERE key = ?1", [turn.session_key], |r| r.get(0))
-                .optional()?;
-            if exists.is_none() {
-                tx.execute(
-                    "INSERT INTO sessions (key, session_id, agent_id, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?4)",
-                    params![turn.session_key, new_session_id(), turn.agent_id, turn.ts as i64],
-                )?;
-            } else {
-                tx.execute("UPDATE sessions SET updated_at = ?2 WHERE key = ?1", params![turn.session_key, turn.ts as i64])?;
-            }
+            tx.execute(
+                "INSERT OR IGNORE INTO sessions (key, session_id, agent_id, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?4)",
+                params![turn.session_key, turn.session_id, turn.agent_id, turn.ts as i64],
+            )?;
             for (role, text) in [("user", turn.user), ("assistant", turn.assistant)] {
                 tx.execute(
-                    "INSERT INTO messages (session_key, run_id, role, text, ts) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![turn.session_key, turn.run_id, role, text, turn.ts as i64],
+                    "INSERT INTO messages (session_id, session_key, run_id, role, text, ts)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![turn.session_id, turn.session_key, turn.run_id, role, text, turn.ts as i64],
                 )?;
             }
             tx.commit()
         })
     }
 
+    /// Inserts or replaces a session row.
+    pub fn save_session(&self, e: &SessionEntry) -> Result<(), StoreError> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO sessions (key, session_id, agent_id, created_at, updated_at, aborted_last_run,
+                     input_tokens, output_tokens, model_provider, model)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT(key) DO UPDATE SET session_id = ?2, agent_id = ?3, updated_at = ?5,
+                     aborted_last_run = ?6, input_tokens = ?7, output_tokens = ?8,
+                     model_provider = ?9, model = ?10",
+                params![e.key, e.session_id, e.agent_id, e.created_at.0 as i64, e.updated_at.0 as i64,
+                    e.aborted_last_run, e.input_tokens as i64, e.output_tokens as i64, e.model_provider, e.model],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Removes a session, and its transcript when asked.
+    pub fn delete_session(&self, key: &str, session_id: &str, delete_transcript: bool) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute("DELETE FROM sessions WHERE key = ?1", [key])?;
+            if delete_transcript {
+                tx.execute("DELETE FROM messages WHERE session_id = ?1", [session_id])?;
+            }
+            tx.commit()
+        })
+    }
+
     /// Every session, most recently updated first.
-    pub fn sessions(&self) -> Result<Vec<SessionRow>, StoreError> {
+    pub fn load_sessions(&self) -> Result<Vec<SessionEntry>, StoreError> {
         self.with(|c| {
             let mut stmt = c.prepare(
-                "SELECT s.key, s.session_id, s.agent_id, s.created_at, s.updated_at,
-                        (SELECT COUNT(*) FROM messages m WHERE m.session_key = s.key)
-                 FROM sessions s ORDER BY s.updated_at DESC, s.key",
+                "SELECT key, session_id, agent_id, created_at, updated_at, aborted_last_run, input_tokens,
+                        output_tokens, model_provider, model
+                 FROM sessions ORDER BY updated_at DESC, key",
             )?;
+            let ms = |v: i64| UnixMillis(v.max(0) as u64);
             let rows = stmt.query_map([], |r| {
-                Ok(SessionRow {
+                Ok(SessionEntry {
                     key: r.get(0)?,
                     session_id: r.get(1)?,
                     agent_id: r.get(2)?,
-                    created_at: r.get::<_, i64>(3)?.max(0) as u64,
-                    updated_at: r.get::<_, i64>(4)?.max(0) as u64,
-                    messages: r.get::<_, i64>(5)?.max(0) as u64,
+                    created_at: ms(r.get(3)?),
+                    updated_at: ms(r.get(4)?),
+                    aborted_last_run: r.get(5)?,
+                    input_tokens: r.get::<_, i64>(6)?.max(0) as u64,
+                    output_tokens: r.get::<_, i64>(7)?.max(0) as u64,
+                    model_provider: r.get(8)?,
+                    model: r.get(9)?,
                 })
             })?;
             rows.collect()
         })
+    }
+
+    /// Keeps a finished run's result; drops results older than `keep_after`.
+    pub fn save_run_result(
+        &self,
+        run_id: &str,
+        response: &Value,
+        wait: &Value,
+        finished_at: UnixMillis,
+        keep_after: UnixMillis,
+    ) -> Result<(), StoreError> {
+        self.with(|c| {
+            let tx = c.transaction()?;
+            tx.execute(
+                "INSERT OR REPLACE INTO run_results (run_id, response, wait, finished_at) VALUES (?1, ?2, ?3, ?4)",
+                params![run_id, response.to_string(), wait.to_string(), finished_at.0 as i64],
+            )?;
+            tx.execute("DELETE FROM run_results WHERE finished_at < ?1", [keep_after.0 as i64])?;
+            tx.commit()
+        })
+    }
+
+    /// Results finished at or after `since`: `(run_id, response, wait, finished_at)`.
+    pub fn load_run_results(&self, since: UnixMillis) -> Result<Vec<(String, Value, Value, UnixMillis)>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT run_id, response, wait, finished_at FROM run_results WHERE finished_at >= ?1
+                 ORDER BY finished_at",
+            )?;
+            let rows = stmt.query_map([since.0 as i64], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (run, response, wait, at) = row?;
+                let (Ok(response), Ok(wait)) = (serde_json::from_str(&response), serde_json::from_str(&wait)) else {
+                    continue;
+                };
+                out.push((run, response, wait, UnixMillis(at.max(0) as u64)));
+            }
+            Ok(out)
+        })
+    }
+
+    /// `PRAGMA integrity_check` says `ok`.
+    pub fn is_intact(&self) -> Result<bool, StoreError> {
+        self.with(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)).map(|s| s == "ok"))
     }
 
     /// The transcript as JSONL, one `{type:"message", message:{role, content, timestamp}}` line
@@ -184,12 +265,12 @@ impl Store {
                 })
                 .optional()?;
             let Some((session_id, created)) = head else { return Ok(None) };
-            let mut out = json!({ "type": "session", "version": 3, "id": session_id, "timestamp": created })
+            let mut out = json!({ "type": "session", "version": 3, "id": &session_id, "timestamp": created })
                 .to_string();
             out.push('\n');
             let mut stmt =
-                c.prepare("SELECT role, text, ts, run_id FROM messages WHERE session_key = ?1 ORDER BY id")?;
-            let rows = stmt.query_map([session_key], |r| {
+                c.prepare("SELECT role, text, ts, run_id FROM messages WHERE session_id = ?1 ORDER BY id")?;
+            let rows = stmt.query_map([&session_id], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
             })?;
             for row in rows {
@@ -213,21 +294,47 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("openclaw-store-test-{}", std::process::id()));
         let path = dir.join("s.sqlite");
         let _ = std::fs::remove_dir_all(&dir);
+        let key = "agent:main:main";
         {
             let s = Store::open(&path).unwrap();
-            let t = Turn { session_key: "agent:main:main", agent_id: "main", run_id: "r1", user: "hi", assistant: "yo", ts: 5 };
-            s.append_turn(&t, || "sid".into()).unwrap();
+            let t = Turn { session_key: key, session_id: "sid", agent_id: "main", run_id: "r1", user: "hi", assistant: "yo", ts: 5 };
+            s.append_turn(&t).unwrap();
+            let r = json!({"ok": true});
+            s.save_run_result("r1", &r, &json!({}), UnixMillis(5), UnixMillis(0)).unwrap();
+            s.save_run_result("r0", &r, &json!({}), UnixMillis(1), UnixMillis(0)).unwrap();
+            s.save_run_result("r2", &r, &json!({}), UnixMillis(9), UnixMillis(3)).unwrap();
         }
         let s = Store::open(&path).unwrap();
-        let h = s.history("agent:main:main", 10).unwrap();
+        assert!(s.is_intact().unwrap());
+        let h = s.history("sid", 10).unwrap();
         assert_eq!(h.len(), 2);
         assert_eq!(h[1], ChatMessage { role: ChatRole::Assistant, text: "yo".into() });
-        assert_eq!(s.history("agent:main:main", 1).unwrap()[0].text, "yo");
-        let rows = s.sessions().unwrap();
-        assert_eq!(rows[0].messages, 2);
-        let jsonl = s.export_jsonl("agent:main:main").unwrap().unwrap();
-        assert_eq!(jsonl.lines().count(), 3);
-        assert!(s.export_jsonl("nope").unwrap().is_none());
+        assert_eq!(s.history("sid", 1).unwrap()[0].text, "yo");
+        let mut e = s.load_sessions().unwrap().remove(0);
+        assert_eq!((e.key.as_str(), e.session_id.as_str()), (key, "sid"));
+        e.session_id = "sid2".into();
+        e.input_tokens = 7;
+        s.save_session(&e).unwrap();
+        assert_eq!(s.load_sessions().unwrap()[0].input_tokens, 7);
+        assert!(s.history("sid2", 10).unwrap().is_empty(), "a reset session starts empty");
+        let runs: Vec<String> = s.load_run_results(UnixMillis(0)).unwrap().into_iter().map(|r| r.0).collect();
+        assert_eq!(runs, ["r1", "r2"], "r0 pruned as too old");
+        s.delete_session(key, "sid", true).unwrap();
+        assert!(s.load_sessions().unwrap().is_empty());
+        assert!(s.history("sid", 10).unwrap().is_empty());
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn export_is_jsonl() {
+        let s = Store::in_memory().unwrap();
+        let t = Turn { session_key: "k", session_id: "sid", agent_id: "main", run_id: "r1", user: "hi", assistant: "yo", ts: 5 };
+        s.append_turn(&t).unwrap();
+        let jsonl = s.export_jsonl("k").unwrap().unwrap();
+        let lines: Vec<Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 3);
+        assert_eq!(lines[0]["type"], "session");
+        assert_eq!(lines[2]["message"]["role"], "assistant");
+        assert!(s.export_jsonl("nope").unwrap().is_none());
     }
 }

@@ -1,0 +1,229 @@
+//! The session index (channels-agent-nodes.md §7): which sessions exist, their ids and usage.
+//! The hub owns it; the driver restores it at start ([`Hub::restore_sessions`]) and persists
+//! every change it is told about ([`StoreCommand`]). `sessions.list/reset/delete` read and
+//! change it.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::{Hub, HubOutput};
+use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
+use crate::wire::frames::{ErrorCode, ErrorShape};
+use crate::wire::sessions::{SessionEntry, SessionsDeleteParams, SessionsListParams, SessionsResetParams};
+
+/// What the driver must persist.
+#[derive(Clone, Debug, PartialEq)]
+pub enum StoreCommand {
+    /// Insert or replace this session row.
+    SaveSession(SessionEntry),
+    /// Remove the session; its messages too when `delete_transcript`.
+    DeleteSession { key: String, session_id: String, delete_transcript: bool },
+    /// A finished run's replayable result (idempotency across restarts), `res` as JSON
+    /// `{ok, payload?, error?}` plus the `agent.wait` answer.
+    SaveRunResult { run: RunId, response: serde_json::Value, wait: serde_json::Value, finished_at: UnixMillis },
+}
+
+#[derive(Debug, Default)]
+pub(super) struct SessionIndex {
+    entries: BTreeMap<String, SessionEntry>,
+}
+
+impl SessionIndex {
+    pub(super) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+impl Hub {
+    /// Loads the persisted sessions (driver start-up, before any input).
+    pub fn restore_sessions(&mut self, entries: Vec<SessionEntry>) {
+        for e in entries {
+            self.sessions.entries.insert(e.key.clone(), e);
+        }
+    }
+
+    /// `agent:<default>:<key>` for a bare key; `main` is the default agent's main session.
+    pub(super) fn canonical_key(&self, key: &str) -> String {
+        let d = &self.config.session_defaults;
+        let key = key.trim().to_lowercase();
+        if key.starts_with("agent:") || key == "global" || key == "unknown" {
+            key
+        } else if key == "main" || key == d.main_key {
+            format!("agent:{}:{}", d.default_agent_id, d.main_key)
+        } else {
+            format!("agent:{}:{key}", d.default_agent_id)
+        }
+    }
+
+    /// The session a run uses, created on first use; returns its id.
+    pub(super) fn touch_session(&mut self, key: &str, agent_id: &str, wall: UnixMillis) -> String {
+        let entry = match self.sessions.entries.get_mut(key) {
+            Some(e) => {
+                e.updated_at = wall;
+                e.clone()
+            }
+            None => {
+                let e = SessionEntry {
+                    key: key.to_owned(),
+                    session_id: self.ids.uuid(),
+                    agent_id: agent_id.to_owned(),
+                    created_at: wall,
+                    updated_at: wall,
+                    aborted_last_run: false,
+                    input_tokens: 0,
+                    output_tokens: 0,
+                    model_provider: None,
+                    model: None,
+                };
+                self.sessions.entries.insert(key.to_owned(), e.clone());
+                e
+            }
+        };
+        let id = entry.session_id.clone();
+        self.out.push_back(HubOutput::Store(StoreCommand::SaveSession(entry)));
+        id
+    }
+
+    /// Records the end of a run in its session.
+    pub(super) fn session_run_ended(&mut self, key: &str, wall: UnixMillis, end: SessionRunEnd) {
+        let Some(e) = self.sessions.entries.get_mut(key) else { return };
+        e.updated_at = wall;
+        e.aborted_last_run = end.aborted;
+        e.input_tokens += end.input_tokens;
+        e.output_tokens += end.output_tokens;
+        if end.provider.is_some() {
+            e.model_provider = end.provider;
+            e.model = end.model;
+        }
+        let saved = e.clone();
+        self.out.push_back(HubOutput::Store(StoreCommand::SaveSession(saved)));
+    }
+
+    /// A fresh session id for `key` (`/new`, `/reset`, `sessions.reset`).
+    pub(super) fn reset_session(&mut self, key: &str, agent_id: &str, wall: UnixMillis) -> SessionEntry {
+        let session_id = self.ids.uuid();
+        let entry = match self.sessions.entries.get(key) {
+            Some(old) => SessionEntry {
+                session_id,
+                updated_at: wall,
+                aborted_last_run: false,
+                input_tokens: 0,
+                output_tokens: 0,
+                ..old.clone()
+            },
+            None => SessionEntry {
+                key: key.to_owned(),
+                session_id,
+                agent_id: agent_id.to_owned(),
+                created_at: wall,
+                updated_at: wall,
+                aborted_last_run: false,
+                input_tokens: 0,
+                output_tokens: 0,
+                model_provider: None,
+                model: None,
+            },
+        };
+        self.sessions.entries.insert(key.to_owned(), entry.clone());
+        self.out.push_back(HubOutput::Store(StoreCommand::SaveSession(entry.clone())));
+        entry
+    }
+
+    pub(super) fn handle_sessions_list(&mut self, wall: UnixMillis, conn: ConnId, id: RequestId, p: SessionsListParams) {
+        let search = p.search.as_deref().map(str::to_lowercase);
+        let mut rows: Vec<&SessionEntry> = self
+            .sessions
+            .entries
+            .values()
+            .filter(|e| match e.kind() {
+                "global" => p.include_global == Some(true),
+                "unknown" => p.include_unknown == Some(true),
+                _ => true,
+            })
+            .filter(|e| p.agent_id.as_deref().is_none_or(|a| a == e.agent_id))
+            .filter(|e| p.active_minutes.is_none_or(|m| e.updated_at.0 + m * 60_000 >= wall.0))
+            .filter(|e| {
+                search.as_deref().is_none_or(|s| e.key.contains(s) || e.session_id.to_lowercase().contains(s))
+            })
+            .collect();
+        rows.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.key.cmp(&b.key)));
+        if let Some(limit) = p.limit {
+            rows.truncate(limit as usize);
+        }
+        let sessions: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|e| {
+                json!({
+                    "key": e.key, "kind": e.kind(), "updatedAt": e.updated_at.0, "sessionId": e.session_id,
+                    "abortedLastRun": e.aborted_last_run, "inputTokens": e.input_tokens,
+                    "outputTokens": e.output_tokens, "totalTokens": e.input_tokens + e.output_tokens,
+                    "modelProvider": e.model_provider, "model": e.model,
+                })
+            })
+            .collect();
+        let result = json!({
+            "ts": wall.0,
+            "path": self.config.sessions_path,
+            "count": sessions.len(),
+            "defaults": { "modelProvider": null, "model": null, "contextTokens": null },
+            "sessions": sessions,
+        });
+        self.respond_ok(conn, &id, &result);
+    }
+
+    pub(super) fn handle_sessions_reset(&mut self, wall: UnixMillis, conn: ConnId, id: RequestId, p: SessionsResetParams) {
+        let key = self.canonical_key(&p.key);
+        let agent = agent_of(&key).unwrap_or_else(|| self.config.session_defaults.default_agent_id.clone());
+        let entry = self.reset_session(&key, &agent, wall);
+        self.respond_ok(conn, &id, &json!({ "ok": true, "key": key, "entry": entry }));
+    }
+
+    pub(super) fn handle_sessions_delete(&mut self, conn: ConnId, id: RequestId, p: SessionsDeleteParams) {
+        let key = self.canonical_key(&p.key);
+        let d = &self.config.session_defaults;
+        let main = format!("agent:{}:{}", d.default_agent_id, d.main_key);
+        if key == main {
+            let error = ErrorShape::invalid_request(format!("Cannot delete the main session ({main})."));
+            return self.respond_err(conn, &id, &error);
+        }
+        if self.agents.has_session(&key) {
+            let error = ErrorShape::new(
+                ErrorCode::Unavailable,
+                format!("Session {key} is still active; try again in a moment."),
+            )
+            .retry_after(1000);
+            return self.respond_err(conn, &id, &error);
+        }
+        let deleted = match self.sessions.entries.remove(&key) {
+            Some(e) => {
+                let delete_transcript = p.delete_transcript.unwrap_or(true);
+                self.out.push_back(HubOutput::Store(StoreCommand::DeleteSession {
+                    key: key.clone(),
+                    session_id: e.session_id,
+                    delete_transcript,
+                }));
+                true
+            }
+            None => false,
+        };
+        self.respond_ok(conn, &id, &json!({ "ok": true, "key": key, "deleted": deleted, "archived": [] }));
+    }
+}
+
+/// Token and model facts about a finished run.
+pub(super) struct SessionRunEnd {
+    pub aborted: bool,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+}
+
+fn agent_of(key: &str) -> Option<String> {
+    let mut parts = key.splitn(3, ':');
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some("agent"), Some(id), Some(_)) if !id.is_empty() => Some(id.to_owned()),
+        _ => None,
+    }
+}
