@@ -28,6 +28,68 @@ pub enum Command {
     Gateway(GatewayCommand),
     /// Print a short health summary of the running gateway (agents, session store)
     Health(ClientArgs),
+    /// Run one agent turn through the running gateway and print the reply
+    #[command(
+        after_help = "Examples:\n  openclaw agent --message \"status update\"\n  openclaw agent \
+                      --session-key agent:main:ops --message hi --json"
+    )]
+    Agent(AgentArgs),
+    /// Inspect the gateway's sessions
+    Sessions(SessionsCommand),
+}
+
+/// `openclaw agent`.
+#[derive(Debug, Args)]
+pub struct AgentArgs {
+    /// Message body for the agent
+    #[arg(short, long, value_name = "TEXT")]
+    pub message: String,
+    /// Recipient number in E.164 (passed to the gateway, which picks the session)
+    #[arg(short, long, value_name = "NUMBER", conflicts_with_all = ["session_key", "session_id"])]
+    pub to: Option<String>,
+    /// Explicit session key (agent:<id>:<key>, or a bare key scoped to --agent)
+    #[arg(long, value_name = "KEY", conflicts_with = "session_id")]
+    pub session_key: Option<String>,
+    /// Use an explicit session id
+    #[arg(long, value_name = "ID")]
+    pub session_id: Option<String>,
+    /// Agent id
+    #[arg(long, value_name = "ID")]
+    pub agent: Option<String>,
+    /// Model override for this run (provider/model or a model id)
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Thinking level (off, minimal, low, medium, high, …)
+    #[arg(long, value_name = "LEVEL")]
+    pub thinking: Option<String>,
+    /// Run timeout in seconds (0: none). Default: the gateway's (600)
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Gateway WebSocket URL (default as for `openclaw health`)
+    #[arg(long, env = "OPENCLAW_GATEWAY_URL", hide_env_values = true, value_name = "URL")]
+    pub url: Option<String>,
+    /// Token to authenticate with
+    #[arg(long, env = "OPENCLAW_GATEWAY_TOKEN", hide_env_values = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// Password to authenticate with
+    #[arg(long, env = "OPENCLAW_GATEWAY_PASSWORD", hide_env_values = true, value_name = "PASSWORD")]
+    pub password: Option<String>,
+    /// Print the final result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `openclaw sessions list`.
+#[derive(Debug, Args)]
+pub struct SessionsCommand {
+    #[command(subcommand)]
+    pub action: SessionsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsAction {
+    /// List sessions, most recently active first
+    List(ClientArgs),
 }
 
 /// `openclaw gateway [run|call|health|status]`; without a subcommand it runs the gateway.

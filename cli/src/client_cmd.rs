@@ -78,7 +78,7 @@ impl Target {
         })
     }
 
-    fn options(&self, mode: &'static str, scopes: &[&str]) -> ConnectOptions {
+    pub(crate) fn options(&self, mode: &'static str, scopes: &[&str]) -> ConnectOptions {
         let mut opts = ConnectOptions::cli(self.url.clone());
         opts.token = self.token.clone();
         opts.password = self.password.clone();

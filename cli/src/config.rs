@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::agent_config::{AgentsSection, ModelsSection};
 use crate::args::{AuthChoice, BindMode};
 
 /// The port the gateway listens on when nothing else says otherwise.
@@ -115,6 +116,10 @@ pub struct Config {
     /// Whether the file existed (a missing file is an empty config).
     pub found: bool,
     pub gateway: GatewayConfig,
+    /// `models.*` (providers).
+    pub models: ModelsSection,
+    /// `agents.*` (default model, workspace).
+    pub agents: AgentsSection,
 }
 
 /// Why the config could not be used.
@@ -160,11 +165,15 @@ impl std::fmt::Display for Location {
     }
 }
 
-/// The whole file; everything but `gateway` is ignored for now.
-#[derive(Deserialize)]
+/// The whole file; everything but `gateway`, `models` and `agents` is ignored for now.
+#[derive(Debug, Deserialize)]
 struct FileShape {
     #[serde(default)]
     gateway: GatewayConfig,
+    #[serde(default)]
+    models: ModelsSection,
+    #[serde(default)]
+    agents: AgentsSection,
 }
 
 impl Config {
@@ -180,17 +189,19 @@ impl Config {
                 })
             }
         };
-        let gateway = parse(path, &text)?;
+        let file = parse(path, &text)?;
         Ok(Self {
             found: true,
-            gateway,
+            gateway: file.gateway,
+            models: file.models,
+            agents: file.agents,
         })
     }
 }
 
 /// Parses the config text: first the JSON5 syntax (with a position), then the typed fields
 /// (with the path of the offending field).
-fn parse(path: &Path, text: &str) -> Result<GatewayConfig, ConfigError> {
+fn parse(path: &Path, text: &str) -> Result<FileShape, ConfigError> {
     if let Err(e) = json5::from_str::<serde::de::IgnoredAny>(text) {
         let (line, column) = e.position().map_or((1, 1), |p| (p.line + 1, p.column + 1));
         return Err(ConfigError::Syntax {
@@ -202,7 +213,7 @@ fn parse(path: &Path, text: &str) -> Result<GatewayConfig, ConfigError> {
     }
     let mut de = json5::Deserializer::from_str(text);
     match serde_path_to_error::deserialize::<_, FileShape>(&mut de) {
-        Ok(file) => Ok(file.gateway),
+        Ok(file) => Ok(file),
         Err(e) => {
             let field = e.path().to_string();
             let inner = e.into_inner();
@@ -247,7 +258,7 @@ mod tests {
     use super::*;
 
     fn parse_ok(text: &str) -> GatewayConfig {
-        parse(Path::new("/c.json"), text).unwrap()
+        parse(Path::new("/c.json"), text).unwrap().gateway
     }
 
     #[test]

@@ -5,6 +5,8 @@
 //! line (clap). Printing is this binary's job, hence the deliberate `print_stdout` allowance.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod agent_cmd;
+mod agent_config;
 mod args;
 mod client_cmd;
 mod config;
@@ -58,6 +60,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Health(args) => client_with(&runtime, &args, "Health", client_cmd::health(&args)),
+        Command::Agent(args) => client(&runtime, args.json, "Agent", agent_cmd::agent(&args)),
+        Command::Sessions(cmd) => match cmd.action {
+            args::SessionsAction::List(args) => {
+                client_with(&runtime, &args, "Sessions", agent_cmd::sessions_list(&args))
+            }
+        },
     }
 }
 

@@ -19,6 +19,10 @@ pub enum Report {
     GatewayHealth(Value),
     Health(Value),
     Status(Probe),
+    /// The final `agent` payload.
+    Agent(Value),
+    /// The `sessions.list` result.
+    Sessions(Value),
 }
 
 /// Why a client command failed.
@@ -48,6 +52,9 @@ impl Report {
     pub fn render(&self, json: bool) -> Rendered {
         let stdout = match (self, json) {
             (Self::Call(v) | Self::GatewayHealth(v) | Self::Health(v), true) => pretty(v),
+            (Self::Agent(v) | Self::Sessions(v), true) => pretty(v),
+            (Self::Agent(v), false) => crate::agent_cmd::reply_text(v),
+            (Self::Sessions(v), false) => crate::agent_cmd::sessions_text(v),
             (Self::Status(probe), true) => pretty(&probe_json(probe, None)),
             (Self::Call(v), false) => pretty(v),
             (Self::GatewayHealth(v), false) => gateway_health_text(v),

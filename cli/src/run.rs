@@ -100,11 +100,18 @@ pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
     server.config_path = Some(paths.config_path.display().to_string());
     server.state_dir = Some(paths.state_dir.display().to_string());
     server.verbose = args.verbose;
+    server.agent = crate::agent_config::resolve(
+        &paths.config_path,
+        &paths.state_dir,
+        &config.models,
+        &config.agents,
+        |name| std::env::var(name).ok(),
+    )?;
     let gateway = Gateway::start(server).await.map_err(|e| match e {
         IoError::Bind { addr, source } if source.kind() == std::io::ErrorKind::AddrInUse => {
             RunError::PortBusy { addr }
         }
-        other @ (IoError::Bind { .. } | IoError::Io(_) | IoError::Task(_)) => {
+        other @ (IoError::Bind { .. } | IoError::Io(_) | IoError::Task(_) | IoError::Store(_)) => {
             RunError::Start(other)
         }
     })?;
@@ -294,6 +301,7 @@ mod tests {
         Config {
             found: true,
             gateway,
+            ..Config::default()
         }
     }
 
