@@ -49,3 +49,13 @@ fn gateway_status() {
 fn health() {
     insta::assert_snapshot!("health", help(&["health"]));
 }
+
+#[test]
+fn agent() {
+    insta::assert_snapshot!("agent", help(&["agent"]));
+}
+
+#[test]
+fn sessions_list() {
+    insta::assert_snapshot!("sessions_list", help(&["sessions", "list"]));
+}

@@ -147,7 +147,7 @@ impl Hub {
             .or_else(|| params.session_key.as_deref().and_then(agent_of_key))
             .unwrap_or_else(|| defaults.default_agent_id.clone());
         let session_key = match params.session_key.as_deref() {
-            Some(key) => self.canonical_key(key),
+            Some(key) => self.canonical_key_for(key, &agent_id),
             None => format!("agent:{agent_id}:{}", defaults.main_key),
         };
         let run = RunId(params.idempotency_key.clone());

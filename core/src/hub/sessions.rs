@@ -45,14 +45,19 @@ impl Hub {
 
     /// `agent:<default>:<key>` for a bare key; `main` is the default agent's main session.
     pub(super) fn canonical_key(&self, key: &str) -> String {
+        self.canonical_key_for(key, &self.config.session_defaults.default_agent_id)
+    }
+
+    /// As [`Hub::canonical_key`], scoping a bare key to `agent`.
+    pub(super) fn canonical_key_for(&self, key: &str, agent: &str) -> String {
         let d = &self.config.session_defaults;
         let key = key.trim().to_lowercase();
         if key.starts_with("agent:") || key == "global" || key == "unknown" {
             key
         } else if key == "main" || key == d.main_key {
-            format!("agent:{}:{}", d.default_agent_id, d.main_key)
+            format!("agent:{agent}:{}", d.main_key)
         } else {
-            format!("agent:{}:{key}", d.default_agent_id)
+            format!("agent:{agent}:{key}")
         }
     }
 
