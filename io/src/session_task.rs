@@ -166,6 +166,7 @@ impl Driver {
             }
             Some(Inbound::Pong) => self.session.handle_pong(now),
             Some(Inbound::Oversize(len)) => self.session.handle_oversize(now, len),
+            Some(Inbound::Violation(code)) => self.session.begin_close(now, CloseCode(code), ""),
             Some(Inbound::PeerClosed) | None => self.session.handle_peer_closed(now),
         }
     }

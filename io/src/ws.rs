@@ -2,8 +2,9 @@
 //! channel, and a writer task draining a [`WriteQueue`] and reporting flushed bytes.
 //!
 //! fastwebsockets choices (style.md principles 9-10): `auto_pong` on (answering the peer's
-//! pings is transport work; the pong goes through the write queue), `auto_close` on (the peer's
-//! close frame is echoed, RFC 6455 §5.5.1). Every decision to *start* a close, the server's own
+//! pings is transport work; the pong goes through the write queue), `auto_close` off: the
+//! peer's close frame is validated and echoed here (RFC 6455 §5.5.1). RFC 6455 violations
+//! (framing 1002, UTF-8 1007) fail the connection with that close code. Every decision to *start* a close, the server's own
 //! pings and the pong deadline are core outputs.
 
 use std::collections::VecDeque;
@@ -24,11 +25,17 @@ pub(crate) enum Inbound {
     PeerClosed,
     /// A message larger than the read limit; the stream cannot be resynchronised.
     Oversize(usize),
+    /// The peer broke RFC 6455 (bad framing: 1002; text or close reason not UTF-8: 1007). The
+    /// connection is failed with this close code and no reason, as the reference's `ws` does.
+    Violation(u16),
 }
 
-/// Stand-in bytes for a text message that was not UTF-8: not JSON either, so core applies its
-/// not-JSON rule (fastwebsockets rejects the frame before we can see its bytes).
-const NOT_UTF8: &[u8] = &[0xFF];
+/// RFC 6455 §7.4.1: protocol error.
+const PROTOCOL_ERROR: u16 = 1002;
+/// RFC 6455 §7.4.1: a text message (or close reason) that is not UTF-8.
+const INVALID_PAYLOAD: u16 = 1007;
+/// RFC 6455 §5.5: control frames carry at most 125 bytes.
+const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// Wake-ups for the session task from its writer and from the hub task, behind one `Notify`
 /// (permits are stored, so a wake-up between two selects is never lost).
@@ -162,68 +169,96 @@ pub(crate) async fn run_reader<R: AsyncRead + Unpin>(
     queue: Arc<WriteQueue>,
     max_message: usize,
 ) {
-    if let Some(oversize) = read_messages(&mut raw, &tx, &queue, max_message).await {
-        let _ = tx.send(Inbound::Oversize(oversize)).await;
+    if let Some(fatal) = read_messages(&mut raw, &tx, &queue, max_message).await {
+        let _ = tx.send(fatal).await;
         // The stream cannot be parsed any more, but closing it now would reset the connection
-        // (unread input → RST) and lose our 1009 close frame. Discard input until the peer
-        // hangs up; the session terminates us after its close grace otherwise.
+        // (unread input → RST) and lose our close frame (1009, 1002, 1007). Discard input until
+        // the peer hangs up; the session terminates us after its close grace otherwise.
         let _ = tokio::io::copy(&mut raw, &mut tokio::io::sink()).await;
     }
 }
 
-/// The framing loop; returns the size of an oversize message, or `None` when the stream ended.
+/// The framing loop; returns why the connection must be failed (an oversize message or an RFC
+/// 6455 violation), or `None` when the stream ended.
 async fn read_messages<R: AsyncRead + Unpin>(
     raw: &mut R,
     tx: &mpsc::Sender<Inbound>,
     queue: &WriteQueue,
     max_message: usize,
-) -> Option<usize> {
+) -> Option<Inbound> {
     // The read state machine borrows the stream so that we keep it after an oversize frame;
     // the write half is built separately by the writer (the halves share no state).
     let (mut ws, _) = fastwebsockets::after_handshake_split(raw, tokio::io::sink(), Role::Server);
     // `>=` in fastwebsockets: a frame of exactly `max_message` bytes is still read.
     ws.set_max_message_size(max_message.saturating_add(1));
     ws.set_auto_pong(true);
-    ws.set_auto_close(true);
+    // Close frames are checked and echoed here: fastwebsockets lets a 126-byte close through
+    // and echoes it, and does not fail a 1-byte or non-UTF-8 one with a close frame.
+    ws.set_auto_close(false);
     let mut obligated = |frame: Frame<'_>| {
         queue.push(WriteItem::Control { opcode: frame.opcode, payload: frame.payload.to_vec() });
         std::future::ready(Ok::<(), std::io::Error>(()))
     };
-    let mut partial: Option<Vec<u8>> = None;
+    // A fragmented message so far, and whether it is text (checked for UTF-8 when whole).
+    let mut partial: Option<(bool, Vec<u8>)> = None;
     loop {
-        let inbound = match ws.read_frame(&mut obligated).await {
-            Ok(frame) => match frame.opcode {
+        let read = ws.read_frame(&mut obligated).await.map(|mut frame| (was_masked(&mut frame), frame));
+        let inbound = match read {
+            // RFC 6455 §5.1: a server fails the connection on an unmasked client frame.
+            Ok((false, _)) => return Some(Inbound::Violation(PROTOCOL_ERROR)),
+            Ok((true, frame)) => match frame.opcode {
                 OpCode::Text | OpCode::Binary if frame.fin && partial.is_none() => {
                     Some(Inbound::Message(frame.payload.to_vec()))
                 }
                 OpCode::Text | OpCode::Binary if partial.is_none() => {
-                    partial = Some(frame.payload.to_vec());
+                    partial = Some((frame.opcode == OpCode::Text, frame.payload.to_vec()));
                     None
                 }
                 OpCode::Continuation if partial.is_some() => {
-                    let buf = partial.get_or_insert_with(Vec::new);
+                    let (is_text, buf) = partial.get_or_insert_with(|| (false, Vec::new()));
                     buf.extend_from_slice(&frame.payload);
                     if buf.len() > max_message {
-                        return Some(buf.len());
+                        return Some(Inbound::Oversize(buf.len()));
                     }
-                    if frame.fin {
-                        partial.take().map(|b| Inbound::Message(checked_utf8(b)))
-                    } else {
+                    if !frame.fin {
                         None
+                    } else if *is_text && std::str::from_utf8(buf).is_err() {
+                        return Some(Inbound::Violation(INVALID_PAYLOAD));
+                    } else {
+                        partial.take().map(|(_, whole)| Inbound::Message(whole))
                     }
                 }
                 // A new data frame inside a fragmented message, or a stray continuation.
-                OpCode::Text | OpCode::Binary | OpCode::Continuation => return None,
-                OpCode::Pong => Some(Inbound::Pong),
-                OpCode::Close => {
-                    let _ = tx.send(Inbound::PeerClosed).await;
-                    return None;
+                OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                    return Some(Inbound::Violation(PROTOCOL_ERROR));
                 }
+                OpCode::Pong if frame.payload.len() > MAX_CONTROL_PAYLOAD => {
+                    return Some(Inbound::Violation(PROTOCOL_ERROR));
+                }
+                OpCode::Pong => Some(Inbound::Pong),
+                OpCode::Close => match close_violation(&frame.payload) {
+                    Some(code) => return Some(Inbound::Violation(code)),
+                    None => {
+                        // Echo the peer's close (its code and reason) to complete the handshake.
+                        queue.push(WriteItem::Control { opcode: OpCode::Close, payload: frame.payload.to_vec() });
+                        let _ = tx.send(Inbound::PeerClosed).await;
+                        return None;
+                    }
+                },
                 OpCode::Ping => None, // answered by auto_pong
             },
-            Err(WebSocketError::FrameTooLarge) => return Some(max_message.saturating_add(1)),
-            // The frame was consumed before the check, so the stream is still in sync.
-            Err(WebSocketError::InvalidUTF8) => Some(Inbound::Message(NOT_UTF8.to_vec())),
+            Err(WebSocketError::FrameTooLarge) => {
+                return Some(Inbound::Oversize(max_message.saturating_add(1)));
+            }
+            // A text frame that is not UTF-8 (§8.1).
+            Err(WebSocketError::InvalidUTF8) => return Some(Inbound::Violation(INVALID_PAYLOAD)),
+            // Reserved bits or opcodes, fragmented or oversize control frames, a 1-byte close.
+            Err(
+                WebSocketError::ReservedBitsNotZero
+                | WebSocketError::InvalidValue
+                | WebSocketError::ControlFrameFragmented
+                | WebSocketError::PingFrameTooLarge,
+            ) => return Some(Inbound::Violation(PROTOCOL_ERROR)),
             Err(e) => {
                 tracing::debug!(error = %e, "websocket read ended");
                 return None;
@@ -237,10 +272,30 @@ async fn read_messages<R: AsyncRead + Unpin>(
     }
 }
 
-fn checked_utf8(bytes: Vec<u8>) -> Vec<u8> {
-    if std::str::from_utf8(&bytes).is_ok() {
-        bytes
-    } else {
-        NOT_UTF8.to_vec()
+/// Whether the peer masked `frame`. fastwebsockets keeps the mask after unmasking but exposes it
+/// only through the header it would write.
+fn was_masked(frame: &mut Frame<'_>) -> bool {
+    let mut head = [0u8; 14];
+    frame.fmt_head(&mut head);
+    head[1] & 0x80 != 0
+}
+
+/// Why a peer's close frame fails the connection (RFC 6455 §5.5, §5.5.1, §7.4): a 1-byte or
+/// over-125-byte payload or a code that may not be sent (1002), a reason that is not UTF-8 (1007).
+fn close_violation(payload: &[u8]) -> Option<u16> {
+    match payload {
+        [] => None,
+        [_] => Some(PROTOCOL_ERROR),
+        _ if payload.len() > MAX_CONTROL_PAYLOAD => Some(PROTOCOL_ERROR),
+        [a, b, reason @ ..] => {
+            let code = u16::from_be_bytes([*a, *b]);
+            if !matches!(code, 1000..=1003 | 1007..=1014 | 3000..=4999) {
+                Some(PROTOCOL_ERROR)
+            } else if std::str::from_utf8(reason).is_err() {
+                Some(INVALID_PAYLOAD)
+            } else {
+                None
+            }
+        }
     }
 }
