@@ -13,6 +13,7 @@ use schemars::JsonSchema;
 use serde_json::Value;
 
 use crate::wire::agent::{AgentAccepted, AgentParams, AgentWaitParams};
+use crate::wire::chat::{ChatAbortParams, ChatHistoryParams, ChatSendParams};
 use crate::wire::connect::ConnectParams;
 use crate::wire::sessions::{SessionsDeleteParams, SessionsListParams, SessionsResetParams};
 use crate::wire::events::{ConnectChallenge, PresenceEvent, ShutdownEvent, TickEvent};
@@ -50,6 +51,9 @@ const SCHEMAS: &[(&str, Generator)] = &[
     ("method.agent.params", gen::<AgentParams>),
     ("method.agent.accepted", gen::<AgentAccepted>),
     ("method.agent.wait.params", gen::<AgentWaitParams>),
+    ("method.chat.send.params", gen::<ChatSendParams>),
+    ("method.chat.abort.params", gen::<ChatAbortParams>),
+    ("method.chat.history.params", gen::<ChatHistoryParams>),
     ("method.sessions.list.params", gen::<SessionsListParams>),
     ("method.sessions.reset.params", gen::<SessionsResetParams>),
     ("method.sessions.delete.params", gen::<SessionsDeleteParams>),
@@ -126,6 +130,9 @@ mod checked_in {
         include_str!("../../schemas/method.system-event.params.schema.json");
     pub const AGENT: &str = include_str!("../../schemas/method.agent.params.schema.json");
     pub const AGENT_WAIT: &str = include_str!("../../schemas/method.agent.wait.params.schema.json");
+    pub const CHAT_SEND: &str = include_str!("../../schemas/method.chat.send.params.schema.json");
+    pub const CHAT_ABORT: &str = include_str!("../../schemas/method.chat.abort.params.schema.json");
+    pub const CHAT_HISTORY: &str = include_str!("../../schemas/method.chat.history.params.schema.json");
     pub const SESSIONS_LIST: &str = include_str!("../../schemas/method.sessions.list.params.schema.json");
     pub const SESSIONS_RESET: &str = include_str!("../../schemas/method.sessions.reset.params.schema.json");
     pub const SESSIONS_DELETE: &str = include_str!("../../schemas/method.sessions.delete.params.schema.json");
@@ -262,6 +269,9 @@ pub struct Validators {
     pub system_event: Validator,
     pub agent: Validator,
     pub agent_wait: Validator,
+    pub chat_send: Validator,
+    pub chat_abort: Validator,
+    pub chat_history: Validator,
     pub sessions_list: Validator,
     pub sessions_reset: Validator,
     pub sessions_delete: Validator,
@@ -279,6 +289,9 @@ pub fn validators() -> &'static Validators {
         system_event: Validator::compile(checked_in::SYSTEM_EVENT),
         agent: Validator::compile(checked_in::AGENT),
         agent_wait: Validator::compile(checked_in::AGENT_WAIT),
+        chat_send: Validator::compile(checked_in::CHAT_SEND),
+        chat_abort: Validator::compile(checked_in::CHAT_ABORT),
+        chat_history: Validator::compile(checked_in::CHAT_HISTORY),
         sessions_list: Validator::compile(checked_in::SESSIONS_LIST),
         sessions_reset: Validator::compile(checked_in::SESSIONS_RESET),
         sessions_delete: Validator::compile(checked_in::SESSIONS_DELETE),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use openclaw_core::wire::agent::RunReport;
-use openclaw_core::{ConnId, Hub, HubOutput, HubToSession, Lifecycle, RunId, SessionEvent};
+use openclaw_core::{ConnId, Hub, HubOutput, HubToSession, Lifecycle, RequestId, RunId, SessionEvent};
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 
@@ -30,6 +30,14 @@ pub(crate) enum HubInput {
     Ready,
     /// Progress of an agent run the hub started.
     Run { run: RunId, report: RunReport },
+    /// The answer to a `StoreCommand::ReadHistory`.
+    History {
+        conn: ConnId,
+        id: RequestId,
+        session_key: String,
+        session_id: String,
+        result: Result<Vec<serde_json::Value>, String>,
+    },
 }
 
 /// A `Gateway::shutdown` request.
@@ -89,6 +97,10 @@ pub(crate) async fn run(
                 Some(HubInput::Run { run, report }) => {
                     hub.handle_run(clock::now(), clock::wall(), &run, report);
                 }
+                Some(HubInput::History { conn, id, session_key, session_id, result }) => match result {
+                    Ok(messages) => hub.handle_history(conn, id, &session_key, &session_id, messages),
+                    Err(message) => hub.handle_history_failed(conn, id, &message),
+                },
                 None => break,
             },
             () = tokio::time::sleep_until(sleep_at), if deadline.is_some() => {

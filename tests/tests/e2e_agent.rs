@@ -309,3 +309,47 @@ async fn duplicates_are_detected_across_a_restart_and_sessions_are_listed() {
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.unwrap();
 }
+
+#[tokio::test]
+async fn chat_send_streams_history_reads_and_abort_stops_the_provider() {
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![Script::Echo, Script::Stall]).await;
+    let gw = gateway(with_agent(agent_config(&[&fake]))).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let send = |id: &str, msg: &str, key: &str| {
+        json!({"type":"req","id":id,"method":"chat.send","params":{"sessionKey":"main","message":msg,"idempotencyKey":key}})
+    };
+    ws.send_json(&send("s1", "hi", "c1")).await;
+    assert_eq!(within("started", ws.res("s1")).await["payload"]["status"], "started");
+    loop {
+        let f = within("chat final", ws.recv_json()).await;
+        if f["event"] == "chat" && f["payload"]["state"] == "final" {
+            assert_eq!(f["payload"]["message"]["content"][0]["text"], "echo: hi");
+            break;
+        }
+    }
+    ws.send_json(&json!({"type":"req","id":"h","method":"chat.history","params":{"sessionKey":"main"}})).await;
+    let history = within("history", ws.res("h")).await;
+    let texts: Vec<&str> = history["payload"]["messages"].as_array().unwrap().iter()
+        .map(|m| m["content"][0]["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["hi", "echo: hi"], "{history}");
+
+    ws.send_json(&send("s2", "long", "c2")).await;
+    assert_eq!(within("started", ws.res("s2")).await["payload"]["status"], "started");
+    loop {
+        let f = within("delta", ws.recv_json()).await;
+        if f["event"] == "chat" && f["payload"]["state"] == "delta" {
+            break;
+        }
+    }
+    ws.send_json(&json!({"type":"req","id":"a","method":"chat.abort","params":{"sessionKey":"main"}})).await;
+    let abort = within("abort", ws.res("a")).await;
+    assert_eq!(abort["payload"]["runIds"], json!(["c2"]), "{abort}");
+    within("provider hang-up", async {
+        while fake.hangups() == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}

@@ -38,6 +38,23 @@ pub enum RunCommand {
 pub enum AbortReason {
     Timeout,
     Shutdown,
+    /// `chat.abort` or a stop phrase.
+    Requested,
+}
+
+/// An admitted run, as `agent` and `chat.send` describe it.
+pub(super) struct Launch {
+    pub run: RunId,
+    pub session_key: String,
+    pub agent_id: String,
+    /// `/new` or `/reset`: start a fresh session first.
+    pub reset: bool,
+    pub message: String,
+    pub timeout: std::time::Duration,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    pub thinking: Option<String>,
+    pub extra_system_prompt: Option<String>,
 }
 
 /// Everything the driver needs to run one turn.
@@ -101,6 +118,16 @@ impl AgentRuns {
         self.waiters.iter().map(|w| w.deadline).min()
     }
 
+    /// Active runs of a session.
+    pub(super) fn runs_of(&self, key: &str) -> Vec<RunId> {
+        self.active.iter().filter(|(_, r)| r.session_key == key).map(|(id, _)| id.clone()).collect()
+    }
+
+    /// The session of an active run.
+    pub(super) fn session_of(&self, run: &RunId) -> Option<&str> {
+        self.active.get(run).map(|r| r.session_key.as_str())
+    }
+
     pub(super) fn has_session(&self, key: &str) -> bool {
         self.active.values().any(|r| r.session_key == key)
     }
@@ -116,6 +143,8 @@ enum End {
     Failed(RunFailure),
     TimedOut,
     Shutdown,
+    /// Stopped on request; the partial text is the reply.
+    Aborted,
 }
 
 impl Hub {
@@ -131,13 +160,7 @@ impl Hub {
         if params.is_reset_command() && !admin {
             return self.respond_err(conn, &id, &Denial::MissingScope(Scope::Admin).to_error());
         }
-        if !self.config.session_defaults.model_configured {
-            let error = ErrorShape::new(
-                ErrorCode::Unavailable,
-                "no model configured: set agents.defaults.model (\"<provider>/<model>\") and \
-                 models.providers.<provider> {baseUrl, apiKey, api} in the config file",
-            )
-            .with_details(json!({ "configKey": "agents.defaults.model" }));
+        if let Some(error) = self.no_model_error() {
             return self.respond_err(conn, &id, &error);
         }
         let defaults = &self.config.session_defaults;
@@ -161,21 +184,49 @@ impl Hub {
         if self.begin_run(now, conn, id, &run, &accepted) != super::Admission::Started {
             return;
         }
-        let mut message = params.message.clone();
-        if params.is_reset_command() {
-            self.reset_session(&session_key, &agent_id, wall);
+        let launch = Launch {
+            run,
+            session_key,
+            agent_id,
+            reset: params.is_reset_command(),
+            message: params.message,
+            timeout: params.timeout.map_or(DEFAULT_AGENT_TIMEOUT, std::time::Duration::from_secs),
+            provider: params.provider,
+            model: params.model,
+            thinking: params.thinking,
+            extra_system_prompt: params.extra_system_prompt,
+        };
+        self.launch_run(now, wall, launch);
+    }
+
+    /// UNAVAILABLE naming the config key, when no model is configured.
+    pub(super) fn no_model_error(&self) -> Option<ErrorShape> {
+        (!self.config.session_defaults.model_configured).then(|| {
+            ErrorShape::new(
+                ErrorCode::Unavailable,
+                "no model configured: set agents.defaults.model (\"<provider>/<model>\") and \
+                 models.providers.<provider> {baseUrl, apiKey, api} in the config file",
+            )
+            .with_details(json!({ "configKey": "agents.defaults.model" }))
+        })
+    }
+
+    /// Starts an admitted run: session bookkeeping, lifecycle `start`, [`RunCommand::Start`].
+    pub(super) fn launch_run(&mut self, now: Instant, wall: UnixMillis, l: Launch) {
+        let mut message = l.message;
+        if l.reset {
+            self.reset_session(&l.session_key, &l.agent_id, wall);
             message = reset_remainder(&message);
         }
-        let session_id = self.touch_session(&session_key, &agent_id, wall);
-        let timeout = params.timeout.map_or(DEFAULT_AGENT_TIMEOUT, std::time::Duration::from_secs);
+        let session_id = self.touch_session(&l.session_key, &l.agent_id, wall);
         let agent_run = AgentRun {
-            session_key: session_key.clone(),
+            session_key: l.session_key.clone(),
             session_id: session_id.clone(),
-            agent_id: agent_id.clone(),
+            agent_id: l.agent_id.clone(),
             started: now,
             started_wall: wall,
-            deadline: (!timeout.is_zero()).then(|| now + timeout),
-            timeout_secs: timeout.as_secs(),
+            deadline: (!l.timeout.is_zero()).then(|| now + l.timeout),
+            timeout_secs: l.timeout.as_secs(),
             text: String::new(),
             chat_sent: 0,
             last_chat: None,
@@ -183,18 +234,18 @@ impl Hub {
             provider: None,
             model: None,
         };
-        self.agents.active.insert(run.clone(), agent_run);
-        self.emit_agent(wall, &run, "lifecycle", json!({ "phase": "start", "startedAt": wall.0 }));
+        self.agents.active.insert(l.run.clone(), agent_run);
+        self.emit_agent(wall, &l.run, "lifecycle", json!({ "phase": "start", "startedAt": wall.0 }));
         let start = RunStart {
-            run,
-            session_key,
-            agent_id,
+            run: l.run,
+            session_key: l.session_key,
+            agent_id: l.agent_id,
             session_id,
             message,
-            provider: params.provider,
-            model: params.model,
-            thinking: params.thinking,
-            extra_system_prompt: params.extra_system_prompt,
+            provider: l.provider,
+            model: l.model,
+            thinking: l.thinking,
+            extra_system_prompt: l.extra_system_prompt,
         };
         self.out.push_back(HubOutput::Run(RunCommand::Start(Box::new(start))));
         self.sync_timers();
@@ -284,6 +335,13 @@ impl Hub {
         }
     }
 
+    /// Stops an active run on request (`chat.abort`, a stop phrase).
+    pub(super) fn abort_run(&mut self, now: Instant, wall: UnixMillis, run: &RunId) {
+        self.out.push_back(HubOutput::Run(RunCommand::Abort { run: run.clone(), reason: AbortReason::Requested }));
+        self.end_run(now, wall, run, End::Aborted);
+        self.sync_timers();
+    }
+
     fn maybe_chat_delta(&mut self, now: Instant, wall: UnixMillis, run: &RunId) {
         let Some(r) = self.agents.active.get_mut(run) else { return };
         if r.last_chat.is_some_and(|at| now < at + CHAT_DELTA_INTERVAL) {
@@ -332,6 +390,22 @@ impl Hub {
                 let payload = json!({ "runId": run.0, "status": "error", "summary": "failed" });
                 (lifecycle, chat, wait, RunOutcome::Failed { payload: Some(payload), error })
             }
+            End::Aborted => {
+                let lifecycle = json!({ "phase": "end", "startedAt": r.started_wall.0, "endedAt": wall.0,
+                    "aborted": true, "stopReason": "aborted" });
+                let mut chat = chat_head(run, r, "aborted");
+                if !r.text.is_empty() {
+                    chat["message"] = assistant_message(&r.text, wall);
+                }
+                chat["stopReason"] = json!("rpc");
+                let wait = json!({ "runId": run.0, "status": "timeout", "startedAt": r.started_wall.0,
+                    "endedAt": wall.0, "stopReason": "aborted" });
+                let mut payload = final_payload(run, r, now, None);
+                payload["summary"] = json!("aborted");
+                payload["result"]["meta"]["aborted"] = json!(true);
+                payload["result"]["meta"]["stopReason"] = json!("aborted");
+                (lifecycle, chat, wait, RunOutcome::Ok(payload))
+            }
             End::TimedOut | End::Shutdown => {
                 let (message, status, code) = match end {
                     End::TimedOut => (
@@ -339,7 +413,7 @@ impl Hub {
                         "timeout",
                         ErrorCode::AgentTimeout,
                     ),
-                    End::Completed { .. } | End::Failed(_) | End::Shutdown => {
+                    End::Completed { .. } | End::Failed(_) | End::Shutdown | End::Aborted => {
                         ("gateway is shutting down".to_owned(), "error", ErrorCode::Unavailable)
                     }
                 };
@@ -349,7 +423,9 @@ impl Hub {
                 chat["errorMessage"] = json!(message);
                 chat["errorKind"] = json!(match end {
                     End::TimedOut => RunErrorKind::Timeout,
-                    End::Completed { .. } | End::Failed(_) | End::Shutdown => RunErrorKind::Unknown,
+                    End::Completed { .. } | End::Failed(_) | End::Shutdown | End::Aborted => {
+                        RunErrorKind::Unknown
+                    }
                 }
                 .as_str());
                 let wait = json!({ "runId": run.0, "status": status, "startedAt": r.started_wall.0,
@@ -370,9 +446,9 @@ impl Hub {
         let Some(r) = self.agents.active.remove(run) else { return };
         let usage = match &end {
             End::Completed { usage } => usage.unwrap_or_default(),
-            End::Failed(_) | End::TimedOut | End::Shutdown => Usage::default(),
+            End::Failed(_) | End::TimedOut | End::Shutdown | End::Aborted => Usage::default(),
         };
-        let aborted = matches!(end, End::TimedOut | End::Shutdown);
+        let aborted = matches!(end, End::TimedOut | End::Shutdown | End::Aborted);
         let facts = SessionRunEnd {
             aborted,
             input_tokens: usage.input,

@@ -55,6 +55,9 @@ impl Hub {
             }
             MethodCall::Agent(params) => self.handle_agent(now, wall, conn, id, *params, admin),
             MethodCall::AgentWait(params) => self.handle_agent_wait(now, conn, id, params),
+            MethodCall::ChatSend(params) => self.handle_chat_send(now, wall, conn, id, *params),
+            MethodCall::ChatAbort(params) => self.handle_chat_abort(now, wall, conn, id, params),
+            MethodCall::ChatHistory(params) => self.handle_chat_history(conn, id, *params),
             MethodCall::SessionsList(params) => self.handle_sessions_list(wall, conn, id, params),
             MethodCall::SessionsReset(params) => self.handle_sessions_reset(wall, conn, id, params),
             MethodCall::SessionsDelete(params) => self.handle_sessions_delete(conn, id, params),

@@ -7,6 +7,7 @@
 //! [`HubOutput::ToSession`] to that connection's session.
 
 mod agent;
+mod chat;
 mod connect;
 mod handlers;
 mod presence;

@@ -91,6 +91,20 @@ impl RunTracker {
         true
     }
 
+    /// Like [`RunTracker::admit`] for runs answered once (`chat.send`): nobody waits for the
+    /// final result on a request id.
+    pub fn admit_detached(&mut self, now: Instant, run: &RunId) -> Admission {
+        self.expire(now);
+        if let Some((outcome, _)) = self.done.get(run) {
+            return Admission::Cached(outcome.clone());
+        }
+        if self.active.contains_key(run) {
+            return Admission::Joined;
+        }
+        self.active.insert(run.clone(), Active { waiters: Vec::new(), next_seq: 1 });
+        Admission::Started
+    }
+
     /// The next per-run event `seq` (from 1), or `None` if the run is not active.
     pub fn next_event_seq(&mut self, run: &RunId) -> Option<u64> {
         let active = self.active.get_mut(run)?;

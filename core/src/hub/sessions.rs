@@ -22,6 +22,9 @@ pub enum StoreCommand {
     /// A finished run's replayable result (idempotency across restarts), `res` as JSON
     /// `{ok, payload?, error?}` plus the `agent.wait` answer.
     SaveRunResult { run: RunId, response: serde_json::Value, wait: serde_json::Value, finished_at: UnixMillis },
+    /// Read the last `limit` messages of `session_id` and answer with [`Hub::handle_history`]
+    /// (or [`Hub::handle_history_failed`]). Carried out in order, after the writes before it.
+    ReadHistory { conn: ConnId, id: RequestId, session_key: String, session_id: String, limit: u32 },
 }
 
 #[derive(Debug, Default)]
@@ -30,6 +33,10 @@ pub(super) struct SessionIndex {
 }
 
 impl SessionIndex {
+    pub(super) fn session_id(&self, key: &str) -> Option<String> {
+        self.entries.get(key).map(|e| e.session_id.clone())
+    }
+
     pub(super) fn len(&self) -> usize {
         self.entries.len()
     }

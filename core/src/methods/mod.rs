@@ -9,6 +9,7 @@ use crate::auth::scopes::{Role, Scope, ScopeSet};
 use crate::schema::{validators, Validator};
 use crate::wire::frames::{ErrorCode, ErrorShape};
 use crate::wire::agent::{AgentParams, AgentWaitParams};
+use crate::wire::chat::{ChatAbortParams, ChatHistoryParams, ChatSendParams};
 use crate::wire::sessions::{SessionsDeleteParams, SessionsListParams, SessionsResetParams};
 use crate::wire::methods::{HealthParams, StatusParams, SystemEventParams};
 
@@ -21,6 +22,9 @@ pub enum MethodCall {
     SystemEvent(Box<SystemEventParams>),
     Agent(Box<AgentParams>),
     AgentWait(AgentWaitParams),
+    ChatSend(Box<ChatSendParams>),
+    ChatAbort(ChatAbortParams),
+    ChatHistory(Box<ChatHistoryParams>),
     SessionsList(SessionsListParams),
     SessionsReset(SessionsResetParams),
     SessionsDelete(SessionsDeleteParams),
@@ -48,6 +52,9 @@ impl MethodCall {
             }
             Method::Agent => Self::Agent(Box::new(typed(&v.agent, params)?)),
             Method::AgentWait => Self::AgentWait(typed(&v.agent_wait, params)?),
+            Method::ChatSend => Self::ChatSend(Box::new(typed(&v.chat_send, params)?)),
+            Method::ChatAbort => Self::ChatAbort(typed(&v.chat_abort, params)?),
+            Method::ChatHistory => Self::ChatHistory(Box::new(typed(&v.chat_history, params)?)),
             Method::SessionsList => Self::SessionsList(typed(&v.sessions_list, params)?),
             Method::SessionsReset => Self::SessionsReset(typed(&v.sessions_reset, params)?),
             Method::SessionsDelete => Self::SessionsDelete(typed(&v.sessions_delete, params)?),
@@ -63,6 +70,9 @@ impl MethodCall {
             Self::SystemEvent(_) => Method::SystemEvent,
             Self::Agent(_) => Method::Agent,
             Self::AgentWait(_) => Method::AgentWait,
+            Self::ChatSend(_) => Method::ChatSend,
+            Self::ChatAbort(_) => Method::ChatAbort,
+            Self::ChatHistory(_) => Method::ChatHistory,
             Self::SessionsList(_) => Method::SessionsList,
             Self::SessionsReset(_) => Method::SessionsReset,
             Self::SessionsDelete(_) => Method::SessionsDelete,
@@ -85,6 +95,9 @@ pub enum Method {
     SystemEvent,
     Agent,
     AgentWait,
+    ChatSend,
+    ChatAbort,
+    ChatHistory,
     SessionsList,
     SessionsReset,
     SessionsDelete,
@@ -100,6 +113,9 @@ pub const SERVED_METHODS: &[&str] = &[
     "system-event",
     "agent",
     "agent.wait",
+    "chat.history",
+    "chat.abort",
+    "chat.send",
     "sessions.list",
     "sessions.reset",
     "sessions.delete",
@@ -115,6 +131,9 @@ impl Method {
             "system-event" => Self::SystemEvent,
             "agent" => Self::Agent,
             "agent.wait" => Self::AgentWait,
+            "chat.send" => Self::ChatSend,
+            "chat.abort" => Self::ChatAbort,
+            "chat.history" => Self::ChatHistory,
             "sessions.list" => Self::SessionsList,
             "sessions.reset" => Self::SessionsReset,
             "sessions.delete" => Self::SessionsDelete,
@@ -131,6 +150,9 @@ impl Method {
             Self::SystemEvent => "system-event",
             Self::Agent => "agent",
             Self::AgentWait => "agent.wait",
+            Self::ChatSend => "chat.send",
+            Self::ChatAbort => "chat.abort",
+            Self::ChatHistory => "chat.history",
             Self::SessionsList => "sessions.list",
             Self::SessionsReset => "sessions.reset",
             Self::SessionsDelete => "sessions.delete",

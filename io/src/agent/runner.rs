@@ -49,7 +49,7 @@ impl AgentRuntime {
         reports: mpsc::Sender<HubInput>,
     ) -> (Self, JoinHandle<()>) {
         let (writer, queue) = mpsc::channel(STORE_QUEUE);
-        let task = tokio::spawn(write_loop(Arc::clone(&store), queue));
+        let task = tokio::spawn(write_loop(Arc::clone(&store), queue, reports.clone()));
         let runtime = Self { shared: Arc::new(Shared { config, store, reports }), tasks: BTreeMap::new(), writer };
         (runtime, task)
     }
@@ -87,8 +87,24 @@ impl Drop for AgentRuntime {
     }
 }
 
-async fn write_loop(store: Arc<Store>, mut queue: mpsc::Receiver<StoreCommand>) {
+async fn write_loop(store: Arc<Store>, mut queue: mpsc::Receiver<StoreCommand>, hub: mpsc::Sender<HubInput>) {
     while let Some(command) = queue.recv().await {
+        if let StoreCommand::ReadHistory { conn, id, session_key, session_id, limit } = command {
+            let s = Arc::clone(&store);
+            let sid = session_id.clone();
+            let read = tokio::task::spawn_blocking(move || s.history_json(&sid, limit)).await;
+            let result = match read {
+                Ok(Ok(messages)) => Ok(messages),
+                Ok(Err(e)) => Err(e.to_string()),
+                Err(e) => Err(format!("the history reader failed: {e}")),
+            };
+            // Never wait on the hub here: the hub may be waiting for this queue (a cycle).
+            let hub = hub.clone();
+            tokio::spawn(async move {
+                let _ = hub.send(HubInput::History { conn, id, session_key, session_id, result }).await;
+            });
+            continue;
+        }
         let store = Arc::clone(&store);
         let done = tokio::task::spawn_blocking(move || match &command {
             StoreCommand::SaveSession(entry) => store.save_session(entry),
@@ -100,6 +116,7 @@ async fn write_loop(store: Arc<Store>, mut queue: mpsc::Receiver<StoreCommand>) 
                 let keep_after = UnixMillis(finished_at.0.saturating_sub(ttl));
                 store.save_run_result(run.as_str(), response, wait, *finished_at, keep_after)
             }
+            StoreCommand::ReadHistory { .. } => Ok(()),
         })
         .await;
         match done {

@@ -132,6 +132,22 @@ impl Store {
         })
     }
 
+    /// The last `limit` messages of a session id for `chat.history`, oldest first:
+    /// `{role, content:[{type:"text", text}], timestamp, runId}`.
+    pub fn history_json(&self, session_id: &str, limit: u32) -> Result<Vec<Value>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare(
+                "SELECT role, text, ts, run_id FROM (SELECT id, role, text, ts, run_id FROM messages
+                 WHERE session_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+            )?;
+            let rows = stmt.query_map(params![session_id, i64::from(limit)], |r| {
+                let (role, text, ts, run): (String, String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+                Ok(json!({ "role": role, "content": [{ "type": "text", "text": text }], "timestamp": ts, "runId": run }))
+            })?;
+            rows.collect()
+        })
+    }
+
     /// Records a finished turn (both messages, the session's `updated_at`) atomically.
     pub(crate) fn append_turn(&self, turn: &Turn<'_>) -> Result<(), StoreError> {
         self.with(|c| {
