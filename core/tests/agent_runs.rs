@@ -163,3 +163,28 @@ fn refusals_before_acceptance() {
     assert!(h.run_commands.is_empty());
     snapshot("agent_refusals", &mut h);
 }
+
+#[test]
+fn one_run_per_session_at_a_time() {
+    let mut h = Harness::new(configured());
+    let a = h.connect_cli("a", &["operator.admin"]);
+    h.two_stage_ids.extend(["r1", "r2", "r3", "r4"].map(str::to_owned));
+    h.request(a, "r1", "agent", agent("first", "k1"));
+    h.request(a, "r2", "agent", agent("second", "k2"));
+    h.request(a, "r3", "agent", agent("third", "k3"));
+    h.request(a, "r4", "agent", json!({"message":"elsewhere","sessionKey":"agent:main:t2","idempotencyKey":"k4"}));
+    assert_eq!(starts(&h), ["k1", "k4"], "k2 and k3 wait behind k1; another session runs at once");
+    h.request(a, "w3", "agent.wait", json!({ "runId": "k3", "timeoutMs": 60000 }));
+    h.request(a, "x", "chat.abort", json!({ "sessionKey": "agent:main:t1", "runId": "k3" }));
+    report(&mut h, "k1", RunReport::Completed { text: "one".into(), usage: None });
+    assert_eq!(starts(&h), ["k1", "k4", "k2"], "k2 starts when k1 ends; k3 was aborted while queued");
+    let r3: Vec<Value> = h.frames(a).into_iter().filter(|f| f["id"] == "r3").collect();
+    assert_eq!(r3[1]["payload"]["summary"], "aborted");
+    h.request(a, "r5", "agent", agent("fifth", "k5"));
+    h.two_stage_ids.insert("r5".into());
+    h.shutdown("gateway stopping", None);
+    let r5: Vec<Value> = h.frames(a).into_iter().filter(|f| f["id"] == "r5").collect();
+    assert_eq!(r5.len(), 2, "a queued run still gets its final answer at shutdown");
+    assert_eq!(r5[1]["error"]["code"], "UNAVAILABLE");
+    snapshot("agent_session_lane", &mut h);
+}

@@ -106,6 +106,7 @@ fn restored_results_replay_to_duplicates_and_agent_wait() {
     h.two_stage_ids.insert("r2".into());
     h.request(a, "r2", "agent", json!({"message":"hi","idempotencyKey":"k0"}));
     assert_eq!(h.run_commands.len(), 1, "an expired key runs again");
+    finish(&mut h, "k0", "again");
     // The replay stays valid for the rest of the 5 min only.
     h.advance(std::time::Duration::from_secs(4 * 60));
     h.request(a, "r3", "agent", json!({"message":"hi","idempotencyKey":"k1"}));

@@ -3,23 +3,21 @@
 //! [`RunCommand::Start`], turns the driver's [`RunReport`]s into `agent` and `chat` events and the
 //! final `res`, enforces the run timeout (AGENT_TIMEOUT) and answers `agent.wait`.
 
+mod end;
+
 use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{json, Value};
 
-use super::sessions::{SessionRunEnd, StoreCommand};
+use self::end::{assistant_message, chat_head};
 use super::{Audience, Hub, HubOutput, RunOutcome};
 use crate::auth::scopes::Scope;
 use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
-use crate::limits::{
-    CHAT_DELTA_INTERVAL, DEFAULT_AGENT_TIMEOUT, DEFAULT_AGENT_WAIT, MAX_AGENT_WAITERS,
-    MAX_IDEMPOTENCY_KEYS,
-};
+use crate::limits::{CHAT_DELTA_INTERVAL, DEFAULT_AGENT_TIMEOUT, DEFAULT_AGENT_WAIT, MAX_AGENT_WAITERS};
 use crate::methods::Denial;
-use crate::session::millis;
 use crate::time::Instant;
 use crate::wire::agent::{
-    AgentAccepted, AgentParams, AgentWaitParams, RunErrorKind, RunFailure, RunReport, Usage,
+    AgentAccepted, AgentParams, AgentWaitParams, RunFailure, RunReport, Usage,
 };
 use crate::wire::codec::EncodedEvent;
 use crate::wire::frames::{ErrorCode, ErrorShape};
@@ -43,6 +41,7 @@ pub enum AbortReason {
 }
 
 /// An admitted run, as `agent` and `chat.send` describe it.
+#[derive(Debug)]
 pub(super) struct Launch {
     pub run: RunId,
     pub session_key: String,
@@ -107,7 +106,12 @@ pub(super) struct AgentRuns {
     ended: BTreeMap<RunId, Value>,
     ended_order: VecDeque<RunId>,
     waiters: Vec<WaitWaiter>,
+    /// Runs admitted while their session was busy (one run per session at a time), in order.
+    queued: BTreeMap<String, VecDeque<Launch>>,
 }
+
+/// Runs waiting behind the active one of a session; beyond this a new run fails at once.
+const MAX_QUEUED_PER_SESSION: usize = 32;
 
 impl AgentRuns {
     pub(super) fn next_run_deadline(&self) -> Option<Instant> {
@@ -118,18 +122,36 @@ impl AgentRuns {
         self.waiters.iter().map(|w| w.deadline).min()
     }
 
-    /// Active runs of a session.
+    /// Active and queued runs of a session.
     pub(super) fn runs_of(&self, key: &str) -> Vec<RunId> {
-        self.active.iter().filter(|(_, r)| r.session_key == key).map(|(id, _)| id.clone()).collect()
+        let active = self.active.iter().filter(|(_, r)| r.session_key == key).map(|(id, _)| id.clone());
+        let queued = self.queued.get(key).into_iter().flatten().map(|l| l.run.clone());
+        active.chain(queued).collect()
     }
 
-    /// The session of an active run.
+    /// The session of an active or queued run.
     pub(super) fn session_of(&self, run: &RunId) -> Option<&str> {
-        self.active.get(run).map(|r| r.session_key.as_str())
+        if let Some(r) = self.active.get(run) {
+            return Some(r.session_key.as_str());
+        }
+        self.queued.iter().find(|(_, q)| q.iter().any(|l| &l.run == run)).map(|(k, _)| k.as_str())
     }
 
     pub(super) fn has_session(&self, key: &str) -> bool {
+        self.active.values().any(|r| r.session_key == key) || self.queued.get(key).is_some_and(|q| !q.is_empty())
+    }
+
+    fn is_running(&self, key: &str) -> bool {
         self.active.values().any(|r| r.session_key == key)
+    }
+
+    fn take_queued(&mut self, run: &RunId) -> Option<Launch> {
+        for q in self.queued.values_mut() {
+            if let Some(i) = q.iter().position(|l| &l.run == run) {
+                return q.remove(i);
+            }
+        }
+        None
     }
 
     pub(super) fn forget_conn(&mut self, conn: ConnId) {
@@ -213,6 +235,19 @@ impl Hub {
 
     /// Starts an admitted run: session bookkeeping, lifecycle `start`, [`RunCommand::Start`].
     pub(super) fn launch_run(&mut self, now: Instant, wall: UnixMillis, l: Launch) {
+        // One run per session at a time (the session lane): later ones wait their turn.
+        if self.agents.is_running(&l.session_key) {
+            let queue = self.agents.queued.entry(l.session_key.clone()).or_default();
+            if queue.len() < MAX_QUEUED_PER_SESSION {
+                queue.push_back(l);
+                return;
+            }
+            let message = format!("session {} is busy ({MAX_QUEUED_PER_SESSION} runs queued)", l.session_key);
+            let error = ErrorShape::new(ErrorCode::Unavailable, message.clone()).retry_after(1000);
+            let payload = json!({ "runId": l.run.0, "status": "error", "summary": "failed" });
+            self.record_wait_result(&l.run, json!({ "runId": l.run.0, "status": "error", "error": message }));
+            return self.finish_run(now, &l.run, RunOutcome::Failed { payload: Some(payload), error });
+        }
         let mut message = l.message;
         if l.reset {
             self.reset_session(&l.session_key, &l.agent_id, wall);
@@ -324,6 +359,8 @@ impl Hub {
     /// `agent.wait` calls are answered UNAVAILABLE.
     pub(super) fn end_agent_runs_for_shutdown(&mut self, now: Instant) {
         let wall = self.last_wall;
+        // Queued runs never start; the caller fails every admitted run still without a result.
+        self.agents.queued.clear();
         let runs: Vec<RunId> = self.agents.active.keys().cloned().collect();
         for run in runs {
             self.out.push_back(HubOutput::Run(RunCommand::Abort { run: run.clone(), reason: AbortReason::Shutdown }));
@@ -335,8 +372,13 @@ impl Hub {
         }
     }
 
-    /// Stops an active run on request (`chat.abort`, a stop phrase).
+    /// Stops an active or queued run on request (`chat.abort`, a stop phrase).
     pub(super) fn abort_run(&mut self, now: Instant, wall: UnixMillis, run: &RunId) {
+        if let Some(l) = self.agents.take_queued(run) {
+            let payload = json!({ "runId": l.run.0, "status": "ok", "summary": "aborted" });
+            self.record_wait_result(run, json!({ "runId": l.run.0, "status": "timeout", "stopReason": "aborted" }));
+            return self.finish_run(now, run, RunOutcome::Ok(payload));
+        }
         self.out.push_back(HubOutput::Run(RunCommand::Abort { run: run.clone(), reason: AbortReason::Requested }));
         self.end_run(now, wall, run, End::Aborted);
         self.sync_timers();
@@ -354,161 +396,6 @@ impl Hub {
         payload["deltaText"] = json!(delta);
         payload["message"] = assistant_message(&r.text, wall);
         self.broadcast(EncodedEvent::new("chat", &payload, None, false), Audience::Operators(Scope::Read));
-    }
-
-    fn end_run(&mut self, now: Instant, wall: UnixMillis, run: &RunId, end: End) {
-        let Some(r) = self.agents.active.get(run) else { return };
-        let (lifecycle, chat, wait, outcome) = match &end {
-            End::Completed { usage } => {
-                let lifecycle = json!({ "phase": "end", "startedAt": r.started_wall.0, "endedAt": wall.0,
-                    "aborted": false, "stopReason": "stop" });
-                let mut chat = chat_head(run, r, "final");
-                chat["stopReason"] = json!("stop");
-                chat["message"] = assistant_message(&r.text, wall);
-                let wait = json!({ "runId": run.0, "status": "ok", "startedAt": r.started_wall.0,
-                    "endedAt": wall.0, "stopReason": "stop" });
-                (lifecycle, chat, wait, RunOutcome::Ok(final_payload(run, r, now, usage.as_ref())))
-            }
-            End::Failed(f) => {
-                let lifecycle = json!({ "phase": "error", "startedAt": r.started_wall.0, "endedAt": wall.0,
-                    "aborted": false, "error": f.message, "errorKind": f.kind.as_str() });
-                let mut chat = chat_head(run, r, "error");
-                chat["errorMessage"] = json!(f.message);
-                chat["errorKind"] = json!(f.kind.as_str());
-                let mut detail = json!({ "provider": r.provider, "model": r.model });
-                if let Some(status) = f.http_status {
-                    detail["httpStatus"] = json!(status);
-                }
-                chat["errorDetail"] = detail;
-                let wait = json!({ "runId": run.0, "status": "error", "startedAt": r.started_wall.0,
-                    "endedAt": wall.0, "error": f.message });
-                let mut details = json!({ "errorKind": f.kind.as_str() });
-                if let Some(status) = f.http_status {
-                    details["httpStatus"] = json!(status);
-                }
-                let error = ErrorShape::new(ErrorCode::Unavailable, f.message.clone()).with_details(details);
-                let payload = json!({ "runId": run.0, "status": "error", "summary": "failed" });
-                (lifecycle, chat, wait, RunOutcome::Failed { payload: Some(payload), error })
-            }
-            End::Aborted => {
-                let lifecycle = json!({ "phase": "end", "startedAt": r.started_wall.0, "endedAt": wall.0,
-                    "aborted": true, "stopReason": "aborted" });
-                let mut chat = chat_head(run, r, "aborted");
-                if !r.text.is_empty() {
-                    chat["message"] = assistant_message(&r.text, wall);
-                }
-                chat["stopReason"] = json!("rpc");
-                let wait = json!({ "runId": run.0, "status": "timeout", "startedAt": r.started_wall.0,
-                    "endedAt": wall.0, "stopReason": "aborted" });
-                let mut payload = final_payload(run, r, now, None);
-                payload["summary"] = json!("aborted");
-                payload["result"]["meta"]["aborted"] = json!(true);
-                payload["result"]["meta"]["stopReason"] = json!("aborted");
-                (lifecycle, chat, wait, RunOutcome::Ok(payload))
-            }
-            End::TimedOut | End::Shutdown => {
-                let (message, status, code) = match end {
-                    End::TimedOut => (
-                        format!("agent run timed out after {}s", r.timeout_secs),
-                        "timeout",
-                        ErrorCode::AgentTimeout,
-                    ),
-                    End::Completed { .. } | End::Failed(_) | End::Shutdown | End::Aborted => {
-                        ("gateway is shutting down".to_owned(), "error", ErrorCode::Unavailable)
-                    }
-                };
-                let lifecycle = json!({ "phase": "error", "startedAt": r.started_wall.0, "endedAt": wall.0,
-                    "aborted": true, "error": message });
-                let mut chat = chat_head(run, r, "error");
-                chat["errorMessage"] = json!(message);
-                chat["errorKind"] = json!(match end {
-                    End::TimedOut => RunErrorKind::Timeout,
-                    End::Completed { .. } | End::Failed(_) | End::Shutdown | End::Aborted => {
-                        RunErrorKind::Unknown
-                    }
-                }
-                .as_str());
-                let wait = json!({ "runId": run.0, "status": status, "startedAt": r.started_wall.0,
-                    "endedAt": wall.0, "error": message });
-                let mut error = ErrorShape::new(code, message);
-                if code == ErrorCode::Unavailable {
-                    error = error.retry_after(1000);
-                }
-                let payload = json!({ "runId": run.0, "status": status, "summary": "aborted" });
-                (lifecycle, chat, wait, RunOutcome::Failed { payload: Some(payload), error })
-            }
-        };
-        self.emit_agent(wall, run, "lifecycle", lifecycle);
-        let seq = self.agents.active.get(run).map_or(0, |r| r.last_seq);
-        let mut chat = chat;
-        chat["seq"] = json!(seq);
-        self.broadcast(EncodedEvent::new("chat", &chat, None, false), Audience::Operators(Scope::Read));
-        let Some(r) = self.agents.active.remove(run) else { return };
-        let usage = match &end {
-            End::Completed { usage } => usage.unwrap_or_default(),
-            End::Failed(_) | End::TimedOut | End::Shutdown | End::Aborted => Usage::default(),
-        };
-        let aborted = matches!(end, End::TimedOut | End::Shutdown | End::Aborted);
-        let facts = SessionRunEnd {
-            aborted,
-            input_tokens: usage.input,
-            output_tokens: usage.output,
-            provider: r.provider.clone(),
-            model: r.model.clone(),
-        };
-        self.session_run_ended(&r.session_key, wall, facts);
-        let response = match &outcome {
-            RunOutcome::Ok(payload) => json!({ "ok": true, "payload": payload }),
-            RunOutcome::Failed { payload, error } => json!({ "ok": false, "payload": payload, "error": error }),
-        };
-        let save = StoreCommand::SaveRunResult { run: run.clone(), response, wait: wait.clone(), finished_at: wall };
-        self.out.push_back(HubOutput::Store(save));
-        self.record_wait_result(run, wait);
-        self.finish_run(now, run, outcome);
-    }
-
-    /// Replays a result persisted before a restart: duplicates of `run` get it until the
-    /// idempotency TTL (counted from `finished_at`) runs out, and `agent.wait` answers with
-    /// `wait`. `response` is `{ok, payload?, error?}` as in [`StoreCommand::SaveRunResult`].
-    pub fn restore_run_result(
-        &mut self,
-        now: Instant,
-        wall: UnixMillis,
-        run: RunId,
-        response: &Value,
-        wait: Value,
-        finished_at: UnixMillis,
-    ) {
-        let age = std::time::Duration::from_millis(wall.0.saturating_sub(finished_at.0));
-        let outcome = if response["ok"] == json!(true) {
-            RunOutcome::Ok(response.get("payload").cloned().unwrap_or(Value::Null))
-        } else {
-            let Ok(error) = serde_json::from_value::<ErrorShape>(response["error"].clone()) else { return };
-            let payload = response.get("payload").filter(|p| !p.is_null()).cloned();
-            RunOutcome::Failed { payload, error }
-        };
-        if self.runs.restore(now, &run, outcome, age) {
-            self.record_wait_result(&run, wait);
-        }
-        self.sync_timers();
-    }
-
-    fn record_wait_result(&mut self, run: &RunId, result: Value) {
-        let (done, keep): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.agents.waiters).into_iter().partition(|w| &w.run == run);
-        self.agents.waiters = keep;
-        for w in done {
-            self.respond_ok(w.conn, &w.id, &result);
-        }
-        if self.agents.ended.insert(run.clone(), result).is_none() {
-            self.agents.ended_order.push_back(run.clone());
-        }
-        while self.agents.ended.len() > MAX_IDEMPOTENCY_KEYS {
-            match self.agents.ended_order.pop_front() {
-                Some(old) => self.agents.ended.remove(&old),
-                None => break,
-            };
-        }
     }
 
     /// One `agent` event of an active run: `{runId, stream, data, sessionKey, agentId, seq, ts}`.
@@ -540,40 +427,6 @@ fn agent_of_key(key: &str) -> Option<String> {
         (Some("agent"), Some(id), Some(_)) if !id.is_empty() => Some(id.to_owned()),
         _ => None,
     }
-}
-
-fn chat_head(run: &RunId, r: &AgentRun, state: &str) -> Value {
-    json!({ "runId": run.0, "sessionKey": r.session_key, "agentId": r.agent_id, "seq": r.last_seq,
-        "state": state })
-}
-
-fn assistant_message(text: &str, wall: UnixMillis) -> Value {
-    json!({ "role": "assistant", "content": [{ "type": "text", "text": text }], "timestamp": wall.0 })
-}
-
-/// The second-stage payload; the reference CLI prints `result.payloads[].text`.
-fn final_payload(run: &RunId, r: &AgentRun, now: Instant, usage: Option<&Usage>) -> Value {
-    let usage = usage.map(|u| json!({ "input": u.input, "output": u.output, "total": u.input + u.output }));
-    json!({
-        "runId": run.0,
-        "status": "ok",
-        "summary": "completed",
-        "result": {
-            "payloads": [{ "text": r.text, "mediaUrl": null }],
-            "meta": {
-                "durationMs": millis(now.duration_since(r.started)),
-                "agentMeta": {
-                    "sessionId": r.session_id,
-                    "sessionKey": r.session_key,
-                    "provider": r.provider,
-                    "model": r.model,
-                    "usage": usage,
-                },
-                "aborted": false,
-                "stopReason": "stop",
-            },
-        },
-    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,216 @@
+//! How an agent run ends: the lifecycle and `chat` events, the final `res`, the session's
+//! bookkeeping, the persisted result and `agent.wait` (protocol.md §5.6-5.7, §6.2-6.3).
+
+use std::collections::VecDeque;
+
+use serde_json::{json, Value};
+
+use super::super::sessions::{SessionRunEnd, StoreCommand};
+use super::super::{Audience, Hub, HubOutput, RunOutcome};
+use super::{AgentRun, End};
+use crate::auth::scopes::Scope;
+use crate::ids::{RunId, UnixMillis};
+use crate::limits::MAX_IDEMPOTENCY_KEYS;
+use crate::session::millis;
+use crate::time::Instant;
+use crate::wire::agent::{RunErrorKind, Usage};
+use crate::wire::codec::EncodedEvent;
+use crate::wire::frames::{ErrorCode, ErrorShape};
+
+impl Hub {
+    pub(super) fn end_run(&mut self, now: Instant, wall: UnixMillis, run: &RunId, end: End) {
+        let Some(r) = self.agents.active.get(run) else { return };
+        let (lifecycle, chat, wait, outcome) = match &end {
+            End::Completed { usage } => {
+                let lifecycle = json!({ "phase": "end", "startedAt": r.started_wall.0, "endedAt": wall.0,
+                    "aborted": false, "stopReason": "stop" });
+                let mut chat = chat_head(run, r, "final");
+                chat["stopReason"] = json!("stop");
+                chat["message"] = assistant_message(&r.text, wall);
+                let wait = json!({ "runId": run.0, "status": "ok", "startedAt": r.started_wall.0,
+                    "endedAt": wall.0, "stopReason": "stop" });
+                (lifecycle, chat, wait, RunOutcome::Ok(final_payload(run, r, now, usage.as_ref())))
+            }
+            End::Failed(f) => {
+                let lifecycle = json!({ "phase": "error", "startedAt": r.started_wall.0, "endedAt": wall.0,
+                    "aborted": false, "error": f.message, "errorKind": f.kind.as_str() });
+                let mut chat = chat_head(run, r, "error");
+                chat["errorMessage"] = json!(f.message);
+                chat["errorKind"] = json!(f.kind.as_str());
+                let mut detail = json!({ "provider": r.provider, "model": r.model });
+                if let Some(status) = f.http_status {
+                    detail["httpStatus"] = json!(status);
+                }
+                chat["errorDetail"] = detail;
+                let wait = json!({ "runId": run.0, "status": "error", "startedAt": r.started_wall.0,
+                    "endedAt": wall.0, "error": f.message });
+                let mut details = json!({ "errorKind": f.kind.as_str() });
+                if let Some(status) = f.http_status {
+                    details["httpStatus"] = json!(status);
+                }
+                let error = ErrorShape::new(ErrorCode::Unavailable, f.message.clone()).with_details(details);
+                let payload = json!({ "runId": run.0, "status": "error", "summary": "failed" });
+                (lifecycle, chat, wait, RunOutcome::Failed { payload: Some(payload), error })
+            }
+            End::Aborted => {
+                let lifecycle = json!({ "phase": "end", "startedAt": r.started_wall.0, "endedAt": wall.0,
+                    "aborted": true, "stopReason": "aborted" });
+                let mut chat = chat_head(run, r, "aborted");
+                if !r.text.is_empty() {
+                    chat["message"] = assistant_message(&r.text, wall);
+                }
+                chat["stopReason"] = json!("rpc");
+                let wait = json!({ "runId": run.0, "status": "timeout", "startedAt": r.started_wall.0,
+                    "endedAt": wall.0, "stopReason": "aborted" });
+                let mut payload = final_payload(run, r, now, None);
+                payload["summary"] = json!("aborted");
+                payload["result"]["meta"]["aborted"] = json!(true);
+                payload["result"]["meta"]["stopReason"] = json!("aborted");
+                (lifecycle, chat, wait, RunOutcome::Ok(payload))
+            }
+            End::TimedOut | End::Shutdown => {
+                let (message, status, code) = match end {
+                    End::TimedOut => (
+                        format!("agent run timed out after {}s", r.timeout_secs),
+                        "timeout",
+                        ErrorCode::AgentTimeout,
+                    ),
+                    End::Completed { .. } | End::Failed(_) | End::Shutdown | End::Aborted => {
+                        ("gateway is shutting down".to_owned(), "error", ErrorCode::Unavailable)
+                    }
+                };
+                let lifecycle = json!({ "phase": "error", "startedAt": r.started_wall.0, "endedAt": wall.0,
+                    "aborted": true, "error": message });
+                let mut chat = chat_head(run, r, "error");
+                chat["errorMessage"] = json!(message);
+                chat["errorKind"] = json!(match end {
+                    End::TimedOut => RunErrorKind::Timeout,
+                    End::Completed { .. } | End::Failed(_) | End::Shutdown | End::Aborted => {
+                        RunErrorKind::Unknown
+                    }
+                }
+                .as_str());
+                let wait = json!({ "runId": run.0, "status": status, "startedAt": r.started_wall.0,
+                    "endedAt": wall.0, "error": message });
+                let mut error = ErrorShape::new(code, message);
+                if code == ErrorCode::Unavailable {
+                    error = error.retry_after(1000);
+                }
+                let payload = json!({ "runId": run.0, "status": status, "summary": "aborted" });
+                (lifecycle, chat, wait, RunOutcome::Failed { payload: Some(payload), error })
+            }
+        };
+        self.emit_agent(wall, run, "lifecycle", lifecycle);
+        let seq = self.agents.active.get(run).map_or(0, |r| r.last_seq);
+        let mut chat = chat;
+        chat["seq"] = json!(seq);
+        self.broadcast(EncodedEvent::new("chat", &chat, None, false), Audience::Operators(Scope::Read));
+        let Some(r) = self.agents.active.remove(run) else { return };
+        let usage = match &end {
+            End::Completed { usage } => usage.unwrap_or_default(),
+            End::Failed(_) | End::TimedOut | End::Shutdown | End::Aborted => Usage::default(),
+        };
+        let aborted = matches!(end, End::TimedOut | End::Shutdown | End::Aborted);
+        let facts = SessionRunEnd {
+            aborted,
+            input_tokens: usage.input,
+            output_tokens: usage.output,
+            provider: r.provider.clone(),
+            model: r.model.clone(),
+        };
+        self.session_run_ended(&r.session_key, wall, facts);
+        let response = match &outcome {
+            RunOutcome::Ok(payload) => json!({ "ok": true, "payload": payload }),
+            RunOutcome::Failed { payload, error } => json!({ "ok": false, "payload": payload, "error": error }),
+        };
+        let save = StoreCommand::SaveRunResult { run: run.clone(), response, wait: wait.clone(), finished_at: wall };
+        self.out.push_back(HubOutput::Store(save));
+        self.record_wait_result(run, wait);
+        self.finish_run(now, run, outcome);
+        let next = self.agents.queued.get_mut(&r.session_key).and_then(VecDeque::pop_front);
+        if self.agents.queued.get(&r.session_key).is_some_and(VecDeque::is_empty) {
+            self.agents.queued.remove(&r.session_key);
+        }
+        if let Some(next) = next {
+            self.launch_run(now, wall, next);
+        }
+    }
+
+    /// Replays a result persisted before a restart: duplicates of `run` get it until the
+    /// idempotency TTL (counted from `finished_at`) runs out, and `agent.wait` answers with
+    /// `wait`. `response` is `{ok, payload?, error?}` as in [`StoreCommand::SaveRunResult`].
+    pub fn restore_run_result(
+        &mut self,
+        now: Instant,
+        wall: UnixMillis,
+        run: RunId,
+        response: &Value,
+        wait: Value,
+        finished_at: UnixMillis,
+    ) {
+        let age = std::time::Duration::from_millis(wall.0.saturating_sub(finished_at.0));
+        let outcome = if response["ok"] == json!(true) {
+            RunOutcome::Ok(response.get("payload").cloned().unwrap_or(Value::Null))
+        } else {
+            let Ok(error) = serde_json::from_value::<ErrorShape>(response["error"].clone()) else { return };
+            let payload = response.get("payload").filter(|p| !p.is_null()).cloned();
+            RunOutcome::Failed { payload, error }
+        };
+        if self.runs.restore(now, &run, outcome, age) {
+            self.record_wait_result(&run, wait);
+        }
+        self.sync_timers();
+    }
+
+    pub(super) fn record_wait_result(&mut self, run: &RunId, result: Value) {
+        let (done, keep): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.agents.waiters).into_iter().partition(|w| &w.run == run);
+        self.agents.waiters = keep;
+        for w in done {
+            self.respond_ok(w.conn, &w.id, &result);
+        }
+        if self.agents.ended.insert(run.clone(), result).is_none() {
+            self.agents.ended_order.push_back(run.clone());
+        }
+        while self.agents.ended.len() > MAX_IDEMPOTENCY_KEYS {
+            match self.agents.ended_order.pop_front() {
+                Some(old) => self.agents.ended.remove(&old),
+                None => break,
+            };
+        }
+    }
+}
+
+pub(super) fn chat_head(run: &RunId, r: &AgentRun, state: &str) -> Value {
+    json!({ "runId": run.0, "sessionKey": r.session_key, "agentId": r.agent_id, "seq": r.last_seq,
+        "state": state })
+}
+
+pub(super) fn assistant_message(text: &str, wall: UnixMillis) -> Value {
+    json!({ "role": "assistant", "content": [{ "type": "text", "text": text }], "timestamp": wall.0 })
+}
+
+/// The second-stage payload; the reference CLI prints `result.payloads[].text`.
+fn final_payload(run: &RunId, r: &AgentRun, now: Instant, usage: Option<&Usage>) -> Value {
+    let usage = usage.map(|u| json!({ "input": u.input, "output": u.output, "total": u.input + u.output }));
+    json!({
+        "runId": run.0,
+        "status": "ok",
+        "summary": "completed",
+        "result": {
+            "payloads": [{ "text": r.text, "mediaUrl": null }],
+            "meta": {
+                "durationMs": millis(now.duration_since(r.started)),
+                "agentMeta": {
+                    "sessionId": r.session_id,
+                    "sessionKey": r.session_key,
+                    "provider": r.provider,
+                    "model": r.model,
+                    "usage": usage,
+                },
+                "aborted": false,
+                "stopReason": "stop",
+            },
+        },
+    })
+}
