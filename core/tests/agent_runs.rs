@@ -174,6 +174,10 @@ fn one_run_per_session_at_a_time() {
     h.request(a, "r3", "agent", agent("third", "k3"));
     h.request(a, "r4", "agent", json!({"message":"elsewhere","sessionKey":"agent:main:t2","idempotencyKey":"k4"}));
     assert_eq!(starts(&h), ["k1", "k4"], "k2 and k3 wait behind k1; another session runs at once");
+    h.request(a, "w2", "agent.wait", json!({ "runId": "k2", "timeoutMs": 10 }));
+    h.advance(std::time::Duration::from_millis(10));
+    let w2 = h.frames(a).into_iter().rev().find(|f| f["id"] == "w2").unwrap_or_default();
+    assert_eq!(w2["payload"]["status"], "pending", "{w2}");
     h.request(a, "w3", "agent.wait", json!({ "runId": "k3", "timeoutMs": 60000 }));
     h.request(a, "x", "chat.abort", json!({ "sessionKey": "agent:main:t1", "runId": "k3" }));
     report(&mut h, "k1", RunReport::Completed { text: "one".into(), usage: None });

@@ -353,3 +353,22 @@ async fn chat_send_streams_history_reads_and_abort_stops_the_provider() {
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.unwrap();
 }
+
+#[tokio::test]
+async fn system_prompt_joins_config_agents_md_and_extra() {
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![]).await;
+    let workspace = tempfile::tempdir().unwrap();
+    std::fs::write(workspace.path().join("AGENTS.md"), "Be brief.").unwrap();
+    let mut agent = agent_config(&[&fake]);
+    agent.workspace = Some(workspace.path().to_owned());
+    let gw = gateway(with_agent(agent)).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let mut p = params("hi", "k1");
+    p["extraSystemPrompt"] = json!("Reply in French.");
+    let (_, fin) = agent_turn(&mut ws, "a1", p).await;
+    assert_eq!(fin["ok"], true, "{fin}");
+    let req = &fake.requests()[0];
+    assert_eq!(req["messages"][0]["content"], "You are a test.\n\nBe brief.\n\nReply in French.", "{req}");
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}

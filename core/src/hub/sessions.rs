@@ -48,6 +48,8 @@ impl Hub {
         for e in entries {
             self.sessions.entries.insert(e.key.clone(), e);
         }
+        // The health snapshot reports the session count.
+        self.health = self.build_health(self.last_wall);
     }
 
     /// `agent:<default>:<key>` for a bare key; `main` is the default agent's main session.

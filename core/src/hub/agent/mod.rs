@@ -141,6 +141,10 @@ impl AgentRuns {
         self.active.values().any(|r| r.session_key == key) || self.queued.get(key).is_some_and(|q| !q.is_empty())
     }
 
+    fn is_queued(&self, run: &RunId) -> bool {
+        self.queued.values().any(|q| q.iter().any(|l| &l.run == run))
+    }
+
     fn is_running(&self, key: &str) -> bool {
         self.active.values().any(|r| r.session_key == key)
     }
@@ -351,7 +355,12 @@ impl Hub {
             std::mem::take(&mut self.agents.waiters).into_iter().partition(|w| w.deadline <= now);
         self.agents.waiters = keep;
         for w in expired {
-            self.respond_ok(w.conn, &w.id, &json!({ "runId": w.run.0, "status": "timeout" }));
+            let answer = if self.agents.is_queued(&w.run) {
+                json!({ "runId": w.run.0, "status": "pending", "timeoutPhase": "queue", "providerStarted": false })
+            } else {
+                json!({ "runId": w.run.0, "status": "timeout" })
+            };
+            self.respond_ok(w.conn, &w.id, &answer);
         }
     }
 
