@@ -36,6 +36,29 @@ pub enum Command {
     Agent(AgentArgs),
     /// Inspect the gateway's sessions
     Sessions(SessionsCommand),
+    /// Configure the default model (writes models.providers and agents.defaults.model)
+    #[command(
+        after_help = "Example (Ollama):\n  openclaw setup --model ollama/llama3.1 --base-url \
+                      http://127.0.0.1:11434/v1"
+    )]
+    Setup(SetupArgs),
+}
+
+/// `openclaw setup`.
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Default model as <provider>/<model>
+    #[arg(long, value_name = "PROVIDER/MODEL")]
+    pub model: String,
+    /// The provider's base URL (required for a provider not yet configured)
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Environment variable holding the API key (stored as "${VAR}", never the key itself)
+    #[arg(long, value_name = "VAR")]
+    pub api_key_env: Option<String>,
+    /// Wire format: openai-completions (default for new providers) or anthropic-messages
+    #[arg(long, value_name = "API", value_parser = ["openai-completions", "anthropic-messages"])]
+    pub api: Option<String>,
 }
 
 /// `openclaw agent`.

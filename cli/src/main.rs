@@ -12,6 +12,7 @@ mod client_cmd;
 mod config;
 mod output;
 mod run;
+mod setup_cmd;
 mod token;
 
 use std::io::{IsTerminal, Write};
@@ -61,6 +62,16 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         },
         Command::Health(args) => client_with(&runtime, &args, "Health", client_cmd::health(&args)),
         Command::Agent(args) => client(&runtime, args.json, "Agent", agent_cmd::agent(&args)),
+        Command::Setup(args) => match setup_cmd::setup(&args) {
+            Ok(text) => {
+                print!("{text}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("setup: {e}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
         Command::Sessions(cmd) => match cmd.action {
             args::SessionsAction::List(args) => {
                 client_with(&runtime, &args, "Sessions", agent_cmd::sessions_list(&args))

@@ -118,3 +118,35 @@ fn kill_9_mid_run_leaves_the_database_consistent() {
     let texts: Vec<&str> = last["messages"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
     assert_eq!(texts, ["one", "echo: one", "three"]);
 }
+
+#[test]
+fn setup_writes_the_model_keys_and_the_gateway_uses_them() {
+    let rt = runtime();
+    let fake = rt.block_on(FakeModel::start(FakeApi::OpenAi, vec![]));
+    let home = common::home();
+    let dir = home.path().join(".openclaw");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("openclaw.json"), "// mine\n{ gateway: { auth: { mode: 'token', token: 'tok-agent' } } }").unwrap();
+
+    let mut bad = openclaw(home.path());
+    bad.args(["setup", "--model", "fake/echo-1"]);
+    let (status, _, stderr) = run(bad);
+    assert!(!status.success());
+    assert!(stderr.contains("--base-url"), "{stderr}");
+
+    let mut setup = openclaw(home.path());
+    setup.args(["setup", "--model", "fake/echo-1", "--base-url", &fake.base_url(), "--api-key-env", "FAKE_KEY"]);
+    let (status, stdout, stderr) = run(setup);
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.contains("agents.defaults.model = fake/echo-1"), "{stdout}");
+    assert!(stdout.contains("FAKE_KEY is not set") && stdout.contains("comments"), "{stdout}");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("openclaw.json")).unwrap()).unwrap();
+    assert_eq!(written["gateway"]["auth"]["token"], "tok-agent", "other keys kept");
+    assert_eq!(written["models"]["providers"]["fake"]["apiKey"], "${FAKE_KEY}");
+    assert_eq!(written["models"]["providers"]["fake"]["api"], "openai-completions");
+
+    let (_gw, port) = start(home.path());
+    let (status, stdout, stderr) = run(client(home.path(), port, &["agent", "--message", "hi"]));
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stdout, "echo: hi\n");
+}

@@ -59,3 +59,8 @@ fn agent() {
 fn sessions_list() {
     insta::assert_snapshot!("sessions_list", help(&["sessions", "list"]));
 }
+
+#[test]
+fn setup() {
+    insta::assert_snapshot!("setup", help(&["setup"]));
+}
