@@ -31,16 +31,17 @@ impl Scale {
     pub fn full() -> Self {
         Self {
             handshakes_c1: 300,
-            handshakes_c32: 3_000,
-            rpc_per_conn: 1_000,
+            handshakes_c32: 1_600,
+            rpc_per_conn: 300,
             pipelined: 20_000,
             fanout: vec![100, 1_000, 5_000],
-            fanout_rounds: 30,
+            fanout_rounds: 20,
             // 20 000 was asked for; this sandbox caps open files at 20 000 per process (hard
             // limit, not raisable), and the gateway needs a few descriptors besides its sockets.
             idle: vec![1_000, 5_000, 19_000],
             slow_healthy: 1_000,
-            slow_requests: 2_000,
+            // ~60 KiB answers: 1200 of them (≈ 70 MiB) exceed the 50 MiB outbound cap.
+            slow_requests: 1_200,
             shutdown_clients: 1_000,
         }
     }
@@ -206,13 +207,16 @@ fn listen(conns: Vec<Conn>) -> Listeners {
 /// `system-event` from an admin broadcasting `presence` to `n` readers: the last receiver's
 /// latency per round, and how many deliveries were missing.
 async fn fanout_rounds(t: &Target, n: usize, rounds: usize, tag: &str) -> anyhow::Result<(Vec<Duration>, usize)> {
-    let mut admin_conn = within(STEP, Conn::connect(t.port, &admin())).await?;
+    // Listeners first: a connection nobody reads stops answering pings and is dropped after
+    // two ping intervals, so the admin connects last and reads each answer.
     let mut ls = listen(connect_many(t.port, n, &reader()).await?);
+    let mut admin_conn = within(STEP, Conn::connect(t.port, &admin())).await?;
     let mut last = Vec::with_capacity(rounds);
     let mut missing = 0;
     for round in 0..rounds {
         let sent = Instant::now();
-        admin_conn.send("system-event", &json!({ "text": format!("{tag} round {round}") })).await?;
+        let id = admin_conn.send("system-event", &json!({ "text": format!("{tag} round {round}") })).await?;
+        within(STEP, admin_conn.response(&id)).await?;
         let mut got = 0;
         let mut latest = sent;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -249,14 +253,33 @@ pub async fn idle_memory(t: &Target, scale: &Scale) -> anyhow::Result<Vec<Metric
     let baseline = t.rss();
     let mut out = vec![Metric::new("memory", "idle RSS", "MiB", mib(baseline), Better::Lower)];
     for &n in &scale.idle {
-        let conns = connect_many(t.port, n, &reader()).await?;
-        // Let the server settle the last handshakes' buffers before reading its RSS.
-        tokio::task::yield_now().await;
+        // Each connection is read from the moment it opens (so its keepalive pings are
+        // answered) while the rest open, 32 handshakes at a time.
+        let gate = Arc::new(tokio::sync::Semaphore::new(32));
+        let (ready_tx, mut ready) = mpsc::unbounded_channel();
+        let mut readers = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            let (gate, ready_tx, port) = (Arc::clone(&gate), ready_tx.clone(), t.port);
+            readers.spawn(async move {
+                let permit = gate.acquire_owned().await;
+                let conn = within(STEP, Conn::connect(port, &reader())).await;
+                drop(permit);
+                let ok = conn.is_ok();
+                let _ = ready_tx.send(ok);
+                if let Ok(mut conn) = conn {
+                    while conn.next().await.is_ok() {}
+                }
+            });
+        }
+        for _ in 0..n {
+            let ok = ready.recv().await.unwrap_or(false);
+            anyhow::ensure!(ok, "an idle connection failed to open");
+        }
         let with = t.rss();
         let per = with.saturating_sub(baseline) as f64 / n as f64 / 1024.0;
         out.push(Metric::new("memory", format!("RSS with {n} idle"), "MiB", mib(with), Better::Lower));
         out.push(Metric::new("memory", format!("per idle connection at {n}"), "KiB", per, Better::Lower));
-        drop(conns);
+        readers.abort_all();
     }
     Ok(out)
 }
