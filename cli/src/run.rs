@@ -111,7 +111,7 @@ pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
         IoError::Bind { addr, source } if source.kind() == std::io::ErrorKind::AddrInUse => {
             RunError::PortBusy { addr }
         }
-        other @ (IoError::Bind { .. } | IoError::Io(_) | IoError::Task(_) | IoError::Store(_)) => {
+        other @ (IoError::Bind { .. } | IoError::Io(_) | IoError::Task(_) | IoError::Store(_) | IoError::Agent(_)) => {
             RunError::Start(other)
         }
     })?;

@@ -12,6 +12,9 @@ pub enum IoError {
     /// The session database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] crate::agent::StoreError),
+    /// The agent runtime could not be set up (TLS roots).
+    #[error("agent runtime: {0}")]
+    Agent(String),
     /// A driver task panicked or was cancelled.
     #[error("gateway task failed: {0}")]
     Task(String),

@@ -95,7 +95,8 @@ impl Gateway {
         let (status_tx, mut status_rx) = watch::channel(hub.lifecycle());
         let (shutdown_tx, shutdown_rx) = watch::channel(None);
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INPUT_CAPACITY);
-        let (runtime, store_writer) = AgentRuntime::new(config.agent.clone(), store, hub_tx.clone());
+        let (runtime, store_writer) = AgentRuntime::new(config.agent.clone(), store, hub_tx.clone())
+            .map_err(|e| IoError::Agent(e.to_string()))?;
         let hub_task = tokio::spawn(hub_task::run(hub, runtime, hub_rx, shutdown_rx.clone(), status_tx));
         let shared = Arc::new(Shared {
             port: local_addr.port(),

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 /// Which wire format the fake speaks.
@@ -43,31 +43,65 @@ struct State {
 pub struct FakeModel {
     pub addr: SocketAddr,
     pub api: FakeApi,
+    /// Set for a TLS fake: its self-signed certificate (DER), to trust it.
+    pub cert_der: Option<Vec<u8>>,
     state: Arc<Mutex<State>>,
     tasks: Arc<Mutex<JoinSet<()>>>,
 }
 
 impl FakeModel {
     pub async fn start(api: FakeApi, scripts: Vec<Script>) -> FakeModel {
+        Self::start_inner(api, scripts, false).await
+    }
+
+    /// The same over TLS with a self-signed certificate for `localhost` (see `cert_der`).
+    pub async fn start_tls(api: FakeApi, scripts: Vec<Script>) -> FakeModel {
+        Self::start_inner(api, scripts, true).await
+    }
+
+    async fn start_inner(api: FakeApi, scripts: Vec<Script>, tls: bool) -> FakeModel {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake model");
         let addr = listener.local_addr().expect("addr");
         let state = Arc::new(Mutex::new(State { scripts: scripts.into(), requests: Vec::new(), hangups: 0 }));
         let tasks = Arc::new(Mutex::new(JoinSet::new()));
+        let (acceptor, cert_der) = if tls {
+            let (a, der) = tls_acceptor();
+            (Some(a), Some(der))
+        } else {
+            (None, None)
+        };
         let (st, ts) = (Arc::clone(&state), Arc::clone(&tasks));
         tasks.lock().expect("lock").spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let st = Arc::clone(&st);
-                ts.lock().expect("lock").spawn(serve(api, stream, st));
+                match &acceptor {
+                    Some(acceptor) => {
+                        let acceptor = acceptor.clone();
+                        ts.lock().expect("lock").spawn(async move {
+                            if let Ok(tls) = acceptor.accept(stream).await {
+                                serve(api, tls, st).await;
+                            }
+                        });
+                    }
+                    None => {
+                        ts.lock().expect("lock").spawn(serve(api, stream, st));
+                    }
+                }
             }
         });
-        FakeModel { addr, api, state, tasks }
+        FakeModel { addr, api, cert_der, state, tasks }
     }
 
-    /// `http://127.0.0.1:P/v1` (OpenAI style) or `http://127.0.0.1:P` (Anthropic style).
+    /// `http://127.0.0.1:P/v1` (OpenAI style) or `http://127.0.0.1:P` (Anthropic style);
+    /// `https://localhost:P…` for a TLS fake.
     pub fn base_url(&self) -> String {
+        let origin = match self.cert_der {
+            Some(_) => format!("https://localhost:{}", self.addr.port()),
+            None => format!("http://{}", self.addr),
+        };
         match self.api {
-            FakeApi::OpenAi => format!("http://{}/v1", self.addr),
-            FakeApi::Anthropic => format!("http://{}", self.addr),
+            FakeApi::OpenAi => format!("{origin}/v1"),
+            FakeApi::Anthropic => origin,
         }
     }
 
@@ -90,7 +124,23 @@ impl Drop for FakeModel {
     }
 }
 
-async fn serve(api: FakeApi, mut stream: TcpStream, state: Arc<Mutex<State>>) {
+/// A TLS acceptor with a fresh self-signed certificate for `localhost`, and that certificate.
+fn tls_acceptor() -> (tokio_rustls::TlsAcceptor, Vec<u8>) {
+    use tokio_rustls::rustls;
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("self-signed cert");
+    let der = cert.cert.der().to_vec();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![rustls::pki_types::CertificateDer::from(der.clone())], key)
+        .expect("server config");
+    (tokio_rustls::TlsAcceptor::from(Arc::new(config)), der)
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(api: FakeApi, mut stream: S, state: Arc<Mutex<State>>) {
     let Some(body) = read_request(&mut stream).await else { return };
     let script = {
         let mut st = state.lock().expect("lock");
@@ -169,7 +219,7 @@ fn end(api: FakeApi) -> String {
 }
 
 /// Reads one request (head + content-length body) and returns the body as JSON.
-async fn read_request(stream: &mut TcpStream) -> Option<Value> {
+async fn read_request<S: AsyncRead + Unpin>(stream: &mut S) -> Option<Value> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let head_end = loop {

@@ -372,3 +372,26 @@ async fn system_prompt_joins_config_agents_md_and_extra() {
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.unwrap();
 }
+
+#[tokio::test]
+async fn https_provider_over_tls() {
+    let fake = FakeModel::start_tls(FakeApi::Anthropic, vec![]).await;
+    let mut agent = agent_config(&[&fake]);
+    agent.extra_root_certs = vec![fake.cert_der.clone().unwrap()];
+    let gw = gateway(with_agent(agent)).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let (_, fin) = agent_turn(&mut ws, "a1", params("secure", "k1")).await;
+    assert_eq!(fin["payload"]["result"]["payloads"][0]["text"], "echo: secure", "{fin}");
+
+    // An untrusted certificate is a clear, non-retried failure.
+    let gw2 = gateway(with_agent(agent_config(&[&fake]))).await;
+    let (mut ws2, _) = RawWs::authed(gw2.local_addr()).await;
+    let (_, fin2) = agent_turn(&mut ws2, "a1", params("secure", "k2")).await;
+    assert_eq!(fin2["ok"], false, "{fin2}");
+    assert!(fin2["error"]["message"].as_str().unwrap().contains("TLS"), "{fin2}");
+    assert_eq!(fake.requests().len(), 1, "no request got through the untrusted handshake");
+    for gw in [gw, gw2] {
+        gw.shutdown("test over", None);
+        within("gateway exit", gw.wait()).await.unwrap();
+    }
+}

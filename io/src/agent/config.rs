@@ -123,6 +123,9 @@ pub struct AgentConfig {
     pub idle_timeout: Duration,
     /// Earlier turns of the session sent with each request.
     pub history_limit: usize,
+    /// Trusted in addition to the Mozilla roots for `https` providers (DER certificates; a
+    /// self-signed local server, a corporate proxy).
+    pub extra_root_certs: Vec<Vec<u8>>,
 }
 
 impl Default for AgentConfig {
@@ -136,6 +139,7 @@ impl Default for AgentConfig {
             connect_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(120),
             history_limit: 200,
+            extra_root_certs: Vec::new(),
         }
     }
 }

@@ -13,7 +13,7 @@ use tokio::sync::mpsc;
 use tokio::task::{AbortHandle, JoinHandle};
 
 use super::config::{AgentConfig, ModelRef};
-use super::http_client::{post_json, Response};
+use super::http_client::{post_json, tls_config, HttpError, Response};
 use super::provider::{self, ChatMessage, ChatRole, StreamItem};
 use super::sse::SseDecoder;
 use super::store::{Store, Turn};
@@ -25,6 +25,7 @@ const MAX_AGENTS_MD: u64 = 64 * 1024;
 
 struct Shared {
     config: AgentConfig,
+    tls: Arc<tokio_rustls::rustls::ClientConfig>,
     store: Arc<Store>,
     reports: mpsc::Sender<HubInput>,
 }
@@ -47,11 +48,12 @@ impl AgentRuntime {
         config: AgentConfig,
         store: Arc<Store>,
         reports: mpsc::Sender<HubInput>,
-    ) -> (Self, JoinHandle<()>) {
+    ) -> Result<(Self, JoinHandle<()>), HttpError> {
+        let tls = tls_config(&config.extra_root_certs)?;
         let (writer, queue) = mpsc::channel(STORE_QUEUE);
         let task = tokio::spawn(write_loop(Arc::clone(&store), queue, reports.clone()));
-        let runtime = Self { shared: Arc::new(Shared { config, store, reports }), tasks: BTreeMap::new(), writer };
-        (runtime, task)
+        let shared = Arc::new(Shared { config, tls, store, reports });
+        Ok((Self { shared, tasks: BTreeMap::new(), writer }, task))
     }
 
     /// Queues a store command (waits while the writer is behind).
@@ -208,7 +210,7 @@ async fn turn(shared: &Shared, start: &RunStart, reporter: &Reporter<'_>) -> Res
         reporter.send(RunReport::Model { provider: model.provider.clone(), model: model.model.clone() }).await;
         let mut attempt = 1;
         loop {
-            match stream_once(config, provider, &model.model, system.as_deref(), &messages, reporter).await {
+            match stream_once(shared, provider, &model.model, system.as_deref(), &messages, reporter).await {
                 Ok(done) => return Ok(done),
                 Err(f) if f.retryable && !f.streamed && attempt < config.retry.max_attempts => {
                     let delay = config.retry.delay(attempt, f.retry_after);
@@ -281,18 +283,19 @@ fn unknown(message: String) -> RunFailure {
 }
 
 async fn stream_once(
-    config: &AgentConfig,
+    shared: &Shared,
     provider_cfg: &super::config::ProviderConfig,
     model: &str,
     system: Option<&str>,
     messages: &[ChatMessage],
     reporter: &Reporter<'_>,
 ) -> Result<(String, Option<Usage>), AttemptFailure> {
+    let config = &shared.config;
     let api = provider_cfg.api;
     let (url, headers) = provider::endpoint(provider_cfg);
     let body = provider::request_body(api, model, system, messages).to_string().into_bytes();
     let fail = |failure: RunFailure, retryable: bool, streamed: bool| AttemptFailure { failure, retryable, retry_after: None, streamed };
-    let exchange = tokio::time::timeout(config.idle_timeout, post_json(&url, &headers, body, config.connect_timeout));
+    let exchange = tokio::time::timeout(config.idle_timeout, post_json(&url, &headers, body, config.connect_timeout, &shared.tls));
     let mut response: Response = match exchange.await {
         Err(_) => return Err(fail(timeout_failure(config.idle_timeout), true, false)),
         Ok(Err(e)) => return Err(fail(unknown(e.to_string()), e.is_transient(), false)),
