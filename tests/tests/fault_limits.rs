@@ -70,12 +70,13 @@ async fn wrong_token_flood_from_loopback_is_slowed_never_locked_out() {
         t >= CAP - Duration::from_millis(50) && t <= CAP + SLACK,
         "capped delay, got {t:?}"
     );
-    // The right token is let in at once: loopback is never locked out.
+    // The right token is let in at once: loopback is never locked out (a penalty would be the
+    // 5 s cap by now; the bound leaves room for a loaded machine).
     let started = Instant::now();
     let (_ws, hello) = RawWs::authed(addr).await;
     assert_eq!(hello["type"], "hello-ok");
     assert!(
-        started.elapsed() < Duration::from_millis(250),
+        started.elapsed() < Duration::from_secs(2),
         "success is not delayed: {:?}",
         started.elapsed()
     );
@@ -215,7 +216,7 @@ async fn remote_wrong_tokens_lock_the_address_out_after_ten() {
             i + 1
         );
         assert!(
-            attempt["ms"].as_u64().is_some_and(|ms| ms < 250),
+            attempt["ms"].as_u64().is_some_and(|ms| ms < 1000),
             "remote failures are not delayed: {attempt}"
         );
     }
