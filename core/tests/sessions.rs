@@ -28,6 +28,12 @@ fn finish(h: &mut Harness, run: &str, text: &str) {
     h.pump();
 }
 
+fn report_done(h: &mut Harness, run: &str) {
+    let (now, wall) = (h.now, h.wall());
+    h.hub.handle_run(now, wall, &RunId(run.into()), RunReport::Completed { text: "ok".into(), usage: None });
+    h.pump();
+}
+
 fn payload(h: &Harness, conn: openclaw_core::ConnId) -> Value {
     h.last_frame(conn).unwrap_or_default()["payload"].clone()
 }
@@ -83,6 +89,17 @@ fn reset_command_starts_a_new_session_with_the_rest_of_the_message() {
     assert_eq!(starts.len(), 2);
     assert_ne!(starts[0].0, starts[1].0, "a fresh session id");
     assert_eq!(starts[1].1, "tell me a joke");
+    // `sessionId` names the session when no key is given.
+    report_done(&mut h, "k2");
+    h.two_stage_ids.insert("r3".into());
+    h.request(a, "r3", "agent", json!({"message":"hi","sessionId": starts[1].0,"idempotencyKey":"k3"}));
+    let last = h.run_commands.last().cloned();
+    match last {
+        Some(openclaw_core::hub::RunCommand::Start(s)) => {
+            assert_eq!((s.session_key.as_str(), s.session_id.as_str()), ("agent:main:main", starts[1].0.as_str()));
+        }
+        other => panic!("expected a start, got {other:?}"),
+    }
 }
 
 #[test]

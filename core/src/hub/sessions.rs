@@ -37,6 +37,11 @@ impl SessionIndex {
         self.entries.get(key).map(|e| e.session_id.clone())
     }
 
+    /// The key of the session whose current id is `session_id`.
+    pub(super) fn key_of_session_id(&self, session_id: &str) -> Option<String> {
+        self.entries.values().find(|e| e.session_id == session_id).map(|e| e.key.clone())
+    }
+
     pub(super) fn len(&self) -> usize {
         self.entries.len()
     }

@@ -195,9 +195,11 @@ impl Hub {
             .clone()
             .or_else(|| params.session_key.as_deref().and_then(agent_of_key))
             .unwrap_or_else(|| defaults.default_agent_id.clone());
-        let session_key = match params.session_key.as_deref() {
-            Some(key) => self.canonical_key_for(key, &agent_id),
-            None => format!("agent:{agent_id}:{}", defaults.main_key),
+        let by_id = params.session_id.as_deref().and_then(|sid| self.sessions.key_of_session_id(sid));
+        let session_key = match (params.session_key.as_deref(), by_id) {
+            (Some(key), _) => self.canonical_key_for(key, &agent_id),
+            (None, Some(key)) => key,
+            (None, None) => format!("agent:{agent_id}:{}", defaults.main_key),
         };
         let run = RunId(params.idempotency_key.clone());
         let accepted = AgentAccepted {
