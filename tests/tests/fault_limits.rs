@@ -1,4 +1,4 @@
-//! Auth limits over real sockets (protocol.md §8, reference-facts.md §5), beyond e2e_auth (which
+//! Limits over real sockets (protocol.md §8, reference-facts.md §5), beyond e2e_auth (which
 //! checks the first two loopback delays): a flood of wrong tokens from loopback is slowed up to
 //! the 5 s cap but never locked out; from a non-loopback address the tenth failure locks the
 //! address out for 5 min (`AUTH_RATE_LIMITED` with `retryAfterMs`), even for the right token.
@@ -7,8 +7,10 @@
 //! a private /30) and deletes in a Drop guard; its client is `ws_conformance/auth_attempts.py`
 //! run with `ip netns exec`. Needs root and iproute2, as CI has: without them the test fails.
 //!
-//! Already covered elsewhere: the handshake timeout (e2e_bad_frames), the slowloris request
-//! head (e2e_handshake), the 33rd pre-auth socket (e2e_admission).
+//! A slowloris client trickling its request head is cut at the header-read timeout.
+//!
+//! Already covered elsewhere: the handshake timeout (e2e_bad_frames), a request head that stops
+//! (e2e_handshake), the 33rd pre-auth socket (e2e_admission).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::Command;
@@ -241,6 +243,63 @@ async fn remote_wrong_tokens_lock_the_address_out_after_ten() {
         assert_eq!(attempt["close"][0], 1008, "{attempt}");
         assert_eq!(attempt["close"][1], error["message"], "{attempt}");
     }
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.expect("clean exit");
+}
+
+/// Slowloris: a request head trickled a few bytes at a time, each well inside any idle timeout,
+/// is still cut when the whole head has not arrived by the header-read timeout (e2e_handshake
+/// covers a head that simply stops).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickled_request_head_is_cut_at_the_header_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let timeout = Duration::from_millis(400);
+    let gw = gateway(|c| c.header_read_timeout = timeout).await;
+    let addr = gw.local_addr();
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut rd, mut wr) = tcp.split();
+    let head = format!(
+        "GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n{}",
+        addr.port(),
+        "X-Pad: slowloris\r\n".repeat(100)
+    );
+    let started = Instant::now();
+    // Three bytes every 20 ms: the head would take ~1.5 s; the final CRLF is never sent.
+    let mut ticks = tokio::time::interval(Duration::from_millis(20));
+    let mut chunks = head.as_bytes().chunks(3);
+    let mut answer = Vec::new();
+    let cut = loop {
+        let mut buf = [0u8; 1024];
+        tokio::select! {
+            read = rd.read(&mut buf) => match read {
+                Ok(0) | Err(_) => break started.elapsed(),
+                Ok(n) => answer.extend_from_slice(&buf[..n]),
+            },
+            _ = ticks.tick() => match chunks.next() {
+                Some(chunk) => {
+                    if wr.write_all(chunk).await.is_err() {
+                        break started.elapsed();
+                    }
+                }
+                None => panic!("the whole trickled head was accepted without a cut"),
+            },
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "never cut");
+    };
+    assert!(cut >= timeout, "cut before the timeout: {cut:?}");
+    assert!(
+        cut < timeout + SLACK,
+        "cut {cut:?} after a {timeout:?} header timeout"
+    );
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        !answer.contains(" 101 "),
+        "no upgrade for an unfinished head: {answer}"
+    );
+    // The listener is unaffected.
+    let (_ws, hello) = RawWs::authed(addr).await;
+    assert_eq!(hello["type"], "hello-ok");
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.expect("clean exit");
 }
