@@ -4,7 +4,7 @@ inside a network namespace, so the gateway sees a non-loopback address).
 
 Usage: auth_attempts.py --host H --port P --token T [--token T2 ...]
 Prints a JSON list, one entry per token in order: {"res": <the connect res>, "close": [code, reason],
-"ms": <connect sent → res>}. Uses the raw client of conformance.py.
+"ms": <connect sent → res>}. Uses the raw client of ws_raw.py.
 """
 
 import argparse
@@ -14,7 +14,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from conformance import Raw, connect_frame  # noqa: E402
+from ws_raw import Raw, connect_frame  # noqa: E402
 
 
 def attempt(host, port, token):
