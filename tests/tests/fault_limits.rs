@@ -165,6 +165,7 @@ impl Netns {
         cmd.args(["netns", "exec", &self.name, "python3", &script, "--host"])
             .arg(self.host.to_string())
             .args(["--port", &port.to_string()])
+            .env("PYTHONDONTWRITEBYTECODE", "1") // no __pycache__ in the source tree
             .kill_on_drop(true);
         for token in tokens {
             cmd.args(["--token", token]);

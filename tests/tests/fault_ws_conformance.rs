@@ -56,6 +56,7 @@ async fn rfc6455_conformance_from_an_independent_client() {
         .args([script().as_str(), "--port", port.as_str(), "--token", TOKEN])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .env("PYTHONDONTWRITEBYTECODE", "1") // no __pycache__ in the source tree
         .kill_on_drop(true)
         .spawn()
         .expect("spawn python3");
