@@ -37,7 +37,6 @@ async fn wrong_token_gets_the_exact_reply_and_escalating_delay() {
     // Loopback is never locked out, only slowed: 250 ms, then 500 ms, …
     assert!(first >= Duration::from_millis(250), "first failure answered after {first:?}");
     assert!(second >= Duration::from_millis(500), "second failure answered after {second:?}");
-    assert!(second > first);
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.expect("clean exit");
 }
