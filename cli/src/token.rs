@@ -37,6 +37,7 @@ pub enum TokenError {
 
 /// Reads the token at `path`, or generates, stores and returns a new one when there is none.
 pub fn load_or_generate(path: &Path) -> Result<(String, Origin), TokenError> {
+    remove_stale_temps(path.parent().unwrap_or(Path::new(".")));
     if let Some(token) = read(path)? {
         return Ok((token, Origin::Reused));
     }
@@ -67,6 +68,26 @@ pub fn generate() -> Result<String, TokenError> {
     Ok(base64url(&bytes))
 }
 
+const TEMP_PREFIX: &str = ".gateway.token.";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Removes temp files left by a writer that was killed between creating and renaming them
+/// (`kill -9`). A temp file of a process that is still alive is left alone.
+fn remove_stale_temps(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.filter_map(Result::ok) {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Some(pid) = name.strip_prefix(TEMP_PREFIX).and_then(|r| r.strip_suffix(TEMP_SUFFIX)) else {
+            continue;
+        };
+        let alive = pid.parse::<u32>().is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+}
+
 fn write_atomically(path: &Path, token: &str) -> Result<(), TokenError> {
     let err = |source| TokenError::Write {
         path: path.to_owned(),
@@ -78,7 +99,7 @@ fn write_atomically(path: &Path, token: &str) -> Result<(), TokenError> {
         // The state dir holds secrets: keep it private when we are the ones creating it.
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(err)?;
     }
-    let tmp = dir.join(format!(".gateway.token.{}.tmp", std::process::id()));
+    let tmp = dir.join(format!("{TEMP_PREFIX}{}{TEMP_SUFFIX}", std::process::id()));
     let result = (|| {
         let mut file = OpenOptions::new()
             .write(true)
@@ -147,6 +168,22 @@ mod tests {
         assert_eq!((second, origin), (first, Origin::Reused));
         let leftovers: Vec<_> = fs::read_dir(path.parent().unwrap()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp file left behind");
+    }
+
+    #[test]
+    fn stale_temp_files_of_dead_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let dead = dir.path().join(".gateway.token.4000000000.tmp");
+        let live = dir.path().join(format!(".gateway.token.{}.tmp", std::process::id()));
+        let other = dir.path().join("unrelated.tmp");
+        for p in [&dead, &live, &other] {
+            fs::write(p, "x").unwrap();
+        }
+        let (_, origin) = load_or_generate(&dir.path().join("gateway.token")).unwrap();
+        assert_eq!(origin, Origin::Generated);
+        assert!(!dead.exists(), "a dead writer's temp file is removed");
+        assert!(live.exists(), "a live process's temp file is kept");
+        assert!(other.exists(), "other files are not touched");
     }
 
     #[test]

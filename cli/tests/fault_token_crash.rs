@@ -160,6 +160,13 @@ fn kill_9_during_the_first_start_never_leaves_a_broken_token_file() {
         );
         let after = check_token_file(&path, round)
             .unwrap_or_else(|| panic!("round {round}: no token after a start"));
+        let leftovers: Vec<_> = std::fs::read_dir(&state_dir)
+            .expect("state dir")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "round {round}: the next start removes stale temp files: {leftovers:?}");
         match &before {
             Some(token) => {
                 assert_eq!(
