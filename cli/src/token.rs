@@ -174,7 +174,7 @@ mod tests {
     fn stale_temp_files_of_dead_writers_are_removed() {
         let dir = tempfile::tempdir().unwrap();
         let dead = dir.path().join(".gateway.token.4000000000.tmp");
-        let live = dir.path().join(format!(".gateway.token.{}.tmp", std::process::id()));
+        let live = dir.path().join(".gateway.token.1.tmp"); // pid 1 is always alive
         let other = dir.path().join("unrelated.tmp");
         for p in [&dead, &live, &other] {
             fs::write(p, "x").unwrap();
