@@ -364,7 +364,7 @@ impl Driver {
                 let name = format!("c{}", self.opened);
                 if *remote {
                     let peer = PeerInfo {
-                        ip: std::net::IpAddr::from([192, 0, 2, 50]),
+                        ip: core::net::IpAddr::from([192, 0, 2, 50]),
                         forwarded: false,
                         origin: None,
                         host_is_local: false,
