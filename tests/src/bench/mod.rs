@@ -41,8 +41,14 @@ pub async fn run_once(kind: Kind, plan: &Plan) -> anyhow::Result<Vec<Metric>> {
         let (stopped, _) = idle.terminate().await?;
         out.push(Metric::ms("startup", "SIGTERM to exit (idle)", stopped));
     }
-    let (t, _) = Target::start(kind, &plan.launch).await?;
     let scale = &plan.scale;
+    if plan.wants("memory") {
+        // A fresh process: after other scenarios the allocator keeps freed memory, which
+        // would hide the per-connection cost.
+        let (fresh, _) = Target::start(kind, &plan.launch).await?;
+        out.extend(scenarios::idle_memory(&fresh, scale).await?);
+    }
+    let (t, _) = Target::start(kind, &plan.launch).await?;
     if plan.wants("handshake") {
         out.extend(scenarios::handshakes(&t, scale).await?);
     }
@@ -51,9 +57,6 @@ pub async fn run_once(kind: Kind, plan: &Plan) -> anyhow::Result<Vec<Metric>> {
     }
     if plan.wants("fanout") {
         out.extend(scenarios::fanout(&t, scale).await?);
-    }
-    if plan.wants("memory") {
-        out.extend(scenarios::idle_memory(&t, scale).await?);
     }
     if plan.wants("slow-consumer") {
         out.extend(scenarios::slow_consumer(&t, scale).await?);

@@ -36,6 +36,9 @@ struct Args {
     /// slow-consumer, shutdown.
     #[arg(long = "only")]
     only: Vec<String>,
+    /// Idle-connection counts for the memory scenario (comma-separated), e.g. 1000,5000.
+    #[arg(long, value_delimiter = ',')]
+    idle: Vec<usize>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -58,7 +61,13 @@ fn main() -> anyhow::Result<()> {
     let plan = Plan {
         kinds,
         runs: if args.smoke { 1 } else { args.runs.max(1) },
-        scale: if args.smoke { Scale::smoke() } else { Scale::full() },
+        scale: {
+            let mut scale = if args.smoke { Scale::smoke() } else { Scale::full() };
+            if !args.idle.is_empty() {
+                scale.idle = args.idle.clone();
+            }
+            scale
+        },
         launch: Launch { ours_bin: args.ours_bin.clone(), peer: args.peer.clone(), peer_home },
         out: args.out.clone(),
         only: args.only.clone(),
