@@ -203,35 +203,9 @@ impl Client {
     /// the `ok` payload (null when absent). Events arriving meanwhile are kept for
     /// [`Client::next_event`].
     pub async fn call(&mut self, method: &str, params: Value) -> Result<Value, ClientError> {
-        let id = format!("{}:{}", self.next_id, random_uuid());
-        self.next_id += 1;
-        let mut frame = json!({ "type": "req", "id": id, "method": method });
-        if !params.is_null() {
-            frame["params"] = params;
-        }
-        if self.out.send(Outbound::Text(frame.to_string())).await.is_err() {
-            return Err(self.closed_error());
-        }
-        let deadline = tokio::time::Instant::now() + self.timeout;
-        loop {
-            let next = tokio::time::timeout_at(deadline, self.inbound.recv()).await;
-            match next.map_err(|_| ClientError::Timeout)? {
-                Some(Inbound::Frame(ServerFrame::Response(res))) if res.id.as_str() == id => {
-                    return match (res.ok, res.error) {
-                        (true, _) => Ok(res.payload.unwrap_or(Value::Null)),
-                        (false, Some(error)) => Err(ClientError::Rejected { error, close: None }),
-                        (false, None) => Err(ClientError::Protocol("ok:false without error".into())),
-                    };
-                }
-                Some(Inbound::Frame(ServerFrame::Response(_))) => {}
-                Some(Inbound::Frame(ServerFrame::Event(event))) => self.keep_event(event),
-                Some(Inbound::Closed { code, reason }) => {
-                    self.closed = Some((code, reason));
-                    return Err(self.closed_error());
-                }
-                None => return Err(self.closed_error()),
-            }
-        }
+        let id = self.send_request(method, params).await?;
+        let deadline = Some(tokio::time::Instant::now() + self.timeout);
+        self.await_response(&id, deadline, false).await
     }
 
     /// Like [`Client::call`] for two-stage methods (`agent`): a first `res` whose
@@ -243,13 +217,32 @@ impl Client {
         params: Value,
         wait: Option<Duration>,
     ) -> Result<Value, ClientError> {
+        let id = self.send_request(method, params).await?;
+        let deadline = wait.map(|w| tokio::time::Instant::now() + w);
+        self.await_response(&id, deadline, true).await
+    }
+
+    async fn send_request(&mut self, method: &str, params: Value) -> Result<String, ClientError> {
         let id = format!("{}:{}", self.next_id, random_uuid());
         self.next_id += 1;
-        let frame = json!({ "type": "req", "id": id, "method": method, "params": params });
+        let mut frame = json!({ "type": "req", "id": id, "method": method });
+        if !params.is_null() {
+            frame["params"] = params;
+        }
         if self.out.send(Outbound::Text(frame.to_string())).await.is_err() {
             return Err(self.closed_error());
         }
-        let deadline = wait.map(|w| tokio::time::Instant::now() + w);
+        Ok(id)
+    }
+
+    /// Waits for the `res` to `id` (until `deadline`, if any), keeping events on the way;
+    /// with `skip_accepted`, a first `status:"accepted"` answer is not the result.
+    async fn await_response(
+        &mut self,
+        id: &str,
+        deadline: Option<tokio::time::Instant>,
+        skip_accepted: bool,
+    ) -> Result<Value, ClientError> {
         loop {
             let next = match deadline {
                 Some(at) => tokio::time::timeout_at(at, self.inbound.recv()).await.map_err(|_| ClientError::Timeout)?,
@@ -260,7 +253,7 @@ impl Client {
                     let accepted = res.ok
                         && res.payload.as_ref().and_then(|p| p.get("status")).and_then(Value::as_str)
                             == Some("accepted");
-                    if accepted {
+                    if skip_accepted && accepted {
                         continue;
                     }
                     return match (res.ok, res.error) {
