@@ -103,12 +103,3 @@ impl<T: TimerKind> Timers<T> {
             .min_by_key(|&(at, _)| at)
     }
 }
-
-/// The minimum of two optional deadlines.
-pub fn earliest<T>(a: Option<(Instant, T)>, b: Option<(Instant, T)>) -> Option<(Instant, T)> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(if b.0 < a.0 { b } else { a }),
-        (a, None) => a,
-        (None, b) => b,
-    }
-}

@@ -27,7 +27,7 @@ use crate::ids::{CloseCode, ConnId, IdGen, RequestId, RunId, UnixMillis};
 use crate::limits::Limits;
 use crate::link::{HubToSession, PeerInfo, SessionEvent};
 use crate::session::millis;
-use crate::time::{earliest, Instant, TimerKind, Timers};
+use crate::time::{Instant, TimerKind, Timers};
 use crate::wire::codec::{encode_err, encode_ok, encode_response, EncodedEvent};
 use crate::wire::events::{ShutdownEvent, TickEvent};
 use crate::wire::frames::{ErrorCode, ErrorShape, StateVersion};
@@ -515,7 +515,7 @@ impl Hub {
 
     /// The hub's next deadline with its reason (same as the last `Wait`).
     pub fn next_deadline(&self) -> Option<(Instant, HubTimer)> {
-        earliest(self.timers.next(), None)
+        self.timers.next()
     }
 }
 
