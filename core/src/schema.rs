@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::wire::agent::{AgentAccepted, AgentParams, AgentWaitParams};
 use crate::wire::chat::{ChatAbortParams, ChatHistoryParams, ChatSendParams};
 use crate::wire::connect::ConnectParams;
+use crate::wire::host::{ConfigApplyParams, ConfigPatchParams, ConfigSetParams, EmptyParams, LogsTailParams};
 use crate::wire::sessions::{SessionsDeleteParams, SessionsListParams, SessionsResetParams};
 use crate::wire::events::{ConnectChallenge, PresenceEvent, ShutdownEvent, TickEvent};
 use crate::wire::frames::{ErrorShape, EventFrame, RequestFrame, ResponseFrame};
@@ -57,6 +58,11 @@ const SCHEMAS: &[(&str, Generator)] = &[
     ("method.sessions.list.params", gen::<SessionsListParams>),
     ("method.sessions.reset.params", gen::<SessionsResetParams>),
     ("method.sessions.delete.params", gen::<SessionsDeleteParams>),
+    ("method.logs.tail.params", gen::<LogsTailParams>),
+    ("method.config.get.params", gen::<EmptyParams>),
+    ("method.config.set.params", gen::<ConfigSetParams>),
+    ("method.config.apply.params", gen::<ConfigApplyParams>),
+    ("method.config.patch.params", gen::<ConfigPatchParams>),
 ];
 
 fn gen<T: JsonSchema>() -> Value {
@@ -136,6 +142,11 @@ mod checked_in {
     pub const SESSIONS_LIST: &str = include_str!("../../schemas/method.sessions.list.params.schema.json");
     pub const SESSIONS_RESET: &str = include_str!("../../schemas/method.sessions.reset.params.schema.json");
     pub const SESSIONS_DELETE: &str = include_str!("../../schemas/method.sessions.delete.params.schema.json");
+    pub const LOGS_TAIL: &str = include_str!("../../schemas/method.logs.tail.params.schema.json");
+    pub const EMPTY: &str = include_str!("../../schemas/method.config.get.params.schema.json");
+    pub const CONFIG_SET: &str = include_str!("../../schemas/method.config.set.params.schema.json");
+    pub const CONFIG_APPLY: &str = include_str!("../../schemas/method.config.apply.params.schema.json");
+    pub const CONFIG_PATCH: &str = include_str!("../../schemas/method.config.patch.params.schema.json");
 }
 
 /// A compiled schema.
@@ -275,6 +286,12 @@ pub struct Validators {
     pub sessions_list: Validator,
     pub sessions_reset: Validator,
     pub sessions_delete: Validator,
+    pub logs_tail: Validator,
+    /// `{}` closed (`config.get`, `config.schema`).
+    pub empty: Validator,
+    pub config_set: Validator,
+    pub config_apply: Validator,
+    pub config_patch: Validator,
 }
 
 /// The process-wide validators (compiled once).
@@ -295,5 +312,10 @@ pub fn validators() -> &'static Validators {
         sessions_list: Validator::compile(checked_in::SESSIONS_LIST),
         sessions_reset: Validator::compile(checked_in::SESSIONS_RESET),
         sessions_delete: Validator::compile(checked_in::SESSIONS_DELETE),
+        logs_tail: Validator::compile(checked_in::LOGS_TAIL),
+        empty: Validator::compile(checked_in::EMPTY),
+        config_set: Validator::compile(checked_in::CONFIG_SET),
+        config_apply: Validator::compile(checked_in::CONFIG_APPLY),
+        config_patch: Validator::compile(checked_in::CONFIG_PATCH),
     })
 }

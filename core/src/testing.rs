@@ -103,6 +103,8 @@ pub struct Harness {
     pub run_commands: Vec<crate::hub::RunCommand>,
     /// What the hub asked the driver to persist, in order.
     pub store_commands: Vec<crate::hub::StoreCommand>,
+    /// Requests handed to the host, in order; answer them with `hub.handle_host_reply`.
+    pub host_requests: Vec<(ConnId, crate::ids::RequestId, crate::wire::host::HostRequest)>,
 }
 
 impl Default for Harness {
@@ -133,6 +135,7 @@ impl Harness {
             two_stage_ids: BTreeSet::new(),
             run_commands: Vec::new(),
             store_commands: Vec::new(),
+            host_requests: Vec::new(),
         }
     }
 
@@ -329,6 +332,11 @@ impl Harness {
                     HubOutput::Store(command) => {
                         progressed = true;
                         self.store_commands.push(command);
+                    }
+                    HubOutput::Host { conn, id, request } => {
+                        progressed = true;
+                        self.transcript.push(format!("-> host {} ({conn:?})", request.method_name()));
+                        self.host_requests.push((conn, id, request));
                     }
                     HubOutput::Run(command) => {
                         progressed = true;

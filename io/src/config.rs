@@ -7,6 +7,7 @@ use openclaw_core::auth::AuthMode;
 use openclaw_core::Limits;
 
 use crate::agent::AgentConfig;
+use crate::host::Host;
 
 /// The gateway's startup configuration (the CLI builds it from flags, env and the config file).
 #[derive(Clone, Debug)]
@@ -31,6 +32,8 @@ pub struct ServerConfig {
     pub verbose: bool,
     /// Providers, default model, system prompt (`models.*`, `agents.defaults.*`).
     pub agent: AgentConfig,
+    /// Answers `logs.tail` and `config.*` (files); none answers UNAVAILABLE.
+    pub host: Host,
 }
 
 impl ServerConfig {
@@ -47,6 +50,7 @@ impl ServerConfig {
             state_dir: None,
             verbose: false,
             agent: AgentConfig::default(),
+            host: Host::default(),
         }
     }
 }

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::agent::runner::AgentRuntime;
 use crate::clock;
+use crate::host::Host;
 use crate::ws::Signals;
 
 /// Hub → session messages waiting per connection; beyond this the socket is a slow consumer.
@@ -38,6 +39,12 @@ pub(crate) enum HubInput {
         session_id: String,
         result: Result<Vec<serde_json::Value>, String>,
     },
+    /// The answer to a `HubOutput::Host` request.
+    HostReply {
+        conn: ConnId,
+        id: RequestId,
+        reply: Result<serde_json::Value, openclaw_core::wire::frames::ErrorShape>,
+    },
 }
 
 /// A `Gateway::shutdown` request.
@@ -56,6 +63,8 @@ struct Route {
 pub(crate) async fn run(
     mut hub: Hub,
     mut runtime: AgentRuntime,
+    host: Host,
+    hub_tx: mpsc::Sender<HubInput>,
     mut inputs: mpsc::Receiver<HubInput>,
     mut shutdown: watch::Receiver<Option<ShutdownRequest>>,
     status: watch::Sender<Lifecycle>,
@@ -63,7 +72,7 @@ pub(crate) async fn run(
     let mut routes: BTreeMap<ConnId, Route> = BTreeMap::new();
     let mut shutdown_open = true;
     loop {
-        let wait = drain(&mut hub, &routes, &mut runtime).await;
+        let wait = drain(&mut hub, &routes, &mut runtime, &host, &hub_tx).await;
         let lifecycle = hub.lifecycle();
         status.send_if_modified(|l| std::mem::replace(l, lifecycle) != lifecycle);
         if hub.is_drained() {
@@ -101,6 +110,7 @@ pub(crate) async fn run(
                     Ok(messages) => hub.handle_history(conn, id, &session_key, &session_id, messages),
                     Err(message) => hub.handle_history_failed(conn, id, &message),
                 },
+                Some(HubInput::HostReply { conn, id, reply }) => hub.handle_host_reply(conn, id, reply),
                 None => break,
             },
             () = tokio::time::sleep_until(sleep_at), if deadline.is_some() => {
@@ -120,6 +130,8 @@ async fn drain(
     hub: &mut Hub,
     routes: &BTreeMap<ConnId, Route>,
     runtime: &mut AgentRuntime,
+    host: &Host,
+    hub_tx: &mpsc::Sender<HubInput>,
 ) -> Option<(openclaw_core::Instant, openclaw_core::HubTimer)> {
     let mut budget = BUDGET;
     loop {
@@ -127,6 +139,7 @@ async fn drain(
             HubOutput::ToSession(conn, msg) => deliver(routes, conn, msg),
             HubOutput::Run(command) => runtime.handle(command),
             HubOutput::Store(command) => runtime.persist(command).await,
+            HubOutput::Host { conn, id, request } => host.dispatch(conn, id, request, hub_tx.clone()),
             HubOutput::Wait(wait) => return wait,
         }
         budget -= 1;

@@ -23,6 +23,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod force;
+pub mod host;
 pub mod server;
 pub mod signals;
 
@@ -36,4 +37,5 @@ mod ws;
 pub use agent::AgentConfig;
 pub use config::ServerConfig;
 pub use error::IoError;
+pub use host::{Host, HostFuture, HostHandler};
 pub use server::Gateway;

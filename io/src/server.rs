@@ -97,7 +97,15 @@ impl Gateway {
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INPUT_CAPACITY);
         let (runtime, store_writer) = AgentRuntime::new(config.agent.clone(), store, hub_tx.clone())
             .map_err(|e| IoError::Agent(e.to_string()))?;
-        let hub_task = tokio::spawn(hub_task::run(hub, runtime, hub_rx, shutdown_rx.clone(), status_tx));
+        let hub_task = tokio::spawn(hub_task::run(
+            hub,
+            runtime,
+            config.host.clone(),
+            hub_tx.clone(),
+            hub_rx,
+            shutdown_rx.clone(),
+            status_tx,
+        ));
         let shared = Arc::new(Shared {
             port: local_addr.port(),
             preauth: PreauthBudget::new(config.max_preauth_per_ip),

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{Conn, Hub, Lifecycle, MAX_QUEUED_SYSTEM_EVENTS};
+use super::{Conn, Hub, HubOutput, Lifecycle, MAX_QUEUED_SYSTEM_EVENTS};
 use crate::auth::scopes::Scope;
 use crate::ids::{ConnId, RequestId, UnixMillis};
 use crate::methods::MethodCall;
@@ -61,6 +61,15 @@ impl Hub {
             MethodCall::SessionsList(params) => self.handle_sessions_list(wall, conn, id, params),
             MethodCall::SessionsReset(params) => self.handle_sessions_reset(wall, conn, id, params),
             MethodCall::SessionsDelete(params) => self.handle_sessions_delete(conn, id, params),
+            MethodCall::Host(request) => self.out.push_back(HubOutput::Host { conn, id, request }),
+        }
+    }
+
+    /// The host's answer to a [`HubOutput::Host`] request.
+    pub fn handle_host_reply(&mut self, conn: ConnId, id: RequestId, reply: Result<serde_json::Value, ErrorShape>) {
+        match reply {
+            Ok(payload) => self.respond_ok(conn, &id, &payload),
+            Err(error) => self.respond_err(conn, &id, &error),
         }
     }
 

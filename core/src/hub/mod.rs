@@ -31,6 +31,7 @@ use crate::time::{Instant, TimerKind, Timers};
 use crate::wire::codec::{encode_err, encode_ok, encode_response, EncodedEvent};
 use crate::wire::events::{ShutdownEvent, TickEvent};
 use crate::wire::frames::{ErrorCode, ErrorShape, StateVersion};
+use crate::wire::host::HostRequest;
 use crate::wire::hello::{
     AgentHealth, ConfigReloadHealth, HealthSnapshot, HeartbeatHealth, HotReloadStatus,
     PresenceEntry, SessionDefaults, SessionStoreHealth,
@@ -75,6 +76,10 @@ pub enum HubOutput {
     Run(RunCommand),
     /// Persist a session or run-result change (in order).
     Store(StoreCommand),
+    /// A request only the host can answer (files: logs, config). The host answers with
+    /// [`Hub::handle_host_reply`] on the same `(conn, id)`; if the connection is gone by then
+    /// the reply is dropped.
+    Host { conn: ConnId, id: RequestId, request: HostRequest },
     /// Nothing more until the deadline (or an input).
     Wait(Option<(Instant, HubTimer)>),
 }

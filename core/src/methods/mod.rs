@@ -11,6 +11,7 @@ use crate::wire::frames::{ErrorCode, ErrorShape};
 use crate::wire::agent::{AgentParams, AgentWaitParams};
 use crate::wire::chat::{ChatAbortParams, ChatHistoryParams, ChatSendParams};
 use crate::wire::sessions::{SessionsDeleteParams, SessionsListParams, SessionsResetParams};
+use crate::wire::host::{HostRequest};
 use crate::wire::methods::{HealthParams, StatusParams, SystemEventParams};
 
 /// A served method with its typed params: what the hub executes.
@@ -28,6 +29,8 @@ pub enum MethodCall {
     SessionsList(SessionsListParams),
     SessionsReset(SessionsResetParams),
     SessionsDelete(SessionsDeleteParams),
+    /// Answered by the host (files): `logs.tail`, `config.*`.
+    Host(HostRequest),
 }
 
 impl MethodCall {
@@ -58,6 +61,22 @@ impl MethodCall {
             Method::SessionsList => Self::SessionsList(typed(&v.sessions_list, params)?),
             Method::SessionsReset => Self::SessionsReset(typed(&v.sessions_reset, params)?),
             Method::SessionsDelete => Self::SessionsDelete(typed(&v.sessions_delete, params)?),
+            Method::LogsTail => Self::Host(HostRequest::LogsTail(typed(&v.logs_tail, params)?)),
+            Method::ConfigGet => {
+                v.empty.check(&params)?;
+                Self::Host(HostRequest::ConfigGet)
+            }
+            Method::ConfigSchema => {
+                v.empty.check(&params)?;
+                Self::Host(HostRequest::ConfigSchema)
+            }
+            Method::ConfigSet => Self::Host(HostRequest::ConfigSet(typed(&v.config_set, params)?)),
+            Method::ConfigApply => {
+                Self::Host(HostRequest::ConfigApply(Box::new(typed(&v.config_apply, params)?)))
+            }
+            Method::ConfigPatch => {
+                Self::Host(HostRequest::ConfigPatch(Box::new(typed(&v.config_patch, params)?)))
+            }
             Method::Connect | Method::Other(_) => return Ok(None),
         }))
     }
@@ -76,6 +95,7 @@ impl MethodCall {
             Self::SessionsList(_) => Method::SessionsList,
             Self::SessionsReset(_) => Method::SessionsReset,
             Self::SessionsDelete(_) => Method::SessionsDelete,
+            Self::Host(request) => Method::parse(request.method_name()),
         }
     }
 }
@@ -101,6 +121,12 @@ pub enum Method {
     SessionsList,
     SessionsReset,
     SessionsDelete,
+    LogsTail,
+    ConfigGet,
+    ConfigSchema,
+    ConfigSet,
+    ConfigApply,
+    ConfigPatch,
     /// A name this gateway does not serve (it may still be a reference method).
     Other(String),
 }
@@ -119,6 +145,12 @@ pub const SERVED_METHODS: &[&str] = &[
     "sessions.list",
     "sessions.reset",
     "sessions.delete",
+    "logs.tail",
+    "config.get",
+    "config.schema",
+    "config.set",
+    "config.apply",
+    "config.patch",
 ];
 
 impl Method {
@@ -137,6 +169,12 @@ impl Method {
             "sessions.list" => Self::SessionsList,
             "sessions.reset" => Self::SessionsReset,
             "sessions.delete" => Self::SessionsDelete,
+            "logs.tail" => Self::LogsTail,
+            "config.get" => Self::ConfigGet,
+            "config.schema" => Self::ConfigSchema,
+            "config.set" => Self::ConfigSet,
+            "config.apply" => Self::ConfigApply,
+            "config.patch" => Self::ConfigPatch,
             other => Self::Other(other.to_owned()),
         }
     }
@@ -156,6 +194,12 @@ impl Method {
             Self::SessionsList => "sessions.list",
             Self::SessionsReset => "sessions.reset",
             Self::SessionsDelete => "sessions.delete",
+            Self::LogsTail => "logs.tail",
+            Self::ConfigGet => "config.get",
+            Self::ConfigSchema => "config.schema",
+            Self::ConfigSet => "config.set",
+            Self::ConfigApply => "config.apply",
+            Self::ConfigPatch => "config.patch",
             Self::Other(name) => name,
         }
     }

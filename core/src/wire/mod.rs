@@ -7,5 +7,6 @@ pub mod connect;
 pub mod events;
 pub mod frames;
 pub mod hello;
+pub mod host;
 pub mod methods;
 pub mod sessions;

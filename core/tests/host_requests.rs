@@ -1,0 +1,62 @@
+//! Requests the hub hands to its host (`logs.tail`, `config.*`): params are validated and
+//! scopes checked before the host sees them, and the host's answer reaches the caller.
+
+use openclaw_core::testing::{test_config, Harness};
+use openclaw_core::wire::frames::{ErrorCode, ErrorShape};
+use openclaw_core::wire::host::{HostRequest, LogsTailParams};
+use serde_json::json;
+
+#[test]
+fn host_requests_round_trip_with_scopes_and_validation() {
+    let mut h = Harness::new(test_config());
+    let reader = h.connect_cli("reader", &["operator.read"]);
+    let admin = h.connect_cli("admin", &["operator.admin"]);
+
+    h.request(reader, "t1", "logs.tail", json!({"cursor": 10, "limit": 5}));
+    assert_eq!(h.host_requests.len(), 1);
+    let (conn, id, request) = h.host_requests.remove(0);
+    assert_eq!(conn, reader);
+    assert_eq!(
+        request,
+        HostRequest::LogsTail(LogsTailParams { cursor: Some(10), limit: Some(5), max_bytes: None })
+    );
+    h.hub.handle_host_reply(conn, id, Ok(json!({"file": "/tmp/x.log", "cursor": 20, "size": 20, "lines": []})));
+    h.pump();
+    let res = h.last_frame(reader).unwrap_or_default();
+    assert_eq!(res["id"], "t1");
+    assert_eq!(res["ok"], true);
+    assert_eq!(res["payload"]["cursor"], 20);
+
+    // Out-of-range params never reach the host.
+    h.request(reader, "t2", "logs.tail", json!({"limit": 0}));
+    assert!(h.host_requests.is_empty());
+    let res = h.last_frame(reader).unwrap_or_default();
+    assert_eq!(res["error"]["code"], "INVALID_REQUEST");
+
+    // config.set needs admin; config.get only read.
+    h.request(reader, "s1", "config.set", json!({"raw": "{}"}));
+    assert!(h.host_requests.is_empty());
+    assert_eq!(h.last_frame(reader).unwrap_or_default()["error"]["code"], "FORBIDDEN");
+    h.request(reader, "g1", "config.get", json!({}));
+    assert_eq!(h.host_requests.len(), 1);
+    let (conn, id, request) = h.host_requests.remove(0);
+    assert_eq!(request, HostRequest::ConfigGet);
+    h.hub.handle_host_reply(conn, id, Err(ErrorShape::new(ErrorCode::Unavailable, "config read failed")));
+    h.pump();
+    let res = h.last_frame(reader).unwrap_or_default();
+    assert_eq!(res["ok"], false);
+    assert_eq!(res["error"]["message"], "config read failed");
+
+    h.request(admin, "p1", "config.patch", json!({"raw": "{gateway:{}}", "baseHash": "abc"}));
+    let (_, _, request) = h.host_requests.remove(0);
+    assert!(matches!(request, HostRequest::ConfigPatch(p) if p.base_hash.as_deref() == Some("abc")));
+
+    // A reply for a connection that went away is dropped quietly.
+    h.request(admin, "p2", "config.get", json!({}));
+    let (conn, id, _) = h.host_requests.remove(0);
+    h.disconnect(admin);
+    h.hub.handle_host_reply(conn, id, Ok(json!({})));
+    h.pump();
+    h.check_final();
+    assert!(h.violations.is_empty(), "{:?}", h.violations);
+}
