@@ -10,6 +10,7 @@ mod agent_config;
 mod args;
 mod client_cmd;
 mod config;
+mod host;
 mod output;
 mod run;
 mod setup_cmd;

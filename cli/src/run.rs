@@ -14,6 +14,7 @@ use openclaw_io::{Gateway, IoError, ServerConfig};
 
 use crate::args::{AuthChoice, BindMode, RunArgs};
 use crate::config::{self, Config, ConfigError, Paths};
+use crate::host::{CliHost, RestartRequest};
 use crate::token::{self, Origin, TokenError};
 
 /// Budget for `--force` to see the port free (lifecycle.md §2.4).
@@ -107,6 +108,14 @@ pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
         &config.agents,
         |name| std::env::var(name).ok(),
     )?;
+    // Restart requests from `config.apply`/`config.patch` (and, later, reload and SIGUSR1).
+    let (restart_tx, _restart_rx) = tokio::sync::mpsc::channel::<RestartRequest>(1);
+    server.host = openclaw_io::Host::new(CliHost {
+        config_path: paths.config_path.clone(),
+        state_dir: paths.state_dir.clone(),
+        log_file: default_log_file(),
+        restart: restart_tx,
+    });
     let gateway = Gateway::start(server).await.map_err(|e| match e {
         IoError::Bind { addr, source } if source.kind() == std::io::ErrorKind::AddrInUse => {
             RunError::PortBusy { addr }
@@ -123,6 +132,11 @@ pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
         tracing::info!(config = %paths.config_path.display(), "no config file; using defaults");
     }
     wait_for_signals(gateway, signals).await
+}
+
+/// `/tmp/openclaw/openclaw-YYYY-MM-DD.log` (lifecycle.md §10.1); replaced once file logging lands.
+fn default_log_file() -> PathBuf {
+    PathBuf::from("/tmp/openclaw/openclaw.log")
 }
 
 /// `loopback` → 127.0.0.1, `lan` → 0.0.0.0, `custom` → `--host` or `gateway.customBindHost`.
