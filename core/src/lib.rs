@@ -49,6 +49,7 @@ pub mod ids;
 pub mod limits;
 pub mod link;
 pub mod methods;
+pub mod ports;
 pub mod schema;
 pub mod session;
 pub mod time;

@@ -1,0 +1,432 @@
+//! Masking of secrets in log text (lifecycle.md §10.3).
+//!
+//! A [`Redactor`] holds the compiled patterns of `logging.redactPatterns` (or the default list)
+//! and the gateway's own secrets (token, password) as literals. [`Redactor::redact`] masks:
+//! * every literal secret, always, even with `redactSensitive: "off"` (the gateway must never
+//!   write its own credentials);
+//! * for each pattern match, the last non-empty capture group (or the whole match when the
+//!   pattern has none) with [`mask_token`]; a PEM private-key block keeps only its first and
+//!   last lines around `…redacted…`.
+//!
+//! Patterns are written for the `regex` crate (no look-around, no back-references): a
+//! configured pattern using those is reported as a [`PatternError`] and skipped.
+
+use std::borrow::Cow;
+
+use regex::Regex;
+
+/// Secrets shorter than this many characters are masked as `***`.
+const MIN_MASK_LEN: usize = 18;
+/// Characters kept at the start of a longer secret.
+const KEEP_START: usize = 6;
+/// Characters kept at the end of a longer secret.
+const KEEP_END: usize = 4;
+const PEM_MARKER: &str = "…redacted…";
+
+/// CLI flag names whose value is a secret (`--token x`, `--api-key=x`).
+const FLAG_KEYS: &str = r"api[-_]?key|hook[-_]?token|access[-_]?token|refresh[-_]?token|id[-_]?token|token|secret|password|passwd|credential|private[-_]?key|client[-_]?secret";
+/// JSON field names whose string value is a secret.
+const JSON_KEYS: &str = r"apiKey|api_key|apiToken|api_token|bearerToken|bearer_token|token|secret|password|passwd|credential|authorization|proxy-authorization|cookie|set-cookie|x-api-key|x-auth-token|accessToken|access_token|refreshToken|refresh_token|idToken|id_token|authToken|auth_token|clientSecret|client_secret|privateKey|private_key";
+/// `key=value` names whose value is a secret.
+const ASSIGNMENT_KEYS: &str = r"access_token|refresh_token|id_token|auth[-_]?token|hook[-_]?token|api[-_]?key|client[-_]?secret|app[-_]?secret|private[-_]?key|token|secret|password|passwd";
+
+/// The default list, in the reference's order: structured forms first, vendor prefixes last.
+/// `(source, case-insensitive)`; the reference compiles bare strings with `gi`.
+fn default_sources() -> Vec<(String, bool)> {
+    let mut list: Vec<(String, bool)> = vec![
+        // FOO_TOKEN=…, API_KEY: "…" (case-sensitive: env names are upper case).
+        (
+            r#"\b[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD)\b\s*[=:]\s*["']?([^\s"'\\]+)"#.into(),
+            false,
+        ),
+        (format!(r#""(?:{JSON_KEYS})"\s*:\s*"([^"]+)""#), true),
+        (format!(r#"--(?:{FLAG_KEYS})=([^\s"']+)"#), true),
+        (format!(r#"--(?:{FLAG_KEYS})\s+["']?([^\s"']+)"#), true),
+        (
+            r#"Authorization["']?[ \t]*[:=][ \t]*["']?(?:Bearer|Basic|Bot)[ \t]+([^\s\\"',;&#?<>)}\]]+)"#.into(),
+            true,
+        ),
+        (r"\bBearer\s+([-A-Za-z0-9._~+/=]{18,})".into(), true),
+        (r"\b(?:https?|wss?|ftp)://[^/\s:@]*:([^/\s@]+)@".into(), true),
+        (
+            format!(r#"(?:^|[\s,;({{\["])(?:{ASSIGNMENT_KEYS})=["'`]?([^\s&#"'`<>]+)"#),
+            true,
+        ),
+        (
+            r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]+?-----END [A-Z ]*PRIVATE KEY-----".into(),
+            false,
+        ),
+    ];
+    let vendor = [
+        r"\b(sk-[A-Za-z0-9_-]{8,})\b",
+        r"(ghp_[A-Za-z0-9]{10,})",
+        r"(github_pat_[A-Za-z0-9_]{10,})",
+        r"(gh[osur]_[A-Za-z0-9]{10,})",
+        r"(glpat-[A-Za-z0-9._=\-]{20,})",
+        r"(xox[baprs]-[A-Za-z0-9-]{10,})",
+        r"(xapp-[A-Za-z0-9-]{10,})",
+        r"(gsk_[A-Za-z0-9_-]{10,})",
+        r"(AIza[0-9A-Za-z\-_]{20,})",
+        r"(ya29\.[0-9A-Za-z_\-./+=]{10,})",
+        r"(eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,})",
+        r"(pplx-[A-Za-z0-9_-]{10,})",
+        r"(sk_live_[A-Za-z0-9]{10,})",
+        r"(sk_test_[A-Za-z0-9]{10,})",
+        r"(npm_[A-Za-z0-9]{10,})",
+        r"(pypi-[A-Za-z0-9_-]{10,})",
+        r"(hf_[A-Za-z0-9]{10,})",
+        r"\b(AKIA[A-Z0-9]{16})\b",
+        r"\bbot(\d{6,}:[A-Za-z0-9_-]{20,})\b",
+        r"\b(\d{6,}:[A-Za-z0-9_-]{20,})\b",
+    ];
+    list.extend(vendor.iter().map(|s| ((*s).to_owned(), true)));
+    list
+}
+
+/// `logging.redactSensitive`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RedactMode {
+    /// No pattern redaction (literal secrets are still masked).
+    Off,
+    /// The default: patterns apply.
+    #[default]
+    Tools,
+}
+
+impl RedactMode {
+    /// `"off"` is off; anything else is the default, as in the reference.
+    pub fn parse(value: &str) -> Self {
+        if value.trim().eq_ignore_ascii_case("off") {
+            Self::Off
+        } else {
+            Self::Tools
+        }
+    }
+}
+
+/// A configured pattern that could not be compiled.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("logging.redactPatterns[{index}] {pattern:?} is not a usable regex: {message}")]
+pub struct PatternError {
+    pub index: usize,
+    pub pattern: String,
+    pub message: String,
+}
+
+/// Compiled redaction rules; cheap to share behind an `Arc`.
+#[derive(Clone, Debug)]
+pub struct Redactor {
+    patterns: Vec<Regex>,
+    /// Longest first, so a secret containing another is masked whole.
+    secrets: Vec<String>,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Self::new(RedactMode::Tools, None, &[]).0
+    }
+}
+
+impl Redactor {
+    /// `patterns`: `logging.redactPatterns` (`None` or empty: the default list), each
+    /// `/source/flags` or a bare source (flags `gi`). `secrets`: literals always masked
+    /// (blank ones are ignored). Patterns that do not compile are skipped and returned.
+    pub fn new(
+        mode: RedactMode,
+        patterns: Option<&[String]>,
+        secrets: &[String],
+    ) -> (Self, Vec<PatternError>) {
+        let mut errors = Vec::new();
+        let compiled = match (mode, patterns) {
+            (RedactMode::Off, _) => Vec::new(),
+            (RedactMode::Tools, Some(list)) if !list.is_empty() => list
+                .iter()
+                .enumerate()
+                .filter(|(_, raw)| !raw.trim().is_empty())
+                .filter_map(|(index, raw)| {
+                    let (source, flags) = split_literal(raw);
+                    compile(source, &flags)
+                        .map_err(|message| {
+                            errors.push(PatternError {
+                                index,
+                                pattern: raw.clone(),
+                                message,
+                            });
+                        })
+                        .ok()
+                })
+                .collect(),
+            (RedactMode::Tools, _) => default_sources()
+                .into_iter()
+                .filter_map(|(source, ci)| compile(&source, if ci { "i" } else { "" }).ok())
+                .collect(),
+        };
+        let mut secrets: Vec<String> = secrets
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .cloned()
+            .collect();
+        secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        secrets.dedup();
+        (
+            Self {
+                patterns: compiled,
+                secrets,
+            },
+            errors,
+        )
+    }
+
+    /// Whether redaction can never change anything (no patterns, no secrets).
+    pub fn is_noop(&self) -> bool {
+        self.patterns.is_empty() && self.secrets.is_empty()
+    }
+
+    /// `text` with every secret masked; borrowed when nothing matched.
+    pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(text);
+        for secret in &self.secrets {
+            if out.contains(secret.as_str()) {
+                out = Cow::Owned(out.replace(secret.as_str(), &mask_token(secret)));
+            }
+        }
+        for pattern in &self.patterns {
+            if let Cow::Owned(next) = redact_pattern(pattern, &out) {
+                out = Cow::Owned(next);
+            }
+        }
+        out
+    }
+}
+
+/// `/source/flags` → (source, flags); a bare pattern gets `i` (the reference's `gi`).
+fn split_literal(raw: &str) -> (&str, String) {
+    if let Some(rest) = raw.strip_prefix('/') {
+        if let Some(end) = rest.rfind('/') {
+            let flags = &rest[end + 1..];
+            if end > 0 && flags.chars().all(|c| "gimsuy".contains(c)) {
+                return (&rest[..end], flags.to_owned());
+            }
+        }
+    }
+    (raw, "i".to_owned())
+}
+
+/// JS flags onto the regex crate's inline flags (`g`, `u`, `y` have no equivalent and need none).
+fn compile(source: &str, flags: &str) -> Result<Regex, String> {
+    let inline: String = flags
+        .chars()
+        .filter(|c| matches!(c, 'i' | 'm' | 's'))
+        .collect();
+    let full = if inline.is_empty() {
+        source.to_owned()
+    } else {
+        format!("(?{inline}){source}")
+    };
+    Regex::new(&full).map_err(|e| {
+        e.to_string()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .trim()
+            .to_owned()
+    })
+}
+
+fn redact_pattern<'a>(pattern: &Regex, text: &'a str) -> Cow<'a, str> {
+    let mut out = String::new();
+    let mut last = 0;
+    for caps in pattern.captures_iter(text) {
+        let Some(whole) = caps.get(0) else { continue };
+        let (start, end, replacement) = if whole.as_str().contains("PRIVATE KEY-----") {
+            (whole.start(), whole.end(), mask_pem(whole.as_str()))
+        } else {
+            let secret = (1..caps.len())
+                .rev()
+                .find_map(|i| caps.get(i).filter(|m| !m.as_str().is_empty()));
+            let secret = secret.unwrap_or(whole);
+            let (value, suffix) = split_trailing_delimiters(secret.as_str());
+            let masked = mask_token(value);
+            if masked == value {
+                continue;
+            }
+            (secret.start(), secret.end(), format!("{masked}{suffix}"))
+        };
+        out.push_str(&text[last..start]);
+        out.push_str(&replacement);
+        last = end;
+    }
+    if last == 0 && out.is_empty() {
+        return Cow::Borrowed(text);
+    }
+    out.push_str(&text[last..]);
+    Cow::Owned(out)
+}
+
+/// A captured value loses trailing quotes and closing punctuation to the mask's suffix.
+fn split_trailing_delimiters(value: &str) -> (&str, &str) {
+    let trimmed = value.trim_end_matches(['"', '\'', '`', ',', ';', ')', '}', ']']);
+    if trimmed.is_empty() {
+        (value, "")
+    } else {
+        value.split_at(trimmed.len())
+    }
+}
+
+/// Shorter than 18 characters → `***`; else the first 6, `…`, the last 4.
+pub fn mask_token(token: &str) -> String {
+    if token == "***" {
+        return token.to_owned();
+    }
+    let count = token.chars().count();
+    if count < MIN_MASK_LEN {
+        return "***".to_owned();
+    }
+    let head: String = token.chars().take(KEEP_START).collect();
+    let tail: String = token.chars().skip(count - KEEP_END).collect();
+    format!("{head}…{tail}")
+}
+
+/// First line, `…redacted…`, last line (`***` for a one-line block).
+fn mask_pem(block: &str) -> String {
+    let lines: Vec<&str> = block
+        .split('\n')
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| !l.is_empty())
+        .collect();
+    match (lines.first(), lines.last()) {
+        (Some(first), Some(last)) if lines.len() >= 2 => format!("{first}\n{PEM_MARKER}\n{last}"),
+        _ => "***".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn redact(text: &str) -> String {
+        Redactor::default().redact(text).into_owned()
+    }
+
+    #[test]
+    fn mask_lengths() {
+        assert_eq!(mask_token("short-secret"), "***");
+        assert_eq!(mask_token("12345678901234567"), "***");
+        assert_eq!(mask_token("123456789012345678"), "123456…5678");
+        assert_eq!(mask_token("äöüäöüäöüäöüäöüäöü"), "äöüäöü…üäöü");
+    }
+
+    #[test]
+    fn default_patterns_table() {
+        let long = "abcdefghijklmnopqrstuvwxyz0123";
+        let cases: Vec<(String, String)> = vec![
+            (
+                format!("OPENAI_API_KEY={long}"),
+                "OPENAI_API_KEY=abcdef…0123".into(),
+            ),
+            ("MY_TOKEN=short".into(), "MY_TOKEN=***".into()),
+            (
+                format!("export GITHUB_TOKEN=\"{long}\""),
+                "export GITHUB_TOKEN=\"abcdef…0123\"".into(),
+            ),
+            (
+                format!("{{\"apiKey\":\"{long}\",\"x\":1}}"),
+                "{\"apiKey\":\"abcdef…0123\",\"x\":1}".into(),
+            ),
+            (
+                "{\"password\": \"hunter2\"}".into(),
+                "{\"password\": \"***\"}".into(),
+            ),
+            (
+                format!("openclaw gateway --token {long} --port 1"),
+                "openclaw gateway --token abcdef…0123 --port 1".into(),
+            ),
+            ("run --password=pw123".into(), "run --password=***".into()),
+            (
+                format!("Authorization: Bearer {long}"),
+                "Authorization: Bearer abcdef…0123".into(),
+            ),
+            (
+                format!("sent bearer {long} upstream"),
+                "sent bearer abcdef…0123 upstream".into(),
+            ),
+            (format!("key sk-{long} used"), "key sk-abc…0123 used".into()),
+            ("key sk-12345678 used".into(), "key *** used".into()),
+            (format!("ghp_{long}"), "ghp_ab…0123".into()),
+            (
+                format!("url https://user:{long}@example.com/x"),
+                "url https://user:abcdef…0123@example.com/x".into(),
+            ),
+            (
+                format!("q token={long}&x=1"),
+                "q token=abcdef…0123&x=1".into(),
+            ),
+            (
+                "telegram 123456789:AAbbccddeeffgghhiijjkkll".into(),
+                "telegram 123456…kkll".into(),
+            ),
+            ("nothing to see here".into(), "nothing to see here".into()),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(redact(&input), expected, "input: {input}");
+        }
+    }
+
+    #[test]
+    fn pem_blocks_keep_first_and_last_line() {
+        let pem = "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nAAAA\n-----END RSA PRIVATE KEY-----";
+        assert_eq!(
+            redact(&format!("key: {pem} done")),
+            "key: -----BEGIN RSA PRIVATE KEY-----\n…redacted…\n-----END RSA PRIVATE KEY----- done"
+        );
+    }
+
+    #[test]
+    fn literal_secrets_are_masked_even_when_off() {
+        let token = "my-gateway-token-value-42";
+        let (r, errors) = Redactor::new(RedactMode::Off, None, &[token.to_owned(), " ".into()]);
+        assert!(errors.is_empty());
+        assert_eq!(
+            r.redact(&format!("connect with {token}!")),
+            "connect with my-gat…e-42!"
+        );
+        assert_eq!(
+            r.redact("OPENAI_API_KEY=abcdefghijklmnopqrstuvwxyz"),
+            "OPENAI_API_KEY=abcdefghijklmnopqrstuvwxyz"
+        );
+        let (r, _) = Redactor::new(RedactMode::Off, None, &["pw".to_owned()]);
+        assert_eq!(r.redact("password is pw"), "password is ***");
+    }
+
+    #[test]
+    fn configured_patterns_replace_the_defaults() {
+        let patterns = vec![
+            "/secret-(\\w+)/".to_owned(),
+            "code=(\\d+)".to_owned(),
+            "(?<=x)y".to_owned(),
+        ];
+        let (r, errors) = Redactor::new(RedactMode::Tools, Some(&patterns), &[]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].index, 2);
+        assert_eq!(r.redact("a secret-abc b"), "a secret-*** b");
+        // Flags: the /…/ form without `i` is case-sensitive, a bare pattern is not.
+        assert_eq!(r.redact("a SECRET-abc CODE=123"), "a SECRET-abc CODE=***");
+        // The defaults are gone.
+        assert_eq!(r.redact("OPENAI_API_KEY=abc"), "OPENAI_API_KEY=abc");
+    }
+
+    #[test]
+    fn split_literal_forms() {
+        assert_eq!(split_literal("/a+/gm"), ("a+", "gm".to_owned()));
+        assert_eq!(split_literal("a+"), ("a+", "i".to_owned()));
+        assert_eq!(split_literal("/path/to"), ("/path/to", "i".to_owned()));
+    }
+
+    #[test]
+    fn unchanged_text_is_borrowed() {
+        assert!(matches!(
+            Redactor::default().redact("plain"),
+            Cow::Borrowed(_)
+        ));
+    }
+}
