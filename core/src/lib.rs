@@ -50,6 +50,7 @@ pub mod limits;
 pub mod link;
 pub mod methods;
 pub mod ports;
+pub mod redact;
 pub mod schema;
 pub mod session;
 pub mod time;
