@@ -51,6 +51,7 @@ pub mod link;
 pub mod methods;
 pub mod ports;
 pub mod redact;
+pub mod reload;
 pub mod schema;
 pub mod session;
 pub mod time;
