@@ -60,3 +60,32 @@ fn host_requests_round_trip_with_scopes_and_validation() {
     h.check_final();
     assert!(h.violations.is_empty(), "{:?}", h.violations);
 }
+
+#[test]
+fn config_reload_status_and_last_error_reach_health() {
+    use openclaw_core::wire::hello::HotReloadStatus;
+    let mut h = Harness::new(test_config());
+    let a = h.connect_cli("a", &["operator.read"]);
+    h.request(a, "h1", "health", json!({}));
+    let health = h.last_frame(a).unwrap_or_default()["payload"].clone();
+    assert_eq!(health["configReload"], json!({"hotReloadStatus": "active"}));
+
+    let wall = h.wall();
+    h.hub.set_config_reload(wall, HotReloadStatus::Active, Some("openclaw.json:3:5: gateway.bind: bad".into()));
+    h.pump();
+    h.request(a, "h2", "health", json!({}));
+    let health = h.last_frame(a).unwrap_or_default()["payload"].clone();
+    assert_eq!(health["configReload"]["hotReloadStatus"], "active");
+    assert_eq!(health["configReload"]["lastError"]["message"], "openclaw.json:3:5: gateway.bind: bad");
+
+    // Turning reload off is broadcast as a fresh health event; a good reload clears the error.
+    h.hub.set_config_reload(wall, HotReloadStatus::Disabled, None);
+    h.pump();
+    let event = h.last_frame(a).unwrap_or_default();
+    assert_eq!(event["event"], "health");
+    assert_eq!(event["payload"]["configReload"], json!({"hotReloadStatus": "disabled"}));
+    h.request(a, "h3", "health", json!({}));
+    let health = h.last_frame(a).unwrap_or_default()["payload"].clone();
+    assert_eq!(health["configReload"], json!({"hotReloadStatus": "disabled"}));
+    assert!(h.violations.is_empty(), "{:?}", h.violations);
+}

@@ -34,7 +34,7 @@ impl Hub {
         }
         match call {
             MethodCall::Health(_) => {
-                let health = self.health.clone();
+                let health = self.health_result();
                 self.respond_ok(conn, &id, &health);
             }
             MethodCall::Status(_) => {

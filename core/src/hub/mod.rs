@@ -169,9 +169,18 @@ pub struct Hub {
     delayed: BTreeMap<(Instant, u64), (ConnId, HubToSession)>,
     delayed_counter: u64,
     system_events: VecDeque<String>,
+    /// Why the last config reload was not applied (`health.configReload.lastError`).
+    reload_error: Option<ReloadError>,
     timers: Timers<HubTimer>,
     ids: IdGen,
     out: VecDeque<HubOutput>,
+}
+
+/// A config reload that was not applied: the message (file, location, key path) and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReloadError {
+    pub message: String,
+    pub at: UnixMillis,
 }
 
 /// At most this many `system-event` texts are kept for the next agent turn.
@@ -199,6 +208,7 @@ impl Hub {
             delayed: BTreeMap::new(),
             delayed_counter: 0,
             system_events: VecDeque::new(),
+            reload_error: None,
             timers,
             out: VecDeque::new(),
         };
@@ -478,6 +488,29 @@ impl Hub {
             }]),
             sessions: Some(store),
         }
+    }
+
+    /// The host's config watcher reports: whether hot reload is on (`gateway.reload.mode` is not
+    /// `off`), and why the last reload was not applied (`None`: it was, or there was none).
+    /// A status change is broadcast as a fresh `health`; the error is shown by the `health`
+    /// method as `configReload.lastError` (outside the reference's closed snapshot schema, like
+    /// its `modelRuntime`).
+    pub fn set_config_reload(&mut self, wall: UnixMillis, status: HotReloadStatus, last_error: Option<String>) {
+        self.reload_error = last_error.map(|message| ReloadError { message, at: wall });
+        if status != self.config.hot_reload {
+            self.config.hot_reload = status;
+            self.refresh_health(wall);
+        }
+    }
+
+    /// The `health` method's answer: the snapshot plus `configReload.lastError` when a reload
+    /// failed.
+    fn health_result(&self) -> Value {
+        let mut health = serde_json::to_value(&self.health).unwrap_or_default();
+        if let (Some(error), Some(reload)) = (&self.reload_error, health.get_mut("configReload")) {
+            reload["lastError"] = json!({ "message": error.message, "ts": error.at.0 });
+        }
+        health
     }
 
     /// Rebuilds the health snapshot and broadcasts `health` (stateVersion.health + 1).
