@@ -124,8 +124,9 @@ pub enum ReloadOutput {
     /// Restart the gateway in-process to pick up `changed` (the new config is `config`).
     Restart { config: Value, changed: Vec<String>, reasons: Vec<String> },
     Notice(ReloadNotice),
-    /// The last reload attempt's outcome for `health.configReload` (`None` = it worked).
-    Status { last_error: Option<String> },
+    /// For `health.configReload`: whether hot reload is on (mode is not `off`) and why the last
+    /// attempt was not applied (`None` = it was).
+    Status { active: bool, last_error: Option<String> },
     /// Nothing more until this deadline (then `handle_timeout`) or an input.
     Wait(Option<Instant>),
 }
@@ -220,7 +221,8 @@ impl Reloader {
                 self.out.push_back(ReloadOutput::Notice(ReloadNotice::SkippedInvalid {
                     message: message.clone(),
                 }));
-                self.out.push_back(ReloadOutput::Status { last_error: Some(message) });
+                let active = self.settings.mode != ReloadMode::Off;
+                self.out.push_back(ReloadOutput::Status { active, last_error: Some(message) });
             }
             LoadOutcome::Loaded { config } => self.apply(config),
         }
@@ -237,12 +239,13 @@ impl Reloader {
 
     fn apply(&mut self, next: Value) {
         let changed = diff_paths(&self.current, &next);
-        self.out.push_back(ReloadOutput::Status { last_error: None });
+        // §5.3 step 3: the new config's reload settings govern this and later reloads.
+        self.settings = ReloadSettings::from_config(&next);
+        let active = self.settings.mode != ReloadMode::Off;
+        self.out.push_back(ReloadOutput::Status { active, last_error: None });
         if changed.is_empty() {
             return;
         }
-        // §5.3 step 3: the new config's reload settings govern this and later reloads.
-        self.settings = ReloadSettings::from_config(&next);
         let plan = plan(&changed);
         let mode = self.settings.mode;
         match mode {

@@ -57,7 +57,7 @@ fn hot_change_applies_and_restart_change_restarts_once() {
     let next = json!({"gateway": {"mode": "local", "port": 18789}, "logging": {"level": "debug"}});
     r.handle_loaded(at, LoadOutcome::Loaded { config: next.clone() });
     let (outs, _) = drain(&mut r);
-    assert_eq!(outs[0], ReloadOutput::Status { last_error: None });
+    assert_eq!(outs[0], ReloadOutput::Status { active: true, last_error: None });
     let ReloadOutput::Apply { changed, plan, config } = &outs[1] else { panic!("{outs:?}") };
     assert_eq!(changed, &["logging.level"]);
     assert!(!plan.restart_gateway);
@@ -93,7 +93,7 @@ fn invalid_config_is_not_applied_and_reported() {
         outs,
         [
             ReloadOutput::Notice(ReloadNotice::SkippedInvalid { message: message.clone() }),
-            ReloadOutput::Status { last_error: Some(message) },
+            ReloadOutput::Status { active: true, last_error: Some(message) },
         ]
     );
     assert_eq!(wait, None);
@@ -101,7 +101,7 @@ fn invalid_config_is_not_applied_and_reported() {
     // Fixing the file clears the error.
     let at = change_and_load(&mut r, at + ms(10));
     r.handle_loaded(at, LoadOutcome::Loaded { config: base() });
-    assert_eq!(drain(&mut r).0, [ReloadOutput::Status { last_error: None }], "no change: nothing applied");
+    assert_eq!(drain(&mut r).0, [ReloadOutput::Status { active: true, last_error: None }], "no change: nothing applied");
 }
 
 #[test]
