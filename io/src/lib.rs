@@ -24,6 +24,7 @@ pub mod config;
 pub mod error;
 pub mod force;
 pub mod host;
+pub mod logs;
 pub mod server;
 pub mod signals;
 
