@@ -106,7 +106,14 @@ fn kill_9_mid_run_leaves_the_database_consistent() {
     let sessions = store.load_sessions().unwrap();
     assert_eq!(sessions.len(), 1);
     let jsonl = store.export_jsonl("agent:main:main").unwrap().unwrap();
-    assert_eq!(jsonl.lines().count(), 3, "header + the one completed turn, nothing partial:\n{jsonl}");
+    // The user message of the interrupted turn was recorded when its run started (the
+    // reference persists messages as they complete); its reply never was.
+    let roles: Vec<String> = jsonl
+        .lines()
+        .skip(1)
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["message"]["role"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "user"], "the completed turn and the interrupted prompt:\n{jsonl}");
     drop(store);
 
     // Restarted, the transcript is intact and the conversation goes on.
@@ -116,7 +123,7 @@ fn kill_9_mid_run_leaves_the_database_consistent() {
     assert_eq!(stdout, "echo: three\n");
     let last = fake.requests().pop().unwrap();
     let texts: Vec<&str> = last["messages"].as_array().unwrap().iter().map(|m| m["content"].as_str().unwrap()).collect();
-    assert_eq!(texts, ["one", "echo: one", "three"]);
+    assert_eq!(texts, ["one", "echo: one", "two", "three"]);
 }
 
 #[test]

@@ -74,7 +74,10 @@ fn history_is_read_by_the_driver() {
         StoreCommand::ReadHistory { conn, id, session_key, session_id, limit } => {
             Some((*conn, id.clone(), session_key.clone(), session_id.clone(), *limit))
         }
-        StoreCommand::SaveSession(_) | StoreCommand::DeleteSession { .. } | StoreCommand::SaveRunResult { .. } => None,
+        StoreCommand::SaveSession(_)
+        | StoreCommand::DeleteSession { .. }
+        | StoreCommand::SaveRunResult { .. }
+        | StoreCommand::AppendMessage { .. } => None,
     });
     let (conn, id, key, sid, limit) = read.expect("a history read");
     assert_eq!((key.as_str(), limit), ("agent:main:main", 10));

@@ -30,6 +30,25 @@ pub enum Script {
     Status { status: u16, retry_after: Option<String>, body: String },
     /// Sends the headers and one chunk, then nothing until the client goes away.
     Stall,
+    /// Streams `text` chunks, then asks for these tool calls, each call's arguments split into
+    /// several fragments (OpenAI `tool_calls` deltas; Anthropic `tool_use` blocks with
+    /// `input_json_delta`), and stops for tool use.
+    Tools { text: Vec<String>, calls: Vec<FakeCall> },
+}
+
+/// A tool call a [`Script::Tools`] asks for.
+#[derive(Clone, Debug)]
+pub struct FakeCall {
+    pub id: String,
+    pub name: String,
+    /// The arguments as JSON text.
+    pub args: String,
+}
+
+impl FakeCall {
+    pub fn new(id: &str, name: &str, args: Value) -> Self {
+        Self { id: id.into(), name: name.into(), args: args.to_string() }
+    }
 }
 
 struct State {
@@ -160,11 +179,17 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(api: FakeApi, mut stream: S, s
         }
         Script::Echo => {
             let last = body["messages"].as_array().and_then(|m| m.last()).cloned().unwrap_or(Value::Null);
-            let text = format!("echo: {}", last["content"].as_str().unwrap_or(""));
+            let text = format!("echo: {}", last_text(&last["content"]));
             let mid = text.char_indices().nth(4).map_or(text.len(), |(i, _)| i);
             vec![text[..mid].to_owned(), text[mid..].to_owned()]
         }
         Script::Reply(chunks) => chunks,
+        Script::Tools { text, calls } => {
+            let _ = stream.write_all(SSE_HEAD.as_bytes()).await;
+            let _ = stream.write_all(tool_turn(api, &text, &calls).as_bytes()).await;
+            let _ = stream.shutdown().await;
+            return;
+        }
         Script::Stall => {
             let _ = stream.write_all(SSE_HEAD.as_bytes()).await;
             let _ = stream.write_all(delta(api, "thinking…").as_bytes()).await;
@@ -188,6 +213,80 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(api: FakeApi, mut stream: S, s
     }
     let _ = stream.write_all(end(api).as_bytes()).await;
     let _ = stream.shutdown().await;
+}
+
+/// The text of a message's content: a string, or the last block's `text` (a text block) or
+/// `content` (an Anthropic `tool_result`).
+fn last_text(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .last()
+            .and_then(|b| b["text"].as_str().or_else(|| b["content"].as_str()))
+            .unwrap_or("")
+            .to_owned(),
+        _ => String::new(),
+    }
+}
+
+/// `args` cut into three fragments (on char boundaries), as providers stream them.
+fn fragments(args: &str) -> Vec<&str> {
+    let cut = |n: usize| args.char_indices().nth(n).map_or(args.len(), |(i, _)| i);
+    let (a, b) = (cut(args.chars().count() / 3), cut(2 * args.chars().count() / 3));
+    vec![&args[..a], &args[a..b], &args[b..]]
+}
+
+/// A whole streamed reply that ends asking for tools.
+fn tool_turn(api: FakeApi, text: &[String], calls: &[FakeCall]) -> String {
+    let mut out = String::new();
+    let mut push = |event: Option<&str>, data: Value| {
+        if let Some(e) = event {
+            out.push_str(&format!("event: {e}\n"));
+        }
+        out.push_str(&format!("data: {data}\n\n"));
+    };
+    match api {
+        FakeApi::OpenAi => {
+            for t in text {
+                push(None, json!({"choices":[{"index":0,"delta":{"content":t}}]}));
+            }
+            for (i, c) in calls.iter().enumerate() {
+                push(None, json!({"choices":[{"index":0,"delta":{"tool_calls":[{"index":i,"id":c.id,"type":"function",
+                    "function":{"name":c.name,"arguments":""}}]}}]}));
+                for f in fragments(&c.args) {
+                    push(None, json!({"choices":[{"index":0,"delta":{"tool_calls":[{"index":i,"function":{"arguments":f}}]}}]}));
+                }
+            }
+            push(None, json!({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}));
+            push(None, json!({"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":3}}));
+            out.push_str("data: [DONE]\n\n");
+        }
+        FakeApi::Anthropic => {
+            push(Some("message_start"), json!({"type":"message_start","message":{"usage":{"input_tokens":5,"output_tokens":0}}}));
+            let mut index = 0;
+            if !text.is_empty() {
+                push(Some("content_block_start"), json!({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}));
+                for t in text {
+                    push(Some("content_block_delta"), json!({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":t}}));
+                }
+                push(Some("content_block_stop"), json!({"type":"content_block_stop","index":0}));
+                index = 1;
+            }
+            for c in calls {
+                push(Some("content_block_start"), json!({"type":"content_block_start","index":index,
+                    "content_block":{"type":"tool_use","id":c.id,"name":c.name,"input":{}}}));
+                for f in fragments(&c.args) {
+                    push(Some("content_block_delta"), json!({"type":"content_block_delta","index":index,
+                        "delta":{"type":"input_json_delta","partial_json":f}}));
+                }
+                push(Some("content_block_stop"), json!({"type":"content_block_stop","index":index}));
+                index += 1;
+            }
+            push(Some("message_delta"), json!({"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":3}}));
+            push(Some("message_stop"), json!({"type":"message_stop"}));
+        }
+    }
+    out
 }
 
 const SSE_HEAD: &str = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\nconnection: close\r\n\r\n";

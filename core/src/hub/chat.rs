@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use super::agent::Launch;
+use super::agent::{AbortOrigin, Launch};
 use super::sessions::StoreCommand;
 use super::{Admission, Hub, HubOutput, RunOutcome};
 use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
@@ -32,7 +32,7 @@ impl Hub {
         if is_stop_phrase(&message) {
             let runs = self.agents.runs_of(&session_key);
             for run in &runs {
-                self.abort_run(now, wall, run);
+                self.abort_run(now, wall, run, AbortOrigin::StopCommand);
             }
             let ids: Vec<&str> = runs.iter().map(RunId::as_str).collect();
             return self.respond_ok(conn, &id, &json!({ "ok": true, "aborted": !runs.is_empty(), "runIds": ids }));
@@ -91,7 +91,7 @@ impl Hub {
             None => self.agents.runs_of(&session_key),
         };
         for run in &runs {
-            self.abort_run(now, wall, run);
+            self.abort_run(now, wall, run, AbortOrigin::Rpc);
         }
         let ids: Vec<&str> = runs.iter().map(RunId::as_str).collect();
         self.respond_ok(conn, &id, &json!({ "ok": true, "aborted": !runs.is_empty(), "runIds": ids }));

@@ -22,6 +22,11 @@ pub enum StoreCommand {
     /// A finished run's replayable result (idempotency across restarts), `res` as JSON
     /// `{ok, payload?, error?}` plus the `agent.wait` answer.
     SaveRunResult { run: RunId, response: serde_json::Value, wait: serde_json::Value, finished_at: UnixMillis },
+    /// Append one message to the transcript of `session_id`: `{role, content, timestamp, …}`
+    /// as the reference's JSONL `message` entries (channels-agent-nodes.md §7.3): `user`,
+    /// `assistant` (text and `toolCall` parts, `stopReason`, `openclawAbort` when cut short)
+    /// and `toolResult`. Applied in order with the other commands.
+    AppendMessage { session_key: String, session_id: String, agent_id: String, run: RunId, message: serde_json::Value },
     /// Read the last `limit` messages of `session_id` and answer with [`Hub::handle_history`]
     /// (or [`Hub::handle_history_failed`]). Carried out in order, after the writes before it.
     ReadHistory { conn: ConnId, id: RequestId, session_key: String, session_id: String, limit: u32 },

@@ -171,10 +171,36 @@ pub enum RunReport {
     Model { provider: String, model: String },
     /// More assistant text arrived.
     Delta { text: String },
-    /// The model finished; `text` is the whole reply.
+    /// The model ended its round asking for these tools (its text so far belongs to this
+    /// round); their execution follows as [`RunReport::ToolStart`]/[`RunReport::ToolResult`].
+    ToolCalls { calls: Vec<ToolCall> },
+    /// A tool is about to run.
+    ToolStart { call: ToolCall },
+    /// A tool finished (`is_error`: it failed; the model sees the text either way).
+    ToolResult(ToolOutcome),
+    /// The model finished; `text` is the reply of its last round.
     Completed { text: String, usage: Option<Usage> },
     /// Every attempt failed.
     Failed(RunFailure),
+}
+
+/// A tool call requested by the model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolCall {
+    /// The provider's id for the call (`call_…`, `toolu_…`).
+    pub id: String,
+    pub name: String,
+    /// The parsed arguments (an object; `{}` when the model sent none or invalid JSON).
+    pub args: Value,
+}
+
+/// What a tool call produced.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolOutcome {
+    pub call_id: String,
+    pub name: String,
+    pub text: String,
+    pub is_error: bool,
 }
 
 /// Why a run failed, with what the caller sees.

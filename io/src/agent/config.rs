@@ -107,6 +107,31 @@ impl RetryPolicy {
     }
 }
 
+/// Which tools the model is offered (`tools.allow` / `tools.deny`) and how many tool rounds
+/// one run may take.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ToolsConfig {
+    /// `None`: every tool; else only these (`"*"` matches all).
+    pub allow: Option<Vec<String>>,
+    /// Never these (wins over `allow`).
+    pub deny: Vec<String>,
+    /// Model rounds that end in tool calls before the run fails as stuck.
+    pub max_rounds: u32,
+}
+
+impl Default for ToolsConfig {
+    fn default() -> Self {
+        Self { allow: None, deny: Vec::new(), max_rounds: 10 }
+    }
+}
+
+impl ToolsConfig {
+    pub fn allows(&self, name: &str) -> bool {
+        let listed = |list: &[String]| list.iter().any(|n| n == name || n == "*");
+        !listed(&self.deny) && self.allow.as_deref().is_none_or(listed)
+    }
+}
+
 /// Everything the agent runtime needs.
 #[derive(Clone, Debug)]
 pub struct AgentConfig {
@@ -126,6 +151,8 @@ pub struct AgentConfig {
     /// Trusted in addition to the Mozilla roots for `https` providers (DER certificates; a
     /// self-signed local server, a corporate proxy).
     pub extra_root_certs: Vec<Vec<u8>>,
+    /// The tools offered to the model (they work inside `workspace`; none without one).
+    pub tools: ToolsConfig,
 }
 
 impl Default for AgentConfig {
@@ -140,6 +167,7 @@ impl Default for AgentConfig {
             idle_timeout: Duration::from_secs(120),
             history_limit: 200,
             extra_root_certs: Vec::new(),
+            tools: ToolsConfig::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ mod http_client;
 mod provider;
 pub(crate) mod runner;
 mod sse;
+mod tools;
 
-pub use config::{AgentConfig, Api, ModelChoice, ModelRef, ProviderConfig, RetryPolicy};
+pub use config::{AgentConfig, Api, ModelChoice, ModelRef, ProviderConfig, RetryPolicy, ToolsConfig};
 pub use store::{Store, StoreError};

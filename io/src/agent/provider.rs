@@ -2,45 +2,89 @@
 //! server) and `anthropic-messages`. Pure: request bodies, stream-event interpretation and
 //! error classification; the HTTP exchange lives in `runner.rs`.
 
-use openclaw_core::wire::agent::{RunErrorKind, RunFailure, Usage};
+use openclaw_core::wire::agent::{RunErrorKind, RunFailure, ToolCall, Usage};
 use serde_json::{json, Value};
 
 use super::config::{Api, ProviderConfig};
 
-/// One turn of the conversation sent to the model.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ChatMessage {
-    pub role: ChatRole,
-    pub text: String,
+/// One message of the conversation sent to the model.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum ChatMessage {
+    User(String),
+    /// A reply: its text and the tools it asked for.
+    Assistant { text: String, calls: Vec<ToolCall> },
+    ToolResult { call_id: String, name: String, text: String, is_error: bool },
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ChatRole {
-    User,
-    Assistant,
-}
-
-impl ChatRole {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::Assistant => "assistant",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<Self> {
-        match s {
-            "user" => Some(Self::User),
-            "assistant" => Some(Self::Assistant),
+impl ChatMessage {
+    /// A transcript entry (`{role, content, …}`, channels-agent-nodes.md §7.3) as the model
+    /// sees it; `None` for entries that carry nothing to send (an empty failed reply).
+    pub(crate) fn from_transcript(m: &Value) -> Option<Self> {
+        let texts = |content: &Value| match content {
+            Value::String(s) => s.clone(),
+            Value::Array(parts) => parts
+                .iter()
+                .filter(|p| p["type"] == "text")
+                .filter_map(|p| p["text"].as_str())
+                .collect::<Vec<_>>()
+                .join("\n"),
+            _ => String::new(),
+        };
+        match m["role"].as_str()? {
+            "user" => Some(Self::User(texts(&m["content"]))),
+            "assistant" => {
+                let calls: Vec<ToolCall> = m["content"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["type"] == "toolCall")
+                    .filter_map(|p| {
+                        Some(ToolCall {
+                            id: p["id"].as_str()?.to_owned(),
+                            name: p["name"].as_str()?.to_owned(),
+                            args: p.get("arguments").cloned().unwrap_or_else(|| json!({})),
+                        })
+                    })
+                    .collect();
+                let text = texts(&m["content"]);
+                (!text.is_empty() || !calls.is_empty()).then_some(Self::Assistant { text, calls })
+            }
+            "toolResult" => Some(Self::ToolResult {
+                call_id: m["toolCallId"].as_str()?.to_owned(),
+                name: m["toolName"].as_str().unwrap_or("").to_owned(),
+                text: texts(&m["content"]),
+                is_error: m["isError"] == true,
+            }),
             _ => None,
         }
     }
+}
+
+/// A tool as the model is offered it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ToolSpec {
+    pub name: &'static str,
+    pub description: &'static str,
+    /// JSON Schema of the arguments.
+    pub parameters: Value,
+}
+
+/// A piece of the tool call at `index` of this reply: its id and name arrive first, then its
+/// JSON arguments in fragments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ToolCallFragment {
+    pub index: u64,
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub args: String,
 }
 
 /// What one stream event meant.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum StreamItem {
     Delta(String),
+    /// Pieces of tool calls (OpenAI may send several calls in one event).
+    ToolCalls(Vec<ToolCallFragment>),
     Usage(Usage),
     /// The model declined (content filter, `refusal` stop reason).
     Refused(String),
@@ -77,28 +121,136 @@ pub(crate) fn endpoint(p: &ProviderConfig) -> (String, Vec<(&'static str, String
 }
 
 /// The JSON body of a streaming request.
-pub(crate) fn request_body(api: Api, model: &str, system: Option<&str>, messages: &[ChatMessage]) -> Value {
-    let turns: Vec<Value> =
-        messages.iter().map(|m| json!({ "role": m.role.as_str(), "content": m.text })).collect();
+pub(crate) fn request_body(api: Api, model: &str, system: Option<&str>, messages: &[ChatMessage], tools: &[ToolSpec]) -> Value {
+    let messages = complete_tool_pairs(messages);
     match api {
         Api::OpenAiCompletions => {
-            let mut all = Vec::with_capacity(turns.len() + 1);
+            let mut all = Vec::with_capacity(messages.len() + 1);
             if let Some(system) = system {
                 all.push(json!({ "role": "system", "content": system }));
             }
-            all.extend(turns);
-            json!({ "model": model, "messages": all, "stream": true,
-                    "stream_options": { "include_usage": true } })
+            all.extend(messages.iter().map(openai_message));
+            let mut body = json!({ "model": model, "messages": all, "stream": true,
+                                   "stream_options": { "include_usage": true } });
+            if !tools.is_empty() {
+                let tools: Vec<Value> = tools
+                    .iter()
+                    .map(|t| json!({ "type": "function", "function": {
+                        "name": t.name, "description": t.description, "parameters": t.parameters } }))
+                    .collect();
+                body["tools"] = json!(tools);
+            }
+            body
         }
         Api::AnthropicMessages => {
-            let mut body = json!({ "model": model, "max_tokens": MAX_OUTPUT_TOKENS, "messages": turns,
-                                   "stream": true });
+            let mut body = json!({ "model": model, "max_tokens": MAX_OUTPUT_TOKENS,
+                                   "messages": anthropic_messages(&messages), "stream": true });
             if let Some(system) = system {
                 body["system"] = json!(system);
+            }
+            if !tools.is_empty() {
+                let tools: Vec<Value> = tools
+                    .iter()
+                    .map(|t| json!({ "name": t.name, "description": t.description, "input_schema": t.parameters }))
+                    .collect();
+                body["tools"] = json!(tools);
             }
             body
         }
     }
+}
+
+/// Both APIs reject a tool call without its result (a run cut short between the two) and a
+/// result without its call (history cut at the limit): the first gets an error result, the
+/// second is dropped.
+fn complete_tool_pairs(messages: &[ChatMessage]) -> Vec<ChatMessage> {
+    let mut out: Vec<ChatMessage> = Vec::with_capacity(messages.len());
+    let mut open: Vec<ToolCall> = Vec::new();
+    let close = |open: &mut Vec<ToolCall>, out: &mut Vec<ChatMessage>| {
+        for c in open.drain(..) {
+            out.push(ChatMessage::ToolResult {
+                call_id: c.id,
+                name: c.name,
+                text: "the run ended before this tool call finished".into(),
+                is_error: true,
+            });
+        }
+    };
+    for m in messages {
+        match m {
+            ChatMessage::ToolResult { call_id, .. } => {
+                if let Some(i) = open.iter().position(|c| &c.id == call_id) {
+                    open.remove(i);
+                    out.push(m.clone());
+                }
+            }
+            ChatMessage::Assistant { calls, .. } => {
+                close(&mut open, &mut out);
+                open.extend(calls.iter().cloned());
+                out.push(m.clone());
+            }
+            ChatMessage::User(_) => {
+                close(&mut open, &mut out);
+                out.push(m.clone());
+            }
+        }
+    }
+    close(&mut open, &mut out);
+    out
+}
+
+fn openai_message(m: &ChatMessage) -> Value {
+    match m {
+        ChatMessage::User(text) => json!({ "role": "user", "content": text }),
+        ChatMessage::Assistant { text, calls } if calls.is_empty() => json!({ "role": "assistant", "content": text }),
+        ChatMessage::Assistant { text, calls } => {
+            let calls: Vec<Value> = calls
+                .iter()
+                .map(|c| json!({ "id": c.id, "type": "function",
+                                 "function": { "name": c.name, "arguments": c.args.to_string() } }))
+                .collect();
+            let content = if text.is_empty() { Value::Null } else { json!(text) };
+            json!({ "role": "assistant", "content": content, "tool_calls": calls })
+        }
+        ChatMessage::ToolResult { call_id, text, .. } => json!({ "role": "tool", "tool_call_id": call_id, "content": text }),
+    }
+}
+
+/// Anthropic wants strictly alternating roles: tool results travel as `tool_result` blocks of
+/// a user turn, and neighbouring turns of one role are merged.
+fn anthropic_messages(messages: &[ChatMessage]) -> Vec<Value> {
+    let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
+    for m in messages {
+        let (role, blocks) = match m {
+            ChatMessage::User(text) => ("user", vec![json!({ "type": "text", "text": text })]),
+            ChatMessage::Assistant { text, calls } => {
+                let mut blocks = Vec::new();
+                if !text.is_empty() {
+                    blocks.push(json!({ "type": "text", "text": text }));
+                }
+                blocks.extend(calls.iter().map(|c| json!({ "type": "tool_use", "id": c.id, "name": c.name, "input": c.args })));
+                ("assistant", blocks)
+            }
+            ChatMessage::ToolResult { call_id, text, is_error, .. } => (
+                "user",
+                vec![json!({ "type": "tool_result", "tool_use_id": call_id, "content": text, "is_error": is_error })],
+            ),
+        };
+        match turns.last_mut() {
+            Some((r, b)) if *r == role => b.extend(blocks),
+            Some(_) | None => turns.push((role, blocks)),
+        }
+    }
+    turns
+        .into_iter()
+        .map(|(role, blocks)| {
+            // A lone text block travels as a plain string, as simple clients send it.
+            match blocks.as_slice() {
+                [one] if one["type"] == "text" => json!({ "role": role, "content": one["text"] }),
+                _ => json!({ "role": role, "content": blocks }),
+            }
+        })
+        .collect()
 }
 
 /// Interprets one SSE event of the stream.
@@ -123,6 +275,19 @@ pub(crate) fn stream_item(api: Api, event: &str, data: &str) -> StreamItem {
             if let Some(refusal) = choice["delta"]["refusal"].as_str().filter(|r| !r.is_empty()) {
                 return StreamItem::Refused(refusal.to_owned());
             }
+            if let Some(calls) = choice["delta"]["tool_calls"].as_array().filter(|c| !c.is_empty()) {
+                let fragments = calls
+                    .iter()
+                    .enumerate()
+                    .map(|(i, call)| ToolCallFragment {
+                        index: call["index"].as_u64().unwrap_or(i as u64),
+                        id: call["id"].as_str().filter(|s| !s.is_empty()).map(str::to_owned),
+                        name: call["function"]["name"].as_str().filter(|s| !s.is_empty()).map(str::to_owned),
+                        args: call["function"]["arguments"].as_str().unwrap_or("").to_owned(),
+                    })
+                    .collect();
+                return StreamItem::ToolCalls(fragments);
+            }
             match choice["delta"]["content"].as_str() {
                 Some(text) if !text.is_empty() => StreamItem::Delta(text.to_owned()),
                 Some(_) | None => StreamItem::Nothing,
@@ -131,6 +296,28 @@ pub(crate) fn stream_item(api: Api, event: &str, data: &str) -> StreamItem {
         Api::AnthropicMessages => match event {
             "content_block_delta" if v["delta"]["type"] == "text_delta" => {
                 StreamItem::Delta(v["delta"]["text"].as_str().unwrap_or("").to_owned())
+            }
+            "content_block_start" if v["content_block"]["type"] == "tool_use" => {
+                let block = &v["content_block"];
+                // `input` is `{}` here; the arguments follow as `input_json_delta` fragments.
+                let args = match &block["input"] {
+                    Value::Object(o) if !o.is_empty() => block["input"].to_string(),
+                    _ => String::new(),
+                };
+                StreamItem::ToolCalls(vec![ToolCallFragment {
+                    index: v["index"].as_u64().unwrap_or(0),
+                    id: block["id"].as_str().map(str::to_owned),
+                    name: block["name"].as_str().map(str::to_owned),
+                    args,
+                }])
+            }
+            "content_block_delta" if v["delta"]["type"] == "input_json_delta" => {
+                StreamItem::ToolCalls(vec![ToolCallFragment {
+                    index: v["index"].as_u64().unwrap_or(0),
+                    id: None,
+                    name: None,
+                    args: v["delta"]["partial_json"].as_str().unwrap_or("").to_owned(),
+                }])
             }
             "message_start" => {
                 let input = v["message"]["usage"]["input_tokens"].as_u64().unwrap_or(0);
@@ -238,11 +425,69 @@ mod tests {
 
     #[test]
     fn bodies() {
-        let msgs = [ChatMessage { role: ChatRole::User, text: "hi".into() }];
-        let b = request_body(Api::OpenAiCompletions, "m", Some("sys"), &msgs);
+        let msgs = [ChatMessage::User("hi".into())];
+        let b = request_body(Api::OpenAiCompletions, "m", Some("sys"), &msgs, &[]);
         assert_eq!(b["messages"][0], json!({"role":"system","content":"sys"}));
-        let b = request_body(Api::AnthropicMessages, "m", Some("sys"), &msgs);
+        assert!(b.get("tools").is_none());
+        let b = request_body(Api::AnthropicMessages, "m", Some("sys"), &msgs, &[]);
         assert_eq!(b["system"], "sys");
         assert_eq!(b["messages"][0], json!({"role":"user","content":"hi"}));
+    }
+
+    fn tool_turn() -> Vec<ChatMessage> {
+        let call = |id: &str| ToolCall { id: id.into(), name: "read".into(), args: json!({"path": "a"}) };
+        vec![
+            ChatMessage::User("hi".into()),
+            ChatMessage::Assistant { text: "let me look".into(), calls: vec![call("c1"), call("c2")] },
+            ChatMessage::ToolResult { call_id: "c1".into(), name: "read".into(), text: "A".into(), is_error: false },
+            // c2 never got its result (the run was cut short); a stray result has no call.
+            ChatMessage::ToolResult { call_id: "zz".into(), name: "read".into(), text: "?".into(), is_error: false },
+            ChatMessage::User("and?".into()),
+        ]
+    }
+
+    #[test]
+    fn openai_tool_history_and_tools() {
+        let spec = ToolSpec { name: "read", description: "Read a file", parameters: json!({"type":"object"}) };
+        let b = request_body(Api::OpenAiCompletions, "m", None, &tool_turn(), &[spec]);
+        assert_eq!(b["tools"][0]["function"]["name"], "read");
+        let m = b["messages"].as_array().unwrap();
+        assert_eq!(m.len(), 5, "{b}");
+        assert_eq!(m[1]["tool_calls"][1], json!({"id":"c2","type":"function","function":{"name":"read","arguments":"{\"path\":\"a\"}"}}));
+        assert_eq!(m[2], json!({"role":"tool","tool_call_id":"c1","content":"A"}));
+        assert_eq!(m[3]["tool_call_id"], "c2", "the missing result is filled in");
+        assert_eq!(m[4], json!({"role":"user","content":"and?"}));
+    }
+
+    #[test]
+    fn anthropic_tool_history_alternates() {
+        let spec = ToolSpec { name: "read", description: "Read a file", parameters: json!({"type":"object"}) };
+        let b = request_body(Api::AnthropicMessages, "m", None, &tool_turn(), &[spec]);
+        assert_eq!(b["tools"][0]["input_schema"], json!({"type":"object"}));
+        let m = b["messages"].as_array().unwrap();
+        let roles: Vec<&str> = m.iter().map(|t| t["role"].as_str().unwrap()).collect();
+        assert_eq!(roles, ["user", "assistant", "user"], "{b}");
+        assert_eq!(m[1]["content"][1], json!({"type":"tool_use","id":"c1","name":"read","input":{"path":"a"}}));
+        let results = m[2]["content"].as_array().unwrap();
+        assert_eq!(results[0], json!({"type":"tool_result","tool_use_id":"c1","content":"A","is_error":false}));
+        assert_eq!(results[1]["is_error"], true);
+        assert_eq!(results[2], json!({"type":"text","text":"and?"}));
+    }
+
+    #[test]
+    fn tool_call_fragments() {
+        let d = r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"ls","arguments":""}}]}}]}"#;
+        let frag = ToolCallFragment { index: 0, id: Some("call_1".into()), name: Some("ls".into()), args: String::new() };
+        assert_eq!(stream_item(Api::OpenAiCompletions, "", d), StreamItem::ToolCalls(vec![frag]));
+        let d = r#"{"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"pa"}}]}}]}"#;
+        let frag = ToolCallFragment { index: 0, id: None, name: None, args: "{\"pa".into() };
+        assert_eq!(stream_item(Api::OpenAiCompletions, "", d), StreamItem::ToolCalls(vec![frag]));
+        let api = Api::AnthropicMessages;
+        let s = r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_1","name":"ls","input":{}}}"#;
+        let frag = ToolCallFragment { index: 1, id: Some("toolu_1".into()), name: Some("ls".into()), args: String::new() };
+        assert_eq!(stream_item(api, "content_block_start", s), StreamItem::ToolCalls(vec![frag]));
+        let d = r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"path\""}}"#;
+        let frag = ToolCallFragment { index: 1, id: None, name: None, args: "{\"path\"".into() };
+        assert_eq!(stream_item(api, "content_block_delta", d), StreamItem::ToolCalls(vec![frag]));
     }
 }

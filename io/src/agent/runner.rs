@@ -1,24 +1,27 @@
 //! Runs agent turns for the hub: one task per run, streaming from the configured model with
-//! retries and fallbacks, reporting progress as [`RunReport`]s into the hub's input queue.
+//! retries and fallbacks, executing the tools it calls and looping until it answers (a bounded
+//! number of rounds), reporting progress as [`RunReport`]s into the hub's input queue. The hub
+//! decides what the transcript records; this module writes it, in order, from one writer task
+//! that also serves every transcript read (so a read sees every write queued before it).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use openclaw_core::hub::{RunCommand, RunStart, StoreCommand};
-use openclaw_core::wire::agent::{RunErrorKind, RunFailure, RunReport, Usage};
+use openclaw_core::wire::agent::{RunErrorKind, RunFailure, RunReport, ToolCall, ToolOutcome, Usage};
 use openclaw_core::limits::IDEMPOTENCY_TTL;
 use openclaw_core::{RunId, UnixMillis};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::{AbortHandle, JoinHandle};
 
-use super::config::{AgentConfig, ModelRef};
+use super::config::{AgentConfig, ModelRef, ProviderConfig};
 use super::http_client::{post_json, tls_config, HttpError, Response};
-use super::provider::{self, ChatMessage, ChatRole, StreamItem};
+use super::provider::{self, ChatMessage, StreamItem, ToolCallFragment, ToolSpec};
 use super::sse::SseDecoder;
-use super::store::{Store, Turn};
+use super::store::{MessageOwner, Store};
+use super::tools::Tools;
 use crate::hub_task::HubInput;
-use crate::clock;
 
 /// Longest `AGENTS.md` read into the system prompt.
 const MAX_AGENTS_MD: u64 = 64 * 1024;
@@ -26,8 +29,16 @@ const MAX_AGENTS_MD: u64 = 64 * 1024;
 struct Shared {
     config: AgentConfig,
     tls: Arc<tokio_rustls::rustls::ClientConfig>,
-    store: Arc<Store>,
+    tools: Tools,
+    writer: mpsc::Sender<WriterJob>,
     reports: mpsc::Sender<HubInput>,
+}
+
+/// Work for the store writer, done in arrival order.
+enum WriterJob {
+    Command(StoreCommand),
+    /// The conversation a run sends to the model.
+    LoadHistory { session_id: String, limit: usize, reply: oneshot::Sender<Result<Vec<ChatMessage>, String>> },
 }
 
 /// Store commands waiting for the writer; the hub waits when it is full (backpressure).
@@ -38,7 +49,6 @@ const STORE_QUEUE: usize = 1024;
 pub(crate) struct AgentRuntime {
     shared: Arc<Shared>,
     tasks: BTreeMap<RunId, AbortHandle>,
-    writer: mpsc::Sender<StoreCommand>,
 }
 
 impl AgentRuntime {
@@ -51,14 +61,26 @@ impl AgentRuntime {
     ) -> Result<(Self, JoinHandle<()>), HttpError> {
         let tls = tls_config(&config.extra_root_certs)?;
         let (writer, queue) = mpsc::channel(STORE_QUEUE);
-        let task = tokio::spawn(write_loop(Arc::clone(&store), queue, reports.clone()));
-        let shared = Arc::new(Shared { config, tls, store, reports });
-        Ok((Self { shared, tasks: BTreeMap::new(), writer }, task))
+        let task = tokio::spawn(write_loop(store, queue, reports.clone()));
+        let max_rounds = config.tools.max_rounds;
+        let tools = Tools::new(config.workspace.as_deref().filter(|_| max_rounds > 0), &config.tools);
+        let shared = Arc::new(Shared { config, tls, tools, writer, reports });
+        Ok((Self { shared, tasks: BTreeMap::new() }, task))
+    }
+
+    /// Hot reload: runs started from now on use `config` (running ones keep theirs).
+    pub(crate) fn set_config(&mut self, config: AgentConfig) -> Result<(), HttpError> {
+        let tls = tls_config(&config.extra_root_certs)?;
+        let max_rounds = config.tools.max_rounds;
+        let tools = Tools::new(config.workspace.as_deref().filter(|_| max_rounds > 0), &config.tools);
+        let (writer, reports) = (self.shared.writer.clone(), self.shared.reports.clone());
+        self.shared = Arc::new(Shared { config, tls, tools, writer, reports });
+        Ok(())
     }
 
     /// Queues a store command (waits while the writer is behind).
     pub(crate) async fn persist(&self, command: StoreCommand) {
-        if self.writer.send(command).await.is_err() {
+        if self.shared.writer.send(WriterJob::Command(command)).await.is_err() {
             tracing::error!("the session store writer has stopped; a change was not saved");
         }
     }
@@ -89,8 +111,21 @@ impl Drop for AgentRuntime {
     }
 }
 
-async fn write_loop(store: Arc<Store>, mut queue: mpsc::Receiver<StoreCommand>, hub: mpsc::Sender<HubInput>) {
-    while let Some(command) = queue.recv().await {
+async fn write_loop(store: Arc<Store>, mut queue: mpsc::Receiver<WriterJob>, hub: mpsc::Sender<HubInput>) {
+    while let Some(job) = queue.recv().await {
+        let command = match job {
+            WriterJob::LoadHistory { session_id, limit, reply } => {
+                let s = Arc::clone(&store);
+                let read = tokio::task::spawn_blocking(move || s.history(&session_id, limit)).await;
+                let _ = reply.send(match read {
+                    Ok(Ok(messages)) => Ok(messages),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(e) => Err(format!("the transcript reader failed: {e}")),
+                });
+                continue;
+            }
+            WriterJob::Command(command) => command,
+        };
         if let StoreCommand::ReadHistory { conn, id, session_key, session_id, limit } = command {
             let s = Arc::clone(&store);
             let sid = session_id.clone();
@@ -117,6 +152,10 @@ async fn write_loop(store: Arc<Store>, mut queue: mpsc::Receiver<StoreCommand>, 
                 let ttl = u64::try_from(IDEMPOTENCY_TTL.as_millis()).unwrap_or(u64::MAX);
                 let keep_after = UnixMillis(finished_at.0.saturating_sub(ttl));
                 store.save_run_result(run.as_str(), response, wait, *finished_at, keep_after)
+            }
+            StoreCommand::AppendMessage { session_key, session_id, agent_id, run, message } => {
+                let owner = MessageOwner { session_key, session_id, agent_id, run_id: run.as_str() };
+                store.append_message(&owner, message)
             }
             StoreCommand::ReadHistory { .. } => Ok(()),
         })
@@ -145,62 +184,98 @@ impl Reporter<'_> {
 
 async fn run_turn(shared: Arc<Shared>, start: RunStart) {
     let reporter = Reporter { shared: &shared, run: start.run.clone() };
-    match turn(&shared, &start, &reporter).await {
-        Ok((text, usage)) => {
-            let store = Arc::clone(&shared.store);
-            let (key, sid, agent, run, user, reply) = (
-                start.session_key.clone(),
-                start.session_id.clone(),
-                start.agent_id.clone(),
-                start.run.0.clone(),
-                start.message.clone(),
-                text.clone(),
-            );
-            let saved = tokio::task::spawn_blocking(move || {
-                let turn = Turn {
-                    session_key: &key,
-                    session_id: &sid,
-                    agent_id: &agent,
-                    run_id: &run,
-                    user: &user,
-                    assistant: &reply,
-                    ts: clock::wall().0,
-                };
-                store.append_turn(&turn)
-            })
-            .await;
-            match saved {
-                Ok(Ok(())) => reporter.send(RunReport::Completed { text, usage }).await,
-                Ok(Err(e)) => {
-                    tracing::error!(error = %e, "saving the transcript failed");
-                    let message = format!("the reply could not be saved: {e}");
-                    reporter.send(RunReport::Failed(RunFailure { kind: RunErrorKind::Unknown, message, http_status: None })).await;
-                }
-                Err(e) => {
-                    let message = format!("the transcript writer failed: {e}");
-                    reporter.send(RunReport::Failed(RunFailure { kind: RunErrorKind::Unknown, message, http_status: None })).await;
-                }
-            }
-        }
-        Err(failure) => reporter.send(RunReport::Failed(failure)).await,
-    }
+    let report = match turn(&shared, &start, &reporter).await {
+        Ok((text, usage)) => RunReport::Completed { text, usage },
+        Err(failure) => RunReport::Failed(failure),
+    };
+    reporter.send(report).await;
 }
 
-/// The model chain (override or primary, then fallbacks), the prompt, and the attempts.
+/// What one model round produced.
+struct Round {
+    text: String,
+    calls: Vec<ToolCall>,
+    usage: Option<Usage>,
+}
+
+/// The model chain (override or primary, then fallbacks), the prompt, and the rounds: the
+/// first round may fall back along the chain; later ones stay with the model that answered.
 async fn turn(shared: &Shared, start: &RunStart, reporter: &Reporter<'_>) -> Result<(String, Option<Usage>), RunFailure> {
     let config = &shared.config;
     let chain = model_chain(config, start)?;
     let system = system_prompt(config, start).await;
-    let store = Arc::clone(&shared.store);
-    let (key, limit) = (start.session_id.clone(), config.history_limit);
-    let mut messages = tokio::task::spawn_blocking(move || store.history(&key, limit))
+    let mut messages = load_history(shared, &start.session_id, config.history_limit).await?;
+    // The hub appended the user message before starting the run; if that write failed, the
+    // model still gets the message.
+    if !matches!(messages.last(), Some(ChatMessage::User(t)) if *t == start.message) {
+        messages.push(ChatMessage::User(start.message.clone()));
+    }
+    let specs = shared.tools.specs();
+    let mut chosen: Option<(&ModelRef, &ProviderConfig)> = None;
+    let mut total: Option<Usage> = None;
+    let mut tool_rounds = 0;
+    loop {
+        let round = match chosen {
+            Some((model, provider)) => {
+                with_retries(shared, model, provider, system.as_deref(), &messages, &specs, reporter).await?
+            }
+            None => {
+                let (round, model, provider) = first_round(shared, &chain, system.as_deref(), &messages, &specs, reporter).await?;
+                chosen = Some((model, provider));
+                round
+            }
+        };
+        if let Some(u) = round.usage {
+            let t = total.unwrap_or_default();
+            total = Some(Usage { input: t.input + u.input, output: t.output + u.output });
+        }
+        if round.calls.is_empty() {
+            return Ok((round.text, total));
+        }
+        if tool_rounds >= config.tools.max_rounds {
+            return Err(unknown(format!(
+                "the model was still calling tools after {tool_rounds} rounds; the run was stopped without a final answer"
+            )));
+        }
+        tool_rounds += 1;
+        reporter.send(RunReport::ToolCalls { calls: round.calls.clone() }).await;
+        messages.push(ChatMessage::Assistant { text: round.text, calls: round.calls.clone() });
+        for call in round.calls {
+            reporter.send(RunReport::ToolStart { call: call.clone() }).await;
+            let (tools, c) = (shared.tools.clone(), call.clone());
+            let (text, is_error) = tokio::task::spawn_blocking(move || tools.run(&c))
+                .await
+                .unwrap_or_else(|e| (format!("the tool failed: {e}"), true));
+            let outcome = ToolOutcome { call_id: call.id.clone(), name: call.name.clone(), text: text.clone(), is_error };
+            reporter.send(RunReport::ToolResult(outcome)).await;
+            messages.push(ChatMessage::ToolResult { call_id: call.id, name: call.name, text, is_error });
+        }
+    }
+}
+
+/// Reads the session's transcript through the writer, after every write queued before.
+async fn load_history(shared: &Shared, session_id: &str, limit: usize) -> Result<Vec<ChatMessage>, RunFailure> {
+    let (reply, answer) = oneshot::channel();
+    let job = WriterJob::LoadHistory { session_id: session_id.to_owned(), limit, reply };
+    shared.writer.send(job).await.map_err(|_| unknown("the session store writer has stopped".into()))?;
+    answer
         .await
-        .map_err(|e| unknown(format!("reading the transcript failed: {e}")))?
-        .map_err(|e| unknown(e.to_string()))?;
-    messages.push(ChatMessage { role: ChatRole::User, text: start.message.clone() });
+        .map_err(|_| unknown("the session store writer has stopped".into()))?
+        .map_err(|e| unknown(format!("reading the transcript failed: {e}")))
+}
+
+/// The first round: each model of the chain in turn (with its retries) until one answers.
+async fn first_round<'a>(
+    shared: &'a Shared,
+    chain: &'a [ModelRef],
+    system: Option<&str>,
+    messages: &[ChatMessage],
+    specs: &[ToolSpec],
+    reporter: &Reporter<'_>,
+) -> Result<(Round, &'a ModelRef, &'a ProviderConfig), RunFailure> {
     let mut last = None;
-    for model in &chain {
-        let Some(provider) = config.providers.get(&model.provider) else {
+    for model in chain {
+        let Some(provider) = shared.config.providers.get(&model.provider) else {
             last = Some(unknown(format!(
                 "model {model}: provider {:?} is not configured (set models.providers.{})",
                 model.provider, model.provider
@@ -208,29 +283,59 @@ async fn turn(shared: &Shared, start: &RunStart, reporter: &Reporter<'_>) -> Res
             continue;
         };
         reporter.send(RunReport::Model { provider: model.provider.clone(), model: model.model.clone() }).await;
-        let mut attempt = 1;
-        loop {
-            match stream_once(shared, provider, &model.model, system.as_deref(), &messages, reporter).await {
-                Ok(done) => return Ok(done),
-                Err(f) if f.retryable && !f.streamed && attempt < config.retry.max_attempts => {
-                    let delay = config.retry.delay(attempt, f.retry_after);
-                    tracing::info!(%model, attempt, ?delay, error = %f.failure.message, "retrying model");
-                    tokio::time::sleep(delay).await;
-                    attempt += 1;
+        match attempts(shared, model, provider, system, messages, specs, reporter).await {
+            Ok(round) => return Ok((round, model, provider)),
+            Err(f) => {
+                // Text already shown cannot be taken back: no fallback after streaming.
+                if f.streamed || f.failure.kind == RunErrorKind::Refusal {
+                    return Err(f.failure);
                 }
-                Err(f) => {
-                    tracing::warn!(%model, error = %f.failure.message, "model failed");
-                    // Text already shown cannot be taken back: no fallback after streaming.
-                    if f.streamed || f.failure.kind == RunErrorKind::Refusal {
-                        return Err(f.failure);
-                    }
-                    last = Some(f.failure);
-                    break;
-                }
+                last = Some(f.failure);
             }
         }
     }
     Err(last.unwrap_or_else(|| unknown("no model to run".into())))
+}
+
+async fn with_retries(
+    shared: &Shared,
+    model: &ModelRef,
+    provider: &ProviderConfig,
+    system: Option<&str>,
+    messages: &[ChatMessage],
+    specs: &[ToolSpec],
+    reporter: &Reporter<'_>,
+) -> Result<Round, RunFailure> {
+    attempts(shared, model, provider, system, messages, specs, reporter).await.map_err(|f| f.failure)
+}
+
+/// One model, retried on transient failures while nothing of the attempt was shown.
+async fn attempts(
+    shared: &Shared,
+    model: &ModelRef,
+    provider: &ProviderConfig,
+    system: Option<&str>,
+    messages: &[ChatMessage],
+    specs: &[ToolSpec],
+    reporter: &Reporter<'_>,
+) -> Result<Round, AttemptFailure> {
+    let retry = &shared.config.retry;
+    let mut attempt = 1;
+    loop {
+        match stream_once(shared, provider, &model.model, system, messages, specs, reporter).await {
+            Ok(round) => return Ok(round),
+            Err(f) if f.retryable && !f.streamed && attempt < retry.max_attempts => {
+                let delay = retry.delay(attempt, f.retry_after);
+                tracing::info!(%model, attempt, ?delay, error = %f.failure.message, "retrying model");
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+            Err(f) => {
+                tracing::warn!(%model, error = %f.failure.message, "model failed");
+                return Err(f);
+            }
+        }
+    }
 }
 
 fn model_chain(config: &AgentConfig, start: &RunStart) -> Result<Vec<ModelRef>, RunFailure> {
@@ -284,16 +389,17 @@ fn unknown(message: String) -> RunFailure {
 
 async fn stream_once(
     shared: &Shared,
-    provider_cfg: &super::config::ProviderConfig,
+    provider_cfg: &ProviderConfig,
     model: &str,
     system: Option<&str>,
     messages: &[ChatMessage],
+    specs: &[ToolSpec],
     reporter: &Reporter<'_>,
-) -> Result<(String, Option<Usage>), AttemptFailure> {
+) -> Result<Round, AttemptFailure> {
     let config = &shared.config;
     let api = provider_cfg.api;
     let (url, headers) = provider::endpoint(provider_cfg);
-    let body = provider::request_body(api, model, system, messages).to_string().into_bytes();
+    let body = provider::request_body(api, model, system, messages, specs).to_string().into_bytes();
     let fail = |failure: RunFailure, retryable: bool, streamed: bool| AttemptFailure { failure, retryable, retry_after: None, streamed };
     let exchange = tokio::time::timeout(config.idle_timeout, post_json(&url, &headers, body, config.connect_timeout, &shared.tls));
     let mut response: Response = match exchange.await {
@@ -310,6 +416,7 @@ async fn stream_once(
     }
     let mut decoder = SseDecoder::default();
     let (mut text, mut usage, mut streamed) = (String::new(), None::<Usage>, false);
+    let mut calls = CallBuilder::default();
     loop {
         let chunk = match tokio::time::timeout(config.idle_timeout, response.chunk()).await {
             Err(_) => return Err(fail(timeout_failure(config.idle_timeout), true, streamed)),
@@ -325,6 +432,7 @@ async fn stream_once(
                     streamed = true;
                     reporter.send(RunReport::Delta { text: delta }).await;
                 }
+                StreamItem::ToolCalls(fragments) => calls.add(fragments),
                 StreamItem::Usage(u) => {
                     let prev = usage.unwrap_or_default();
                     usage = Some(Usage { input: prev.input.max(u.input), output: prev.output.max(u.output) });
@@ -336,7 +444,7 @@ async fn stream_once(
                     let retryable = matches!(f.kind, RunErrorKind::RateLimit | RunErrorKind::Timeout);
                     return Err(fail(f, retryable, streamed));
                 }
-                StreamItem::Done => return Ok((text, usage)),
+                StreamItem::Done => return Ok(Round { text, calls: calls.finish(), usage }),
                 StreamItem::Nothing => {}
             }
         }
@@ -348,7 +456,47 @@ async fn stream_once(
             reporter.send(RunReport::Delta { text: delta }).await;
         }
     }
-    Ok((text, usage))
+    Ok(Round { text, calls: calls.finish(), usage })
+}
+
+/// Tool calls assembled from their streamed fragments, by index.
+#[derive(Default)]
+struct CallBuilder {
+    calls: BTreeMap<u64, (Option<String>, Option<String>, String)>,
+}
+
+impl CallBuilder {
+    fn add(&mut self, fragments: Vec<ToolCallFragment>) {
+        for f in fragments {
+            let entry = self.calls.entry(f.index).or_default();
+            if f.id.is_some() {
+                entry.0 = f.id;
+            }
+            if f.name.is_some() {
+                entry.1 = f.name;
+            }
+            entry.2.push_str(&f.args);
+        }
+    }
+
+    /// Arguments that are not a JSON object stay as their raw text (the tool refuses them,
+    /// the model sees why).
+    fn finish(self) -> Vec<ToolCall> {
+        self.calls
+            .into_iter()
+            .map(|(index, (id, name, args))| {
+                let args = if args.trim().is_empty() {
+                    serde_json::json!({})
+                } else {
+                    serde_json::from_str::<serde_json::Value>(&args)
+                        .ok()
+                        .filter(serde_json::Value::is_object)
+                        .unwrap_or(serde_json::Value::String(args))
+                };
+                ToolCall { id: id.unwrap_or_else(|| format!("call_{index}")), name: name.unwrap_or_default(), args }
+            })
+            .collect()
+    }
 }
 
 fn timeout_failure(after: Duration) -> RunFailure {

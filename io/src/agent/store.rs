@@ -10,7 +10,7 @@ use openclaw_core::wire::sessions::SessionEntry;
 use openclaw_core::UnixMillis;
 use serde_json::{json, Value};
 
-use super::provider::{ChatMessage, ChatRole};
+use super::provider::ChatMessage;
 
 /// Schema versions, applied in order; `PRAGMA user_version` records the last one applied.
 const MIGRATIONS: &[&str] = &[
@@ -45,6 +45,9 @@ const MIGRATIONS: &[&str] = &[
          finished_at INTEGER NOT NULL
      );
      CREATE INDEX run_results_by_age ON run_results(finished_at);",
+    // 2: the whole message as the reference's transcript entry (tool calls and results,
+    //    `stopReason`, `openclawAbort`); `text` keeps its plain text for previews and search.
+    "ALTER TABLE messages ADD COLUMN content TEXT;",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -57,15 +60,12 @@ pub enum StoreError {
     Poisoned,
 }
 
-/// A completed turn to persist.
-pub(crate) struct Turn<'a> {
+/// Where a transcript message belongs.
+pub struct MessageOwner<'a> {
     pub session_key: &'a str,
     pub session_id: &'a str,
     pub agent_id: &'a str,
     pub run_id: &'a str,
-    pub user: &'a str,
-    pub assistant: &'a str,
-    pub ts: u64,
 }
 
 pub struct Store {
@@ -111,59 +111,59 @@ impl Store {
         Ok(f(&mut conn)?)
     }
 
-    /// The last `limit` messages of a session id, oldest first.
+    /// The last `limit` messages of a session id, oldest first, as the model is sent them.
     pub(crate) fn history(&self, session_id: &str, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
-        self.with(|c| {
-            let mut stmt = c.prepare(
-                "SELECT role, text FROM (SELECT id, role, text FROM messages WHERE session_id = ?1
-                 ORDER BY id DESC LIMIT ?2) ORDER BY id",
-            )?;
-            let rows = stmt.query_map(params![session_id, limit as i64], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?;
-            let mut out = Vec::new();
-            for row in rows {
-                let (role, text) = row?;
-                if let Some(role) = ChatRole::parse(&role) {
-                    out.push(ChatMessage { role, text });
-                }
-            }
-            Ok(out)
-        })
+        let rows = self.last_messages(session_id, i64::try_from(limit).unwrap_or(i64::MAX), None)?;
+        Ok(rows.iter().filter_map(|(_, m)| ChatMessage::from_transcript(m)).collect())
     }
 
-    /// The last `limit` messages of a session id for `chat.history`, oldest first:
-    /// `{role, content:[{type:"text", text}], timestamp, runId}`.
-    pub fn history_json(&self, session_id: &str, limit: u32) -> Result<Vec<Value>, StoreError> {
+    /// Up to `limit` messages of a session id before row `before` (all when `None`), oldest
+    /// first: `(row id, {role, content, timestamp, …, runId})`.
+    pub fn last_messages(&self, session_id: &str, limit: i64, before: Option<i64>) -> Result<Vec<(i64, Value)>, StoreError> {
         self.with(|c| {
             let mut stmt = c.prepare(
-                "SELECT role, text, ts, run_id FROM (SELECT id, role, text, ts, run_id FROM messages
-                 WHERE session_id = ?1 ORDER BY id DESC LIMIT ?2) ORDER BY id",
+                "SELECT id, role, text, ts, run_id, content FROM (SELECT id, role, text, ts, run_id, content
+                 FROM messages WHERE session_id = ?1 AND id < ?3 ORDER BY id DESC LIMIT ?2) ORDER BY id",
             )?;
-            let rows = stmt.query_map(params![session_id, i64::from(limit)], |r| {
-                let (role, text, ts, run): (String, String, i64, String) = (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
-                Ok(json!({ "role": role, "content": [{ "type": "text", "text": text }], "timestamp": ts, "runId": run }))
+            let rows = stmt.query_map(params![session_id, limit, before.unwrap_or(i64::MAX)], |r| {
+                let id: i64 = r.get(0)?;
+                let (role, text, ts, run): (String, String, i64, String) = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+                let content: Option<String> = r.get(5)?;
+                // Rows from before migration 2 hold plain text only.
+                let mut message = content
+                    .and_then(|c| serde_json::from_str::<Value>(&c).ok())
+                    .filter(Value::is_object)
+                    .unwrap_or_else(|| json!({ "role": role, "content": [{ "type": "text", "text": text }], "timestamp": ts }));
+                message["runId"] = json!(run);
+                Ok((id, message))
             })?;
             rows.collect()
         })
     }
 
-    /// Records a finished turn (both messages, the session's `updated_at`) atomically.
-    pub(crate) fn append_turn(&self, turn: &Turn<'_>) -> Result<(), StoreError> {
+    /// The last `limit` messages of a session id for `chat.history`, oldest first.
+    pub fn history_json(&self, session_id: &str, limit: u32) -> Result<Vec<Value>, StoreError> {
+        Ok(self.last_messages(session_id, i64::from(limit), None)?.into_iter().map(|(_, m)| m).collect())
+    }
+
+    /// Appends one transcript message (`{role, content, timestamp, …}`) in its own transaction,
+    /// creating the session row if the session is new.
+    pub fn append_message(&self, owner: &MessageOwner<'_>, message: &Value) -> Result<(), StoreError> {
+        let role = message["role"].as_str().unwrap_or("assistant");
+        let text = plain_text(&message["content"]);
+        let ts = message["timestamp"].as_i64().unwrap_or(0);
         self.with(|c| {
             let tx = c.transaction()?;
             tx.execute(
                 "INSERT OR IGNORE INTO sessions (key, session_id, agent_id, created_at, updated_at)
                  VALUES (?1, ?2, ?3, ?4, ?4)",
-                params![turn.session_key, turn.session_id, turn.agent_id, turn.ts as i64],
+                params![owner.session_key, owner.session_id, owner.agent_id, ts],
             )?;
-            for (role, text) in [("user", turn.user), ("assistant", turn.assistant)] {
-                tx.execute(
-                    "INSERT INTO messages (session_id, session_key, run_id, role, text, ts)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![turn.session_id, turn.session_key, turn.run_id, role, text, turn.ts as i64],
-                )?;
-            }
+            tx.execute(
+                "INSERT INTO messages (session_id, session_key, run_id, role, text, ts, content)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![owner.session_id, owner.session_key, owner.run_id, role, text, ts, message.to_string()],
+            )?;
             tx.commit()
         })
     }
@@ -284,15 +284,24 @@ impl Store {
             let mut out = json!({ "type": "session", "version": 3, "id": &session_id, "timestamp": created })
                 .to_string();
             out.push('\n');
-            let mut stmt =
-                c.prepare("SELECT role, text, ts, run_id FROM messages WHERE session_id = ?1 ORDER BY id")?;
+            let mut stmt = c
+                .prepare("SELECT role, text, ts, run_id, content FROM messages WHERE session_id = ?1 ORDER BY id")?;
             let rows = stmt.query_map([&session_id], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                ))
             })?;
             for row in rows {
-                let (role, text, ts, run_id) = row?;
-                let line = json!({ "type": "message", "runId": run_id, "message": {
-                    "role": role, "content": [{ "type": "text", "text": text }], "timestamp": ts } });
+                let (role, text, ts, run_id, content) = row?;
+                let message = content
+                    .and_then(|c| serde_json::from_str::<Value>(&c).ok())
+                    .filter(Value::is_object)
+                    .unwrap_or_else(|| json!({ "role": role, "content": [{ "type": "text", "text": text }], "timestamp": ts }));
+                let line = json!({ "type": "message", "runId": run_id, "message": message });
                 out.push_str(&line.to_string());
                 out.push('\n');
             }
@@ -301,20 +310,47 @@ impl Store {
     }
 }
 
+/// The text parts of a message's `content` (a string, or `[{type:"text", text}, …]`), joined.
+fn plain_text(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter(|p| p["type"] == "text")
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn owner<'a>(key: &'a str, sid: &'a str, run: &'a str) -> MessageOwner<'a> {
+        MessageOwner { session_key: key, session_id: sid, agent_id: "main", run_id: run }
+    }
+
+    fn text(role: &str, t: &str, ts: i64) -> Value {
+        json!({ "role": role, "content": [{ "type": "text", "text": t }], "timestamp": ts })
+    }
+
     #[test]
-    fn turns_round_trip_and_survive_reopen() {
-        let dir = std::env::temp_dir().join(format!("openclaw-store-test-{}", std::process::id()));
-        let path = dir.join("s.sqlite");
-        let _ = std::fs::remove_dir_all(&dir);
+    fn messages_round_trip_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
         let key = "agent:main:main";
         {
             let s = Store::open(&path).unwrap();
-            let t = Turn { session_key: key, session_id: "sid", agent_id: "main", run_id: "r1", user: "hi", assistant: "yo", ts: 5 };
-            s.append_turn(&t).unwrap();
+            s.append_message(&owner(key, "sid", "r1"), &text("user", "hi", 5)).unwrap();
+            let call = json!({ "role": "assistant", "stopReason": "toolUse", "timestamp": 6, "content": [
+                { "type": "toolCall", "id": "c1", "name": "ls", "arguments": { "path": "." } }] });
+            s.append_message(&owner(key, "sid", "r1"), &call).unwrap();
+            let result = json!({ "role": "toolResult", "toolCallId": "c1", "toolName": "ls", "isError": false,
+                "content": [{ "type": "text", "text": "a.txt" }], "timestamp": 7 });
+            s.append_message(&owner(key, "sid", "r1"), &result).unwrap();
+            s.append_message(&owner(key, "sid", "r1"), &text("assistant", "yo", 8)).unwrap();
             let r = json!({"ok": true});
             s.save_run_result("r1", &r, &json!({}), UnixMillis(5), UnixMillis(0)).unwrap();
             s.save_run_result("r0", &r, &json!({}), UnixMillis(1), UnixMillis(0)).unwrap();
@@ -323,9 +359,15 @@ mod tests {
         let s = Store::open(&path).unwrap();
         assert!(s.is_intact().unwrap());
         let h = s.history("sid", 10).unwrap();
-        assert_eq!(h.len(), 2);
-        assert_eq!(h[1], ChatMessage { role: ChatRole::Assistant, text: "yo".into() });
-        assert_eq!(s.history("sid", 1).unwrap()[0].text, "yo");
+        assert_eq!(h.len(), 4);
+        assert_eq!(h[0], ChatMessage::User("hi".into()));
+        assert!(matches!(&h[1], ChatMessage::Assistant { calls, .. } if calls[0].name == "ls"));
+        assert!(matches!(&h[2], ChatMessage::ToolResult { call_id, text, .. } if call_id == "c1" && text == "a.txt"));
+        assert_eq!(s.history("sid", 1).unwrap(), [ChatMessage::Assistant { text: "yo".into(), calls: vec![] }]);
+        let page = s.last_messages("sid", 2, None).unwrap();
+        assert_eq!(page.iter().map(|(_, m)| m["role"].as_str().unwrap()).collect::<Vec<_>>(), ["toolResult", "assistant"]);
+        let before = s.last_messages("sid", 10, Some(page[0].0)).unwrap();
+        assert_eq!(before.len(), 2, "rows before the page");
         let mut e = s.load_sessions().unwrap().remove(0);
         assert_eq!((e.key.as_str(), e.session_id.as_str()), (key, "sid"));
         e.session_id = "sid2".into();
@@ -338,14 +380,13 @@ mod tests {
         s.delete_session(key, "sid", true).unwrap();
         assert!(s.load_sessions().unwrap().is_empty());
         assert!(s.history("sid", 10).unwrap().is_empty());
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn export_is_jsonl() {
         let s = Store::in_memory().unwrap();
-        let t = Turn { session_key: "k", session_id: "sid", agent_id: "main", run_id: "r1", user: "hi", assistant: "yo", ts: 5 };
-        s.append_turn(&t).unwrap();
+        s.append_message(&owner("k", "sid", "r1"), &text("user", "hi", 5)).unwrap();
+        s.append_message(&owner("k", "sid", "r1"), &text("assistant", "yo", 6)).unwrap();
         let jsonl = s.export_jsonl("k").unwrap().unwrap();
         let lines: Vec<Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), 3);

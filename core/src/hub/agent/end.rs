@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::super::sessions::{SessionRunEnd, StoreCommand};
 use super::super::{Audience, Hub, HubOutput, RunOutcome};
+use super::tools::{aborted_message, AbortOrigin};
 use super::{AgentRun, End};
 use crate::auth::scopes::Scope;
 use crate::ids::{RunId, UnixMillis};
@@ -19,6 +20,33 @@ use crate::wire::frames::{ErrorCode, ErrorShape};
 
 impl Hub {
     pub(super) fn end_run(&mut self, now: Instant, wall: UnixMillis, run: &RunId, end: End) {
+        let Some(r) = self.agents.active.get(run) else { return };
+        // The transcript keeps what the run produced, finished or not (§5.5, §7.3).
+        let last_message = match &end {
+            End::Completed { usage } => {
+                let mut m = json!({ "role": "assistant", "content": [{ "type": "text", "text": r.text }],
+                    "provider": r.provider, "model": r.model, "stopReason": "stop", "timestamp": wall.0 });
+                if let Some(u) = usage {
+                    m["usage"] = json!({ "input": u.input, "output": u.output, "totalTokens": u.input + u.output });
+                }
+                Some(m)
+            }
+            End::Failed(f) => {
+                let content: Vec<Value> = if r.text.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![json!({ "type": "text", "text": r.text })]
+                };
+                Some(json!({ "role": "assistant", "content": content, "provider": r.provider, "model": r.model,
+                    "stopReason": "error", "errorMessage": f.message, "timestamp": wall.0 }))
+            }
+            End::Aborted(origin) => (!r.text.is_empty()).then(|| aborted_message(run, &r.text, *origin, wall)),
+            End::TimedOut => (!r.text.is_empty()).then(|| aborted_message(run, &r.text, AbortOrigin::Timeout, wall)),
+            End::Shutdown => (!r.text.is_empty()).then(|| aborted_message(run, &r.text, AbortOrigin::Shutdown, wall)),
+        };
+        if let Some(message) = last_message {
+            self.append_message(run, message);
+        }
         let Some(r) = self.agents.active.get(run) else { return };
         let (lifecycle, chat, wait, outcome) = match &end {
             End::Completed { usage } => {
@@ -52,7 +80,7 @@ impl Hub {
                 let payload = json!({ "runId": run.0, "status": "error", "summary": "failed" });
                 (lifecycle, chat, wait, RunOutcome::Failed { payload: Some(payload), error })
             }
-            End::Aborted => {
+            End::Aborted(_) => {
                 let lifecycle = json!({ "phase": "end", "startedAt": r.started_wall.0, "endedAt": wall.0,
                     "aborted": true, "stopReason": "aborted" });
                 let mut chat = chat_head(run, r, "aborted");
@@ -75,7 +103,7 @@ impl Hub {
                         "timeout",
                         ErrorCode::AgentTimeout,
                     ),
-                    End::Completed { .. } | End::Failed(_) | End::Shutdown | End::Aborted => {
+                    End::Completed { .. } | End::Failed(_) | End::Shutdown | End::Aborted(_) => {
                         ("gateway is shutting down".to_owned(), "error", ErrorCode::Unavailable)
                     }
                 };
@@ -85,7 +113,7 @@ impl Hub {
                 chat["errorMessage"] = json!(message);
                 chat["errorKind"] = json!(match end {
                     End::TimedOut => RunErrorKind::Timeout,
-                    End::Completed { .. } | End::Failed(_) | End::Shutdown | End::Aborted => {
+                    End::Completed { .. } | End::Failed(_) | End::Shutdown | End::Aborted(_) => {
                         RunErrorKind::Unknown
                     }
                 }
@@ -108,9 +136,9 @@ impl Hub {
         let Some(r) = self.agents.active.remove(run) else { return };
         let usage = match &end {
             End::Completed { usage } => usage.unwrap_or_default(),
-            End::Failed(_) | End::TimedOut | End::Shutdown | End::Aborted => Usage::default(),
+            End::Failed(_) | End::TimedOut | End::Shutdown | End::Aborted(_) => Usage::default(),
         };
-        let aborted = matches!(end, End::TimedOut | End::Shutdown | End::Aborted);
+        let aborted = matches!(end, End::TimedOut | End::Shutdown | End::Aborted(_));
         let facts = SessionRunEnd {
             aborted,
             input_tokens: usage.input,

@@ -4,12 +4,15 @@
 //! final `res`, enforces the run timeout (AGENT_TIMEOUT) and answers `agent.wait`.
 
 mod end;
+mod tools;
 
 use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{json, Value};
 
 use self::end::{assistant_message, chat_head};
+use self::tools::user_message;
+pub(super) use self::tools::AbortOrigin;
 use super::{Audience, Hub, HubOutput, RunOutcome};
 use crate::auth::scopes::Scope;
 use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
@@ -64,6 +67,8 @@ pub struct RunStart {
     pub agent_id: String,
     /// The session's current id (transcripts are kept per session id).
     pub session_id: String,
+    /// Already the last message of the session's transcript (the hub appended it before this
+    /// command), so reading the transcript gives the whole conversation to send.
     pub message: String,
     /// Per-run override of the configured model (`provider`, `model` params).
     pub provider: Option<String>,
@@ -170,7 +175,7 @@ enum End {
     TimedOut,
     Shutdown,
     /// Stopped on request; the partial text is the reply.
-    Aborted,
+    Aborted(AbortOrigin),
 }
 
 impl Hub {
@@ -276,6 +281,7 @@ impl Hub {
             model: None,
         };
         self.agents.active.insert(l.run.clone(), agent_run);
+        self.append_message(&l.run, user_message(&message, wall));
         self.emit_agent(wall, &l.run, "lifecycle", json!({ "phase": "start", "startedAt": wall.0 }));
         let start = RunStart {
             run: l.run,
@@ -331,6 +337,9 @@ impl Hub {
                 self.emit_agent(wall, run, "assistant", data);
                 self.maybe_chat_delta(now, wall, run);
             }
+            RunReport::ToolCalls { calls } => self.handle_tool_calls(now, wall, run, &calls),
+            RunReport::ToolStart { call } => self.handle_tool_start(wall, run, call),
+            RunReport::ToolResult(outcome) => self.handle_tool_result(wall, run, outcome),
             RunReport::Completed { text, usage } => {
                 active.text = text;
                 self.end_run(now, wall, run, End::Completed { usage });
@@ -383,21 +392,30 @@ impl Hub {
         }
     }
 
-    /// Stops an active or queued run on request (`chat.abort`, a stop phrase).
-    pub(super) fn abort_run(&mut self, now: Instant, wall: UnixMillis, run: &RunId) {
+    /// Stops an active or queued run on request (`chat.abort`, a stop phrase, `sessions.delete`).
+    pub(super) fn abort_run(&mut self, now: Instant, wall: UnixMillis, run: &RunId, origin: AbortOrigin) {
         if let Some(l) = self.agents.take_queued(run) {
             let payload = json!({ "runId": l.run.0, "status": "ok", "summary": "aborted" });
             self.record_wait_result(run, json!({ "runId": l.run.0, "status": "timeout", "stopReason": "aborted" }));
             return self.finish_run(now, run, RunOutcome::Ok(payload));
         }
         self.out.push_back(HubOutput::Run(RunCommand::Abort { run: run.clone(), reason: AbortReason::Requested }));
-        self.end_run(now, wall, run, End::Aborted);
+        self.end_run(now, wall, run, End::Aborted(origin));
         self.sync_timers();
     }
 
     fn maybe_chat_delta(&mut self, now: Instant, wall: UnixMillis, run: &RunId) {
-        let Some(r) = self.agents.active.get_mut(run) else { return };
+        let Some(r) = self.agents.active.get(run) else { return };
         if r.last_chat.is_some_and(|at| now < at + CHAT_DELTA_INTERVAL) {
+            return;
+        }
+        self.flush_chat_delta(now, wall, run);
+    }
+
+    /// A `chat` delta with the text not yet sent, if any.
+    fn flush_chat_delta(&mut self, now: Instant, wall: UnixMillis, run: &RunId) {
+        let Some(r) = self.agents.active.get_mut(run) else { return };
+        if r.chat_sent >= r.text.len() {
             return;
         }
         r.last_chat = Some(now);

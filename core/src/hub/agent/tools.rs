@@ -1,0 +1,102 @@
+//! The `tool` stream and the transcript writes of a run (channels-agent-nodes.md §5.3, §6.3,
+//! §7.3): the user message when the run starts, one assistant message per model round (its
+//! text and `toolCall` parts), one `toolResult` per executed call, and the last assistant
+//! message — complete, failed, or cut short with `openclawAbort`.
+
+use serde_json::{json, Value};
+
+use super::super::sessions::StoreCommand;
+use super::super::{Hub, HubOutput};
+use crate::ids::{RunId, UnixMillis};
+use crate::time::Instant;
+use crate::wire::agent::{ToolCall, ToolOutcome};
+
+/// Who cut a run short, as `openclawAbort.origin` records it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(in crate::hub) enum AbortOrigin {
+    /// `chat.abort`, `sessions.delete`.
+    Rpc,
+    /// `/stop` sent as a message.
+    StopCommand,
+    /// The run timeout.
+    Timeout,
+    /// The gateway stopped.
+    Shutdown,
+}
+
+impl AbortOrigin {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Rpc => "rpc",
+            Self::StopCommand => "stop-command",
+            Self::Timeout => "timeout",
+            Self::Shutdown => "shutdown",
+        }
+    }
+}
+
+impl Hub {
+    /// Queues one transcript message of `run` for the store.
+    pub(super) fn append_message(&mut self, run: &RunId, message: Value) {
+        let Some(r) = self.agents.active.get(run) else { return };
+        self.out.push_back(HubOutput::Store(StoreCommand::AppendMessage {
+            session_key: r.session_key.clone(),
+            session_id: r.session_id.clone(),
+            agent_id: r.agent_id.clone(),
+            run: run.clone(),
+            message,
+        }));
+    }
+
+    /// The model ended a round asking for tools: the round's text and calls become one
+    /// assistant message, and the next round starts a new text.
+    pub(super) fn handle_tool_calls(&mut self, now: Instant, wall: UnixMillis, run: &RunId, calls: &[ToolCall]) {
+        // A final flush before the tool events, if the text grew (§5.7).
+        self.flush_chat_delta(now, wall, run);
+        let Some(r) = self.agents.active.get_mut(run) else { return };
+        let mut content: Vec<Value> = Vec::new();
+        if !r.text.is_empty() {
+            content.push(json!({ "type": "text", "text": r.text }));
+        }
+        content.extend(calls.iter().map(|c| json!({ "type": "toolCall", "id": c.id, "name": c.name, "arguments": c.args })));
+        let message = json!({ "role": "assistant", "content": content, "provider": r.provider, "model": r.model,
+            "stopReason": "toolUse", "timestamp": wall.0 });
+        r.text.clear();
+        r.chat_sent = 0;
+        r.last_chat = None;
+        self.append_message(run, message);
+    }
+
+    pub(super) fn handle_tool_start(&mut self, wall: UnixMillis, run: &RunId, call: ToolCall) {
+        let data = json!({ "phase": "start", "name": call.name, "toolCallId": call.id, "args": call.args });
+        self.emit_agent(wall, run, "tool", data);
+    }
+
+    pub(super) fn handle_tool_result(&mut self, wall: UnixMillis, run: &RunId, outcome: ToolOutcome) {
+        let content = json!([{ "type": "text", "text": outcome.text }]);
+        let data = json!({ "phase": "result", "name": outcome.name, "toolCallId": outcome.call_id,
+            "isError": outcome.is_error, "result": { "content": content } });
+        self.emit_agent(wall, run, "tool", data);
+        let message = json!({ "role": "toolResult", "toolCallId": outcome.call_id, "toolName": outcome.name,
+            "content": content, "isError": outcome.is_error, "timestamp": wall.0 });
+        self.append_message(run, message);
+    }
+}
+
+/// The user message a run starts with.
+pub(super) fn user_message(text: &str, wall: UnixMillis) -> Value {
+    json!({ "role": "user", "content": [{ "type": "text", "text": text }], "timestamp": wall.0 })
+}
+
+/// The text the run streamed before it was cut short, marked the way the reference marks it
+/// (`openclawAbort`, idempotency key `<runId>:assistant`).
+pub(super) fn aborted_message(run: &RunId, text: &str, origin: AbortOrigin, wall: UnixMillis) -> Value {
+    json!({
+        "role": "assistant",
+        "content": [{ "type": "text", "text": text }],
+        "stopReason": "aborted",
+        "timestamp": wall.0,
+        "idempotencyKey": format!("{}:assistant", run.0),
+        "openclawAbort": { "aborted": true, "origin": origin.as_str(), "runId": run.0 },
+    })
+}
