@@ -43,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod config;
 pub mod error;
 pub mod hub;
 pub mod ids;

@@ -63,9 +63,10 @@ const SCHEMAS: &[(&str, Generator)] = &[
     ("method.config.set.params", gen::<ConfigSetParams>),
     ("method.config.apply.params", gen::<ConfigApplyParams>),
     ("method.config.patch.params", gen::<ConfigPatchParams>),
+    ("config", gen::<crate::config::Config>),
 ];
 
-fn gen<T: JsonSchema>() -> Value {
+pub(crate) fn gen<T: JsonSchema>() -> Value {
     let mut schema = SchemaSettings::draft2020_12().into_generator().into_root_schema_for::<T>().to_value();
     strip_null(&mut schema);
     schema
@@ -121,6 +122,8 @@ pub fn emit_all() -> Vec<(String, String)> {
             text.push('\n');
             (format!("{stem}.schema.json"), text)
         })
+        // Data derived from the reference by `scripts/ref_config_keys.py`, embedded as it is.
+        .chain([("reference-config-keys.json".to_owned(), crate::config::keys::REFERENCE_KEYS.to_owned())])
         .collect()
 }
 

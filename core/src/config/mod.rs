@@ -1,0 +1,186 @@
+//! The config file (lifecycle.md §3): typed model, JSON5 parsing with positions, `$include`,
+//! `${VAR}` substitution, validation with located issues, and the edits the CLI and the
+//! `config.*` RPCs make. Pure: files come in through [`include::Source`], the environment
+//! through a lookup function; the io crate reads and writes the real files.
+//!
+//! Pipeline ([`resolve`]): parse the main file → resolve includes → substitute `${VAR}` →
+//! validate (keys we implement strictly, keys only the reference knows with a warning, others
+//! refused with a did-you-mean) → [`Config`].
+
+pub mod edit;
+pub mod env;
+pub mod include;
+pub mod json5;
+pub mod keys;
+mod types;
+pub mod validate;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+pub use include::{IncludeError, Location, ReadError, Source};
+pub use types::*;
+
+/// One problem (or warning) with the config, at a dotted key path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Issue {
+    /// `gateway.auth.mode`, `list[2]`; empty for the whole document.
+    pub path: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+    /// For enums: the accepted values.
+    pub allowed: Vec<String>,
+    /// Where the key was written, when known.
+    pub location: Option<Location>,
+}
+
+impl Issue {
+    pub fn new(path: &str, message: String) -> Self {
+        Self { path: path.to_owned(), message, allowed: Vec::new(), location: None }
+    }
+
+    /// The path as shown to people (`<root>` for the whole document).
+    pub fn shown_path(&self) -> &str {
+        if self.path.is_empty() {
+            "<root>"
+        } else {
+            &self.path
+        }
+    }
+}
+
+impl std::fmt::Display for Issue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.shown_path(), self.message)
+    }
+}
+
+/// The JSON Schema of [`Config`] (also emitted as `schemas/config.schema.json`).
+pub fn schema() -> &'static Value {
+    static CELL: OnceLock<Value> = OnceLock::new();
+    CELL.get_or_init(crate::schema::gen::<Config>)
+}
+
+/// A config that loaded.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resolved {
+    pub config: Config,
+    /// Includes merged and `${VAR}` substituted (what was validated, reference keys included).
+    pub value: Value,
+    /// Includes merged, references still as written (what a write should start from).
+    pub stored: Value,
+    /// One per ignored reference-only key.
+    pub warnings: Vec<Issue>,
+    /// Every file read, the main one first (to watch for reloads).
+    pub files: Vec<std::path::PathBuf>,
+}
+
+/// Why a config did not load. [`LoadError::issues`] lists them with their locations.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LoadError {
+    /// Syntax, a missing or cyclic include.
+    Include(IncludeError),
+    /// `${VAR}` references to unset or empty variables.
+    Env(Vec<Issue>),
+    /// Keys or values the schema refuses.
+    Invalid(validate::Invalid),
+}
+
+impl LoadError {
+    /// Every issue, located where possible.
+    pub fn issues(&self) -> Vec<Issue> {
+        match self {
+            Self::Include(IncludeError::Syntax { file, err }) => vec![Issue {
+                path: String::new(),
+                message: format!("JSON5 parse failed: {}", err.message),
+                allowed: Vec::new(),
+                location: Some(Location { file: file.clone(), pos: err.pos }),
+            }],
+            Self::Include(e) => {
+                let message = e.to_string();
+                let message = message.strip_prefix(&format!("{}: ", e.path())).unwrap_or(&message).to_owned();
+                vec![Issue::new(e.path(), message)]
+            }
+            Self::Env(issues) => issues.clone(),
+            Self::Invalid(invalid) => invalid.issues.clone(),
+        }
+    }
+
+    /// Warnings found before the failure (reference-only keys).
+    pub fn warnings(&self) -> &[Issue] {
+        match self {
+            Self::Invalid(invalid) => &invalid.warnings,
+            Self::Include(_) | Self::Env(_) => &[],
+        }
+    }
+}
+
+/// Runs the pipeline on the main file's `text`; includes are read through `source`, `${VAR}`
+/// looked up with `env`.
+pub fn resolve(main: &Path, text: &str, source: &dyn Source, env: &dyn Fn(&str) -> Option<String>) -> Result<Resolved, LoadError> {
+    let tree = include::resolve(main, text, source).map_err(LoadError::Include)?;
+    let locate = |mut issues: Vec<Issue>| {
+        for issue in &mut issues {
+            issue.location = locate(&tree.locations, &issue.path);
+        }
+        issues
+    };
+    let value = env::substitute(&tree.value, env).map_err(|issues| LoadError::Env(locate(issues)))?;
+    match validate::validate(&value) {
+        Ok(ok) => Ok(Resolved { config: ok.config, value, stored: tree.value.clone(), warnings: locate(ok.warnings), files: tree.files.clone() }),
+        Err(invalid) => Err(LoadError::Invalid(validate::Invalid { issues: locate(invalid.issues), warnings: locate(invalid.warnings) })),
+    }
+}
+
+/// Validates an already-resolved value (a `config.set`/`patch` candidate), locating nothing.
+pub fn check(value: &Value) -> Result<validate::Validated, validate::Invalid> {
+    validate::validate(value)
+}
+
+/// The key's own location, else its nearest ancestor's (a missing key points at its parent).
+fn locate(locations: &BTreeMap<String, Location>, path: &str) -> Option<Location> {
+    let mut p = path;
+    loop {
+        if p.is_empty() {
+            return None;
+        }
+        if let Some(l) = locations.get(p) {
+            return Some(l.clone());
+        }
+        p = &p[..p.rfind(['.', '[']).unwrap_or(0)];
+    }
+}
+
+/// The start-up/command guard's report (lifecycle.md §2.2 step 0).
+pub fn report(file: &Path, issues: &[Issue]) -> String {
+    let mut out = format!("Config invalid\nFile: {}\nProblem:\n", file.display());
+    for issue in issues {
+        out.push_str(&format!("- {}{}: {}\n", issue.shown_path(), where_(file, issue), issue.message));
+    }
+    out.push_str("Run: openclaw doctor --fix\n");
+    out
+}
+
+/// ` (line L, column C)`, naming the file when it is not `main`.
+pub fn where_(main: &Path, issue: &Issue) -> String {
+    match &issue.location {
+        Some(l) if l.file == main => format!(" (line {}, column {})", l.pos.line, l.pos.column),
+        Some(l) => format!(" ({} line {}, column {})", l.file.display(), l.pos.line, l.pos.column),
+        None => String::new(),
+    }
+}
+
+/// Stamps `meta.lastTouchedVersion` and `meta.lastTouchedAt` (ISO 8601) before a write.
+pub fn stamp(value: &mut Value, version: &str, at_iso: &str) {
+    let meta = edit::parse_path("meta").unwrap_or_default();
+    if !edit::get(value, &meta).is_some_and(Value::is_object) {
+        let _ = edit::set(value, &meta, Value::Object(serde_json::Map::new()));
+    }
+    if let Some(m) = value.get_mut("meta").and_then(Value::as_object_mut) {
+        m.insert("lastTouchedVersion".into(), Value::String(version.to_owned()));
+        m.insert("lastTouchedAt".into(), Value::String(at_iso.to_owned()));
+    }
+}
