@@ -21,6 +21,7 @@ pub mod agent;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod config_file;
 pub mod error;
 pub mod force;
 pub mod host;

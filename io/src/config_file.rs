@@ -1,0 +1,328 @@
+//! Reading and writing the config file (lifecycle.md §3): the file-system side of
+//! [`openclaw_core::config`].
+//!
+//! [`load_config`] reads the file and its includes and runs the pure pipeline; the result
+//! carries everything a caller needs: the typed config, the resolved value, the raw text, its
+//! hash (the `baseHash` of the config RPCs), the warnings and the files read (to watch them).
+//! [`write_config`] writes atomically (temp file, fsync, rename, fsync of the directory) with
+//! mode 0600, keeps a ring of five backups and appends to the audit log.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use openclaw_core::config::{self, Config, Issue, LoadError, ReadError, Source};
+use serde_json::Value;
+
+/// A loaded config.
+#[derive(Clone, Debug)]
+pub struct Loaded {
+    pub path: PathBuf,
+    /// Whether the file exists (a missing file loads as the empty config).
+    pub exists: bool,
+    pub config: Config,
+    /// Includes merged and `${VAR}` substituted.
+    pub value: Value,
+    /// Includes merged, `${VAR}` references as written (start writes from this).
+    pub stored: Value,
+    /// The main file's text (`None` when missing).
+    pub raw: Option<String>,
+    /// [`hash_text`] of `raw`.
+    pub hash: String,
+    /// Reference-only keys that were ignored, one each.
+    pub warnings: Vec<Issue>,
+    /// Every file read, the main one first.
+    pub files: Vec<PathBuf>,
+}
+
+/// Why the config did not load.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigLoadError {
+    /// The main file exists but cannot be read (permissions, a directory, ...).
+    #[error("cannot read config {}: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    /// The text, an include, an env reference or the schema refused it.
+    #[error("{}", config::report(path, &error.issues()).trim_end())]
+    Invalid { path: PathBuf, raw: String, error: LoadError },
+}
+
+impl ConfigLoadError {
+    /// The located issues (one for a read error).
+    pub fn issues(&self) -> Vec<Issue> {
+        match self {
+            Self::Read { source, .. } => vec![Issue::new("", format!("cannot read the file: {source}"))],
+            Self::Invalid { error, .. } => error.issues(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Read { path, .. } | Self::Invalid { path, .. } => path,
+        }
+    }
+}
+
+/// The file system as the include resolver's [`Source`].
+struct Disk;
+
+impl Source for Disk {
+    fn read(&self, path: &Path) -> Result<String, ReadError> {
+        std::fs::read_to_string(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => ReadError::NotFound,
+            _ => ReadError::Other(e.to_string()),
+        })
+    }
+}
+
+/// `sha256:<hex>` of the file's text; a missing file hashes as the empty text.
+pub fn hash_text(raw: Option<&str>) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, raw.unwrap_or("").as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// Loads `path` with the process environment.
+pub fn load_config(path: &Path) -> Result<Loaded, ConfigLoadError> {
+    load_config_with(path, &|name| std::env::var(name).ok())
+}
+
+/// Loads `path`, looking `${VAR}` up with `env`.
+pub fn load_config_with(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded, ConfigLoadError> {
+    let raw = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Loaded {
+                path: path.to_owned(),
+                exists: false,
+                config: Config::default(),
+                value: Value::Object(serde_json::Map::new()),
+                stored: Value::Object(serde_json::Map::new()),
+                raw: None,
+                hash: hash_text(None),
+                warnings: Vec::new(),
+                files: vec![path.to_owned()],
+            })
+        }
+        Err(source) => return Err(ConfigLoadError::Read { path: path.to_owned(), source }),
+    };
+    resolve_text(path, raw, env)
+}
+
+/// Runs the pipeline on `raw` as if it were the content of `path` (a `config.set` candidate).
+pub fn resolve_text(path: &Path, raw: String, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded, ConfigLoadError> {
+    match config::resolve(path, &raw, &Disk, env) {
+        Ok(r) => Ok(Loaded {
+            path: path.to_owned(),
+            exists: true,
+            hash: hash_text(Some(&raw)),
+            raw: Some(raw),
+            config: r.config,
+            value: r.value,
+            stored: r.stored,
+            warnings: r.warnings,
+            files: r.files,
+        }),
+        Err(error) => Err(ConfigLoadError::Invalid { path: path.to_owned(), raw, error }),
+    }
+}
+
+/// Why a write failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write config {}: {source}", path.display())]
+pub struct WriteError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+/// How many backups are kept: `<config>.bak`, `.bak.1` … `.bak.4`.
+pub const BACKUPS: usize = 5;
+
+/// Writes `value` (stamped with `meta.lastTouchedVersion`/`lastTouchedAt`) to `path` as
+/// 2-space JSON, atomically, mode 0600, after rotating the backups; appends a line to
+/// `<state_dir>/logs/config-audit.jsonl` naming `source` (what wrote it). Returns the new hash.
+pub fn write_config(path: &Path, state_dir: &Path, value: &Value, source: &str) -> Result<String, WriteError> {
+    let err = |source| WriteError { path: path.to_owned(), source };
+    let mut value = value.clone();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    config::stamp(&mut value, env!("CARGO_PKG_VERSION"), &now);
+    let mut text = serde_json::to_string_pretty(&value).map_err(|e| err(std::io::Error::other(e)))?;
+    text.push('\n');
+    let previous = std::fs::read_to_string(path).ok();
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    if previous.is_some() {
+        rotate_backups(path).map_err(err)?;
+    }
+    write_atomic(path, text.as_bytes()).map_err(err)?;
+    let hash = hash_text(Some(&text));
+    audit(state_dir, path, source, previous.as_deref(), &hash, &now);
+    Ok(hash)
+}
+
+fn backup_path(path: &Path, slot: usize) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    if slot == 0 {
+        name.push(".bak");
+    } else {
+        name.push(format!(".bak.{slot}"));
+    }
+    PathBuf::from(name)
+}
+
+/// `.bak.3`→`.bak.4`, …, `.bak`→`.bak.1`, then the current file → `.bak` (0600); strays
+/// `<config>.bak.*` outside the ring are deleted.
+fn rotate_backups(path: &Path) -> std::io::Result<()> {
+    for slot in (1..BACKUPS).rev() {
+        let from = backup_path(path, slot - 1);
+        if from.exists() {
+            std::fs::rename(&from, backup_path(path, slot))?;
+        }
+    }
+    let bak = backup_path(path, 0);
+    std::fs::copy(path, &bak)?;
+    set_private(&bak)?;
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return Ok(()) };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let prefix = format!("{}.bak.", name.to_string_lossy());
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(suffix) = file.strip_prefix(&prefix) else { continue };
+        let in_ring = suffix.parse::<usize>().is_ok_and(|n| (1..BACKUPS).contains(&n)) && !suffix.starts_with('0');
+        if !in_ring {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+}
+
+#[cfg(not(unix))]
+fn set_private(_path: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Temp file beside the target (0600), fsync, rename over it, fsync the directory: a crash
+/// leaves the old file or the new one, never half of either.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let nonce: u64 = {
+        let mut b = [0u8; 8];
+        getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
+        u64::from_le_bytes(b)
+    };
+    let tmp = dir.join(format!(".{name}.{}.{nonce:016x}.tmp", std::process::id()));
+    let result = (|| {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)?;
+        set_private(path)?;
+        std::fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// One JSON line per write in `<state_dir>/logs/config-audit.jsonl`; failing to audit does not
+/// fail the write (it is logged).
+fn audit(state_dir: &Path, path: &Path, source: &str, previous: Option<&str>, hash: &str, ts: &str) {
+    let line = serde_json::json!({
+        "ts": ts,
+        "source": source,
+        "event": "config.write",
+        "configPath": path.display().to_string(),
+        "pid": std::process::id(),
+        "previousHash": previous.map(|p| hash_text(Some(p))),
+        "nextHash": hash,
+    });
+    let logs = state_dir.join("logs");
+    let result = std::fs::create_dir_all(&logs).and_then(|()| {
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(logs.join("config-audit.jsonl"))?;
+        writeln!(file, "{line}")
+    });
+    if let Err(e) = result {
+        tracing::warn!("cannot append to the config audit log in {}: {e}", logs.display());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        (name == "OC_TEST_KEY").then(|| "sk-1".to_owned())
+    }
+
+    #[test]
+    fn missing_file_is_the_empty_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = load_config_with(&dir.path().join("none.json"), &env).unwrap();
+        assert!(!l.exists && l.raw.is_none());
+        assert_eq!(l.config, Config::default());
+    }
+
+    #[test]
+    fn loads_includes_and_env_from_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("parts")).unwrap();
+        std::fs::write(dir.path().join("parts/models.json5"), "{ providers: { p: { baseUrl: 'http://x', apiKey: '${OC_TEST_KEY}' } } }").unwrap();
+        let main = dir.path().join("openclaw.json");
+        std::fs::write(&main, "{ gateway: { mode: 'local' }, models: { $include: './parts/models.json5' } }").unwrap();
+        let l = load_config_with(&main, &env).unwrap();
+        assert_eq!(l.value["models"]["providers"]["p"]["apiKey"], "sk-1");
+        assert_eq!(l.stored["models"]["providers"]["p"]["apiKey"], "${OC_TEST_KEY}");
+        assert_eq!(l.files.len(), 2);
+        assert_eq!(l.hash, hash_text(l.raw.as_deref()));
+        assert!(l.hash.starts_with("sha256:") && l.hash.len() == 7 + 64);
+    }
+
+    #[test]
+    fn writes_atomically_with_a_backup_ring_and_an_audit_line() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        let path = dir.path().join("openclaw.json");
+        std::fs::write(dir.path().join("openclaw.json.bak.9"), "stray").unwrap();
+        std::fs::write(dir.path().join("openclaw.json.bak.01"), "stray").unwrap();
+        for i in 0..8 {
+            write_config(&path, &state, &serde_json::json!({"gateway": {"port": 1000 + i}}), "test").unwrap();
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("{\n  \"gateway\": {\n    \"port\": 1007\n  },\n  \"meta\": {\n    \"lastTouchedVersion\""), "{text}");
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let port = |p: PathBuf| -> Value {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap();
+            v["gateway"]["port"].clone()
+        };
+        assert_eq!(port(backup_path(&path, 0)), 1006);
+        assert_eq!(port(backup_path(&path, 4)), 1002);
+        assert_eq!(std::fs::metadata(backup_path(&path, 0)).unwrap().permissions().mode() & 0o777, 0o600);
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["openclaw.json", "openclaw.json.bak", "openclaw.json.bak.1", "openclaw.json.bak.2", "openclaw.json.bak.3", "openclaw.json.bak.4", "state"]
+        );
+        let audit = std::fs::read_to_string(state.join("logs/config-audit.jsonl")).unwrap();
+        assert_eq!(audit.lines().count(), 8);
+        let last: Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();
+        assert_eq!(last["nextHash"], hash_text(Some(&text)));
+        assert_eq!(last["source"], "test");
+    }
+}
