@@ -1,70 +1,22 @@
-//! `models.providers.*` and `agents.defaults.*` of the config file, and their resolution into
-//! the driver's typed [`AgentConfig`] (`${ENV}` API keys, `"<provider>/<model>"` refs, the
-//! workspace holding `AGENTS.md`). Until the full config system exists, only these keys are read.
+//! `models.providers.*` and `agents.defaults.*` of the typed config, resolved into the
+//! driver's [`AgentConfig`] (`"<provider>/<model>"` refs checked against the configured
+//! providers, the workspace holding `AGENTS.md`). `${VAR}` references were substituted by the
+//! loader already (a missing variable fails the load, naming the key).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use openclaw_core::config::{AgentsConfig, ModelSetting, ModelsConfig, ProviderApi};
 use openclaw_io::agent::{AgentConfig, Api, ModelChoice, ModelRef, ProviderConfig};
-use serde::Deserialize;
 
 use crate::config::{ConfigError, Location};
 
 /// `models`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-pub struct ModelsSection {
-    #[serde(default)]
-    pub providers: BTreeMap<String, ProviderSection>,
-}
-
-/// `models.providers.<name>` (other keys such as `models: [...]` are ignored).
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProviderSection {
-    pub base_url: String,
-    pub api_key: Option<String>,
-    pub api: Option<String>,
-}
-
-impl std::fmt::Debug for ProviderSection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProviderSection")
-            .field("base_url", &self.base_url)
-            .field("api_key", &self.api_key.as_ref().map(|k| if k.starts_with("${") { k.as_str() } else { "<redacted>" }))
-            .field("api", &self.api)
-            .finish()
-    }
-}
-
+pub type ModelsSection = ModelsConfig;
 /// `agents`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-pub struct AgentsSection {
-    #[serde(default)]
-    pub defaults: AgentDefaults,
-}
+pub type AgentsSection = AgentsConfig;
 
-/// `agents.defaults`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AgentDefaults {
-    pub model: Option<ModelSetting>,
-    pub workspace: Option<String>,
-    pub system_prompt: Option<String>,
-}
-
-/// `"<provider>/<model>"` or `{primary, fallbacks}`.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(untagged)]
-pub enum ModelSetting {
-    Ref(String),
-    Choice {
-        primary: String,
-        #[serde(default)]
-        fallbacks: Vec<String>,
-    },
-}
-
-/// Resolves the sections into the driver's config. `env` looks up `${VAR}` API keys.
+/// Resolves the sections into the driver's config. `env` is only consulted for `HOME` (a
+/// `~/` workspace).
 pub fn resolve(
     path: &Path,
     state_dir: &Path,
@@ -79,28 +31,19 @@ pub fn resolve(
         message,
     };
     let mut config = AgentConfig::default();
-    for (name, p) in &models.providers {
-        let api = match p.api.as_deref() {
-            None => Api::OpenAiCompletions,
-            Some(text) => Api::parse(text).ok_or_else(|| {
-                field(
-                    format!("models.providers.{name}.api"),
-                    format!("unsupported api {text:?} (this build speaks openai-completions and anthropic-messages)"),
-                )
-            })?,
+    for (name, p) in models.providers.iter().flatten() {
+        let api = match p.api.unwrap_or(ProviderApi::OpenaiCompletions) {
+            ProviderApi::OpenaiCompletions => Api::OpenAiCompletions,
+            ProviderApi::AnthropicMessages => Api::AnthropicMessages,
         };
-        let api_key = match p.api_key.as_deref() {
-            Some(raw) => Some(expand_env(raw, &env).map_err(|var| {
-                field(format!("models.providers.{name}.apiKey"), format!("environment variable {var} is not set"))
-            })?),
-            None => None,
-        };
+        let api_key = p.api_key.clone().filter(|k| !k.is_empty());
         config.providers.insert(name.clone(), ProviderConfig { base_url: p.base_url.clone(), api_key, api });
     }
-    if let Some(setting) = &agents.defaults.model {
+    let defaults = agents.defaults.clone().unwrap_or_default();
+    if let Some(setting) = &defaults.model {
         let (primary, fallbacks) = match setting {
             ModelSetting::Ref(r) => (r.clone(), Vec::new()),
-            ModelSetting::Choice { primary, fallbacks } => (primary.clone(), fallbacks.clone()),
+            ModelSetting::Choice(c) => (c.primary.clone(), c.fallbacks.clone().unwrap_or_default()),
         };
         let parse = |text: &str| {
             let r = ModelRef::parse(text).ok_or_else(|| {
@@ -118,30 +61,16 @@ pub fn resolve(
         let fallbacks = fallbacks.iter().map(|f| parse(f)).collect::<Result<Vec<_>, _>>()?;
         config.model = Some(ModelChoice { primary, fallbacks });
     }
-    config.system_prompt = agents.defaults.system_prompt.clone().filter(|s| !s.trim().is_empty());
-    config.workspace = Some(match &agents.defaults.workspace {
+    config.system_prompt = defaults.system_prompt.clone().filter(|s| !s.trim().is_empty());
+    config.workspace = Some(match &defaults.workspace {
         Some(dir) => expand_home(dir, &env),
         None => state_dir.join("workspace"),
     });
     Ok(config)
 }
 
-/// `${VAR}` anywhere in `raw` is replaced by the variable; the name of a missing one is the error.
-fn expand_env(raw: &str, env: &impl Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::new();
-    let mut rest = raw;
-    while let Some(start) = rest.find("${") {
-        let Some(len) = rest[start + 2..].find('}') else { break };
-        let var = &rest[start + 2..start + 2 + len];
-        out.push_str(&rest[..start]);
-        out.push_str(&env(var).ok_or_else(|| var.to_owned())?);
-        rest = &rest[start + 3 + len..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-fn expand_home(dir: &str, env: &impl Fn(&str) -> Option<String>) -> PathBuf {
+/// `~/x` against `HOME`; anything else as written.
+pub fn expand_home(dir: &str, env: &impl Fn(&str) -> Option<String>) -> PathBuf {
     match (dir.strip_prefix("~/"), env("HOME")) {
         (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
         _ => PathBuf::from(dir),
@@ -152,48 +81,40 @@ fn expand_home(dir: &str, env: &impl Fn(&str) -> Option<String>) -> PathBuf {
 mod tests {
     use super::*;
 
-    fn env(name: &str) -> Option<String> {
-        (name == "KEY").then(|| "sk-1".to_owned())
-    }
-
     fn sections(text: &str) -> (ModelsSection, AgentsSection) {
-        #[derive(Deserialize)]
-        struct F {
-            #[serde(default)]
-            models: ModelsSection,
-            #[serde(default)]
-            agents: AgentsSection,
-        }
-        let f: F = json5::from_str(text).unwrap();
-        (f.models, f.agents)
+        let value = openclaw_core::config::json5::parse(text).unwrap().value;
+        let config = openclaw_core::config::check(&value).unwrap().config;
+        (config.models.unwrap_or_default(), config.agents.unwrap_or_default())
     }
 
     #[test]
-    fn resolves_providers_models_and_keys() {
+    fn resolves_providers_and_models() {
         let (m, a) = sections(
-            "{ models: { providers: { local: { baseUrl: 'http://127.0.0.1:11434/v1', apiKey: 'x-${KEY}' },
+            "{ models: { providers: { local: { baseUrl: 'http://127.0.0.1:11434/v1', apiKey: 'x-sk-1' },
                claude: { baseUrl: 'http://proxy', api: 'anthropic-messages', models: [] } } },
                agents: { defaults: { model: { primary: 'local/llama3', fallbacks: ['claude/sonnet'] } } } }",
         );
-        let c = resolve(Path::new("c.json"), Path::new("/s"), &m, &a, env).unwrap();
+        let c = resolve(Path::new("c.json"), Path::new("/s"), &m, &a, |_| None).unwrap();
         assert_eq!(c.providers["local"].api_key.as_deref(), Some("x-sk-1"));
+        assert_eq!(c.providers["local"].api, Api::OpenAiCompletions);
         assert_eq!(c.providers["claude"].api, Api::AnthropicMessages);
         let model = c.model.unwrap();
         assert_eq!(model.primary.to_string(), "local/llama3");
         assert_eq!(model.fallbacks[0].to_string(), "claude/sonnet");
         assert_eq!(c.workspace, Some(PathBuf::from("/s/workspace")));
+        let (m, a) = sections("{ agents: { defaults: { workspace: '~/w', systemPrompt: 'be brief' } } }");
+        let c = resolve(Path::new("c.json"), Path::new("/s"), &m, &a, |n| (n == "HOME").then(|| "/h".into())).unwrap();
+        assert_eq!(c.workspace, Some(PathBuf::from("/h/w")));
+        assert_eq!(c.system_prompt.as_deref(), Some("be brief"));
     }
 
     #[test]
     fn errors_name_the_key() {
-        let (m, a) = sections("{ models: { providers: { p: { baseUrl: 'http://x', apiKey: '${NOPE}' } } } }");
-        let e = resolve(Path::new("c.json"), Path::new("/s"), &m, &a, env).unwrap_err().to_string();
-        assert!(e.contains("models.providers.p.apiKey") && e.contains("NOPE"), "{e}");
         let (m, a) = sections("{ agents: { defaults: { model: 'ghost/m' } } }");
-        let e = resolve(Path::new("c.json"), Path::new("/s"), &m, &a, env).unwrap_err().to_string();
+        let e = resolve(Path::new("c.json"), Path::new("/s"), &m, &a, |_| None).unwrap_err().to_string();
         assert!(e.contains("agents.defaults.model") && e.contains("models.providers.ghost"), "{e}");
-        let (m, a) = sections("{ models: { providers: { p: { baseUrl: 'http://x', api: 'ollama' } } } }");
-        let e = resolve(Path::new("c.json"), Path::new("/s"), &m, &a, env).unwrap_err().to_string();
-        assert!(e.contains("models.providers.p.api"), "{e}");
+        let (m, a) = sections("{ agents: { defaults: { model: 'nomodel' } } }");
+        let e = resolve(Path::new("c.json"), Path::new("/s"), &m, &a, |_| None).unwrap_err().to_string();
+        assert!(e.contains(r#"is not "<provider>/<model>""#), "{e}");
     }
 }

@@ -1,14 +1,15 @@
-//! The `gateway.*` part of the JSON5 config file, and where the CLI's files live.
+//! Where the CLI's files live, and the CLI's view of the config file.
 //!
-//! Config loading is the CLI's concern for now (a later issue moves typed config into `core`).
-//! Only the keys the gateway uses today are read; every other key is ignored, not validated.
-//! A missing file is an empty config. A broken one is an error that names the file, the line and
-//! column, and the field.
+//! The config itself is [`openclaw_core::config::Config`], loaded by
+//! [`openclaw_io::config_file::load_config`] (JSON5, `$include`, `${VAR}`, strict validation
+//! with located issues). [`Config`] here wraps that load with the projections the commands use
+//! (`gateway.*` in the CLI's flag types, `models`/`agents` for the agent runtime).
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use openclaw_core::config as core;
+use openclaw_io::config_file::{self, ConfigLoadError, Loaded};
 
 use crate::agent_config::{AgentsSection, ModelsSection};
 use crate::args::{AuthChoice, BindMode};
@@ -65,26 +66,28 @@ impl Paths {
     }
 }
 
-/// The typed `gateway.*` settings. Every field is optional: absent means "use the default".
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The `gateway.*` settings in the CLI's flag types. Every field is optional: absent means
+/// "use the default".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GatewayConfig {
+    /// `gateway.mode`.
+    pub mode: Option<core::GatewayMode>,
     /// `gateway.port`.
     pub port: Option<u16>,
-    /// `gateway.bind`.
+    /// `gateway.bind`; `auto` is loopback here, `tailnet` (unsupported) is `None` (see
+    /// [`Config::typed`] for the value as written).
     pub bind: Option<BindMode>,
     /// `gateway.customBindHost` (with `bind: "custom"`).
     pub custom_bind_host: Option<IpAddr>,
     /// `gateway.auth`.
-    #[serde(default)]
     pub auth: AuthConfig,
     /// `gateway.controlUi`.
-    #[serde(default)]
     pub control_ui: ControlUiConfig,
 }
 
-/// `gateway.auth.{mode,token,password}`.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+/// `gateway.auth.{mode,token,password}`; `trusted-proxy` (unsupported) has no [`AuthChoice`]
+/// and reads as `None` here.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct AuthConfig {
     pub mode: Option<AuthChoice>,
     pub token: Option<String>,
@@ -103,15 +106,13 @@ impl std::fmt::Debug for AuthConfig {
 }
 
 /// `gateway.controlUi.allowedOrigins`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ControlUiConfig {
-    #[serde(default)]
     pub allowed_origins: Vec<String>,
 }
 
 /// The loaded config file.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Config {
     /// Whether the file existed (a missing file is an empty config).
     pub found: bool,
@@ -120,6 +121,10 @@ pub struct Config {
     pub models: ModelsSection,
     /// `agents.*` (default model, workspace).
     pub agents: AgentsSection,
+    /// The whole typed config.
+    pub typed: core::Config,
+    /// Reference-only keys that were ignored (`<path>: not supported yet; ignored`).
+    pub warnings: Vec<core::Issue>,
 }
 
 /// Why the config could not be used.
@@ -132,15 +137,10 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// Not JSON5 at all.
-    #[error("invalid config {path}: line {line}, column {column}: {message}")]
-    Syntax {
-        path: PathBuf,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    /// JSON5, but a known field has the wrong type or value.
+    /// The file, an include, an env reference or a value is wrong: the §2.2 report.
+    #[error("{0}")]
+    Invalid(Box<ConfigLoadError>),
+    /// A value passed validation but cannot be used (an unknown provider, a bad address).
     #[error("invalid config {path}: {location}field {field}: {message}")]
     Field {
         path: PathBuf,
@@ -150,6 +150,15 @@ pub enum ConfigError {
     },
     #[error("invalid OPENCLAW_GATEWAY_PORT={value:?}: expected a port number (0-65535)")]
     PortEnv { value: String },
+}
+
+impl From<ConfigLoadError> for ConfigError {
+    fn from(e: ConfigLoadError) -> Self {
+        match e {
+            ConfigLoadError::Read { path, source } => Self::Read { path, source },
+            other @ ConfigLoadError::Invalid { .. } => Self::Invalid(Box::new(other)),
+        }
+    }
 }
 
 /// `line L, column C: ` when the parser knows where (1-based), else nothing.
@@ -165,73 +174,59 @@ impl std::fmt::Display for Location {
     }
 }
 
-/// The whole file; everything but `gateway`, `models` and `agents` is ignored for now.
-#[derive(Debug, Deserialize)]
-struct FileShape {
-    #[serde(default)]
-    gateway: GatewayConfig,
-    #[serde(default)]
-    models: ModelsSection,
-    #[serde(default)]
-    agents: AgentsSection,
-}
-
 impl Config {
-    /// Reads `path`; a missing file gives the empty config.
+    /// Reads `path` (with its includes and `${VAR}` references); a missing file gives the empty
+    /// config.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(source) => {
-                return Err(ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                })
-            }
+        Self::from_loaded(&config_file::load_config(path)?)
+    }
+
+    /// The CLI's view of a loaded config.
+    pub fn from_loaded(loaded: &Loaded) -> Result<Self, ConfigError> {
+        let typed = loaded.config.clone();
+        let gw = typed.gateway();
+        let auth = gw.auth.clone().unwrap_or_default();
+        let custom_bind_host = match gw.custom_bind_host.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+            None => None,
+            Some(host) => Some(host.parse::<IpAddr>().map_err(|_| ConfigError::Field {
+                path: loaded.path.clone(),
+                location: Location(None),
+                field: "gateway.customBindHost".into(),
+                message: format!("{host:?} is not an IP address"),
+            })?),
         };
-        let file = parse(path, &text)?;
+        let gateway = GatewayConfig {
+            mode: gw.mode,
+            port: gw.port,
+            bind: gw.bind.and_then(|b| match b {
+                core::BindMode::Loopback | core::BindMode::Auto => Some(BindMode::Loopback),
+                core::BindMode::Lan => Some(BindMode::Lan),
+                core::BindMode::Custom => Some(BindMode::Custom),
+                core::BindMode::Tailnet => None,
+            }),
+            custom_bind_host,
+            auth: AuthConfig {
+                mode: auth.mode.and_then(|m| match m {
+                    core::AuthMode::Token => Some(AuthChoice::Token),
+                    core::AuthMode::Password => Some(AuthChoice::Password),
+                    core::AuthMode::None => Some(AuthChoice::None),
+                    core::AuthMode::TrustedProxy => None,
+                }),
+                token: auth.token,
+                password: auth.password,
+            },
+            control_ui: ControlUiConfig {
+                allowed_origins: gw.control_ui.and_then(|c| c.allowed_origins).unwrap_or_default(),
+            },
+        };
         Ok(Self {
-            found: true,
-            gateway: file.gateway,
-            models: file.models,
-            agents: file.agents,
+            found: loaded.exists,
+            gateway,
+            models: typed.models.clone().unwrap_or_default(),
+            agents: typed.agents.clone().unwrap_or_default(),
+            warnings: loaded.warnings.clone(),
+            typed,
         })
-    }
-}
-
-/// Parses the config text: first the JSON5 syntax (with a position), then the typed fields
-/// (with the path of the offending field).
-fn parse(path: &Path, text: &str) -> Result<FileShape, ConfigError> {
-    if let Err(e) = json5::from_str::<serde::de::IgnoredAny>(text) {
-        let (line, column) = e.position().map_or((1, 1), |p| (p.line + 1, p.column + 1));
-        return Err(ConfigError::Syntax {
-            path: path.to_owned(),
-            line,
-            column,
-            message: strip_position(&e.to_string()),
-        });
-    }
-    let mut de = json5::Deserializer::from_str(text);
-    match serde_path_to_error::deserialize::<_, FileShape>(&mut de) {
-        Ok(file) => Ok(file),
-        Err(e) => {
-            let field = e.path().to_string();
-            let inner = e.into_inner();
-            Err(ConfigError::Field {
-                path: path.to_owned(),
-                location: Location(inner.position().map(|p| (p.line + 1, p.column + 1))),
-                field,
-                message: strip_position(&inner.to_string()),
-            })
-        }
-    }
-}
-
-/// json5 appends " at line L column C" to its messages; we report the position ourselves.
-fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
     }
 }
 
@@ -257,46 +252,49 @@ pub fn resolve_port(flag: Option<u16>, env: Option<u16>, config: &GatewayConfig)
 mod tests {
     use super::*;
 
-    fn parse_ok(text: &str) -> GatewayConfig {
-        parse(Path::new("/c.json"), text).unwrap().gateway
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("openclaw.json");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path)
     }
 
     #[test]
-    fn reads_gateway_keys_and_ignores_the_rest() {
-        let cfg = parse_ok(
-            "// comment\n{ agents: {x: 1}, gateway: { port: 19001, bind: 'lan', mode: 'local',\n\
+    fn reads_gateway_keys() {
+        let cfg = load(
+            "// comment\n{ gateway: { port: 19001, bind: 'lan', mode: 'local',\n\
              auth: { mode: 'password', password: 'pw', }, controlUi: { allowedOrigins: ['http://a'] },\
              customBindHost: '10.0.0.1', reload: {mode: 'off'} } }",
-        );
-        assert_eq!(cfg.port, Some(19001));
-        assert_eq!(cfg.bind, Some(BindMode::Lan));
-        assert_eq!(cfg.auth.mode, Some(AuthChoice::Password));
-        assert_eq!(cfg.auth.password.as_deref(), Some("pw"));
-        assert_eq!(cfg.control_ui.allowed_origins, vec!["http://a".to_owned()]);
-        assert_eq!(cfg.custom_bind_host, Some("10.0.0.1".parse().unwrap()));
-        assert_eq!(parse_ok("{}"), GatewayConfig::default());
+        )
+        .unwrap();
+        let gw = cfg.gateway;
+        assert_eq!(gw.port, Some(19001));
+        assert_eq!(gw.mode, Some(core::GatewayMode::Local));
+        assert_eq!(gw.bind, Some(BindMode::Lan));
+        assert_eq!(gw.auth.mode, Some(AuthChoice::Password));
+        assert_eq!(gw.auth.password.as_deref(), Some("pw"));
+        assert_eq!(gw.control_ui.allowed_origins, vec!["http://a".to_owned()]);
+        assert_eq!(gw.custom_bind_host, Some("10.0.0.1".parse().unwrap()));
+        assert!(cfg.found);
+        assert_eq!(load("{}").unwrap().gateway, GatewayConfig::default());
     }
 
     #[test]
-    fn syntax_error_names_line_and_column() {
-        let err = parse(Path::new("/c.json"), "{\n  gateway: { port: 1,, }\n}").unwrap_err();
-        let text = err.to_string();
-        assert!(matches!(err, ConfigError::Syntax { line: 2, .. }), "{text}");
-        assert!(
-            text.starts_with("invalid config /c.json: line 2, column "),
-            "{text}"
-        );
+    fn reference_keys_load_with_warnings() {
+        let cfg = load("{ gateway: { mode: 'local', tailscale: { mode: 'off' } }, channels: {} }").unwrap();
+        let w: Vec<String> = cfg.warnings.iter().map(ToString::to_string).collect();
+        assert_eq!(w, ["gateway.tailscale: not supported yet; ignored", "channels: not supported yet; ignored"]);
     }
 
     #[test]
-    fn field_error_names_the_field_and_position() {
-        let err = parse(Path::new("/c.json"), "{\n gateway: {\n  port: 'abc' } }").unwrap_err();
-        let text = err.to_string();
-        assert!(text.contains("field gateway.port"), "{text}");
-        assert!(text.contains("line 3, column"), "{text}");
-        let err = parse(Path::new("/c.json"), "{gateway: {bind: 'tailnet'}}").unwrap_err();
-        assert!(err.to_string().contains("field gateway.bind"), "{err}");
-        assert!(err.to_string().contains("tailnet"), "{err}");
+    fn errors_are_the_located_report() {
+        let err = load("{\n  gateway: { port: 1,, }\n}").unwrap_err().to_string();
+        assert!(err.starts_with("Config invalid\nFile: "), "{err}");
+        assert!(err.contains("- <root> (line 2, column 22): JSON5 parse failed: invalid character ','"), "{err}");
+        let err = load("{\n gateway: {\n  port: 'abc' } }").unwrap_err().to_string();
+        assert!(err.contains("- gateway.port (line 3, column 3): expected an integer (got a string)"), "{err}");
+        let err = load("{gateway: {customBindHost: 'nope'}}").unwrap_err().to_string();
+        assert!(err.contains("gateway.customBindHost") && err.contains("not an IP address"), "{err}");
     }
 
     #[test]
