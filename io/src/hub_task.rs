@@ -39,6 +39,10 @@ pub(crate) enum HubInput {
         session_id: String,
         result: Result<Vec<serde_json::Value>, String>,
     },
+    /// Hot reload: agent runs started from now on use this config.
+    AgentConfig(Box<crate::agent::AgentConfig>),
+    /// The config watcher's status for `health.configReload`.
+    ConfigReload { status: openclaw_core::wire::hello::HotReloadStatus, last_error: Option<String> },
     /// The answer to a `HubOutput::Host` request.
     HostReply {
         conn: ConnId,
@@ -111,6 +115,15 @@ pub(crate) async fn run(
                     Err(message) => hub.handle_history_failed(conn, id, &message),
                 },
                 Some(HubInput::HostReply { conn, id, reply }) => hub.handle_host_reply(conn, id, reply),
+                Some(HubInput::AgentConfig(config)) => {
+                    hub.set_model_configured(config.model.is_some());
+                    if let Err(e) = runtime.set_config(*config) {
+                        tracing::warn!("config reload failed: agent settings not applied: {e}");
+                    }
+                }
+                Some(HubInput::ConfigReload { status, last_error }) => {
+                    hub.set_config_reload(clock::wall(), status, last_error);
+                }
                 None => break,
             },
             () = tokio::time::sleep_until(sleep_at), if deadline.is_some() => {

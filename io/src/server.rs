@@ -131,6 +131,20 @@ impl Gateway {
         self.local_addr
     }
 
+    /// Hot reload of `models.*`/`agents.*`: runs started from now on use `config`; runs in
+    /// flight finish on the settings they started with. Never drops a connection.
+    pub async fn set_agent_config(&self, config: crate::agent::AgentConfig) {
+        let _ = self.shared.hub.send(HubInput::AgentConfig(Box::new(config))).await;
+    }
+
+    /// Reports the config watcher's state: hot reload on or off, and why the last reload was
+    /// not applied (shown by `health` as `configReload.lastError`).
+    pub async fn set_config_reload(&self, hot_reload: bool, last_error: Option<String>) {
+        use openclaw_core::wire::hello::HotReloadStatus;
+        let status = if hot_reload { HotReloadStatus::Active } else { HotReloadStatus::Disabled };
+        let _ = self.shared.hub.send(HubInput::ConfigReload { status, last_error }).await;
+    }
+
     /// Begins graceful shutdown: the listener closes, every socket gets the `shutdown` event
     /// and a 1012 close, stragglers are terminated after the grace period. Idempotent.
     pub fn shutdown(&self, reason: &str, restart_expected_ms: Option<u64>) {

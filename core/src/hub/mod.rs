@@ -503,6 +503,12 @@ impl Hub {
         }
     }
 
+    /// Hot reload of the agent settings: whether a default model is configured now (`agent`
+    /// refuses with UNAVAILABLE without one; `hello-ok.snapshot.sessionDefaults` reports it).
+    pub fn set_model_configured(&mut self, configured: bool) {
+        self.config.session_defaults.model_configured = configured;
+    }
+
     /// The `health` method's answer: the snapshot plus `configReload.lastError` when a reload
     /// failed.
     fn health_result(&self) -> Value {
