@@ -18,6 +18,18 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
                   command line."
 )]
 pub struct Cli {
+    /// Dev profile: isolate state under ~/.openclaw-dev, default gateway port 19001, and shift
+    /// derived ports (browser/canvas)
+    // --dev and --profile are taken out of argv by `profile::apply_to_process` before clap runs
+    // (they only set env defaults); they are declared here so that --help lists them.
+    #[arg(long)]
+    pub dev: bool,
+
+    /// Use a named profile (isolates OPENCLAW_STATE_DIR/OPENCLAW_CONFIG_PATH under
+    /// ~/.openclaw-<name>)
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -28,6 +40,13 @@ pub enum Command {
     Gateway(GatewayCommand),
     /// Print a short health summary of the running gateway (agents, session store)
     Health(ClientArgs),
+    /// Show the gateway of this profile: reachable, version, uptime, sessions, auth, config,
+    /// state dir and ports
+    #[command(
+        after_help = "Examples:\n  openclaw status\n  openclaw --dev status --json\nExits 0 \
+                      when the gateway is unreachable too (the output says so)."
+    )]
+    Status(ClientArgs),
     /// Run one agent turn through the running gateway and print the reply
     #[command(
         after_help = "Examples:\n  openclaw agent --message \"status update\"\n  openclaw agent \
@@ -220,6 +239,20 @@ pub struct RunArgs {
     /// gateway.mode=local, so the flag currently changes nothing
     #[arg(long)]
     pub allow_unconfigured: bool,
+
+    /// Dev mode: when the config file is missing, write a local dev config and seed the dev
+    /// workspace (also implied by `openclaw --dev gateway`)
+    #[arg(long)]
+    pub dev: bool,
+
+    /// With dev mode: first delete the dev config, credentials, sessions and workspace (asks
+    /// for confirmation unless --yes)
+    #[arg(long)]
+    pub reset: bool,
+
+    /// Do not ask before --reset deletes anything
+    #[arg(long)]
+    pub yes: bool,
 }
 
 /// Flags shared by the commands that connect to a running gateway.

@@ -13,6 +13,7 @@ use serde_json::Value;
 use crate::args::{BindMode, CallArgs, ClientArgs};
 use crate::config::{self, Config, ConfigError, GatewayConfig, Paths};
 use crate::output::{CallFailure, Report};
+use crate::status_cmd::Local;
 use crate::token;
 
 /// Scopes `gateway call` asks for: admin, so every method the gateway serves can be called
@@ -91,7 +92,7 @@ impl Target {
 
 /// `ws://<host>:<port>`: the custom bind host when configured, else 127.0.0.1; the port from
 /// `OPENCLAW_GATEWAY_PORT`, else `gateway.port`, else 18789.
-fn default_url(cfg: &GatewayConfig) -> Result<String, ConfigError> {
+pub(crate) fn default_url(cfg: &GatewayConfig) -> Result<String, ConfigError> {
     let port = config::resolve_port(None, config::port_from_env()?, cfg);
     let host = match (cfg.bind, cfg.custom_bind_host) {
         (Some(BindMode::Custom), Some(ip)) => ip,
@@ -132,20 +133,26 @@ pub async fn health(args: &ClientArgs) -> Result<Report, CallFailure> {
 }
 
 /// `openclaw gateway status`: connect as a probe (protocol 3..4, like the reference CLI,
-/// reference-facts §4.3), read `hello-ok`, close. No RPC is made.
+/// reference-facts §4.3), read `hello-ok`, close. No RPC is made. The local view (config,
+/// bind, port, derived ports, port holders) is shown next to the probe result; it is left out
+/// when the config cannot be read (a fully specified `--url --token` probe still works).
 pub async fn status(args: &ClientArgs) -> Result<Report, CallFailure> {
     let target = Target::resolve(args).map_err(CallFailure::Config)?;
+    let local = Local::resolve(args).ok();
     let mut opts = target.options("probe", READ_SCOPES);
     opts.min_protocol = 3;
     opts.max_protocol = 4;
     match Client::connect(opts).await {
         Ok((client, hello)) => {
             client.close().await;
-            Ok(Report::Status(Probe::from_hello(target.url, &hello)))
+            let mut probe = Probe::from_hello(target.url, &hello);
+            probe.local = local;
+            Ok(Report::Status(probe))
         }
         Err(error) => Err(CallFailure::Probe {
             url: target.url,
             error,
+            local: local.map(Box::new),
         }),
     }
 }
@@ -174,6 +181,8 @@ pub struct Probe {
     pub conn_id: Option<String>,
     pub role: Option<String>,
     pub scopes: Option<Vec<String>>,
+    /// What is known locally about the gateway being probed.
+    pub local: Option<Local>,
 }
 
 impl Probe {
@@ -195,6 +204,7 @@ impl Probe {
                         .map(str::to_owned)
                         .collect()
                 }),
+            local: None,
         }
     }
 

@@ -10,10 +10,13 @@ mod agent_config;
 mod args;
 mod client_cmd;
 mod config;
+mod dev;
 mod host;
 mod output;
+mod profile;
 mod run;
 mod setup_cmd;
+mod status_cmd;
 mod token;
 
 use std::io::{IsTerminal, Write};
@@ -28,7 +31,16 @@ use crate::output::{CallFailure, Report};
 use crate::run::Stopped;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // Root flags --dev/--profile set env defaults; this must run while the process is still
+    // single-threaded (before the tokio runtime), see `profile::apply_to_process`.
+    let argv = match profile::apply_to_process(std::env::args_os().collect()) {
+        Ok(argv) => argv,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let cli = Cli::parse_from(argv);
     match dispatch(cli) {
         Ok(code) => code,
         Err(error) => {
@@ -62,6 +74,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
         Command::Health(args) => client_with(&runtime, &args, "Health", client_cmd::health(&args)),
+        Command::Status(args) => {
+            client_with(&runtime, &args, "Status", status_cmd::status(&args))
+        }
         Command::Agent(args) => client(&runtime, args.json, "Agent", agent_cmd::agent(&args)),
         Command::Setup(args) => match setup_cmd::setup(&args) {
             Ok(text) => {

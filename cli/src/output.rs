@@ -23,6 +23,8 @@ pub enum Report {
     Agent(Value),
     /// The `sessions.list` result.
     Sessions(Value),
+    /// `openclaw status`.
+    Overview(Box<crate::status_cmd::Overview>),
 }
 
 /// Why a client command failed.
@@ -37,6 +39,8 @@ pub enum CallFailure {
     Probe {
         url: String,
         error: ClientError,
+        /// The local view, when the config could be read.
+        local: Option<Box<crate::status_cmd::Local>>,
     },
 }
 
@@ -60,6 +64,8 @@ impl Report {
             (Self::GatewayHealth(v), false) => gateway_health_text(v),
             (Self::Health(v), false) => health_text(v),
             (Self::Status(probe), false) => status_text(probe),
+            (Self::Overview(overview), true) => pretty(&overview.json()),
+            (Self::Overview(overview), false) => overview.text(),
         };
         Rendered {
             stdout,
@@ -91,10 +97,13 @@ impl CallFailure {
             let _ = writeln!(stderr, "  detail: {detail}");
         }
         let stdout = match self {
-            Self::Probe { url, error } if json => pretty(&probe_json_failed(url, error)),
-            Self::Probe { url, .. } => {
-                format!("Probe target: {url}\nConnectivity probe: failed\nCapability: unknown\n")
+            Self::Probe { url, error, local } if json => {
+                pretty(&with_local(probe_json_failed(url, error), local.as_deref()))
             }
+            Self::Probe { url, local, .. } => format!(
+                "{}Probe target: {url}\nConnectivity probe: failed\nCapability: unknown\n",
+                local_text(local.as_deref())
+            ),
             Self::Usage(_) | Self::Config(_) | Self::Gateway(_) if json => {
                 pretty(&json!({ "ok": false, "error": error_json(&report) }))
             }
@@ -197,7 +206,7 @@ fn store_line(sessions: &Value) -> String {
 }
 
 fn status_text(probe: &Probe) -> String {
-    let mut out = String::new();
+    let mut out = local_text(probe.local.as_ref());
     let _ = writeln!(out, "Probe target: {}", probe.url);
     let _ = writeln!(
         out,
@@ -225,7 +234,24 @@ fn probe_json(probe: &Probe, error: Option<&str>) -> Value {
         rpc["server"] = json!({ "version": version, "connId": probe.conn_id });
         rpc["version"] = json!(version);
     }
-    json!({ "url": probe.url, "rpc": rpc })
+    with_local(json!({ "url": probe.url, "rpc": rpc }), probe.local.as_ref())
+}
+
+/// The local view's lines (config, bind and port, derived ports) and a blank line.
+fn local_text(local: Option<&crate::status_cmd::Local>) -> String {
+    local.map(|l| l.gateway_text() + "\n").unwrap_or_default()
+}
+
+/// `{url, config, gateway, port, rpc}`: the reference's keys around `rpc` (`gateway status`).
+fn with_local(status: Value, local: Option<&crate::status_cmd::Local>) -> Value {
+    let Some(local) = local else { return status };
+    json!({
+        "url": status["url"],
+        "config": local.config_json(),
+        "gateway": local.gateway_json(),
+        "port": local.port_json(),
+        "rpc": status["rpc"],
+    })
 }
 
 fn probe_json_failed(url: &str, error: &ClientError) -> Value {

@@ -27,6 +27,8 @@ pub enum RunError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Token(#[from] TokenError),
+    #[error(transparent)]
+    Dev(#[from] crate::dev::DevError),
     #[error("--bind custom needs an address: pass --host <IP> or set gateway.customBindHost")]
     CustomWithoutHost,
     #[error("--host only applies with --bind custom (or gateway.bind: \"custom\")")]
@@ -43,11 +45,13 @@ pub enum RunError {
     MissingPassword,
     #[error("Force: {0}")]
     Force(String),
-    #[error(
-        "Gateway failed to start: another process is already listening on {addr}.\nStop it, \
-         pick another --port, or pass --force to stop whatever listens there."
-    )]
-    PortBusy { addr: SocketAddr },
+    /// The listener is the lock (lifecycle.md §2.5); the holders are named when /proc or lsof
+    /// can tell (the reference's port diagnostics).
+    #[error("{}", port_busy_message(*addr, holders))]
+    PortBusy {
+        addr: SocketAddr,
+        holders: Vec<openclaw_io::force::Holder>,
+    },
     #[error("Gateway failed to start: {0}")]
     Start(#[source] IoError),
     #[error("Gateway stopped with an error: {0}")]
@@ -73,10 +77,12 @@ enum SecretSource {
 
 /// Runs the gateway until a signal stops it.
 pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
+    crate::dev::preflight_reset(&args)?;
     if args.allow_unconfigured {
         tracing::debug!("--allow-unconfigured: the gateway.mode check is not implemented yet");
     }
     let paths = Paths::from_env()?;
+    crate::dev::preflight_ensure(&args, &paths)?;
     let config = Config::load(&paths.config_path)?;
     let gw = &config.gateway;
     let port = config::resolve_port(args.port, config::port_from_env()?, gw);
@@ -118,7 +124,7 @@ pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
     });
     let gateway = Gateway::start(server).await.map_err(|e| match e {
         IoError::Bind { addr, source } if source.kind() == std::io::ErrorKind::AddrInUse => {
-            RunError::PortBusy { addr }
+            RunError::PortBusy { addr, holders: openclaw_io::force::port_holders(addr.port()) }
         }
         other @ (IoError::Bind { .. } | IoError::Io(_) | IoError::Task(_) | IoError::Store(_) | IoError::Agent(_)) => {
             RunError::Start(other)
@@ -132,6 +138,32 @@ pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
         tracing::info!(config = %paths.config_path.display(), "no config file; using defaults");
     }
     wait_for_signals(gateway, signals).await
+}
+
+/// `Gateway failed to start: …`, the supervisor hint, then who holds the port (one line each)
+/// and what to do, as the reference prints it.
+fn port_busy_message(addr: SocketAddr, holders: &[openclaw_io::force::Holder]) -> String {
+    let mut text = format!(
+        "Gateway failed to start: another gateway instance is already listening on ws://{addr}\n\
+         If the gateway is supervised, stop it with: openclaw gateway stop\n\
+         Port {} is already in use.",
+        addr.port()
+    );
+    for holder in holders {
+        let command = if holder.command.is_empty() { "unknown" } else { &holder.command };
+        text.push_str(&format!("\n- pid {}: {command}", holder.pid));
+    }
+    let ours = holders.iter().any(|h| h.command.contains("openclaw"));
+    if ours {
+        text.push_str("\n- Gateway already running locally. Stop it (openclaw gateway stop) or use a different port.");
+    }
+    if holders.is_empty() {
+        text.push_str("\n- The process holding it could not be found (no access to /proc or lsof).");
+    } else if !holders.iter().all(|h| h.command.contains("openclaw")) {
+        text.push_str("\n- Another process is listening on this port.");
+    }
+    text.push_str("\nPick another --port, or pass --force to stop whatever listens there.");
+    text
 }
 
 /// `/tmp/openclaw/openclaw-YYYY-MM-DD.log` (lifecycle.md §10.1); replaced once file logging lands.
@@ -308,6 +340,9 @@ mod tests {
             verbose: false,
             force: false,
             allow_unconfigured: false,
+            dev: false,
+            reset: false,
+            yes: false,
         }
     }
 
