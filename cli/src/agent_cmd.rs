@@ -20,6 +20,14 @@ pub async fn agent(args: &AgentArgs) -> Result<Report, CallFailure> {
     if args.message.trim().is_empty() {
         return Err(CallFailure::Usage("--message must not be empty".into()));
     }
+    // As the reference: the session is chosen explicitly (a gateway given none of these would
+    // open a fresh `explicit:` session per run).
+    if args.to.is_none() && args.session_key.is_none() && args.session_id.is_none() && args.agent.is_none() {
+        return Err(CallFailure::Usage(
+            "No target session selected. Use --agent <id>, --session-key <key>, --session-id <id>, or --to <E.164>."
+                .into(),
+        ));
+    }
     let client_args = ClientArgs {
         url: args.url.clone(),
         token: args.token.clone(),

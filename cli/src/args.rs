@@ -49,7 +49,7 @@ pub enum Command {
     Status(ClientArgs),
     /// Run one agent turn through the running gateway and print the reply
     #[command(
-        after_help = "Examples:\n  openclaw agent --message \"status update\"\n  openclaw agent \
+        after_help = "Examples:\n  openclaw agent --to +15555550123 --message \"status update\"\n  openclaw agent \
                       --session-key agent:main:ops --message hi --json"
     )]
     Agent(AgentArgs),

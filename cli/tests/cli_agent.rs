@@ -35,7 +35,8 @@ fn start(home: &Path) -> (Proc, u16) {
 
 fn client(home: &Path, port: u16, args: &[&str]) -> std::process::Command {
     let mut cmd = openclaw(home);
-    cmd.env("OPENCLAW_GATEWAY_PORT", port.to_string()).args(args);
+    // The client reads the same config file, whose `${FAKE_KEY}` must resolve.
+    cmd.env("FAKE_KEY", "sk-fake").env("OPENCLAW_GATEWAY_PORT", port.to_string()).args(args);
     cmd
 }
 
@@ -51,7 +52,13 @@ fn agent_turns_and_sessions_list() {
     write_config(home.path(), &fake);
     let (_gw, port) = start(home.path());
 
-    let (status, stdout, stderr) = run(client(home.path(), port, &["agent", "--message", "hi", "--json"]));
+    // No target: refused before connecting, as the reference does.
+    let (status, stdout, stderr) = run(client(home.path(), port, &["agent", "--message", "hi"]));
+    assert!(!status.success());
+    assert!(format!("{stdout}{stderr}").contains("No target session selected"), "{stdout}{stderr}");
+
+    // A recipient number is a direct chat: the main session.
+    let (status, stdout, stderr) = run(client(home.path(), port, &["agent", "--message", "hi", "--to", "+15555550123", "--json"]));
     assert!(status.success(), "{stderr}");
     let out: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(out["result"]["payloads"][0]["text"], "echo: hi", "{out:#}");
@@ -75,7 +82,7 @@ fn agent_turns_and_sessions_list() {
 fn no_model_configured_names_the_key() {
     let home = common::home();
     let (_gw, port) = start(home.path());
-    let (status, stdout, stderr) = run(client(home.path(), port, &["agent", "--message", "hi"]));
+    let (status, stdout, stderr) = run(client(home.path(), port, &["agent", "--message", "hi", "--agent", "main"]));
     assert!(!status.success());
     assert!(format!("{stdout}{stderr}").contains("agents.defaults.model"), "{stdout}{stderr}");
 }
@@ -87,11 +94,11 @@ fn kill_9_mid_run_leaves_the_database_consistent() {
     let home = common::home();
     write_config(home.path(), &fake);
     let (mut gw, port) = start(home.path());
-    let (status, _, stderr) = run(client(home.path(), port, &["agent", "--message", "one"]));
+    let (status, _, stderr) = run(client(home.path(), port, &["agent", "--message", "one", "--agent", "main"]));
     assert!(status.success(), "{stderr}");
 
     // The second turn stalls inside the model stream; kill the gateway there.
-    let _waiting = Proc::spawn(client(home.path(), port, &["agent", "--message", "two"]));
+    let _waiting = Proc::spawn(client(home.path(), port, &["agent", "--message", "two", "--to", "+15555550123"]));
     let deadline = Instant::now() + Duration::from_secs(20);
     while fake.requests().len() < 2 {
         assert!(Instant::now() < deadline, "the second turn never reached the model");
@@ -118,7 +125,7 @@ fn kill_9_mid_run_leaves_the_database_consistent() {
 
     // Restarted, the transcript is intact and the conversation goes on.
     let (_gw, port) = start(home.path());
-    let (status, stdout, stderr) = run(client(home.path(), port, &["agent", "--message", "three"]));
+    let (status, stdout, stderr) = run(client(home.path(), port, &["agent", "--message", "three", "--agent", "main"]));
     assert!(status.success(), "{stderr}");
     assert_eq!(stdout, "echo: three\n");
     let last = fake.requests().pop().unwrap();
@@ -153,7 +160,7 @@ fn setup_writes_the_model_keys_and_the_gateway_uses_them() {
     assert_eq!(written["models"]["providers"]["fake"]["api"], "openai-completions");
 
     let (_gw, port) = start(home.path());
-    let (status, stdout, stderr) = run(client(home.path(), port, &["agent", "--message", "hi"]));
+    let (status, stdout, stderr) = run(client(home.path(), port, &["agent", "--message", "hi", "--agent", "main"]));
     assert!(status.success(), "{stderr}");
     assert_eq!(stdout, "echo: hi\n");
 }

@@ -43,7 +43,8 @@ fn list_reset_delete() {
     let mut h = Harness::new(configured());
     let a = h.connect_cli("admin", &["operator.admin"]);
     h.two_stage_ids.extend(["r1".to_owned(), "r2".to_owned()]);
-    h.request(a, "r1", "agent", json!({"message":"hi","idempotencyKey":"k1"}));
+    // A recipient `to` is a direct chat: it collapses to the main session (per-sender scope).
+    h.request(a, "r1", "agent", json!({"message":"hi","to":"+15551234567","idempotencyKey":"k1"}));
     finish(&mut h, "k1", "one");
     h.advance(std::time::Duration::from_secs(1));
     h.request(a, "r2", "agent", json!({"message":"yo","sessionKey":"Agent:Main:T1","idempotencyKey":"k2"}));
@@ -75,9 +76,9 @@ fn reset_command_starts_a_new_session_with_the_rest_of_the_message() {
     let mut h = Harness::new(configured());
     let a = h.connect_cli("admin", &["operator.admin"]);
     h.two_stage_ids.extend(["r1".to_owned(), "r2".to_owned()]);
-    h.request(a, "r1", "agent", json!({"message":"hi","idempotencyKey":"k1"}));
+    h.request(a, "r1", "agent", json!({"message":"hi","agentId":"main","idempotencyKey":"k1"}));
     finish(&mut h, "k1", "one");
-    h.request(a, "r2", "agent", json!({"message":"/reset tell me a joke","idempotencyKey":"k2"}));
+    h.request(a, "r2", "agent", json!({"message":"/reset tell me a joke","agentId":"main","idempotencyKey":"k2"}));
     let starts: Vec<(String, String)> = h
         .run_commands
         .iter()
@@ -128,4 +129,94 @@ fn restored_results_replay_to_duplicates_and_agent_wait() {
     h.advance(std::time::Duration::from_secs(4 * 60));
     h.request(a, "r3", "agent", json!({"message":"hi","idempotencyKey":"k1"}));
     assert_eq!(h.run_commands.len(), 2);
+}
+
+/// The session each `agent` call lands in, and whether `accepted` echoes it (as observed on
+/// the reference 2026.9.6 with `gateway call agent`).
+#[test]
+fn agent_session_keys_follow_the_reference() {
+    let cases: &[(Value, Option<&str>, &str)] = &[
+        (json!({"sessionKey":"Ops"}), Some("agent:main:ops"), "agent:main:ops"),
+        (json!({"to":"+15551234567"}), None, "agent:main:main"),
+        (json!({"to":"+15551234567","channel":"last"}), None, "agent:main:main"),
+        (json!({"to":"+15551234567","agentId":"main"}), Some("agent:main:main"), "agent:main:main"),
+        (json!({"to":"agent:main:direct:bob"}), Some("agent:main:direct:bob"), "agent:main:direct:bob"),
+        (json!({"agentId":"ops"}), Some("agent:ops:main"), "agent:ops:main"),
+        (json!({}), None, "agent:main:explicit:k6"),
+        (json!({"sessionId":"nope"}), None, "agent:main:explicit:nope"),
+    ];
+    let mut h = Harness::new(configured());
+    let a = h.connect_cli("admin", &["operator.admin"]);
+    for (i, (extra, echoed, key)) in cases.iter().enumerate() {
+        let id = format!("r{i}");
+        h.two_stage_ids.insert(id.clone());
+        let mut params = json!({"message":"hi","idempotencyKey": format!("k{i}")});
+        for (k, v) in extra.as_object().into_iter().flatten() {
+            params[k] = v.clone();
+        }
+        h.request(a, &id, "agent", params);
+        let frames = h.frames(a);
+        let accepted = frames.iter().find(|f| f["type"] == "res" && f["id"] == id.as_str()).map(|f| f["payload"].clone());
+        let accepted = accepted.unwrap_or_default();
+        assert_eq!(accepted["status"], "accepted", "{extra}: {accepted}");
+        assert_eq!(accepted["sessionKey"].as_str(), *echoed, "{extra}: {accepted}");
+        match h.run_commands.last() {
+            Some(openclaw_core::hub::RunCommand::Start(s)) => assert_eq!(s.session_key, *key, "{extra}"),
+            other => panic!("{extra}: expected a start, got {other:?}"),
+        }
+        finish(&mut h, &format!("k{i}"), "ok");
+    }
+    h.request(a, "bad", "agent", json!({"message":"hi","to":"+15551234567","channel":"telegram","idempotencyKey":"kx"}));
+    let error = h.last_frame(a).unwrap_or_default();
+    assert_eq!(error["error"]["code"], "INVALID_REQUEST");
+    assert_eq!(error["error"]["message"], "Unable to resolve a session route for channel \"telegram\"");
+
+    let mut config = configured();
+    config.session_defaults.scope = "global".into();
+    let mut h = Harness::new(config);
+    let a = h.connect_cli("admin", &["operator.admin"]);
+    h.two_stage_ids.insert("g".into());
+    h.request(a, "g", "agent", json!({"message":"hi","to":"+15551234567","idempotencyKey":"kg"}));
+    match h.run_commands.last() {
+        Some(openclaw_core::hub::RunCommand::Start(s)) => assert_eq!(s.session_key, "global"),
+        other => panic!("expected a start, got {other:?}"),
+    }
+}
+
+/// `sessions.delete` of a session with a run in progress (and one queued) aborts both, keeps
+/// the streamed text in the store's order before the delete, then deletes (§7.4).
+#[test]
+fn delete_aborts_the_running_session_first() {
+    let mut h = Harness::new(configured());
+    let a = h.connect_cli("admin", &["operator.admin"]);
+    h.two_stage_ids.extend(["r1".to_owned(), "r2".to_owned()]);
+    h.request(a, "r1", "agent", json!({"message":"long","sessionKey":"agent:main:busy","idempotencyKey":"k1"}));
+    h.request(a, "r2", "agent", json!({"message":"next","sessionKey":"agent:main:busy","idempotencyKey":"k2"}));
+    let (now, wall) = (h.now, h.wall());
+    h.hub.handle_run(now, wall, &RunId("k1".into()), RunReport::Delta { text: "partial".into() });
+    h.pump();
+    h.request(a, "d1", "sessions.delete", json!({"key":"agent:main:busy"}));
+    let frames = h.frames(a);
+    let res = |id: &str| frames.iter().rev().find(|f| f["type"] == "res" && f["id"] == id).cloned().unwrap_or_default();
+    assert_eq!(res("d1")["payload"], json!({"ok":true,"key":"agent:main:busy","deleted":true,"archived":[]}));
+    assert_eq!(res("r1")["payload"]["summary"], "aborted", "the running run ended");
+    assert_eq!(res("r2")["payload"]["summary"], "aborted", "the queued run never started");
+    let starts = h.run_commands.iter().filter(|c| matches!(c, openclaw_core::hub::RunCommand::Start(_))).count();
+    assert_eq!(starts, 1, "aborting the running run did not start the queued one");
+    let order: Vec<&str> = h
+        .store_commands
+        .iter()
+        .filter_map(|c| match c {
+            StoreCommand::AppendMessage { message, .. } if message["stopReason"] == "aborted" => Some("partial"),
+            StoreCommand::DeleteSession { .. } => Some("delete"),
+            StoreCommand::AppendMessage { .. }
+            | StoreCommand::SaveSession(_)
+            | StoreCommand::SaveRunResult { .. }
+            | StoreCommand::ReadHistory { .. } => None,
+        })
+        .collect();
+    assert_eq!(order, ["partial", "delete"]);
+    h.request(a, "l1", "sessions.list", json!({}));
+    assert_eq!(payload(&h, a)["count"], 0);
+    snapshot("sessions_delete_running", &mut h);
 }

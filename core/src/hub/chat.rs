@@ -31,7 +31,7 @@ impl Hub {
         let session_key = self.canonical_key_for(&p.session_key, &agent_id);
         if is_stop_phrase(&message) {
             let runs = self.agents.runs_of(&session_key);
-            for run in &runs {
+            for run in runs.iter().rev() {
                 self.abort_run(now, wall, run, AbortOrigin::StopCommand);
             }
             let ids: Vec<&str> = runs.iter().map(RunId::as_str).collect();
@@ -90,7 +90,7 @@ impl Hub {
             }
             None => self.agents.runs_of(&session_key),
         };
-        for run in &runs {
+        for run in runs.iter().rev() {
             self.abort_run(now, wall, run, AbortOrigin::Rpc);
         }
         let ids: Vec<&str> = runs.iter().map(RunId::as_str).collect();

@@ -60,7 +60,7 @@ impl Hub {
             MethodCall::ChatHistory(params) => self.handle_chat_history(conn, id, *params),
             MethodCall::SessionsList(params) => self.handle_sessions_list(wall, conn, id, params),
             MethodCall::SessionsReset(params) => self.handle_sessions_reset(wall, conn, id, params),
-            MethodCall::SessionsDelete(params) => self.handle_sessions_delete(conn, id, params),
+            MethodCall::SessionsDelete(params) => self.handle_sessions_delete(now, wall, conn, id, params),
             MethodCall::Host(request) => self.out.push_back(HubOutput::Host { conn, id, request }),
         }
     }

@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
+use super::agent::AbortOrigin;
 use super::{Hub, HubOutput};
 use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
-use crate::wire::frames::{ErrorCode, ErrorShape};
+use crate::time::Instant;
+use crate::wire::frames::ErrorShape;
 use crate::wire::sessions::{SessionEntry, SessionsDeleteParams, SessionsListParams, SessionsResetParams};
 
 /// What the driver must persist.
@@ -203,7 +205,14 @@ impl Hub {
         self.respond_ok(conn, &id, &json!({ "ok": true, "key": key, "entry": entry }));
     }
 
-    pub(super) fn handle_sessions_delete(&mut self, conn: ConnId, id: RequestId, p: SessionsDeleteParams) {
+    pub(super) fn handle_sessions_delete(
+        &mut self,
+        now: Instant,
+        wall: UnixMillis,
+        conn: ConnId,
+        id: RequestId,
+        p: SessionsDeleteParams,
+    ) {
         let key = self.canonical_key(&p.key);
         let d = &self.config.session_defaults;
         let main = format!("agent:{}:{}", d.default_agent_id, d.main_key);
@@ -211,13 +220,12 @@ impl Hub {
             let error = ErrorShape::invalid_request(format!("Cannot delete the main session ({main})."));
             return self.respond_err(conn, &id, &error);
         }
-        if self.agents.has_session(&key) {
-            let error = ErrorShape::new(
-                ErrorCode::Unavailable,
-                format!("Session {key} is still active; try again in a moment."),
-            )
-            .retry_after(1000);
-            return self.respond_err(conn, &id, &error);
+        // Runs of the session are aborted first (§7.4). Here an abort takes effect at once
+        // (the run ends, its partial text is queued for the store before the delete), so the
+        // reference's wait for the run to stop and its "still active" refusal never apply.
+        // Queued runs first: ending the active one would start the next.
+        for run in self.agents.runs_of(&key).iter().rev() {
+            self.abort_run(now, wall, run, AbortOrigin::Rpc);
         }
         let deleted = match self.sessions.entries.remove(&key) {
             Some(e) => {

@@ -127,7 +127,10 @@ pub struct AgentWaitParams {
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct AgentAccepted {
     pub run_id: String,
-    pub session_key: String,
+    /// Present when the caller named the session (`sessionKey`, `agentId`); the reference
+    /// leaves it out when it derived the session from `to` or made an explicit one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_key: Option<String>,
     pub agent_id: String,
     /// Always `"accepted"`.
     pub status: String,

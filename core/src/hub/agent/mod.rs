@@ -127,7 +127,8 @@ impl AgentRuns {
         self.waiters.iter().map(|w| w.deadline).min()
     }
 
-    /// Active and queued runs of a session.
+    /// Active and queued runs of a session (abort them in reverse: ending the active run
+    /// starts the next queued one).
     pub(super) fn runs_of(&self, key: &str) -> Vec<RunId> {
         let active = self.active.iter().filter(|(_, r)| r.session_key == key).map(|(id, _)| id.clone());
         let queued = self.queued.get(key).into_iter().flatten().map(|l| l.run.clone());
@@ -140,10 +141,6 @@ impl AgentRuns {
             return Some(r.session_key.as_str());
         }
         self.queued.iter().find(|(_, q)| q.iter().any(|l| &l.run == run)).map(|(k, _)| k.as_str())
-    }
-
-    pub(super) fn has_session(&self, key: &str) -> bool {
-        self.active.values().any(|r| r.session_key == key) || self.queued.get(key).is_some_and(|q| !q.is_empty())
     }
 
     fn is_queued(&self, run: &RunId) -> bool {
@@ -194,22 +191,14 @@ impl Hub {
         if let Some(error) = self.no_model_error() {
             return self.respond_err(conn, &id, &error);
         }
-        let defaults = &self.config.session_defaults;
-        let agent_id = params
-            .agent_id
-            .clone()
-            .or_else(|| params.session_key.as_deref().and_then(agent_of_key))
-            .unwrap_or_else(|| defaults.default_agent_id.clone());
-        let by_id = params.session_id.as_deref().and_then(|sid| self.sessions.key_of_session_id(sid));
-        let session_key = match (params.session_key.as_deref(), by_id) {
-            (Some(key), _) => self.canonical_key_for(key, &agent_id),
-            (None, Some(key)) => key,
-            (None, None) => format!("agent:{agent_id}:{}", defaults.main_key),
+        let (session_key, agent_id, named) = match self.resolve_agent_session(&params) {
+            Ok(found) => found,
+            Err(error) => return self.respond_err(conn, &id, &error),
         };
         let run = RunId(params.idempotency_key.clone());
         let accepted = AgentAccepted {
             run_id: run.0.clone(),
-            session_key: session_key.clone(),
+            session_key: named.then(|| session_key.clone()),
             agent_id: agent_id.clone(),
             status: "accepted".into(),
             accepted_at: wall.0,
@@ -230,6 +219,52 @@ impl Hub {
             extra_system_prompt: params.extra_system_prompt,
         };
         self.launch_run(now, wall, launch);
+    }
+
+    /// The session of an `agent` call, as the reference resolves it (channels-agent-nodes.md
+    /// §7.1, observed on 2026.9.6): an explicit `sessionKey`; a `to` that is itself an agent
+    /// key; a known `sessionId`; the agent's main key for `agentId`; for a recipient `to` the
+    /// main key (direct chats collapse to it under the `per-sender` scope; `global` scope uses
+    /// `global`); otherwise a session of its own, `agent:<id>:explicit:<sessionId or runId>`.
+    /// Also returns the agent id and whether the caller named the session (the `accepted`
+    /// payload echoes the key only then).
+    fn resolve_agent_session(&self, p: &AgentParams) -> Result<(String, String, bool), ErrorShape> {
+        let d = &self.config.session_defaults;
+        let to = p.to.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let to_key = to.filter(|t| t.to_ascii_lowercase().starts_with("agent:"));
+        let named_key = p.session_key.as_deref().or(if p.session_id.is_none() { to_key } else { None });
+        let agent_id = p
+            .agent_id
+            .clone()
+            .or_else(|| named_key.and_then(agent_of_key))
+            .unwrap_or_else(|| d.default_agent_id.clone());
+        if let Some(key) = named_key {
+            return Ok((self.canonical_key_for(key, &agent_id), agent_id, true));
+        }
+        if let Some(key) = p.session_id.as_deref().and_then(|sid| self.sessions.key_of_session_id(sid)) {
+            let agent = agent_of_key(&key).unwrap_or(agent_id);
+            return Ok((key, agent, true));
+        }
+        if p.agent_id.is_some() && to.is_none() {
+            return Ok((format!("agent:{agent_id}:{}", d.main_key), agent_id, true));
+        }
+        if let Some(to) = to {
+            // Without channel accounts there is no route to a named channel.
+            if let Some(channel) = p.channel.as_deref().map(str::trim).filter(|c| !c.is_empty() && *c != "last") {
+                return Err(ErrorShape::invalid_request(format!("Unable to resolve a session route for channel \"{channel}\"")));
+            }
+            let lower = to.to_lowercase();
+            let key = if d.scope == "global" {
+                "global".to_owned()
+            } else if lower.contains(":group:") || lower.contains(":channel:") {
+                format!("agent:{agent_id}:{lower}")
+            } else {
+                format!("agent:{agent_id}:{}", d.main_key)
+            };
+            return Ok((key, agent_id, p.agent_id.is_some()));
+        }
+        let own = p.session_id.as_deref().unwrap_or(&p.idempotency_key).trim().to_owned();
+        Ok((format!("agent:{agent_id}:explicit:{own}"), agent_id, false))
     }
 
     /// UNAVAILABLE naming the config key, when no model is configured.
