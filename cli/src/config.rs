@@ -175,9 +175,14 @@ impl std::fmt::Display for Location {
 }
 
 impl Config {
-    /// Reads `path` (with its includes and `${VAR}` references); a missing file gives the empty
-    /// config.
+    /// Reads `path` (with its includes and `${VAR}` references) for a CLI command: a missing
+    /// `${VAR}` is a warning (see [`Config::warnings`]). A missing file gives the empty config.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        Self::from_loaded(&config_file::load_config_lenient(path)?)
+    }
+
+    /// Reads `path` as the gateway does: a missing `${VAR}` fails the load.
+    pub fn load_strict(path: &Path) -> Result<Self, ConfigError> {
         Self::from_loaded(&config_file::load_config(path)?)
     }
 

@@ -10,7 +10,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use openclaw_core::config::{self, Config, Issue, LoadError, ReadError, Source};
+use openclaw_core::config::{self, Config, Issue, LoadError, MissingEnv, ReadError, Source};
 use serde_json::Value;
 
 /// A loaded config.
@@ -80,13 +80,24 @@ pub fn hash_text(raw: Option<&str>) -> String {
     format!("sha256:{hex}")
 }
 
-/// Loads `path` with the process environment.
+/// Loads `path` with the process environment, strictly: a `${VAR}` naming an unset or empty
+/// variable fails the load (what the gateway starts and reloads from).
 pub fn load_config(path: &Path) -> Result<Loaded, ConfigLoadError> {
-    load_config_with(path, &|name| std::env::var(name).ok())
+    load_config_with(path, &|name| std::env::var(name).ok(), MissingEnv::Error)
+}
+
+/// Loads `path` for a CLI command: a missing `${VAR}` is a warning and the string stays as
+/// written (a client does not need the gateway's secrets).
+pub fn load_config_lenient(path: &Path) -> Result<Loaded, ConfigLoadError> {
+    load_config_with(path, &|name| std::env::var(name).ok(), MissingEnv::Warn)
 }
 
 /// Loads `path`, looking `${VAR}` up with `env`.
-pub fn load_config_with(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded, ConfigLoadError> {
+pub fn load_config_with(
+    path: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    missing_env: MissingEnv,
+) -> Result<Loaded, ConfigLoadError> {
     let raw = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -104,12 +115,17 @@ pub fn load_config_with(path: &Path, env: &dyn Fn(&str) -> Option<String>) -> Re
         }
         Err(source) => return Err(ConfigLoadError::Read { path: path.to_owned(), source }),
     };
-    resolve_text(path, raw, env)
+    resolve_text(path, raw, env, missing_env)
 }
 
 /// Runs the pipeline on `raw` as if it were the content of `path` (a `config.set` candidate).
-pub fn resolve_text(path: &Path, raw: String, env: &dyn Fn(&str) -> Option<String>) -> Result<Loaded, ConfigLoadError> {
-    match config::resolve(path, &raw, &Disk, env) {
+pub fn resolve_text(
+    path: &Path,
+    raw: String,
+    env: &dyn Fn(&str) -> Option<String>,
+    missing_env: MissingEnv,
+) -> Result<Loaded, ConfigLoadError> {
+    match config::resolve(path, &raw, &Disk, env, missing_env) {
         Ok(r) => Ok(Loaded {
             path: path.to_owned(),
             exists: true,
@@ -271,7 +287,7 @@ mod tests {
     #[test]
     fn missing_file_is_the_empty_config() {
         let dir = tempfile::tempdir().unwrap();
-        let l = load_config_with(&dir.path().join("none.json"), &env).unwrap();
+        let l = load_config_with(&dir.path().join("none.json"), &env, MissingEnv::Error).unwrap();
         assert!(!l.exists && l.raw.is_none());
         assert_eq!(l.config, Config::default());
     }
@@ -283,12 +299,19 @@ mod tests {
         std::fs::write(dir.path().join("parts/models.json5"), "{ providers: { p: { baseUrl: 'http://x', apiKey: '${OC_TEST_KEY}' } } }").unwrap();
         let main = dir.path().join("openclaw.json");
         std::fs::write(&main, "{ gateway: { mode: 'local' }, models: { $include: './parts/models.json5' } }").unwrap();
-        let l = load_config_with(&main, &env).unwrap();
+        let l = load_config_with(&main, &env, MissingEnv::Error).unwrap();
         assert_eq!(l.value["models"]["providers"]["p"]["apiKey"], "sk-1");
         assert_eq!(l.stored["models"]["providers"]["p"]["apiKey"], "${OC_TEST_KEY}");
         assert_eq!(l.files.len(), 2);
         assert_eq!(l.hash, hash_text(l.raw.as_deref()));
         assert!(l.hash.starts_with("sha256:") && l.hash.len() == 7 + 64);
+        let no_env = |_: &str| None;
+        let err = load_config_with(&main, &no_env, MissingEnv::Error).unwrap_err().to_string();
+        assert!(err.contains("Missing env var \"OC_TEST_KEY\" referenced at config path: models.providers.p.apiKey"), "{err}");
+        assert!(err.contains("parts/models.json5 line 1, column"), "{err}");
+        let l = load_config_with(&main, &no_env, MissingEnv::Warn).unwrap();
+        assert_eq!(l.value["models"]["providers"]["p"]["apiKey"], "${OC_TEST_KEY}");
+        assert_eq!(l.warnings.len(), 1);
     }
 
     #[test]

@@ -10,13 +10,21 @@ use super::Issue;
 
 /// Replaces every reference in every string of `value`; all missing variables are reported.
 pub fn substitute(value: &Value, env: &dyn Fn(&str) -> Option<String>) -> Result<Value, Vec<Issue>> {
-    let mut issues = Vec::new();
-    let out = walk(value, env, "", &mut issues);
+    let (out, issues) = substitute_lenient(value, env);
     if issues.is_empty() {
         Ok(out)
     } else {
         Err(issues)
     }
+}
+
+/// Like [`substitute`], but a string with a missing variable is kept as written and the
+/// issues are returned beside the value (the CLI's view: a client command still works when
+/// only the gateway's environment has the secret).
+pub fn substitute_lenient(value: &Value, env: &dyn Fn(&str) -> Option<String>) -> (Value, Vec<Issue>) {
+    let mut issues = Vec::new();
+    let out = walk(value, env, "", &mut issues);
+    (out, issues)
 }
 
 fn walk(value: &Value, env: &dyn Fn(&str) -> Option<String>, path: &str, issues: &mut Vec<Issue>) -> Value {
@@ -128,5 +136,8 @@ mod tests {
             ]
         );
         assert_eq!(substitute(&json!({"k": ["${KEY}"]}), &env).unwrap(), json!({"k": ["sk-1"]}));
+        let (kept, issues) = substitute_lenient(&json!({"k": "${NOPE}", "o": "${KEY}"}), &env);
+        assert_eq!(kept, json!({"k": "${NOPE}", "o": "sk-1"}));
+        assert_eq!(issues.len(), 1);
     }
 }

@@ -118,9 +118,24 @@ impl LoadError {
     }
 }
 
+/// What a `${VAR}` naming an unset or empty variable does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MissingEnv {
+    /// Fails the load (the gateway never runs on an unresolved secret; lifecycle.md §3.4).
+    Error,
+    /// A warning; the string stays as written (CLI commands, as the reference's CLI does).
+    Warn,
+}
+
 /// Runs the pipeline on the main file's `text`; includes are read through `source`, `${VAR}`
 /// looked up with `env`.
-pub fn resolve(main: &Path, text: &str, source: &dyn Source, env: &dyn Fn(&str) -> Option<String>) -> Result<Resolved, LoadError> {
+pub fn resolve(
+    main: &Path,
+    text: &str,
+    source: &dyn Source,
+    env: &dyn Fn(&str) -> Option<String>,
+    missing_env: MissingEnv,
+) -> Result<Resolved, LoadError> {
     let tree = include::resolve(main, text, source).map_err(LoadError::Include)?;
     let locate = |mut issues: Vec<Issue>| {
         for issue in &mut issues {
@@ -128,9 +143,16 @@ pub fn resolve(main: &Path, text: &str, source: &dyn Source, env: &dyn Fn(&str) 
         }
         issues
     };
-    let value = env::substitute(&tree.value, env).map_err(|issues| LoadError::Env(locate(issues)))?;
+    let (value, env_issues) = env::substitute_lenient(&tree.value, env);
+    if missing_env == MissingEnv::Error && !env_issues.is_empty() {
+        return Err(LoadError::Env(locate(env_issues)));
+    }
     match validate::validate(&value) {
-        Ok(ok) => Ok(Resolved { config: ok.config, value, stored: tree.value.clone(), warnings: locate(ok.warnings), files: tree.files.clone() }),
+        Ok(ok) => {
+            let mut warnings = locate(env_issues);
+            warnings.extend(locate(ok.warnings));
+            Ok(Resolved { config: ok.config, value, stored: tree.value.clone(), warnings, files: tree.files.clone() })
+        }
         Err(invalid) => Err(LoadError::Invalid(validate::Invalid { issues: locate(invalid.issues), warnings: locate(invalid.warnings) })),
     }
 }
