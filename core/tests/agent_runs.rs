@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use openclaw_core::hub::{AbortReason, RunCommand};
+use openclaw_core::hub::{AbortReason, RunCommand, StoreCommand};
 use openclaw_core::testing::{test_config, Harness};
 use openclaw_core::wire::agent::{RunErrorKind, RunFailure, RunReport, Usage};
 use openclaw_core::{HubConfig, RunId};
@@ -21,6 +21,20 @@ fn report(h: &mut Harness, run: &str, r: RunReport) {
     let (now, wall) = (h.now, h.wall());
     h.hub.handle_run(now, wall, &RunId(run.into()), r);
     h.pump();
+}
+
+/// The transcript messages the hub queued for the store, in order.
+fn appended(h: &Harness) -> Vec<Value> {
+    h.store_commands
+        .iter()
+        .filter_map(|c| match c {
+            StoreCommand::AppendMessage { message, .. } => Some(message.clone()),
+            StoreCommand::SaveSession(_)
+            | StoreCommand::DeleteSession { .. }
+            | StoreCommand::SaveRunResult { .. }
+            | StoreCommand::ReadHistory { .. } => None,
+        })
+        .collect()
 }
 
 fn snapshot(name: &str, h: &mut Harness) {
@@ -120,6 +134,10 @@ fn agent_run_times_out_with_agent_timeout() {
     let res: Vec<Value> = h.frames(a).into_iter().filter(|f| f["id"] == "r1").collect();
     assert_eq!(res.len(), 2);
     assert_eq!(res[1]["error"]["code"], "AGENT_TIMEOUT");
+    let kept = appended(&h);
+    assert_eq!(kept.len(), 2, "the prompt and the partial reply: {kept:?}");
+    assert_eq!(kept[1]["content"][0]["text"], "par");
+    assert_eq!(kept[1]["openclawAbort"]["origin"], "timeout");
     snapshot("agent_timeout", &mut h);
 }
 
@@ -135,6 +153,9 @@ fn agent_provider_failure_is_a_final_error() {
         http_status: Some(429),
     };
     report(&mut h, "k1", RunReport::Failed(failure));
+    let kept = appended(&h);
+    assert_eq!(kept[1]["stopReason"], "error", "{kept:?}");
+    assert_eq!(kept[1]["errorMessage"], "rate limited by fake (429)");
     snapshot("agent_failure", &mut h);
 }
 
@@ -147,6 +168,8 @@ fn shutdown_mid_run_ends_it_with_an_error() {
     report(&mut h, "k1", RunReport::Delta { text: "x".into() });
     h.shutdown("gateway stopping", None);
     assert!(h.run_commands.contains(&RunCommand::Abort { run: RunId("k1".into()), reason: AbortReason::Shutdown }));
+    let kept = appended(&h);
+    assert_eq!(kept.last().map(|m| m["openclawAbort"]["origin"].clone()), Some(json!("shutdown")), "{kept:?}");
     snapshot("agent_shutdown", &mut h);
 }
 

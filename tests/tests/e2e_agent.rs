@@ -231,6 +231,44 @@ async fn shutdown_mid_run_answers_with_an_error() {
 }
 
 #[tokio::test]
+async fn shutdown_mid_run_keeps_the_partial_reply_across_a_restart() {
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![Script::Stall]).await;
+    let state = tempfile::tempdir().unwrap();
+    let dir = state.path().display().to_string();
+    let start = |d: String, agent: AgentConfig| {
+        gateway(move |c| {
+            c.agent = agent;
+            c.state_dir = Some(d);
+        })
+    };
+    let gw = start(dir.clone(), agent_config(&[&fake])).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    ws.send_json(&json!({"type":"req","id":"a1","method":"agent","params":params("hi","k1")})).await;
+    loop {
+        let f = within("delta", ws.recv_json()).await;
+        if f["event"] == "agent" && f["payload"]["stream"] == "assistant" {
+            break;
+        }
+    }
+    gw.shutdown("restart", None);
+    let fin = within("final", ws.res("a1")).await;
+    assert_eq!(fin["ok"], false, "{fin}");
+    within("gateway exit", gw.wait()).await.unwrap();
+
+    let gw = start(dir, agent_config(&[&fake])).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    ws.send_json(&json!({"type":"req","id":"h","method":"chat.history","params":{"sessionKey":"agent:main:t1"}})).await;
+    let history = within("history", ws.res("h")).await;
+    let messages = history["payload"]["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2, "{history}");
+    assert_eq!(messages[0]["content"][0]["text"], "hi");
+    assert_eq!(messages[1]["content"][0]["text"], "thinking…");
+    assert_eq!(messages[1]["openclawAbort"]["origin"], "shutdown", "{history}");
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}
+
+#[tokio::test]
 async fn no_model_configured_is_unavailable() {
     let gw = gateway(|_| {}).await;
     let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
@@ -350,6 +388,15 @@ async fn chat_send_streams_history_reads_and_abort_stops_the_provider() {
         }
     })
     .await;
+    // What was streamed before the abort is in the history, marked as the reference marks it.
+    ws.send_json(&json!({"type":"req","id":"h2","method":"chat.history","params":{"sessionKey":"main"}})).await;
+    let history = within("history", ws.res("h2")).await;
+    let messages = history["payload"]["messages"].as_array().unwrap();
+    let texts: Vec<&str> = messages.iter().map(|m| m["content"][0]["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["hi", "echo: hi", "long", "thinking…"], "{history}");
+    let partial = messages.last().unwrap();
+    assert_eq!(partial["stopReason"], "aborted", "{partial}");
+    assert_eq!(partial["openclawAbort"], json!({"aborted": true, "origin": "rpc", "runId": "c2"}), "{partial}");
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.unwrap();
 }
