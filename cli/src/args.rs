@@ -55,6 +55,12 @@ pub enum Command {
     Agent(AgentArgs),
     /// Inspect the gateway's sessions
     Sessions(SessionsCommand),
+    /// Tail the gateway's file log through the running gateway (`logs.tail`)
+    #[command(
+        after_help = "Examples:\n  openclaw logs --limit 50\n  openclaw logs --follow\n  openclaw logs \
+                      --json --limit 5"
+    )]
+    Logs(LogsArgs),
     /// Configure the default model (writes models.providers and agents.defaults.model)
     #[command(
         after_help = "Example (Ollama):\n  openclaw setup --model ollama/llama3.1 --base-url \
@@ -119,6 +125,32 @@ pub struct AgentArgs {
     /// Print the final result as JSON
     #[arg(long)]
     pub json: bool,
+}
+
+/// `openclaw logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Max lines to return
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..))]
+    pub limit: u32,
+    /// Max bytes to read
+    #[arg(long, value_name = "N", default_value_t = 250_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_bytes: u32,
+    /// Follow log output (poll with the returned cursor)
+    #[arg(long)]
+    pub follow: bool,
+    /// Polling interval in ms
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub interval: u64,
+    /// Plain text output (no ANSI styling)
+    #[arg(long)]
+    pub plain: bool,
+    /// Disable ANSI colors
+    #[arg(long)]
+    pub no_color: bool,
+    // With --json: one object per line (meta, log, raw, notice).
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// `openclaw sessions list`.

@@ -12,6 +12,8 @@ mod client_cmd;
 mod config;
 mod dev;
 mod host;
+mod log_setup;
+mod logs_cmd;
 mod output;
 mod profile;
 mod run;
@@ -88,6 +90,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::FAILURE)
             }
         },
+        Command::Logs(args) => {
+            init_logging();
+            Ok(ExitCode::from(runtime.block_on(logs_cmd::run(&args))))
+        }
         Command::Sessions(cmd) => match cmd.action {
             args::SessionsAction::List(args) => {
                 client_with(&runtime, &args, "Sessions", agent_cmd::sessions_list(&args))
@@ -97,8 +103,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn run_gateway(runtime: &tokio::runtime::Runtime, args: args::RunArgs) -> anyhow::Result<ExitCode> {
-    init_logging(args.verbose, LogTarget::Stdout);
-    match runtime.block_on(run::run(args)) {
+    log_setup::init_gateway(&args);
+    let stopped = runtime.block_on(run::run(args));
+    // The file writer is a background thread: let it finish before the process exits.
+    if let Some(logs) = openclaw_io::logs::installed() {
+        logs.flush();
+    }
+    match stopped {
         Ok(Stopped::Cleanly) => Ok(ExitCode::SUCCESS),
         Ok(Stopped::Abruptly { code }) => {
             // Exit without waiting for the runtime's tasks: the drain is being abandoned.
@@ -127,7 +138,7 @@ fn client(
     command: &str,
     fut: impl std::future::Future<Output = Result<Report, CallFailure>>,
 ) -> anyhow::Result<ExitCode> {
-    init_logging(false, LogTarget::Stderr);
+    init_logging();
     let rendered = match runtime.block_on(fut) {
         Ok(report) => report.render(json),
         Err(failure) => failure.render(json, command),
@@ -140,33 +151,15 @@ fn client(
     Ok(ExitCode::from(rendered.code))
 }
 
-#[derive(Clone, Copy)]
-enum LogTarget {
-    /// The gateway logs to stdout (runbook: "logs to stdout"; use a supervisor to keep them).
-    Stdout,
-    /// Client commands keep stdout for their result.
-    Stderr,
-}
-
-/// `RUST_LOG` wins; otherwise info (debug with `--verbose`) for the gateway, warn for clients.
-fn init_logging(verbose: bool, target: LogTarget) {
-    let default = match (target, verbose) {
-        (LogTarget::Stdout, true) => "info,openclaw=debug,openclaw_io=debug,openclaw_core=debug",
-        (LogTarget::Stdout, false) => "info",
-        (LogTarget::Stderr, _) => "warn",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    let builder = tracing_subscriber::fmt()
+/// Client commands keep stdout for their result: warnings go to stderr (`RUST_LOG` wins).
+/// The gateway's own logging is [`log_setup::init_gateway`].
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("warn"));
+    let ansi = std::io::stderr().is_terminal();
+    tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
-    match target {
-        LogTarget::Stdout => {
-            let ansi = std::io::stdout().is_terminal();
-            builder.with_ansi(ansi).with_writer(std::io::stdout).init();
-        }
-        LogTarget::Stderr => {
-            let ansi = std::io::stderr().is_terminal();
-            builder.with_ansi(ansi).with_writer(std::io::stderr).init();
-        }
-    }
+        .with_target(false)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr)
+        .init();
 }

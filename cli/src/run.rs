@@ -119,7 +119,7 @@ pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
     server.host = openclaw_io::Host::new(CliHost {
         config_path: paths.config_path.clone(),
         state_dir: paths.state_dir.clone(),
-        log_file: default_log_file(),
+        logs: crate::log_setup::gateway_logs(&auth),
         restart: restart_tx,
     });
     let gateway = Gateway::start(server).await.map_err(|e| match e {
@@ -164,11 +164,6 @@ fn port_busy_message(addr: SocketAddr, holders: &[openclaw_io::force::Holder]) -
     }
     text.push_str("\nPick another --port, or pass --force to stop whatever listens there.");
     text
-}
-
-/// `/tmp/openclaw/openclaw-YYYY-MM-DD.log` (lifecycle.md §10.1); replaced once file logging lands.
-fn default_log_file() -> PathBuf {
-    PathBuf::from("/tmp/openclaw/openclaw.log")
 }
 
 /// `loopback` → 127.0.0.1, `lan` → 0.0.0.0, `custom` → `--host` or `gateway.customBindHost`.

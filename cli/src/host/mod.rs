@@ -26,8 +26,9 @@ pub struct RestartRequest {
 pub struct CliHost {
     pub config_path: PathBuf,
     pub state_dir: PathBuf,
-    /// The log file `logs.tail` reads (the current day's rolling file or `logging.file`).
-    pub log_file: PathBuf,
+    /// The installed logger: `logs.tail` asks it which file is current (the day's rolling
+    /// file or `logging.file`). `None` when logging could not be set up.
+    pub logs: Option<openclaw_io::logs::LogHandle>,
     /// Bounded; a full queue means a restart is already pending.
     pub restart: mpsc::Sender<RestartRequest>,
 }
