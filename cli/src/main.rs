@@ -16,6 +16,7 @@ mod log_setup;
 mod logs_cmd;
 mod output;
 mod profile;
+mod reload;
 mod run;
 mod setup_cmd;
 mod status_cmd;

@@ -15,6 +15,8 @@ use openclaw_io::{Gateway, IoError, ServerConfig};
 use crate::args::{AuthChoice, BindMode, RunArgs};
 use crate::config::{self, Config, ConfigError, Paths};
 use crate::host::{CliHost, RestartRequest};
+use openclaw_io::reload::{ConfigWatcher, ReloadEvent};
+use tokio::sync::mpsc;
 use crate::token::{self, Origin, TokenError};
 
 /// Budget for `--force` to see the port free (lifecycle.md §2.4).
@@ -75,19 +77,60 @@ enum SecretSource {
     TokenFile { path: PathBuf, origin: Origin },
 }
 
-/// Runs the gateway until a signal stops it.
+/// Runs the gateway until a signal stops it, restarting it in-process when a config change,
+/// `config.apply`/`config.patch` or an authorised SIGUSR1 asks (lifecycle.md §5.5, §6).
 pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
     crate::dev::preflight_reset(&args)?;
+    // Installed before the first "listening" line so no early signal hits the default action.
+    let mut signals = Signals::install()?;
+    let (restart_tx, mut restart_rx) = mpsc::channel::<RestartRequest>(1);
+    // The port the last start bound: a restart keeps it when the config asks for an ephemeral one.
+    let mut bound: Option<u16> = None;
+    loop {
+        let running = start(&args, &restart_tx, bound).await?;
+        bound = Some(running.gateway.local_addr().port());
+        match supervise(running, &mut signals, &mut restart_rx).await? {
+            Next::Exit(stopped) => return Ok(stopped),
+            Next::Restart => tracing::info!("gateway restarting in-process"),
+        }
+    }
+}
+
+/// A started gateway and what watches over it.
+struct Running {
+    gateway: Gateway,
+    paths: Paths,
+    /// `None` when the config directory cannot be watched (logged).
+    watcher: Option<ConfigWatcher>,
+    reloads: mpsc::Receiver<ReloadEvent>,
+    /// `commands.restart`: an external SIGUSR1 may restart.
+    sigusr1_allowed: bool,
+}
+
+/// Pre-flight, then start the gateway and its config watcher. `restarted_on` is the port the
+/// previous start bound, on an in-process restart: no `--force` then (the port was ours), and an
+/// ephemeral port (0) stays the one clients already know.
+async fn start(
+    args: &RunArgs,
+    restart_tx: &mpsc::Sender<RestartRequest>,
+    restarted_on: Option<u16>,
+) -> Result<Running, RunError> {
+    let first = restarted_on.is_none();
     if args.allow_unconfigured {
         tracing::debug!("--allow-unconfigured: the gateway.mode check is not implemented yet");
     }
     let paths = Paths::from_env()?;
-    crate::dev::preflight_ensure(&args, &paths)?;
+    if first {
+        crate::dev::preflight_ensure(args, &paths)?;
+    }
     let config = Config::load(&paths.config_path)?;
     let gw = &config.gateway;
-    let port = config::resolve_port(args.port, config::port_from_env()?, gw);
-    let (bind_name, ip) = resolve_bind(&args, &config)?;
-    let (auth, source) = resolve_auth(&args, &config, &paths)?;
+    let mut port = config::resolve_port(args.port, config::port_from_env()?, gw);
+    if port == 0 {
+        port = restarted_on.unwrap_or(0);
+    }
+    let (bind_name, ip) = resolve_bind(args, &config)?;
+    let (auth, source) = resolve_auth(args, &config, &paths)?;
     if matches!(auth, AuthMode::None) {
         if !ip.is_loopback() {
             return Err(RunError::NoAuthOffLoopback {
@@ -97,11 +140,10 @@ pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
         }
         tracing::warn!("auth mode none: every connection to the gateway is unauthenticated");
     }
-    if args.force {
+    if args.force && first {
         force_free(port)?;
     }
 
-    let signals = Signals::install()?;
     let mut server = ServerConfig::new(SocketAddr::new(ip, port), auth.clone());
     server.allowed_origins = gw.control_ui.allowed_origins.clone();
     server.config_path = Some(paths.config_path.display().to_string());
@@ -114,13 +156,11 @@ pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
         &config.agents,
         |name| std::env::var(name).ok(),
     )?;
-    // Restart requests from `config.apply`/`config.patch` (and, later, reload and SIGUSR1).
-    let (restart_tx, _restart_rx) = tokio::sync::mpsc::channel::<RestartRequest>(1);
     server.host = openclaw_io::Host::new(CliHost {
         config_path: paths.config_path.clone(),
         state_dir: paths.state_dir.clone(),
         logs: crate::log_setup::gateway_logs(&auth),
-        restart: restart_tx,
+        restart: restart_tx.clone(),
     });
     let gateway = Gateway::start(server).await.map_err(|e| match e {
         IoError::Bind { addr, source } if source.kind() == std::io::ErrorKind::AddrInUse => {
@@ -137,7 +177,21 @@ pub async fn run(args: RunArgs) -> Result<Stopped, RunError> {
     if !config.found {
         tracing::info!(config = %paths.config_path.display(), "no config file; using defaults");
     }
-    wait_for_signals(gateway, signals).await
+    crate::reload::consume_sentinel(&paths.state_dir);
+    let (current, files) = crate::reload::initial(&paths.config_path);
+    let sigusr1_allowed = crate::reload::sigusr1_allowed(&current);
+    let hot = crate::reload::hot_reload_active(&current);
+    let (reload_tx, reloads) = mpsc::channel(8);
+    let loader = crate::reload::loader(paths.config_path.clone());
+    let watcher = match ConfigWatcher::start(&files, current, loader, reload_tx) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!("config watcher error: {e}; hot reload is off");
+            None
+        }
+    };
+    gateway.set_config_reload(hot && watcher.is_some(), None).await;
+    Ok(Running { gateway, paths, watcher, reloads, sigusr1_allowed })
 }
 
 /// `Gateway failed to start: …`, the supervisor hint, then who holds the port (one line each)
@@ -276,45 +330,162 @@ fn print_auth(auth: &AuthMode, source: Option<&SecretSource>) {
     }
 }
 
-/// SIGTERM/SIGINT handlers, installed before the gateway announces itself so that a signal
-/// sent right after the "listening" line is never lost to the default action.
+/// A signal the run loop acts on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Signal {
+    Term,
+    Int,
+    /// Restart in-process, when `commands.restart` allows it.
+    Usr1,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Term => "SIGTERM",
+            Self::Int => "SIGINT",
+            Self::Usr1 => "SIGUSR1",
+        }
+    }
+
+    /// 128 + the signal number, for an abrupt exit.
+    fn exit_code(self) -> u8 {
+        match self {
+            Self::Term => 143,
+            Self::Int => 130,
+            Self::Usr1 => 138,
+        }
+    }
+}
+
+/// SIGTERM/SIGINT/SIGUSR1 handlers, installed once for the life of the process (across
+/// in-process restarts), before the gateway announces itself.
 struct Signals {
     term: tokio::signal::unix::Signal,
     int: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
 }
 
 impl Signals {
     fn install() -> Result<Self, RunError> {
         use tokio::signal::unix::{signal, SignalKind};
-        let term = signal(SignalKind::terminate()).map_err(|e| RunError::Start(e.into()))?;
-        let int = signal(SignalKind::interrupt()).map_err(|e| RunError::Start(e.into()))?;
-        Ok(Self { term, int })
+        let install = |kind| signal(kind).map_err(|e| RunError::Start(e.into()));
+        Ok(Self {
+            term: install(SignalKind::terminate())?,
+            int: install(SignalKind::interrupt())?,
+            usr1: install(SignalKind::user_defined1())?,
+        })
     }
 
-    /// The next signal's name and its conventional exit code (128 + number).
-    async fn next(&mut self) -> (&'static str, u8) {
+    async fn next(&mut self) -> Signal {
         tokio::select! {
-            _ = self.term.recv() => ("SIGTERM", 143),
-            _ = self.int.recv() => ("SIGINT", 130),
+            _ = self.term.recv() => Signal::Term,
+            _ = self.int.recv() => Signal::Int,
+            _ = self.usr1.recv() => Signal::Usr1,
         }
     }
 }
 
-/// First SIGTERM/SIGINT: graceful shutdown ("gateway stopping"), then wait for the drain.
-/// A second signal during the drain exits at once.
-async fn wait_for_signals(gateway: Gateway, mut signals: Signals) -> Result<Stopped, RunError> {
-    let (first, _) = signals.next().await;
-    tracing::info!("received {first}; shutting down");
-    gateway.shutdown("gateway stopping", None);
-    tokio::select! {
-        result = gateway.wait() => {
-            result.map_err(RunError::Stopped)?;
-            tracing::info!("gateway stopped");
-            Ok(Stopped::Cleanly)
+/// What the run loop does after a gateway stopped.
+enum Next {
+    Exit(Stopped),
+    Restart,
+}
+
+/// Longest delay a restart request may ask for (lifecycle.md §5.5).
+const MAX_RESTART_DELAY: Duration = Duration::from_secs(60);
+/// Clients are told to expect the gateway back within this (`shutdown.restartExpectedMs`).
+const RESTART_EXPECTED_MS: u64 = 1500;
+
+/// Watches signals, restart requests and config reloads until the gateway must stop or
+/// restart, then drains it. A second SIGTERM/SIGINT during a drain exits at once.
+async fn supervise(
+    running: Running,
+    signals: &mut Signals,
+    restart_rx: &mut mpsc::Receiver<RestartRequest>,
+) -> Result<Next, RunError> {
+    let Running { gateway, paths, watcher, mut reloads, sigusr1_allowed } = running;
+    // A scheduled restart: when, and why.
+    let mut pending: Option<(tokio::time::Instant, String)> = None;
+    let restart_reason = loop {
+        let at = pending.as_ref().map(|(at, _)| *at);
+        tokio::select! {
+            signal = signals.next() => match signal {
+                Signal::Usr1 if sigusr1_allowed => {
+                    tracing::info!("received SIGUSR1; restarting");
+                    break "SIGUSR1".to_owned();
+                }
+                Signal::Usr1 => tracing::warn!(
+                    "SIGUSR1 restart ignored (not authorized; commands.restart=false or use gateway tool)."
+                ),
+                Signal::Term | Signal::Int => {
+                    tracing::info!("received {}; shutting down", signal.name());
+                    gateway.shutdown("gateway stopping", None);
+                    return drain(gateway, signals).await.map(Next::Exit);
+                }
+            },
+            Some(request) = restart_rx.recv() => {
+                let delay = request.delay.min(MAX_RESTART_DELAY);
+                tracing::info!("restart scheduled in {} ms ({})", delay.as_millis(), request.reason);
+                let at = tokio::time::Instant::now() + delay;
+                // The earliest request wins; reasons are kept for the log.
+                pending = Some(match pending.take() {
+                    Some((t, r)) if t <= at => (t, r),
+                    _ => (at, request.reason),
+                });
+            }
+            () = sleep_until(at), if at.is_some() => {
+                let reason = pending.take().map(|(_, r)| r).unwrap_or_default();
+                break reason;
+            }
+            Some(event) = reloads.recv() => match event {
+                ReloadEvent::Apply { config, changed, .. } => {
+                    match crate::reload::apply(&gateway, &paths, &config).await {
+                        Ok(()) => tracing::info!("config hot reload applied ({})", changed.join(", ")),
+                        Err(e) => tracing::warn!("config reload failed: {e}"),
+                    }
+                }
+                ReloadEvent::Restart { reasons, .. } => {
+                    break format!("config change ({})", reasons.join(", "));
+                }
+                ReloadEvent::Status { active, last_error } => gateway.set_config_reload(active, last_error).await,
+            },
         }
-        (second, code) = signals.next() => {
-            tracing::warn!("received {second} again; exiting without waiting for the drain");
-            Ok(Stopped::Abruptly { code })
+    };
+    tracing::info!("restarting gateway: {restart_reason}");
+    drop(watcher);
+    gateway.shutdown("gateway restarting", Some(RESTART_EXPECTED_MS));
+    match drain(gateway, signals).await? {
+        Stopped::Cleanly => Ok(Next::Restart),
+        abrupt @ Stopped::Abruptly { .. } => Ok(Next::Exit(abrupt)),
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits for the drain; a second SIGTERM/SIGINT exits at once (SIGUSR1 is ignored here).
+async fn drain(gateway: Gateway, signals: &mut Signals) -> Result<Stopped, RunError> {
+    let wait = gateway.wait();
+    tokio::pin!(wait);
+    loop {
+        tokio::select! {
+            result = &mut wait => {
+                result.map_err(RunError::Stopped)?;
+                tracing::info!("gateway stopped");
+                return Ok(Stopped::Cleanly);
+            }
+            signal = signals.next() => match signal {
+                Signal::Usr1 => tracing::info!("received SIGUSR1 during shutdown; ignoring"),
+                Signal::Term | Signal::Int => {
+                    tracing::warn!("received {} again; exiting without waiting for the drain", signal.name());
+                    return Ok(Stopped::Abruptly { code: signal.exit_code() });
+                }
+            },
         }
     }
 }

@@ -1,0 +1,161 @@
+//! Hot reload and in-process restart through the binary (lifecycle.md §5, §6.3): a hot change
+//! applied with clients connected, an invalid edit kept out and reported by `health`, a
+//! restart-class change and SIGUSR1 restarting on the same port with a new `bootId` and the
+//! state directory intact, and `commands.restart=false` refusing SIGUSR1. Nothing sleeps:
+//! every wait is for a log line or a frame, with a deadline.
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{openclaw, Proc};
+use openclaw_io::client::{Client, ClientError, ConnectOptions};
+use openclaw_tests::fake_model::{FakeApi, FakeModel};
+use serde_json::{json, Value};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Writes the config the way editors save: a temp file renamed over the old one.
+fn save(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+fn config(token: &str, model: Option<&str>, extra: &str) -> String {
+    let agent = match model {
+        Some(base) => format!(
+            "models: {{ providers: {{ fake: {{ baseUrl: '{base}', api: 'openai-completions' }} }} }},
+             agents: {{ defaults: {{ model: 'fake/echo-1' }} }},"
+        ),
+        None => String::new(),
+    };
+    format!(
+        "// written by the reload test
+         {{ gateway: {{ mode: 'local', auth: {{ mode: 'token', token: '{token}' }}, reload: {{ debounceMs: 20 }} }},
+           {agent} {extra} }}"
+    )
+}
+
+async fn connect(port: u16, token: &str) -> Result<(Client, Value), ClientError> {
+    let mut opts = ConnectOptions::cli(format!("ws://127.0.0.1:{port}"));
+    opts.token = Some(token.to_owned());
+    opts.timeout = DEADLINE;
+    Client::connect(opts).await
+}
+
+async fn agent(client: &mut Client, message: &str, key: &str) -> Result<Value, ClientError> {
+    let params = json!({"message": message, "sessionKey": "agent:main:main", "idempotencyKey": key});
+    client.call_final("agent", params, Some(DEADLINE)).await
+}
+
+/// Waits for the `shutdown` event, then for the socket to close.
+async fn expect_restart_notice(client: &mut Client) -> Value {
+    let shutdown = tokio::time::timeout(DEADLINE, async {
+        loop {
+            match client.next_event().await {
+                Some(e) if e.event == "shutdown" => return e.payload.unwrap_or_default(),
+                Some(_) => {}
+                None => panic!("closed before the shutdown event"),
+            }
+        }
+    })
+    .await
+    .expect("shutdown event in time");
+    let closed = tokio::time::timeout(DEADLINE, async { while client.next_event().await.is_some() {} }).await;
+    assert!(closed.is_ok(), "the socket closes after the shutdown event");
+    shutdown
+}
+
+fn boot_id(hello: &Value) -> String {
+    hello["server"]["bootId"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn hot_reload_restart_and_sigusr1() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let fake = rt.block_on(FakeModel::start(FakeApi::OpenAi, vec![]));
+    let home = common::home();
+    let state = home.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let path = state.join("openclaw.json");
+    save(&path, &config("tok-1", None, ""));
+    let mut cmd = openclaw(home.path());
+    cmd.env("OPENCLAW_STATE_DIR", &state).args(["gateway", "--port", "0", "--allow-unconfigured"]);
+    let mut gw = Proc::spawn(cmd);
+    let (_, port) = gw.wait_listening();
+
+    rt.block_on(async {
+        let (mut c1, hello1) = connect(port, "tok-1").await.unwrap();
+        let err = agent(&mut c1, "hi", "k0").await.unwrap_err();
+        assert!(err.to_string().contains("no model configured"), "{err}");
+        // Hot: models/agents are applied live, on the same connection.
+        save(&path, &config("tok-1", Some(&fake.base_url()), ""));
+        gw.wait_line("config hot reload applied (agents, models)");
+        let fin = agent(&mut c1, "hi", "k1").await.unwrap();
+        assert_eq!(fin["result"]["payloads"][0]["text"], "echo: hi", "{fin}");
+
+        // Invalid: not applied, reported by health with the file and the key.
+        let bad = config("tok-1", Some(&fake.base_url()), "").replace("mode: 'local',", "mode: 'local', bind: 'nope',");
+        save(&path, &bad);
+        gw.wait_line("config reload skipped (invalid config)");
+        let health = c1.call("health", json!({})).await.unwrap();
+        let message = health["configReload"]["lastError"]["message"].as_str().unwrap_or_default().to_owned();
+        assert!(message.contains("openclaw.json") && message.contains("gateway.bind"), "{health}");
+        assert_eq!(health["configReload"]["hotReloadStatus"], "active");
+        let fin = agent(&mut c1, "still", "k2").await.unwrap();
+        assert_eq!(fin["result"]["payloads"][0]["text"], "echo: still", "the last good config keeps running");
+
+        // Restart class (gateway.auth.token): clients are told, closed, and come back on the
+        // same port to a new boot; the new token is in force and the sessions survived.
+        save(&path, &config("tok-2", Some(&fake.base_url()), ""));
+        let notice = expect_restart_notice(&mut c1).await;
+        assert_eq!(notice["restartExpectedMs"], 1500, "{notice}");
+        let listening = gw.wait_line("listening on ws://");
+        assert!(listening.ends_with(&format!(":{port}")), "same port: {listening}");
+        assert!(connect(port, "tok-1").await.is_err(), "the old token is gone");
+        let (mut c2, hello2) = connect(port, "tok-2").await.unwrap();
+        assert_ne!(boot_id(&hello1), boot_id(&hello2));
+        let health = c2.call("health", json!({})).await.unwrap();
+        assert!(health["configReload"].get("lastError").is_none(), "{health}");
+        let sessions = c2.call("sessions.list", json!({})).await.unwrap();
+        assert_eq!(sessions["sessions"][0]["key"], "agent:main:main", "{sessions}");
+        let fin = agent(&mut c2, "hi", "k1").await.unwrap();
+        assert_eq!(fin["result"]["payloads"][0]["text"], "echo: hi", "idempotency results survive");
+        assert_eq!(fake.requests().len(), 2, "the duplicate was answered from the store");
+
+        // SIGUSR1 (commands.restart defaults to true).
+        gw.signal("USR1");
+        expect_restart_notice(&mut c2).await;
+        gw.wait_line("listening on ws://");
+        let (mut c3, hello3) = connect(port, "tok-2").await.unwrap();
+        assert_ne!(boot_id(&hello2), boot_id(&hello3));
+
+        // commands.restart=false: a restart-class change restarts once, then SIGUSR1 is refused.
+        save(&path, &config("tok-2", Some(&fake.base_url()), "commands: { restart: false },"));
+        expect_restart_notice(&mut c3).await;
+        gw.wait_line("listening on ws://");
+        let (mut c4, _) = connect(port, "tok-2").await.unwrap();
+        gw.signal("USR1");
+        gw.wait_line("SIGUSR1 restart ignored");
+        let health = c4.call("health", json!({})).await.unwrap();
+        assert_eq!(health["ok"], true, "still the same connection");
+
+        // reload.mode=off: visible in health, and edits are no longer followed.
+        let off = |token: &str| {
+            config(token, Some(&fake.base_url()), "commands: { restart: false },")
+                .replace("debounceMs: 20", "debounceMs: 20, mode: 'off'")
+        };
+        save(&path, &off("tok-2"));
+        gw.wait_line("config reload disabled (gateway.reload.mode=off)");
+        let health = c4.call("health", json!({})).await.unwrap();
+        assert_eq!(health["configReload"]["hotReloadStatus"], "disabled", "{health}");
+        save(&path, &off("tok-3"));
+        gw.wait_line("config reload disabled (gateway.reload.mode=off)");
+        assert!(connect(port, "tok-2").await.is_ok(), "the running config is unchanged");
+    });
+    gw.signal("TERM");
+    assert!(gw.wait_exit().success());
+}
