@@ -148,6 +148,12 @@ pub struct LogsArgs {
     /// Disable ANSI colors
     #[arg(long)]
     pub no_color: bool,
+    /// Display timestamps in the local time zone (the default)
+    #[arg(long, overrides_with = "utc")]
+    pub local_time: bool,
+    /// Display timestamps in UTC
+    #[arg(long, overrides_with = "local_time")]
+    pub utc: bool,
     // With --json: one object per line (meta, log, raw, notice).
     #[command(flatten)]
     pub client: ClientArgs,

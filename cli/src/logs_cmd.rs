@@ -11,7 +11,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
-use chrono::{DateTime, Local, SecondsFormat};
+use chrono::{DateTime, Local, SecondsFormat, Utc};
 use openclaw_io::client::{Client, ClientError};
 use serde_json::{json, Map, Value};
 
@@ -110,7 +110,9 @@ fn positional_message(obj: &Map<String, Value>) -> String {
         .filter_map(|(_, v)| match v {
             Value::String(s) => Some(s.clone()),
             Value::Null => None,
-            other => Some(other.to_string()),
+            other @ (Value::Bool(_) | Value::Number(_) | Value::Array(_) | Value::Object(_)) => {
+                Some(other.to_string())
+            }
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -144,6 +146,8 @@ pub struct Style {
     /// Terminal output: short times, and colours when `rich`.
     pub pretty: bool,
     pub rich: bool,
+    /// `--utc`: times in UTC instead of the local zone.
+    pub utc: bool,
 }
 
 /// One text line: `<time> <level> <label> <message>`, empty parts left out.
@@ -160,13 +164,13 @@ pub fn format_line(raw: &str, style: Style) -> String {
     let time = parsed
         .time
         .as_deref()
-        .map(|t| format_time(t, style.pretty))
+        .map(|t| format_time(t, style.pretty, style.utc))
         .unwrap_or_default();
-    let level = parsed.level.clone().unwrap_or_default();
+    let level = parsed.level.unwrap_or_default();
     let message = if parsed.message.is_empty() {
-        parsed.raw.clone()
+        parsed.raw
     } else {
-        parsed.message.clone()
+        parsed.message
     };
     if !style.pretty {
         return [time, level, label, message]
@@ -200,16 +204,26 @@ pub fn format_line(raw: &str, style: Style) -> String {
         .join(" ")
 }
 
-/// Plain: the local ISO time with offset and milliseconds; pretty: `HH:MM:SS+offset`.
-fn format_time(raw: &str, pretty: bool) -> String {
+/// Plain: the ISO time with offset and milliseconds (UTC: `…Z`); pretty: `HH:MM:SS+offset`.
+fn format_time(raw: &str, pretty: bool, utc: bool) -> String {
     let Ok(parsed) = DateTime::parse_from_rfc3339(raw) else {
         return raw.to_owned();
     };
-    let local = parsed.with_timezone(&Local);
-    if pretty {
-        local.format("%H:%M:%S%:z").to_string()
-    } else {
-        local.to_rfc3339_opts(SecondsFormat::Millis, false)
+    match (pretty, utc) {
+        (true, true) => parsed
+            .with_timezone(&Utc)
+            .format("%H:%M:%S+00:00")
+            .to_string(),
+        (true, false) => parsed
+            .with_timezone(&Local)
+            .format("%H:%M:%S%:z")
+            .to_string(),
+        (false, true) => parsed
+            .with_timezone(&Utc)
+            .to_rfc3339_opts(SecondsFormat::Millis, true),
+        (false, false) => parsed
+            .with_timezone(&Local)
+            .to_rfc3339_opts(SecondsFormat::Millis, false),
     }
 }
 
@@ -327,6 +341,7 @@ pub async fn run(args: &LogsArgs) -> u8 {
         style: Style {
             pretty: !json && std::io::stdout().is_terminal() && !args.plain,
             rich,
+            utc: args.utc,
         },
     };
     let target = match Target::resolve(&args.client) {
@@ -529,6 +544,7 @@ mod tests {
         let style = Style {
             pretty: false,
             rich: false,
+            utc: false,
         };
         let line = format_line(REF_LINE, style);
         assert!(line.ends_with(" info cron cron: started"), "{line}");
@@ -537,5 +553,18 @@ mod tests {
         let no_label = r#"{"0":"Config valid","_meta":{"logLevelName":"INFO","name":"openclaw"},"time":"2026-11-25T15:35:19.849+00:00"}"#;
         assert!(format_line(no_label, style).ends_with(" info Config valid"));
         assert_eq!(format_line("plain text", style), "plain text");
+        let utc = Style { utc: true, ..style };
+        assert_eq!(
+            format_line(REF_LINE, utc),
+            "2026-11-25T15:34:59.638Z info cron cron: started"
+        );
+        let pretty = Style {
+            pretty: true,
+            ..utc
+        };
+        assert_eq!(
+            format_line(REF_LINE, pretty),
+            "15:34:59+00:00 info cron cron: started"
+        );
     }
 }

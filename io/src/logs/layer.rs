@@ -137,6 +137,18 @@ impl Shared {
         };
         if to_file {
             let target = active.settings.target_for(&record.time);
+            let lost = self.queue.take_unreported();
+            if lost > 0 {
+                let notice = Record {
+                    severity: Severity::Warn,
+                    subsystem: "logging".to_owned(),
+                    message: format!("{lost} log lines dropped: the log writer fell behind"),
+                    fields: Vec::new(),
+                    ..record.clone()
+                };
+                self.queue
+                    .push(target.clone(), notice.to_json_line(&self.host), system);
+            }
             self.queue
                 .push(target, record.to_json_line(&self.host), system);
         }

@@ -303,12 +303,17 @@ pub struct CurrentFile {
 /// The file the logger with `settings` writes to now (wall clock).
 pub fn current_file(settings: &LogSettings) -> CurrentFile {
     let UnixMillis(ms) = crate::clock::wall();
-    let time = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(i64::try_from(ms).unwrap_or(i64::MAX))
-        .unwrap_or_default()
-        .with_timezone(&chrono::Local)
-        .fixed_offset();
+    let time = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(
+        i64::try_from(ms).unwrap_or(i64::MAX),
+    )
+    .unwrap_or_default()
+    .with_timezone(&chrono::Local)
+    .fixed_offset();
     let target = settings.target_for(&time);
-    CurrentFile { rolling: target.rolling_dir.is_some(), path: target.path }
+    CurrentFile {
+        rolling: target.rolling_dir.is_some(),
+        path: target.path,
+    }
 }
 
 /// Control over the installed logging: hot swap, current file, flush.

@@ -125,19 +125,28 @@ pub fn prune(dir: &Path, keep: &Path, now: SystemTime) {
 pub(crate) struct Queue {
     tx: SyncSender<Job>,
     dropped: Arc<AtomicU64>,
+    /// Drops not yet reported in the file.
+    unreported: Arc<AtomicU64>,
 }
 
 impl Queue {
     /// Starts the writer thread.
     pub(crate) fn spawn() -> std::io::Result<Self> {
-        let (tx, rx) = mpsc::sync_channel(QUEUE_CAPACITY);
+        let (queue, rx) = Self::unstarted(QUEUE_CAPACITY);
         std::thread::Builder::new()
             .name("openclaw-log-writer".into())
             .spawn(move || run(rx))?;
-        Ok(Self {
+        Ok(queue)
+    }
+
+    fn unstarted(capacity: usize) -> (Self, Receiver<Job>) {
+        let (tx, rx) = mpsc::sync_channel(capacity);
+        let queue = Self {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
-        })
+            unreported: Arc::new(AtomicU64::new(0)),
+        };
+        (queue, rx)
     }
 
     /// Queues a line; never blocks. A full queue drops the line and counts it.
@@ -146,6 +155,7 @@ impl Queue {
             Ok(()) => {}
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
+                self.unreported.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -160,6 +170,11 @@ impl Queue {
 
     pub(crate) fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Drops since the last call (the layer writes a warning line about them).
+    pub(crate) fn take_unreported(&self) -> u64 {
+        self.unreported.swap(0, Ordering::Relaxed)
     }
 }
 
@@ -267,6 +282,29 @@ mod tests {
             std::fs::read_to_string(dir.path().join("sub/gw.log")).unwrap(),
             "line\n"
         );
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_instead_of_blocking() {
+        let (queue, rx) = Queue::unstarted(2);
+        let target = Target {
+            path: PathBuf::from("/nonexistent/x.log"),
+            rolling_dir: None,
+        };
+        for i in 0..5 {
+            queue.push(target.clone(), format!("line {i}"), SystemTime::now());
+        }
+        assert_eq!(queue.dropped(), 3);
+        assert_eq!(queue.take_unreported(), 3);
+        assert_eq!(queue.take_unreported(), 0);
+        let kept: Vec<String> = rx
+            .try_iter()
+            .filter_map(|job| match job {
+                Job::Line { line, .. } => Some(line),
+                Job::Flush(_) => None,
+            })
+            .collect();
+        assert_eq!(kept, ["line 0", "line 1"]);
     }
 
     #[test]
