@@ -1,6 +1,6 @@
 //! `chat.send`, `chat.abort` and `chat.history` (protocol.md §5.8) on the virtual clock.
 
-use openclaw_core::hub::{AbortReason, RunCommand, StoreCommand};
+use openclaw_core::hub::{AbortReason, HistoryPage, HistoryQuery, RunCommand, StoreCommand};
 use openclaw_core::testing::{test_config, Harness};
 use openclaw_core::wire::agent::RunReport;
 use openclaw_core::{HubConfig, RunId};
@@ -61,6 +61,28 @@ fn send_streams_chat_events_then_abort_and_stop() {
     snapshot("chat_send_abort_stop", &mut h);
 }
 
+/// The last `ReadHistory` the hub asked the driver for.
+fn last_read(h: &Harness) -> (openclaw_core::ConnId, openclaw_core::RequestId, String, String, HistoryQuery) {
+    let read = h.store_commands.iter().rev().find_map(|c| match c {
+        StoreCommand::ReadHistory { conn, id, session_key, session_id, query } => {
+            Some((*conn, id.clone(), session_key.clone(), session_id.clone(), *query))
+        }
+        StoreCommand::SaveSession(_)
+        | StoreCommand::DeleteSession { .. }
+        | StoreCommand::SaveRunResult { .. }
+        | StoreCommand::AppendMessage { .. } => None,
+    });
+    read.expect("a history read")
+}
+
+/// `n` stored messages numbered as the store numbers them, `seq` `from..from+n`.
+fn stored(from: u64, n: u64) -> Vec<Value> {
+    (from..from + n)
+        .map(|seq| json!({"role":"user","content":[{"type":"text","text":format!("m{seq}")}],"timestamp":seq,
+            "__openclaw":{"id":seq.to_string(),"seq":seq}}))
+        .collect()
+}
+
 #[test]
 fn history_is_read_by_the_driver() {
     let mut h = Harness::new(configured());
@@ -70,21 +92,67 @@ fn history_is_read_by_the_driver() {
     h.request(ui, "s1", "chat.send", json!({"sessionKey":"main","message":"hi","idempotencyKey":"c1"}));
     report(&mut h, "c1", RunReport::Completed { text: "yo".into(), usage: None });
     h.request(ui, "h1", "chat.history", json!({"sessionKey":"main","limit":10}));
-    let read = h.store_commands.iter().rev().find_map(|c| match c {
-        StoreCommand::ReadHistory { conn, id, session_key, session_id, limit } => {
-            Some((*conn, id.clone(), session_key.clone(), session_id.clone(), *limit))
-        }
-        StoreCommand::SaveSession(_)
-        | StoreCommand::DeleteSession { .. }
-        | StoreCommand::SaveRunResult { .. }
-        | StoreCommand::AppendMessage { .. } => None,
-    });
-    let (conn, id, key, sid, limit) = read.expect("a history read");
-    assert_eq!((key.as_str(), limit), ("agent:main:main", 10));
-    let msgs = vec![json!({"role":"user","content":[{"type":"text","text":"hi"}],"timestamp":1})];
-    h.hub.handle_history(conn, id, &key, &sid, msgs);
+    let (conn, id, key, sid, query) = last_read(&h);
+    assert_eq!((key.as_str(), query), ("agent:main:main", HistoryQuery::Tail { limit: 10, offset: 0 }));
+    h.hub.handle_history(conn, id, &key, &sid, HistoryPage { messages: stored(1, 2), total: 2 });
     h.pump();
-    assert_eq!(res(&h, ui, "h1")["messages"][0]["role"], "user");
+    let page = res(&h, ui, "h1");
+    assert_eq!(page["messages"][0]["content"][0]["text"], "m1");
+    assert_eq!((page["hasMore"].clone(), page["totalMessages"].clone()), (json!(false), json!(2)));
+    assert!(page.get("nextOffset").is_none() && page.get("offset").is_none(), "{page}");
     h.request(ui, "h2", "chat.history", json!({"sessionKey":"main","limit":0}));
     snapshot("chat_history", &mut h);
+}
+
+#[test]
+fn history_pages_by_offset_and_follows_a_cursor() {
+    let mut h = Harness::new(configured());
+    let ui = h.connect_cli("ui", &["operator.admin"]);
+    h.request(ui, "s1", "chat.send", json!({"sessionKey":"main","message":"hi","idempotencyKey":"c1"}));
+    report(&mut h, "c1", RunReport::Completed { text: "yo".into(), usage: None });
+
+    // The newest two of nine, then the two before them.
+    h.request(ui, "p1", "chat.history", json!({"sessionKey":"main","limit":2}));
+    let (conn, id, key, sid, _) = last_read(&h);
+    h.hub.handle_history(conn, id, &key, &sid, HistoryPage { messages: stored(8, 2), total: 9 });
+    h.pump();
+    let p1 = res(&h, ui, "p1");
+    assert_eq!((p1["nextOffset"].clone(), p1["hasMore"].clone(), p1["totalMessages"].clone()), (json!(2), json!(true), json!(9)));
+    h.request(ui, "p2", "chat.history", json!({"sessionKey":"main","limit":2,"offset":2}));
+    let (conn, id, key, sid, query) = last_read(&h);
+    assert_eq!(query, HistoryQuery::Tail { limit: 2, offset: 2 });
+    h.hub.handle_history(conn, id, &key, &sid, HistoryPage { messages: stored(6, 2), total: 9 });
+    h.pump();
+    let p2 = res(&h, ui, "p2");
+    assert_eq!((p2["offset"].clone(), p2["nextOffset"].clone()), (json!(2), json!(4)));
+    h.request(ui, "p3", "chat.history", json!({"sessionKey":"main","limit":2,"offset":8}));
+    let (conn, id, key, sid, _) = last_read(&h);
+    h.hub.handle_history(conn, id, &key, &sid, HistoryPage { messages: stored(1, 1), total: 9 });
+    h.pump();
+    let p3 = res(&h, ui, "p3");
+    assert_eq!(p3["hasMore"], false);
+    assert!(p3.get("nextOffset").is_none(), "{p3}");
+
+    // The cursor of the first page asks for what came after message 9.
+    let cursor = p1["deltaCursor"].as_str().expect("a cursor").to_owned();
+    h.request(ui, "d1", "chat.history", json!({"sessionKey":"main","cursor":cursor}));
+    let (conn, id, key, sid, query) = last_read(&h);
+    assert_eq!(query, HistoryQuery::After { seq: 9, limit: 201 });
+    h.hub.handle_history(conn, id, &key, &sid, HistoryPage { messages: stored(10, 1), total: 10 });
+    h.pump();
+    let d1 = res(&h, ui, "d1");
+    assert_eq!(d1["kind"], "delta");
+    assert_eq!(d1["messages"][0]["content"][0]["text"], "m10");
+    assert_ne!(d1["deltaCursor"], json!(cursor), "the next cursor is past message 10");
+    // Too many new messages, a junk cursor, or a cursor of a session since reset: start over.
+    h.request(ui, "d2", "chat.history", json!({"sessionKey":"main","cursor":cursor}));
+    let (conn, id, key, sid, _) = last_read(&h);
+    h.hub.handle_history(conn, id, &key, &sid, HistoryPage { messages: stored(10, 201), total: 210 });
+    h.pump();
+    assert_eq!(res(&h, ui, "d2"), json!({"kind":"reset"}));
+    h.request(ui, "d3", "chat.history", json!({"sessionKey":"main","cursor":"abc"}));
+    assert_eq!(res(&h, ui, "d3"), json!({"kind":"reset"}));
+    h.request(ui, "r", "sessions.reset", json!({"key":"main"}));
+    h.request(ui, "d4", "chat.history", json!({"sessionKey":"main","cursor":cursor}));
+    assert_eq!(res(&h, ui, "d4"), json!({"kind":"reset"}));
 }

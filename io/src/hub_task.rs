@@ -37,7 +37,7 @@ pub(crate) enum HubInput {
         id: RequestId,
         session_key: String,
         session_id: String,
-        result: Result<Vec<serde_json::Value>, String>,
+        result: Result<openclaw_core::hub::HistoryPage, String>,
     },
     /// Hot reload: agent runs started from now on use this config.
     AgentConfig(Box<crate::agent::AgentConfig>),
@@ -111,7 +111,7 @@ pub(crate) async fn run(
                     hub.handle_run(clock::now(), clock::wall(), &run, report);
                 }
                 Some(HubInput::History { conn, id, session_key, session_id, result }) => match result {
-                    Ok(messages) => hub.handle_history(conn, id, &session_key, &session_id, messages),
+                    Ok(page) => hub.handle_history(conn, id, &session_key, &session_id, page),
                     Err(message) => hub.handle_history_failed(conn, id, &message),
                 },
                 Some(HubInput::HostReply { conn, id, reply }) => hub.handle_host_reply(conn, id, reply),

@@ -370,6 +370,8 @@ async fn chat_send_streams_history_reads_and_abort_stops_the_provider() {
     let texts: Vec<&str> = history["payload"]["messages"].as_array().unwrap().iter()
         .map(|m| m["content"][0]["text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["hi", "echo: hi"], "{history}");
+    assert_eq!(history["payload"]["totalMessages"], 2, "{history}");
+    let cursor = history["payload"]["deltaCursor"].as_str().unwrap().to_owned();
 
     ws.send_json(&send("s2", "long", "c2")).await;
     assert_eq!(within("started", ws.res("s2")).await["payload"]["status"], "started");
@@ -397,6 +399,19 @@ async fn chat_send_streams_history_reads_and_abort_stops_the_provider() {
     let partial = messages.last().unwrap();
     assert_eq!(partial["stopReason"], "aborted", "{partial}");
     assert_eq!(partial["openclawAbort"], json!({"aborted": true, "origin": "rpc", "runId": "c2"}), "{partial}");
+    // Paging back from the newest, and following the earlier cursor.
+    let page = json!({"sessionKey":"main","limit":1,"offset":1});
+    ws.send_json(&json!({"type":"req","id":"h3","method":"chat.history","params":page})).await;
+    let older = within("older page", ws.res("h3")).await;
+    assert_eq!(older["payload"]["messages"][0]["content"][0]["text"], "long", "{older}");
+    assert_eq!(older["payload"]["nextOffset"], 2, "{older}");
+    assert_eq!(older["payload"]["messages"][0]["__openclaw"]["seq"], 3, "{older}");
+    ws.send_json(&json!({"type":"req","id":"h4","method":"chat.history","params":{"sessionKey":"main","cursor":cursor}})).await;
+    let delta = within("delta page", ws.res("h4")).await;
+    assert_eq!(delta["payload"]["kind"], "delta", "{delta}");
+    let texts: Vec<&str> =
+        delta["payload"]["messages"].as_array().unwrap().iter().map(|m| m["content"][0]["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["long", "thinking…"], "{delta}");
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.unwrap();
 }

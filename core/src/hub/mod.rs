@@ -40,7 +40,7 @@ use crate::wire::hello::{
 pub use agent::{AbortReason, RunCommand, RunStart};
 pub use presence::PresenceStore;
 pub use runs::{Admission, RunOutcome, RunTracker, Waiter};
-pub use sessions::StoreCommand;
+pub use sessions::{HistoryPage, HistoryQuery, StoreCommand};
 
 /// Static facts and policy the hub runs with. Hot-swappable parts are replaced with
 /// [`Hub::update_config`].

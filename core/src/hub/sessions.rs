@@ -29,14 +29,43 @@ pub enum StoreCommand {
     /// `assistant` (text and `toolCall` parts, `stopReason`, `openclawAbort` when cut short)
     /// and `toolResult`. Applied in order with the other commands.
     AppendMessage { session_key: String, session_id: String, agent_id: String, run: RunId, message: serde_json::Value },
-    /// Read the last `limit` messages of `session_id` and answer with [`Hub::handle_history`]
+    /// Read a page of the transcript of `session_id` and answer with [`Hub::handle_history`]
     /// (or [`Hub::handle_history_failed`]). Carried out in order, after the writes before it.
-    ReadHistory { conn: ConnId, id: RequestId, session_key: String, session_id: String, limit: u32 },
+    ReadHistory { conn: ConnId, id: RequestId, session_key: String, session_id: String, query: HistoryQuery },
+}
+
+/// Which messages of a transcript to read. Messages are numbered by `seq` from 1 (oldest) in
+/// the order they were appended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HistoryQuery {
+    /// The newest `limit` messages, skipping the newest `offset` ones.
+    Tail { limit: u32, offset: u64 },
+    /// Up to `limit` messages after `seq`.
+    After { seq: u64, limit: u32 },
+}
+
+/// A page of a transcript, oldest first. Each message carries `__openclaw.seq`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HistoryPage {
+    pub messages: Vec<serde_json::Value>,
+    /// Messages in the whole transcript.
+    pub total: u64,
 }
 
 #[derive(Debug, Default)]
 pub(super) struct SessionIndex {
     entries: BTreeMap<String, SessionEntry>,
+    /// `chat.history` reads the driver is carrying out, with what they asked for.
+    pub(super) reads: BTreeMap<(ConnId, RequestId), PendingRead>,
+}
+
+/// A `chat.history` call waiting for its page.
+#[derive(Debug)]
+pub(super) struct PendingRead {
+    pub query: HistoryQuery,
+    pub agent_id: String,
+    /// `offset` was given (the tail result echoes it).
+    pub offset_given: bool,
 }
 
 impl SessionIndex {

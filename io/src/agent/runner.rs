@@ -126,12 +126,12 @@ async fn write_loop(store: Arc<Store>, mut queue: mpsc::Receiver<WriterJob>, hub
             }
             WriterJob::Command(command) => command,
         };
-        if let StoreCommand::ReadHistory { conn, id, session_key, session_id, limit } = command {
+        if let StoreCommand::ReadHistory { conn, id, session_key, session_id, query } = command {
             let s = Arc::clone(&store);
             let sid = session_id.clone();
-            let read = tokio::task::spawn_blocking(move || s.history_json(&sid, limit)).await;
+            let read = tokio::task::spawn_blocking(move || s.history_page(&sid, query)).await;
             let result = match read {
-                Ok(Ok(messages)) => Ok(messages),
+                Ok(Ok(page)) => Ok(page),
                 Ok(Err(e)) => Err(e.to_string()),
                 Err(e) => Err(format!("the history reader failed: {e}")),
             };

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
+use openclaw_core::hub::{HistoryPage, HistoryQuery};
 use openclaw_core::wire::sessions::SessionEntry;
 use openclaw_core::UnixMillis;
 use serde_json::{json, Value};
@@ -128,12 +129,7 @@ impl Store {
             let rows = stmt.query_map(params![session_id, limit, before.unwrap_or(i64::MAX)], |r| {
                 let id: i64 = r.get(0)?;
                 let (role, text, ts, run): (String, String, i64, String) = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
-                let content: Option<String> = r.get(5)?;
-                // Rows from before migration 2 hold plain text only.
-                let mut message = content
-                    .and_then(|c| serde_json::from_str::<Value>(&c).ok())
-                    .filter(Value::is_object)
-                    .unwrap_or_else(|| json!({ "role": role, "content": [{ "type": "text", "text": text }], "timestamp": ts }));
+                let mut message = stored_message(r.get(5)?, &role, &text, ts);
                 message["runId"] = json!(run);
                 Ok((id, message))
             })?;
@@ -141,9 +137,39 @@ impl Store {
         })
     }
 
-    /// The last `limit` messages of a session id for `chat.history`, oldest first.
-    pub fn history_json(&self, session_id: &str, limit: u32) -> Result<Vec<Value>, StoreError> {
-        Ok(self.last_messages(session_id, i64::from(limit), None)?.into_iter().map(|(_, m)| m).collect())
+    /// A page of a session id's transcript for `chat.history`, oldest first; each message
+    /// carries `__openclaw {id, seq}` (`seq` counts from 1 in append order).
+    pub fn history_page(&self, session_id: &str, query: HistoryQuery) -> Result<HistoryPage, StoreError> {
+        self.with(|c| {
+            let total: i64 =
+                c.query_row("SELECT COUNT(*) FROM messages WHERE session_id = ?1", [session_id], |r| r.get(0))?;
+            let (lo, hi) = match query {
+                HistoryQuery::Tail { limit, offset } => {
+                    let hi = total.saturating_sub(i64::try_from(offset).unwrap_or(i64::MAX));
+                    (hi.saturating_sub(i64::from(limit)) + 1, hi)
+                }
+                HistoryQuery::After { seq, limit } => {
+                    let lo = i64::try_from(seq).unwrap_or(i64::MAX).saturating_add(1);
+                    (lo, lo.saturating_add(i64::from(limit)) - 1)
+                }
+            };
+            let mut stmt = c.prepare(
+                "SELECT id, role, text, ts, run_id, content, seq FROM (SELECT id, role, text, ts, run_id, content,
+                     ROW_NUMBER() OVER (ORDER BY id) AS seq FROM messages WHERE session_id = ?1)
+                 WHERE seq BETWEEN ?2 AND ?3 ORDER BY seq",
+            )?;
+            let rows = stmt.query_map(params![session_id, lo, hi], |r| {
+                let id: i64 = r.get(0)?;
+                let (role, text, ts, run): (String, String, i64, String) = (r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+                let seq: i64 = r.get(6)?;
+                let mut message = stored_message(r.get(5)?, &role, &text, ts);
+                message["runId"] = json!(run);
+                message["__openclaw"] = json!({ "id": id.to_string(), "seq": seq });
+                Ok(message)
+            })?;
+            let messages = rows.collect::<Result<Vec<_>, _>>()?;
+            Ok(HistoryPage { messages, total: u64::try_from(total).unwrap_or(0) })
+        })
     }
 
     /// Appends one transcript message (`{role, content, timestamp, …}`) in its own transaction,
@@ -297,10 +323,7 @@ impl Store {
             })?;
             for row in rows {
                 let (role, text, ts, run_id, content) = row?;
-                let message = content
-                    .and_then(|c| serde_json::from_str::<Value>(&c).ok())
-                    .filter(Value::is_object)
-                    .unwrap_or_else(|| json!({ "role": role, "content": [{ "type": "text", "text": text }], "timestamp": ts }));
+                let message = stored_message(content, &role, &text, ts);
                 let line = json!({ "type": "message", "runId": run_id, "message": message });
                 out.push_str(&line.to_string());
                 out.push('\n');
@@ -308,6 +331,15 @@ impl Store {
             Ok(Some(out))
         })
     }
+}
+
+/// A stored message: its `content` JSON, or (rows from before migration 2, plain text only)
+/// one built from the text.
+fn stored_message(content: Option<String>, role: &str, text: &str, ts: i64) -> Value {
+    content
+        .and_then(|c| serde_json::from_str::<Value>(&c).ok())
+        .filter(Value::is_object)
+        .unwrap_or_else(|| json!({ "role": role, "content": [{ "type": "text", "text": text }], "timestamp": ts }))
 }
 
 /// The text parts of a message's `content` (a string, or `[{type:"text", text}, …]`), joined.
@@ -380,6 +412,28 @@ mod tests {
         s.delete_session(key, "sid", true).unwrap();
         assert!(s.load_sessions().unwrap().is_empty());
         assert!(s.history("sid", 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn history_pages_by_offset_and_after_a_seq() {
+        let s = Store::in_memory().unwrap();
+        for i in 1..=5 {
+            s.append_message(&owner("k", "sid", "r"), &text("user", &format!("m{i}"), i)).unwrap();
+        }
+        let texts = |p: &HistoryPage| -> Vec<String> {
+            p.messages.iter().map(|m| m["content"][0]["text"].as_str().unwrap().to_owned()).collect()
+        };
+        let tail = s.history_page("sid", HistoryQuery::Tail { limit: 2, offset: 0 }).unwrap();
+        assert_eq!((texts(&tail), tail.total), (vec!["m4".into(), "m5".into()], 5));
+        assert_eq!(tail.messages[0]["__openclaw"]["seq"], 4);
+        let older = s.history_page("sid", HistoryQuery::Tail { limit: 2, offset: 2 }).unwrap();
+        assert_eq!(texts(&older), ["m2", "m3"]);
+        let last = s.history_page("sid", HistoryQuery::Tail { limit: 9, offset: 4 }).unwrap();
+        assert_eq!(texts(&last), ["m1"]);
+        assert!(s.history_page("sid", HistoryQuery::Tail { limit: 2, offset: 9 }).unwrap().messages.is_empty());
+        let after = s.history_page("sid", HistoryQuery::After { seq: 3, limit: 10 }).unwrap();
+        assert_eq!(texts(&after), ["m4", "m5"]);
+        assert!(s.history_page("sid", HistoryQuery::After { seq: 5, limit: 10 }).unwrap().messages.is_empty());
     }
 
     #[test]
