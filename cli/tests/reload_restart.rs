@@ -69,6 +69,20 @@ async fn expect_restart_notice(client: &mut Client) -> Value {
     shutdown
 }
 
+/// The gateway broadcasts `health` when the reload state changes.
+async fn next_health_event(client: &mut Client) {
+    let seen = tokio::time::timeout(DEADLINE, async {
+        while let Some(e) = client.next_event().await {
+            if e.event == "health" {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(seen.ok(), Some(true), "a health event after the reload");
+}
+
 fn boot_id(hello: &Value) -> String {
     hello["server"]["bootId"].as_str().unwrap().to_owned()
 }
@@ -101,6 +115,7 @@ fn hot_reload_restart_and_sigusr1() {
         let bad = config("tok-1", Some(&fake.base_url()), "").replace("mode: 'local',", "mode: 'local', bind: 'nope',");
         save(&path, &bad);
         gw.wait_line("config reload skipped (invalid config)");
+        next_health_event(&mut c1).await;
         let health = c1.call("health", json!({})).await.unwrap();
         let message = health["configReload"]["lastError"]["message"].as_str().unwrap_or_default().to_owned();
         assert!(message.contains("openclaw.json") && message.contains("gateway.bind"), "{health}");
@@ -150,6 +165,7 @@ fn hot_reload_restart_and_sigusr1() {
         };
         save(&path, &off("tok-2"));
         gw.wait_line("config reload disabled (gateway.reload.mode=off)");
+        next_health_event(&mut c4).await;
         let health = c4.call("health", json!({})).await.unwrap();
         assert_eq!(health["configReload"]["hotReloadStatus"], "disabled", "{health}");
         save(&path, &off("tok-3"));

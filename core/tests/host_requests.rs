@@ -73,6 +73,7 @@ fn config_reload_status_and_last_error_reach_health() {
     let wall = h.wall();
     h.hub.set_config_reload(wall, HotReloadStatus::Active, Some("openclaw.json:3:5: gateway.bind: bad".into()));
     h.pump();
+    assert_eq!(h.last_frame(a).unwrap_or_default()["event"], "health", "a new error is announced");
     h.request(a, "h2", "health", json!({}));
     let health = h.last_frame(a).unwrap_or_default()["payload"].clone();
     assert_eq!(health["configReload"]["hotReloadStatus"], "active");

@@ -492,12 +492,15 @@ impl Hub {
 
     /// The host's config watcher reports: whether hot reload is on (`gateway.reload.mode` is not
     /// `off`), and why the last reload was not applied (`None`: it was, or there was none).
-    /// A status change is broadcast as a fresh `health`; the error is shown by the `health`
+    /// Any change is broadcast as a fresh `health`; the error is shown by the `health`
     /// method as `configReload.lastError` (outside the reference's closed snapshot schema, like
     /// its `modelRuntime`).
     pub fn set_config_reload(&mut self, wall: UnixMillis, status: HotReloadStatus, last_error: Option<String>) {
+        let error_changed = self.reload_error.as_ref().map(|e| &e.message) != last_error.as_ref();
         self.reload_error = last_error.map(|message| ReloadError { message, at: wall });
-        if status != self.config.hot_reload {
+        if status != self.config.hot_reload || error_changed {
+            // A fresh `health` tells clients to look again (the error itself is in the method's
+            // answer only, outside the event's closed schema).
             self.config.hot_reload = status;
             self.refresh_health(wall);
         }
