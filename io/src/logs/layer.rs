@@ -2,7 +2,9 @@
 //! the file and prints its human line on the console, each behind its own level.
 
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, FixedOffset, Local, TimeZone};
@@ -25,7 +27,8 @@ pub(crate) struct Active {
 
 /// Everything the layer and its [`LogHandle`](super::LogHandle) share.
 pub(crate) struct Shared {
-    active: RwLock<Arc<Active>>,
+    /// Read on every event, swapped on hot reload: lock-free reads (arc-swap).
+    active: ArcSwap<Active>,
     /// The more verbose of the file and console levels, for the cheap `enabled` check.
     max_rank: AtomicU8,
     queue: Queue,
@@ -46,7 +49,7 @@ impl Shared {
         let (active, errors) = compile(settings);
         let shared = Self {
             max_rank: AtomicU8::new(max_rank(&active.settings)),
-            active: RwLock::new(Arc::new(active)),
+            active: ArcSwap::from_pointee(active),
             queue,
             clock,
             console,
@@ -60,10 +63,7 @@ impl Shared {
     }
 
     pub(crate) fn active(&self) -> Arc<Active> {
-        self.active
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.active.load_full()
     }
 
     /// Swaps the settings in place; later events see the new ones.
@@ -71,7 +71,7 @@ impl Shared {
         let (active, errors) = compile(settings);
         self.max_rank
             .store(max_rank(&active.settings), Ordering::Relaxed);
-        *self.active.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(active);
+        self.active.store(Arc::new(active));
         errors
     }
 
