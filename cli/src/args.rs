@@ -61,10 +61,18 @@ pub enum Command {
                       --json --limit 5"
     )]
     Logs(LogsArgs),
-    /// Configure the default model (writes models.providers and agents.defaults.model)
+    /// Read, change or check the config file (get, set, unset, validate, file, schema)
     #[command(
-        after_help = "Example (Ollama):\n  openclaw setup --model ollama/llama3.1 --base-url \
-                      http://127.0.0.1:11434/v1"
+        after_help = "Examples:\n  openclaw config get gateway.port\n  openclaw config set gateway.mode \
+                      local\n  openclaw config unset gateway.auth.token\n  openclaw config validate --json"
+    )]
+    Config(ConfigCommand),
+    /// Create a working config (gateway.mode=local, a generated token, the workspace folder)
+    /// if there is none; with --model, set the default model
+    #[command(
+        after_help = "An existing config is never replaced; --model only changes models.providers.<p> \
+                      and agents.defaults.model.\nExamples:\n  openclaw setup\n  openclaw setup --model \
+                      ollama/llama3.1 --base-url http://127.0.0.1:11434/v1"
     )]
     Setup(SetupArgs),
 }
@@ -72,9 +80,9 @@ pub enum Command {
 /// `openclaw setup`.
 #[derive(Debug, Args)]
 pub struct SetupArgs {
-    /// Default model as <provider>/<model>
+    /// Default model as <provider>/<model> (without it, setup only creates a missing config)
     #[arg(long, value_name = "PROVIDER/MODEL")]
-    pub model: String,
+    pub model: Option<String>,
     /// The provider's base URL (required for a provider not yet configured)
     #[arg(long, value_name = "URL")]
     pub base_url: Option<String>,
@@ -84,6 +92,70 @@ pub struct SetupArgs {
     /// Wire format: openai-completions (default for new providers) or anthropic-messages
     #[arg(long, value_name = "API", value_parser = ["openai-completions", "anthropic-messages"])]
     pub api: Option<String>,
+}
+
+/// `openclaw config`.
+#[derive(Debug, Args)]
+pub struct ConfigCommand {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print a config value by dot path (secrets redacted)
+    Get(ConfigGetArgs),
+    /// Set a config value by dot path (the value is parsed as JSON5, else taken as a string)
+    Set(ConfigSetArgs),
+    /// Remove a config value by dot path
+    Unset(ConfigPathArgs),
+    /// Validate the config file without starting the gateway
+    Validate(ConfigValidateArgs),
+    /// Print the active config file path
+    File,
+    /// Print the JSON schema of the config file
+    Schema,
+}
+
+/// `openclaw config get`.
+#[derive(Debug, Args)]
+pub struct ConfigGetArgs {
+    /// Dot path, e.g. gateway.auth.mode (array items as list[0])
+    #[arg(value_name = "PATH")]
+    pub path: String,
+    /// Print the value as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `openclaw config set`.
+#[derive(Debug, Args)]
+pub struct ConfigSetArgs {
+    /// Dot path, e.g. gateway.port
+    #[arg(value_name = "PATH")]
+    pub path: String,
+    /// Value: JSON5 (19001, true, "text", {a: 1}); anything else is taken as a string
+    #[arg(value_name = "VALUE", allow_hyphen_values = true)]
+    pub value: String,
+    /// Require the value to be strict JSON
+    #[arg(long)]
+    pub strict_json: bool,
+}
+
+/// `openclaw config unset`.
+#[derive(Debug, Args)]
+pub struct ConfigPathArgs {
+    /// Dot path, e.g. gateway.auth.token
+    #[arg(value_name = "PATH")]
+    pub path: String,
+}
+
+/// `openclaw config validate`.
+#[derive(Debug, Args)]
+pub struct ConfigValidateArgs {
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `openclaw agent`.
@@ -273,8 +345,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Accepted for compatibility with the reference CLI. This build does not yet check
-    /// gateway.mode=local, so the flag currently changes nothing
+    /// Start even when the config does not set gateway.mode=local (no config file, or
+    /// another mode)
     #[arg(long)]
     pub allow_unconfigured: bool,
 

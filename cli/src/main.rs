@@ -10,6 +10,7 @@ mod agent_config;
 mod args;
 mod client_cmd;
 mod config;
+mod config_cmd;
 mod dev;
 mod host;
 mod log_setup;
@@ -58,7 +59,11 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    if let Some(blocked) = config_cmd::guard(&cli.command) {
+        return Ok(print_outcome(&blocked));
+    }
     match cli.command {
+        Command::Config(cmd) => Ok(print_outcome(&config_cmd::run(&cmd))),
         Command::Gateway(gateway) => match gateway.action {
             None => run_gateway(&runtime, gateway.run),
             Some(GatewayAction::Run(args)) => run_gateway(&runtime, args),
@@ -101,6 +106,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
     }
+}
+
+/// Prints a config command's (or the config guard's) output; its exit code.
+fn print_outcome(outcome: &config_cmd::Outcome) -> ExitCode {
+    print!("{}", outcome.stdout);
+    eprint!("{}", outcome.stderr);
+    let _ = std::io::stdout().flush();
+    ExitCode::from(outcome.code)
 }
 
 fn run_gateway(runtime: &tokio::runtime::Runtime, args: args::RunArgs) -> anyhow::Result<ExitCode> {

@@ -13,6 +13,7 @@ use openclaw_core::auth::{AuthMode, Secret};
 use openclaw_io::{Gateway, IoError, ServerConfig};
 
 use crate::args::{AuthChoice, BindMode, RunArgs};
+use openclaw_core::config::{BindMode as CoreBind, GatewayMode};
 use crate::config::{self, Config, ConfigError, Paths};
 use crate::host::{CliHost, RestartRequest};
 use openclaw_io::reload::{ConfigWatcher, ReloadEvent};
@@ -36,15 +37,25 @@ pub enum RunError {
     #[error("--host only applies with --bind custom (or gateway.bind: \"custom\")")]
     HostWithoutCustom,
     #[error(
-        "Refusing to bind gateway to {bind} ({ip}) without auth.\nSet gateway.auth.mode to \
-         token or password (or pass --auth token), or use --bind loopback."
+        "Refusing to bind gateway to {bind} without auth.\nSet gateway.auth.token/password \
+         (or OPENCLAW_GATEWAY_TOKEN/OPENCLAW_GATEWAY_PASSWORD) or pass --token/--password.{hints}"
     )]
-    NoAuthOffLoopback { bind: &'static str, ip: IpAddr },
+    NoAuthOffLoopback { bind: &'static str, ip: IpAddr, hints: Hints },
     #[error(
         "Gateway auth is set to password, but no password is configured.\nSet \
-         gateway.auth.password (or OPENCLAW_GATEWAY_PASSWORD), or pass --password."
+         gateway.auth.password (or OPENCLAW_GATEWAY_PASSWORD), or pass --password.{0}"
     )]
-    MissingPassword,
+    MissingPassword(Hints),
+    /// §2.2 step 11, no config file.
+    #[error("Missing config. Run `openclaw setup` or set gateway.mode=local (or pass --allow-unconfigured).")]
+    MissingConfig,
+    /// §2.2 step 11, a config whose `gateway.mode` is not `local`.
+    #[error("Gateway start blocked: set gateway.mode=local (current: {current}) or pass --allow-unconfigured.")]
+    ModeBlocked { current: &'static str },
+    #[error("gateway.bind \"tailnet\" is not supported by this build (no Tailscale integration); use loopback, lan, auto or custom")]
+    TailnetUnsupported,
+    #[error("gateway.auth.mode \"trusted-proxy\" is not supported by this build; use token, password or none")]
+    TrustedProxyUnsupported,
     #[error("Force: {0}")]
     Force(String),
     /// The listener is the lock (lifecycle.md §2.5); the holders are named when /proc or lsof
@@ -116,19 +127,25 @@ async fn start(
     restarted_on: Option<u16>,
 ) -> Result<Running, RunError> {
     let first = restarted_on.is_none();
-    if args.allow_unconfigured {
-        tracing::debug!("--allow-unconfigured: the gateway.mode check is not implemented yet");
-    }
+    // Pre-flight in the order of lifecycle.md §2.2 (steps 5-13); each failure exits 1.
     let paths = Paths::from_env()?;
     if first {
         crate::dev::preflight_ensure(args, &paths)?;
     }
-    let config = Config::load(&paths.config_path)?;
+    // The gateway never runs on an invalid config, nor on an unresolved `${VAR}`.
+    let config = Config::load_strict(&paths.config_path)?;
+    for warning in &config.warnings {
+        tracing::warn!("Config warning: {warning}");
+    }
     let gw = &config.gateway;
     let mut port = config::resolve_port(args.port, config::port_from_env()?, gw);
     if port == 0 {
         port = restarted_on.unwrap_or(0);
     }
+    if args.force && first {
+        force_free(port)?;
+    }
+    mode_gate(args, &config)?;
     let (bind_name, ip) = resolve_bind(args, &config)?;
     let (auth, source) = resolve_auth(args, &config, &paths)?;
     if matches!(auth, AuthMode::None) {
@@ -136,12 +153,12 @@ async fn start(
             return Err(RunError::NoAuthOffLoopback {
                 bind: bind_name,
                 ip,
+                hints: Hints::of(&config),
             });
         }
-        tracing::warn!("auth mode none: every connection to the gateway is unauthenticated");
-    }
-    if args.force && first {
-        force_free(port)?;
+        tracing::warn!(
+            "Gateway auth mode=none explicitly configured; all gateway connections are unauthenticated."
+        );
     }
 
     let mut server = ServerConfig::new(SocketAddr::new(ip, port), auth.clone());
@@ -220,8 +237,44 @@ fn port_busy_message(addr: SocketAddr, holders: &[openclaw_io::force::Holder]) -
     text
 }
 
-/// `loopback` → 127.0.0.1, `lan` → 0.0.0.0, `custom` → `--host` or `gateway.customBindHost`.
+/// §2.2 step 11: only `gateway.mode: "local"` starts, unless `--allow-unconfigured`.
+fn mode_gate(args: &RunArgs, config: &Config) -> Result<(), RunError> {
+    if args.allow_unconfigured || config.gateway.mode == Some(GatewayMode::Local) {
+        return Ok(());
+    }
+    if !config.found {
+        return Err(RunError::MissingConfig);
+    }
+    Err(RunError::ModeBlocked { current: config.gateway.mode.map_or("unset", GatewayMode::as_str) })
+}
+
+/// Hint lines appended to the auth failures when the config holds a look-alike key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Hints(Vec<&'static str>);
+
+impl Hints {
+    fn of(config: &Config) -> Self {
+        let remote = config.typed.gateway.as_ref().and_then(|g| g.remote.as_ref());
+        let mut hints = Vec::new();
+        if remote.is_some_and(|r| r.token.is_some() || r.password.is_some()) {
+            hints.push("\"gateway.remote.token\" is for remote CLI calls; it does not enable local gateway auth.");
+        }
+        Self(hints)
+    }
+}
+
+impl std::fmt::Display for Hints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|h| write!(f, "\n{h}"))
+    }
+}
+
+/// `loopback` (and `auto`) → 127.0.0.1, `lan` → 0.0.0.0, `custom` → `--host` or
+/// `gateway.customBindHost`; `tailnet` is refused.
 fn resolve_bind(args: &RunArgs, config: &Config) -> Result<(&'static str, IpAddr), RunError> {
+    if args.bind.is_none() && config.typed.gateway.as_ref().and_then(|g| g.bind) == Some(CoreBind::Tailnet) {
+        return Err(RunError::TailnetUnsupported);
+    }
     let mode = args
         .bind
         .or(config.gateway.bind)
@@ -244,6 +297,10 @@ fn resolve_auth(
     paths: &Paths,
 ) -> Result<(AuthMode, Option<SecretSource>), RunError> {
     let cfg = &config.gateway.auth;
+    let configured_mode = config.typed.gateway.as_ref().and_then(|g| g.auth.as_ref()).and_then(|a| a.mode);
+    if args.auth.is_none() && configured_mode == Some(openclaw_core::config::AuthMode::TrustedProxy) {
+        return Err(RunError::TrustedProxyUnsupported);
+    }
     let non_blank = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
     let password = non_blank(&args.password)
         .map(|p| (p, SecretSource::Flag))
@@ -256,7 +313,7 @@ fn resolve_auth(
     match mode {
         AuthChoice::None => Ok((AuthMode::None, None)),
         AuthChoice::Password => {
-            let (password, source) = password.ok_or(RunError::MissingPassword)?;
+            let (password, source) = password.ok_or_else(|| RunError::MissingPassword(Hints::of(config)))?;
             Ok((
                 AuthMode::Password(Some(Secret::new(password))),
                 Some(source),
@@ -616,7 +673,7 @@ mod tests {
         };
         assert!(matches!(
             resolve_auth(&pw, &Config::default(), &paths),
-            Err(RunError::MissingPassword)
+            Err(RunError::MissingPassword(_))
         ));
 
         let (mode, src) = resolve_auth(&args(), &Config::default(), &paths).unwrap();

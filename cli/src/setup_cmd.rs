@@ -1,12 +1,17 @@
-//! `openclaw setup --model <provider/model> [--base-url URL] [--api-key-env VAR] [--api API]`:
-//! writes the model keys (`models.providers.<provider>`, `agents.defaults.model`) into the config
-//! file, keeping every other key.
+//! `openclaw setup [--model <provider/model> [--base-url URL] [--api-key-env VAR] [--api API]]`.
+//!
+//! Without a config file it writes a working one: `gateway.mode: "local"`, token auth with a
+//! generated token, and `agents.defaults.workspace` (the folder is created). An existing file is
+//! never replaced: without `--model` it is left alone; with `--model` only the model keys
+//! (`models.providers.<provider>`, `agents.defaults.model`) are changed, every other key kept.
+//! Writes go through the config writer (validated first, atomic, backups, audit log).
 
-use std::path::Path;
+use std::path::PathBuf;
 
+use openclaw_core::config::edit;
+use openclaw_io::config_file::{self, Loaded};
 use serde_json::{json, Map, Value};
 
-use crate::agent_config::{self, AgentsSection, ModelsSection};
 use crate::args::SetupArgs;
 use crate::config::{ConfigError, Paths};
 
@@ -17,32 +22,81 @@ pub enum SetupError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Usage(String),
-    #[error("cannot write config {path}: {source}")]
+    #[error("cannot write {path}: {source}")]
     Write { path: String, source: std::io::Error },
 }
 
-/// Applies the flags to the config file; returns what to print.
+/// Creates or updates the config; returns what to print.
 pub fn setup(args: &SetupArgs) -> Result<String, SetupError> {
     let paths = Paths::from_env()?;
     let path = &paths.config_path;
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => Some(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(source) => return Err(ConfigError::Read { path: path.clone(), source }.into()),
-    };
-    let mut root: Value = match &text {
-        // `Config::load` reports syntax and field errors with their position.
-        Some(t) => {
-            crate::config::Config::load(path)?;
-            json5::from_str(t).map_err(|e| SetupError::Usage(format!("cannot read {}: {e}", path.display())))?
+    let loaded = config_file::load_config_lenient(path).map_err(ConfigError::from)?;
+    let mut out = String::new();
+    let mut root = if loaded.exists { loaded.stored.clone() } else { fresh(&paths)? };
+    if loaded.exists && args.model.is_none() {
+        out.push_str(&format!("Config already exists: {} (left unchanged)\n", path.display()));
+    }
+    let mut provider_line = None;
+    if let Some(model) = &args.model {
+        provider_line = Some(apply_model(&mut root, args, model)?);
+    }
+    let changed = !loaded.exists || args.model.is_some();
+    if changed {
+        check(&root)?;
+        let mut root = root.clone();
+        edit::restore(&mut root, &loaded.stored, &loaded.value);
+        config_file::write_config(path, &paths.state_dir, &root, "cli setup")
+            .map_err(|e| SetupError::Write { path: path.display().to_string(), source: e.source })?;
+        out.push_str(&format!("Wrote {}\n", path.display()));
+        if !loaded.exists {
+            out.push_str("  gateway.mode = local\n  gateway.auth.mode = token (a generated token is in gateway.auth.token)\n");
         }
-        None => json!({}),
-    };
-    let (provider, _model) = args
-        .model
+    }
+    if let (Some(model), Some((provider, entry))) = (&args.model, provider_line) {
+        out.push_str(&format!("  agents.defaults.model = {model}\n  models.providers.{provider} = {entry}\n"));
+    }
+    let workspace = workspace(&root, &paths);
+    std::fs::create_dir_all(&workspace)
+        .map_err(|source| SetupError::Write { path: workspace.display().to_string(), source })?;
+    out.push_str(&format!("Workspace: {}\n", workspace.display()));
+    if let Some(var) = &args.api_key_env {
+        if std::env::var_os(var).is_none() {
+            out.push_str(&format!("warning: {var} is not set in this environment; set it before starting the gateway\n"));
+        }
+    }
+    if args.model.is_some() && had_comments(&loaded) {
+        out.push_str("note: comments in the previous file were not kept\n");
+    }
+    Ok(out)
+}
+
+/// The config of a fresh setup.
+fn fresh(paths: &Paths) -> Result<Value, SetupError> {
+    let token = crate::token::generate().map_err(|e| SetupError::Usage(e.to_string()))?;
+    Ok(json!({
+        "gateway": { "mode": "local", "auth": { "mode": "token", "token": token } },
+        "agents": { "defaults": { "workspace": paths.state_dir.join("workspace").display().to_string() } },
+    }))
+}
+
+fn had_comments(loaded: &Loaded) -> bool {
+    loaded.raw.as_deref().is_some_and(|t| t.contains("//") || t.contains("/*"))
+}
+
+/// `agents.defaults.workspace` (with `~/` expanded), else `<state dir>/workspace`.
+fn workspace(root: &Value, paths: &Paths) -> PathBuf {
+    match root["agents"]["defaults"]["workspace"].as_str() {
+        Some(dir) => crate::agent_config::expand_home(dir, &|name| std::env::var(name).ok()),
+        None => paths.state_dir.join("workspace"),
+    }
+}
+
+/// Writes the model keys; returns the provider name and its new entry (for the summary).
+fn apply_model(root: &mut Value, args: &SetupArgs, model: &str) -> Result<(String, Value), SetupError> {
+    let (provider, _model) = model
         .split_once('/')
         .filter(|(p, m)| !p.is_empty() && !m.is_empty())
-        .ok_or_else(|| SetupError::Usage(format!("--model {:?} must be <provider>/<model>", args.model)))?;
+        .ok_or_else(|| SetupError::Usage(format!("--model {model:?} must be <provider>/<model>")))?;
     let obj = |v: &mut Value| -> Result<(), SetupError> {
         if !v.is_object() {
             if !v.is_null() {
@@ -52,7 +106,7 @@ pub fn setup(args: &SetupArgs) -> Result<String, SetupError> {
         }
         Ok(())
     };
-    obj(&mut root)?;
+    obj(root)?;
     let entry = &mut root["models"];
     obj(entry)?;
     obj(&mut entry["providers"])?;
@@ -76,43 +130,28 @@ pub fn setup(args: &SetupArgs) -> Result<String, SetupError> {
     } else if !exists {
         p["api"] = json!("openai-completions");
     }
+    let shown = p.clone();
     obj(&mut root["agents"])?;
     obj(&mut root["agents"]["defaults"])?;
-    root["agents"]["defaults"]["model"] = json!(args.model);
-    validate(path, &paths, &root)?;
-    write(path, &root)?;
-    let mut out = format!("Wrote {}\n  agents.defaults.model = {}\n  models.providers.{provider} = {}\n",
-        path.display(), args.model, root["models"]["providers"][provider]);
-    if let Some(var) = &args.api_key_env {
-        if std::env::var_os(var).is_none() {
-            out.push_str(&format!("warning: {var} is not set in this environment; set it before starting the gateway\n"));
-        }
-    }
-    if text.as_deref().is_some_and(|t| t.contains("//") || t.contains("/*")) {
-        out.push_str("note: comments in the previous file were not kept\n");
-    }
-    Ok(out)
+    root["agents"]["defaults"]["model"] = json!(model);
+    Ok((provider.to_owned(), shown))
 }
 
-/// The new content must resolve (with every `${VAR}` assumed set).
-fn validate(path: &Path, paths: &Paths, root: &Value) -> Result<(), SetupError> {
-    let models: ModelsSection = serde_json::from_value(root["models"].clone())
-        .map_err(|e| SetupError::Usage(format!("models: {e}")))?;
-    let agents: AgentsSection = serde_json::from_value(root["agents"].clone())
-        .map_err(|e| SetupError::Usage(format!("agents: {e}")))?;
-    agent_config::resolve(path, &paths.state_dir, &models, &agents, |_| Some(String::new()))?;
+/// The new content must validate and its model must name a configured provider (every
+/// `${VAR}` assumed set: the gateway's environment may differ from this one).
+fn check(root: &Value) -> Result<(), SetupError> {
+    let (resolved, _) = openclaw_core::config::env::substitute_lenient(root, &|_| Some("set".into()));
+    let config = openclaw_core::config::check(&resolved).map_err(|invalid| {
+        let lines: Vec<String> = invalid.issues.iter().map(ToString::to_string).collect();
+        SetupError::Usage(format!("the resulting config would be invalid: {}", lines.join("; ")))
+    })?;
+    let c = config.config;
+    crate::agent_config::resolve(
+        std::path::Path::new(""),
+        std::path::Path::new(""),
+        &c.models.unwrap_or_default(),
+        &c.agents.unwrap_or_default(),
+        |_| None,
+    )?;
     Ok(())
-}
-
-/// Temp file + rename, so a crash never leaves half a config.
-fn write(path: &Path, root: &Value) -> Result<(), SetupError> {
-    let err = |source| SetupError::Write { path: path.display().to_string(), source };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
-    let tmp = path.with_extension("json.tmp");
-    let mut text = serde_json::to_string_pretty(root).unwrap_or_default();
-    text.push('\n');
-    std::fs::write(&tmp, text).map_err(err)?;
-    std::fs::rename(&tmp, path).map_err(err)
 }

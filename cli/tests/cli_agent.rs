@@ -27,7 +27,7 @@ fn write_config(home: &Path, fake: &FakeModel) {
 
 fn start(home: &Path) -> (Proc, u16) {
     let mut cmd = openclaw(home);
-    cmd.env("FAKE_KEY", "sk-fake").args(["gateway", "--port", "0"]);
+    cmd.env("FAKE_KEY", "sk-fake").args(["gateway", "--allow-unconfigured", "--port", "0"]);
     let mut gw = Proc::spawn(cmd);
     let (_, port) = gw.wait_listening();
     (gw, port)

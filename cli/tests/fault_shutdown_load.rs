@@ -103,7 +103,7 @@ fn sigterm_with_1000_clients_and_requests_in_flight() {
     raise_fd_limit(); // 1000 sockets here, 1000 in the child (inherits the limit)
     let home = home();
     let mut cmd = openclaw(home.path());
-    cmd.args(["gateway", "--port", "0", "--token", TOKEN]);
+    cmd.args(["gateway", "--allow-unconfigured", "--port", "0", "--token", TOKEN]);
     let mut gw = Proc::spawn(cmd);
     let (_, port) = gw.wait_listening();
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();

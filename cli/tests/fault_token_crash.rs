@@ -99,7 +99,7 @@ fn check_token_file(path: &Path, round: usize) -> Option<String> {
 /// Starts the gateway normally, proves `token` opens it, stops it with SIGTERM.
 fn start_and_connect(home: &Path, token: &str, round: usize) {
     let mut cmd = openclaw(home);
-    cmd.args(["gateway", "--port", "0"]);
+    cmd.args(["gateway", "--allow-unconfigured", "--port", "0"]);
     let mut gw = Proc::spawn(cmd);
     let (url, _) = gw.wait_listening();
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -130,7 +130,7 @@ fn kill_9_during_the_first_start_never_leaves_a_broken_token_file() {
         let point = KillPoint::of_round(round);
 
         let mut cmd = openclaw(home.path());
-        cmd.args(["gateway", "--port", "0"]);
+        cmd.args(["gateway", "--allow-unconfigured", "--port", "0"]);
         let mut gw = Proc::spawn(cmd);
         point.reach(&state_dir);
         gw.signal("KILL");
@@ -148,7 +148,7 @@ fn kill_9_during_the_first_start_never_leaves_a_broken_token_file() {
 
         // The next start works: it reuses a surviving token, or generates one now.
         let mut cmd = openclaw(home.path());
-        cmd.args(["gateway", "--port", "0"]);
+        cmd.args(["gateway", "--allow-unconfigured", "--port", "0"]);
         let mut probe = Proc::spawn(cmd);
         probe.wait_listening();
         let auth_line = probe.wait_line("auth: token");

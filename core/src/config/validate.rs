@@ -85,6 +85,10 @@ fn prune(
                         out.insert(k.clone(), prune(v, Some(o), r, &p, issues, warnings));
                     }
                     None if r.is_some() => warnings.push(Issue::new(&p, "not supported yet; ignored".into())),
+                    None if matches!(p.as_str(), "gateway.token" | "gateway.password") => issues.push(Issue::new(
+                        &p,
+                        format!("Found \"{p}\" in config. Use \"gateway.auth.{k}\" instead."),
+                    )),
                     None => {
                         let mut message = format!("unknown key \"{k}\"");
                         if let Some(hint) = did_you_mean(k, Some(node), reference) {
@@ -290,6 +294,7 @@ mod tests {
                 "zzzzzz: unknown key \"zzzzzz\""
             ]
         );
+        assert_eq!(issues(json!({"gateway": {"token": "t"}})), ["gateway.token: Found \"gateway.token\" in config. Use \"gateway.auth.token\" instead."]);
         // A reference-only key is a fine suggestion too.
         assert_eq!(issues(json!({"gateway": {"tailscal": {}}})), ["gateway.tailscal: unknown key \"tailscal\" (did you mean \"tailscale\"?)"]);
     }
