@@ -93,7 +93,6 @@ pub fn gateway_logs(auth: &AuthMode) -> Option<LogHandle> {
 
 /// Hot reload of `logging.*` (rule "none": applied live). `logging` is the new config's
 /// `logging` object (`None` when absent). Keeps the secrets and `--verbose`.
-#[allow(dead_code)] // Called by the config hot-reload path once it is wired (lead).
 pub fn reload(logging: Option<&Value>) -> Result<(), SettingsError> {
     let Some(handle) = logs::installed() else {
         return Ok(());

@@ -189,3 +189,55 @@ fn logs_from_an_unreachable_gateway_fail_with_the_reference_text() {
     assert_eq!(error["hint"], "Hint: run `openclaw doctor`.");
     assert!(error["message"].as_str().unwrap().starts_with("Gateway not reachable at"));
 }
+
+#[test]
+fn logs_tail_rpc_cursor_semantics() {
+    let gw = start("info");
+    gw.logs_until(&["--json"], |out| out.contains("gateway listening"));
+    let tail = |params: Value| -> Value {
+        let (code, stdout, stderr) =
+            gw.cli(&["gateway", "call", "logs.tail", "--json", "--params", &params.to_string()]);
+        assert_eq!(code, Some(0), "{stderr}");
+        serde_json::from_str(&stdout).unwrap()
+    };
+    let first = tail(serde_json::json!({}));
+    let size = first["size"].as_u64().unwrap();
+    assert_eq!(first["file"], gw.log.display().to_string());
+    assert_eq!(first["cursor"], size);
+    assert_eq!((first["truncated"].clone(), first["reset"].clone()), (false.into(), false.into()));
+    let lines = first["lines"].as_array().unwrap().len();
+    assert!(lines >= 1, "{first}");
+
+    // At the end: nothing new, same cursor.
+    let at_end = tail(serde_json::json!({ "cursor": size }));
+    assert_eq!(at_end["lines"], serde_json::json!([]));
+    assert_eq!(at_end["cursor"], size);
+    assert_eq!(at_end["reset"], false);
+
+    // A cursor past the end (rotation): reset, read again from the start.
+    let past = tail(serde_json::json!({ "cursor": size + 1000 }));
+    assert_eq!(past["reset"], true);
+    assert_eq!(past["lines"].as_array().unwrap().len(), lines);
+
+    // maxBytes smaller than the last line: the partial line is not returned.
+    let small = tail(serde_json::json!({ "maxBytes": 10 }));
+    assert_eq!(small["truncated"], true);
+    assert_eq!(small["lines"], serde_json::json!([]));
+
+    // A partial last line waits until its newline arrives.
+    let mut file = std::fs::OpenOptions::new().append(true).open(&gw.log).unwrap();
+    std::io::Write::write_all(&mut file, b"{\"x\":1").unwrap();
+    let partial = tail(serde_json::json!({ "cursor": size }));
+    assert_eq!(partial["lines"], serde_json::json!([]));
+    assert_eq!(partial["cursor"], size);
+    std::io::Write::write_all(&mut file, b"}\n").unwrap();
+    let whole = tail(serde_json::json!({ "cursor": size, "limit": 1 }));
+    assert_eq!(whole["lines"], serde_json::json!(["{\"x\":1}"]));
+    assert_eq!(whole["cursor"], size + 8);
+
+    // Truncated file: the old cursor is past the end.
+    std::fs::write(&gw.log, "").unwrap();
+    let truncated = tail(serde_json::json!({ "cursor": size }));
+    assert_eq!(truncated["reset"], true);
+    assert_eq!(truncated["size"], 0);
+}
