@@ -112,7 +112,7 @@ fn kill_9_mid_run_leaves_the_database_consistent() {
     assert!(store.is_intact().unwrap());
     let sessions = store.load_sessions().unwrap();
     assert_eq!(sessions.len(), 1);
-    let jsonl = store.export_jsonl("agent:main:main").unwrap().unwrap();
+    let jsonl = store.export_jsonl("agent:main:main", None).unwrap().unwrap();
     // The user message of the interrupted turn was recorded when its run started (the
     // reference persists messages as they complete); its reply never was.
     let roles: Vec<String> = jsonl

@@ -20,16 +20,7 @@ impl ChatMessage {
     /// A transcript entry (`{role, content, …}`, channels-agent-nodes.md §7.3) as the model
     /// sees it; `None` for entries that carry nothing to send (an empty failed reply).
     pub(crate) fn from_transcript(m: &Value) -> Option<Self> {
-        let texts = |content: &Value| match content {
-            Value::String(s) => s.clone(),
-            Value::Array(parts) => parts
-                .iter()
-                .filter(|p| p["type"] == "text")
-                .filter_map(|p| p["text"].as_str())
-                .collect::<Vec<_>>()
-                .join("\n"),
-            _ => String::new(),
-        };
+        let texts = plain_text;
         match m["role"].as_str()? {
             "user" => Some(Self::User(texts(&m["content"]))),
             "assistant" => {
@@ -57,6 +48,20 @@ impl ChatMessage {
             }),
             _ => None,
         }
+    }
+}
+
+/// The text parts of a message's `content` (a string, or `[{type:"text", text}, …]`), joined.
+pub(crate) fn plain_text(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter(|p| p["type"] == "text")
+            .filter_map(|p| p["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::Object(_) => String::new(),
     }
 }
 
@@ -300,10 +305,10 @@ pub(crate) fn stream_item(api: Api, event: &str, data: &str) -> StreamItem {
             "content_block_start" if v["content_block"]["type"] == "tool_use" => {
                 let block = &v["content_block"];
                 // `input` is `{}` here; the arguments follow as `input_json_delta` fragments.
-                let args = match &block["input"] {
-                    Value::Object(o) if !o.is_empty() => block["input"].to_string(),
-                    _ => String::new(),
-                };
+                let args = block["input"]
+                    .as_object()
+                    .filter(|o| !o.is_empty())
+                    .map_or_else(String::new, |_| block["input"].to_string());
                 StreamItem::ToolCalls(vec![ToolCallFragment {
                     index: v["index"].as_u64().unwrap_or(0),
                     id: block["id"].as_str().map(str::to_owned),

@@ -11,7 +11,7 @@ use openclaw_core::wire::sessions::SessionEntry;
 use openclaw_core::UnixMillis;
 use serde_json::{json, Value};
 
-use super::provider::ChatMessage;
+use super::provider::{plain_text, ChatMessage};
 
 /// Schema versions, applied in order; `PRAGMA user_version` records the last one applied.
 const MIGRATIONS: &[&str] = &[
@@ -297,9 +297,11 @@ impl Store {
         self.with(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)).map(|s| s == "ok"))
     }
 
-    /// The transcript as JSONL, one `{type:"message", message:{role, content, timestamp}}` line
-    /// per message after a `{type:"session"}` header, as the reference writes its files.
-    pub fn export_jsonl(&self, session_key: &str) -> Result<Option<String>, StoreError> {
+    /// The transcript as the reference's JSONL (pi session format v3, channels-agent-nodes.md
+    /// §7.3): a `{type:"session", version:3, id, timestamp, cwd}` header, then one
+    /// `{type:"message", id (8 hex), parentId, timestamp, message}` entry per message, each
+    /// entry's parent the one before it. Timestamps are ISO 8601; `cwd` is the workspace.
+    pub fn export_jsonl(&self, session_key: &str, cwd: Option<&Path>) -> Result<Option<String>, StoreError> {
         self.with(|c| {
             let head: Option<(String, i64)> = c
                 .query_row("SELECT session_id, created_at FROM sessions WHERE key = ?1", [session_key], |r| {
@@ -307,30 +309,43 @@ impl Store {
                 })
                 .optional()?;
             let Some((session_id, created)) = head else { return Ok(None) };
-            let mut out = json!({ "type": "session", "version": 3, "id": &session_id, "timestamp": created })
-                .to_string();
+            let mut out = json!({ "type": "session", "version": 3, "id": &session_id, "timestamp": iso(created),
+                "cwd": cwd.map(|p| p.display().to_string()).unwrap_or_default() })
+            .to_string();
             out.push('\n');
             let mut stmt = c
-                .prepare("SELECT role, text, ts, run_id, content FROM messages WHERE session_id = ?1 ORDER BY id")?;
+                .prepare("SELECT id, role, text, ts, content FROM messages WHERE session_id = ?1 ORDER BY id")?;
             let rows = stmt.query_map([&session_id], |r| {
                 Ok((
-                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
                     r.get::<_, Option<String>>(4)?,
                 ))
             })?;
+            let mut parent: Option<String> = None;
             for row in rows {
-                let (role, text, ts, run_id, content) = row?;
+                let (row_id, role, text, ts, content) = row?;
                 let message = stored_message(content, &role, &text, ts);
-                let line = json!({ "type": "message", "runId": run_id, "message": message });
+                // Entry ids are 8 hex digits, unique within the file (the row id, wrapped).
+                let id = format!("{:08x}", row_id & 0xffff_ffff);
+                let line = json!({ "type": "message", "id": id, "parentId": parent, "timestamp": iso(ts),
+                    "message": message });
+                parent = Some(id);
                 out.push_str(&line.to_string());
                 out.push('\n');
             }
             Ok(Some(out))
         })
     }
+}
+
+/// Milliseconds since the epoch as ISO 8601 UTC (`2026-11-25T16:10:02.123Z`).
+fn iso(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A stored message: its `content` JSON, or (rows from before migration 2, plain text only)
@@ -340,20 +355,6 @@ fn stored_message(content: Option<String>, role: &str, text: &str, ts: i64) -> V
         .and_then(|c| serde_json::from_str::<Value>(&c).ok())
         .filter(Value::is_object)
         .unwrap_or_else(|| json!({ "role": role, "content": [{ "type": "text", "text": text }], "timestamp": ts }))
-}
-
-/// The text parts of a message's `content` (a string, or `[{type:"text", text}, …]`), joined.
-fn plain_text(content: &Value) -> String {
-    match content {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts
-            .iter()
-            .filter(|p| p["type"] == "text")
-            .filter_map(|p| p["text"].as_str())
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => String::new(),
-    }
 }
 
 #[cfg(test)]
@@ -441,11 +442,16 @@ mod tests {
         let s = Store::in_memory().unwrap();
         s.append_message(&owner("k", "sid", "r1"), &text("user", "hi", 5)).unwrap();
         s.append_message(&owner("k", "sid", "r1"), &text("assistant", "yo", 6)).unwrap();
-        let jsonl = s.export_jsonl("k").unwrap().unwrap();
+        let jsonl = s.export_jsonl("k", Some(Path::new("/ws"))).unwrap().unwrap();
         let lines: Vec<Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), 3);
-        assert_eq!(lines[0]["type"], "session");
+        assert_eq!(lines[0], json!({"type":"session","version":3,"id":"sid","timestamp":"1970-01-01T00:00:00.005Z","cwd":"/ws"}));
+        assert_eq!(lines[1]["parentId"], Value::Null);
+        assert_eq!(lines[1]["timestamp"], "1970-01-01T00:00:00.005Z");
+        let id = lines[1]["id"].as_str().unwrap();
+        assert!(id.len() == 8 && id.chars().all(|c| c.is_ascii_hexdigit()), "{id}");
+        assert_eq!(lines[2]["parentId"], id);
         assert_eq!(lines[2]["message"]["role"], "assistant");
-        assert!(s.export_jsonl("nope").unwrap().is_none());
+        assert!(s.export_jsonl("nope", None).unwrap().is_none());
     }
 }

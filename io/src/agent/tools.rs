@@ -315,7 +315,7 @@ mod tests {
         assert_eq!(t.run(&call("read", json!({"path": "notes/a.txt"}))), ("one\ntwo\nthree".into(), false));
         let (out, err) = t.run(&call("read", json!({"path": "notes/a.txt", "offset": 2, "limit": 1})));
         assert!(!err && out.starts_with("two\n\n[lines 2-2 of 3"), "{out}");
-        assert_eq!(t.run(&call("edit", json!({"path": "notes/a.txt", "oldText": "two", "newText": "2"}))).1, false);
+        assert!(!t.run(&call("edit", json!({"path": "notes/a.txt", "oldText": "two", "newText": "2"}))).1);
         assert_eq!(std::fs::read_to_string(dir.path().join("notes/a.txt")).unwrap(), "one\n2\nthree");
         let (out, err) = t.run(&call("edit", json!({"path": "notes/a.txt", "oldText": "nope", "newText": "x"})));
         assert!(err && out.contains("not found"), "{out}");
