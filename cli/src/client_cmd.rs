@@ -146,7 +146,7 @@ pub async fn status(args: &ClientArgs) -> Result<Report, CallFailure> {
         Ok((client, hello)) => {
             client.close().await;
             let mut probe = Probe::from_hello(target.url, &hello);
-            probe.local = local;
+            probe.local = local.map(Box::new);
             Ok(Report::Status(probe))
         }
         Err(error) => Err(CallFailure::Probe {
@@ -182,7 +182,7 @@ pub struct Probe {
     pub role: Option<String>,
     pub scopes: Option<Vec<String>>,
     /// What is known locally about the gateway being probed.
-    pub local: Option<Local>,
+    pub local: Option<Box<Local>>,
 }
 
 impl Probe {

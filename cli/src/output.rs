@@ -206,7 +206,7 @@ fn store_line(sessions: &Value) -> String {
 }
 
 fn status_text(probe: &Probe) -> String {
-    let mut out = local_text(probe.local.as_ref());
+    let mut out = local_text(probe.local.as_deref());
     let _ = writeln!(out, "Probe target: {}", probe.url);
     let _ = writeln!(
         out,
@@ -234,7 +234,7 @@ fn probe_json(probe: &Probe, error: Option<&str>) -> Value {
         rpc["server"] = json!({ "version": version, "connId": probe.conn_id });
         rpc["version"] = json!(version);
     }
-    with_local(json!({ "url": probe.url, "rpc": rpc }), probe.local.as_ref())
+    with_local(json!({ "url": probe.url, "rpc": rpc }), probe.local.as_deref())
 }
 
 /// The local view's lines (config, bind and port, derived ports) and a blank line.

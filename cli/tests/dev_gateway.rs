@@ -69,7 +69,7 @@ fn dev_gateway_creates_its_config_and_workspace_once() {
 
     // A second start keeps the (edited) config and workspace.
     fs::write(workspace.join("SOUL.md"), "edited").unwrap();
-    let mut edited = written.clone();
+    let mut edited = written;
     edited["agents"]["defaults"]["skipBootstrap"] = Value::Bool(false);
     fs::write(&config, edited.to_string()).unwrap();
     let mut cmd = openclaw(home.path());
