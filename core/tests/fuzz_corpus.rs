@@ -43,3 +43,8 @@ fn decode_frame_corpus() {
 fn session_transcript_corpus() {
     replay("session_transcript", openclaw_core::testing::fuzz::session_transcript);
 }
+
+#[test]
+fn config_load_corpus() {
+    replay("config_load", openclaw_core::testing::fuzz_config::config_load);
+}
