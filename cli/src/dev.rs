@@ -87,7 +87,9 @@ impl DevPaths {
     /// From the process environment.
     pub fn from_env(paths: &Paths) -> Self {
         let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
-        let home = var("OPENCLAW_HOME").or_else(|| var("HOME")).map(PathBuf::from);
+        let home = var("OPENCLAW_HOME")
+            .or_else(|| var("HOME"))
+            .map(PathBuf::from);
         Self::new(paths, var("OPENCLAW_PROFILE").as_deref(), home)
     }
 }
@@ -419,8 +421,14 @@ mod tests {
 
     #[test]
     fn reset_needs_dev_mode() {
-        assert!(matches!(check_reset(true, false), Err(DevError::ResetWithoutDev)));
-        assert_eq!(DevError::ResetWithoutDev.to_string(), "Use --reset with --dev.");
+        assert!(matches!(
+            check_reset(true, false),
+            Err(DevError::ResetWithoutDev)
+        ));
+        assert_eq!(
+            DevError::ResetWithoutDev.to_string(),
+            "Use --reset with --dev."
+        );
         assert!(check_reset(true, true).is_ok());
         assert!(check_reset(false, false).is_ok());
     }
@@ -428,8 +436,14 @@ mod tests {
     #[test]
     fn workspace_depends_on_the_profile() {
         let root = Path::new("/h");
-        assert_eq!(paths(root, Some("dev")).workspace, root.join(".openclaw-dev/workspace"));
-        assert_eq!(paths(root, None).workspace, root.join(".openclaw-dev/workspace-dev"));
+        assert_eq!(
+            paths(root, Some("dev")).workspace,
+            root.join(".openclaw-dev/workspace")
+        );
+        assert_eq!(
+            paths(root, None).workspace,
+            root.join(".openclaw-dev/workspace-dev")
+        );
     }
 
     #[test]
@@ -453,10 +467,16 @@ mod tests {
         fs::write(p.workspace.join("SOUL.md"), "mine").unwrap();
         fs::write(&p.config_path, "{gateway: {mode: 'local', port: 1}}").unwrap();
         assert_eq!(ensure(&p, None).unwrap(), Outcome::default());
-        assert_eq!(fs::read_to_string(&p.config_path).unwrap(), "{gateway: {mode: 'local', port: 1}}");
+        assert_eq!(
+            fs::read_to_string(&p.config_path).unwrap(),
+            "{gateway: {mode: 'local', port: 1}}"
+        );
         fs::remove_file(&p.config_path).unwrap();
         assert!(ensure(&p, None).unwrap().created);
-        assert_eq!(fs::read_to_string(p.workspace.join("SOUL.md")).unwrap(), "mine");
+        assert_eq!(
+            fs::read_to_string(p.workspace.join("SOUL.md")).unwrap(),
+            "mine"
+        );
     }
 
     #[test]
@@ -483,19 +503,32 @@ mod tests {
         fs::write(&outside, "{}").unwrap();
 
         let outcome = ensure(&p, Some(Confirmation::Given)).unwrap();
-        assert!(outcome.created, "the dev config is written again after the reset");
+        assert!(
+            outcome.created,
+            "the dev config is written again after the reset"
+        );
         assert!(outcome.removed.contains(&state.join("credentials")));
         assert!(!state.join("credentials").exists());
         assert!(!state.join("agents/main/sessions").exists());
         assert!(!state.join("agents/main/sessions.sqlite").exists());
         assert!(!state.join("agents/main/sessions.sqlite-wal").exists());
         assert!(!state.join("gateway.token").exists());
-        assert!(!p.workspace.join("notes.md").exists(), "workspace wiped, then reseeded");
+        assert!(
+            !p.workspace.join("notes.md").exists(),
+            "workspace wiped, then reseeded"
+        );
         assert!(p.workspace.join("AGENTS.md").exists());
         assert!(p.config_path.exists());
-        assert!(state.join("agents/main/agent/auth.json").exists(), "not a session");
+        assert!(
+            state.join("agents/main/agent/auth.json").exists(),
+            "not a session"
+        );
         assert!(state.join("keep.txt").exists());
-        assert_eq!(fs::read_to_string(&outside).unwrap(), "{}", "main profile untouched");
+        assert_eq!(
+            fs::read_to_string(&outside).unwrap(),
+            "{}",
+            "main profile untouched"
+        );
     }
 
     #[test]
@@ -525,6 +558,9 @@ mod tests {
         std::os::unix::fs::symlink(&precious, &p.workspace).unwrap();
         ensure(&p, Some(Confirmation::Given)).unwrap();
         assert_eq!(fs::read_to_string(precious.join("f")).unwrap(), "keep");
-        assert!(!fs::symlink_metadata(&p.workspace).unwrap().file_type().is_symlink());
+        assert!(!fs::symlink_metadata(&p.workspace)
+            .unwrap()
+            .file_type()
+            .is_symlink());
     }
 }

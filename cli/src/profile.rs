@@ -136,7 +136,9 @@ pub fn env_defaults(
 ) -> Vec<(&'static str, OsString)> {
     let set = |name: &str| env(name).filter(|v| !v.to_string_lossy().trim().is_empty());
     let mut vars = vec![("OPENCLAW_PROFILE", OsString::from(profile.as_str()))];
-    let home = set("OPENCLAW_HOME").or_else(|| set("HOME")).map(PathBuf::from);
+    let home = set("OPENCLAW_HOME")
+        .or_else(|| set("HOME"))
+        .map(PathBuf::from);
     let state_dir = match set("OPENCLAW_STATE_DIR") {
         Some(dir) => Some(dir),
         None => home.map(|home| {
@@ -210,20 +212,48 @@ mod tests {
 
     #[test]
     fn root_flag_table() {
-        type Case = (&'static [&'static str], Option<&'static str>, &'static [&'static str]);
+        type Case = (
+            &'static [&'static str],
+            Option<&'static str>,
+            &'static [&'static str],
+        );
         let ok: &[Case] = &[
             (&["gateway"], None, &["gateway"]),
             (&["--dev", "gateway"], Some("dev"), &["gateway"]),
-            (&["--profile", "rescue", "status"], Some("rescue"), &["status"]),
+            (
+                &["--profile", "rescue", "status"],
+                Some("rescue"),
+                &["status"],
+            ),
             (&["--profile=rescue", "status"], Some("rescue"), &["status"]),
-            (&["--profile", " Work_1 ", "health"], Some("Work_1"), &["health"]),
-            (&["--profile", "dev", "--dev", "health"], Some("dev"), &["health"]),
+            (
+                &["--profile", " Work_1 ", "health"],
+                Some("Work_1"),
+                &["health"],
+            ),
+            (
+                &["--profile", "dev", "--dev", "health"],
+                Some("dev"),
+                &["health"],
+            ),
             // Other root flags pass through to clap, in order.
-            (&["--no-color", "--dev", "-V"], Some("dev"), &["--no-color", "-V"]),
+            (
+                &["--no-color", "--dev", "-V"],
+                Some("dev"),
+                &["--no-color", "-V"],
+            ),
             // After the command word the flags belong to the command.
             (&["gateway", "--dev"], None, &["gateway", "--dev"]),
-            (&["--dev", "gateway", "--dev", "--reset"], Some("dev"), &["gateway", "--dev", "--reset"]),
-            (&["agent", "--message", "--profile"], None, &["agent", "--message", "--profile"]),
+            (
+                &["--dev", "gateway", "--dev", "--reset"],
+                Some("dev"),
+                &["gateway", "--dev", "--reset"],
+            ),
+            (
+                &["agent", "--message", "--profile"],
+                None,
+                &["agent", "--message", "--profile"],
+            ),
             (&["--", "--dev"], None, &["--", "--dev"]),
             (&[], None, &[]),
             (&["--dev"], Some("dev"), &[]),
@@ -234,14 +264,23 @@ mod tests {
             assert_eq!(got_argv, argv(rest), "{args:?}");
         }
         let err: &[(&[&str], RootFlagError)] = &[
-            (&["--dev", "--profile", "x", "gateway"], RootFlagError::DevWithProfile),
-            (&["--profile", "x", "--dev", "gateway"], RootFlagError::DevWithProfile),
+            (
+                &["--dev", "--profile", "x", "gateway"],
+                RootFlagError::DevWithProfile,
+            ),
+            (
+                &["--profile", "x", "--dev", "gateway"],
+                RootFlagError::DevWithProfile,
+            ),
             (&["--dev", "--profile=dev"], RootFlagError::DevWithProfile),
             (&["--profile"], RootFlagError::ProfileNeedsValue),
             (&["--profile", "--dev"], RootFlagError::ProfileNeedsValue),
             (&["--profile="], RootFlagError::ProfileNeedsValue),
             (&["--profile", "  ", "x"], RootFlagError::ProfileNeedsValue),
-            (&["--profile", "a/b", "status"], RootFlagError::InvalidProfile),
+            (
+                &["--profile", "a/b", "status"],
+                RootFlagError::InvalidProfile,
+            ),
             (&["--profile=_x"], RootFlagError::InvalidProfile),
             (&["--profile=-x"], RootFlagError::InvalidProfile),
             (&["--profile", "ünï"], RootFlagError::InvalidProfile),
@@ -283,12 +322,21 @@ mod tests {
         let dev = defaults("dev", &[("HOME", "/h")]);
         assert_eq!(dev["OPENCLAW_PROFILE"], "dev");
         assert_eq!(dev["OPENCLAW_STATE_DIR"], "/h/.openclaw-dev");
-        assert_eq!(dev["OPENCLAW_CONFIG_PATH"], "/h/.openclaw-dev/openclaw.json");
+        assert_eq!(
+            dev["OPENCLAW_CONFIG_PATH"],
+            "/h/.openclaw-dev/openclaw.json"
+        );
         assert_eq!(dev["OPENCLAW_GATEWAY_PORT"], "19001");
 
         let named = defaults("rescue", &[("HOME", "/h"), ("OPENCLAW_HOME", "/oc")]);
-        assert_eq!(named["OPENCLAW_STATE_DIR"], "/oc/.openclaw-rescue", "OPENCLAW_HOME first");
-        assert!(!named.contains_key("OPENCLAW_GATEWAY_PORT"), "only dev moves the port");
+        assert_eq!(
+            named["OPENCLAW_STATE_DIR"], "/oc/.openclaw-rescue",
+            "OPENCLAW_HOME first"
+        );
+        assert!(
+            !named.contains_key("OPENCLAW_GATEWAY_PORT"),
+            "only dev moves the port"
+        );
 
         let default = defaults("Default", &[("HOME", "/h")]);
         assert_eq!(default["OPENCLAW_STATE_DIR"], "/h/.openclaw");
@@ -296,26 +344,40 @@ mod tests {
         // Explicit env wins; the config follows an explicit state dir.
         let explicit = defaults(
             "dev",
-            &[("HOME", "/h"), ("OPENCLAW_STATE_DIR", "/s"), ("OPENCLAW_GATEWAY_PORT", "4000")],
+            &[
+                ("HOME", "/h"),
+                ("OPENCLAW_STATE_DIR", "/s"),
+                ("OPENCLAW_GATEWAY_PORT", "4000"),
+            ],
         );
         assert!(!explicit.contains_key("OPENCLAW_STATE_DIR"));
         assert!(!explicit.contains_key("OPENCLAW_GATEWAY_PORT"));
         assert_eq!(explicit["OPENCLAW_CONFIG_PATH"], "/s/openclaw.json");
-        let config = defaults("dev", &[("HOME", "/h"), ("OPENCLAW_CONFIG_PATH", "/c.json")]);
+        let config = defaults(
+            "dev",
+            &[("HOME", "/h"), ("OPENCLAW_CONFIG_PATH", "/c.json")],
+        );
         assert!(!config.contains_key("OPENCLAW_CONFIG_PATH"));
         assert_eq!(config["OPENCLAW_STATE_DIR"], "/h/.openclaw-dev");
 
         // Blank counts as unset; the flag overrides an inherited OPENCLAW_PROFILE.
         let blank = defaults(
             "dev",
-            &[("HOME", "/h"), ("OPENCLAW_STATE_DIR", " "), ("OPENCLAW_PROFILE", "other")],
+            &[
+                ("HOME", "/h"),
+                ("OPENCLAW_STATE_DIR", " "),
+                ("OPENCLAW_PROFILE", "other"),
+            ],
         );
         assert_eq!(blank["OPENCLAW_STATE_DIR"], "/h/.openclaw-dev");
         assert_eq!(blank["OPENCLAW_PROFILE"], "dev");
 
         // No home: only what does not need one.
         let homeless = defaults("dev", &[]);
-        assert_eq!(homeless.keys().copied().collect::<Vec<_>>(), ["OPENCLAW_GATEWAY_PORT", "OPENCLAW_PROFILE"]);
+        assert_eq!(
+            homeless.keys().copied().collect::<Vec<_>>(),
+            ["OPENCLAW_GATEWAY_PORT", "OPENCLAW_PROFILE"]
+        );
     }
 
     #[test]

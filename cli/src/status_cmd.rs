@@ -70,7 +70,9 @@ impl Local {
             Some(url) => (url, "--url"),
             None => (crate::client_cmd::default_url(&gateway)?, "local loopback"),
         };
-        let profile = std::env::var("OPENCLAW_PROFILE").ok().filter(|p| !p.trim().is_empty());
+        let profile = std::env::var("OPENCLAW_PROFILE")
+            .ok()
+            .filter(|p| !p.trim().is_empty());
         Ok(Self {
             config_exists: paths.config_path.exists(),
             config_path: paths.config_path,
@@ -205,7 +207,8 @@ pub async fn status(args: &ClientArgs) -> Result<Report, CallFailure> {
     let started = Instant::now();
     let remote = match Client::connect(target.options("cli", OVERVIEW_SCOPES)).await {
         Ok((mut client, _hello)) => {
-            let connect_latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let connect_latency_ms =
+                u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             let answers = async {
                 let status = client.call("status", Value::Null).await?;
                 let health = client.call("health", Value::Null).await?;
@@ -292,7 +295,10 @@ impl Overview {
         line(
             &mut out,
             "Gateway",
-            &format!("local · {} ({}) · {reach}", local.probe_url, local.url_source),
+            &format!(
+                "local · {} ({}) · {reach}",
+                local.probe_url, local.url_source
+            ),
         );
         if let Some(version) = self.remote_str("runtimeVersion") {
             line(&mut out, "Version", version);
@@ -310,9 +316,21 @@ impl Overview {
         if let Some(profile) = &local.profile {
             line(&mut out, "Profile", profile);
         }
-        let missing = if local.config_exists { "" } else { " (missing)" };
-        line(&mut out, "Config", &format!("{}{missing}", local.config_path.display()));
-        line(&mut out, "State dir", &local.state_dir.display().to_string());
+        let missing = if local.config_exists {
+            ""
+        } else {
+            " (missing)"
+        };
+        line(
+            &mut out,
+            "Config",
+            &format!("{}{missing}", local.config_path.display()),
+        );
+        line(
+            &mut out,
+            "State dir",
+            &local.state_dir.display().to_string(),
+        );
         line(
             &mut out,
             "Ports",
@@ -327,11 +345,16 @@ impl Overview {
         );
         if self.remote.is_err() {
             let cli = match local.profile.as_deref() {
-                Some(p) if p.eq_ignore_ascii_case(crate::profile::DEV) => "openclaw --dev".to_owned(),
+                Some(p) if p.eq_ignore_ascii_case(crate::profile::DEV) => {
+                    "openclaw --dev".to_owned()
+                }
                 Some(p) if !p.eq_ignore_ascii_case("default") => format!("openclaw --profile {p}"),
                 _ => "openclaw".to_owned(),
             };
-            let _ = writeln!(out, "\nStart it with: {cli} gateway (details: {cli} gateway status)");
+            let _ = writeln!(
+                out,
+                "\nStart it with: {cli} gateway (details: {cli} gateway status)"
+            );
         }
         out
     }
@@ -415,17 +438,28 @@ mod tests {
         assert_eq!(v["ports"]["canvasHost"], 19005);
         let text = up.text();
         assert!(text.contains("Uptime       2m 5s\n"), "{text}");
-        assert!(text.contains("Sessions     2 stored (/s/agents/main/sessions.sqlite)\n"), "{text}");
-        assert!(text.contains("Ports        gateway 19001, browser control 19003"), "{text}");
+        assert!(
+            text.contains("Sessions     2 stored (/s/agents/main/sessions.sqlite)\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Ports        gateway 19001, browser control 19003"),
+            "{text}"
+        );
 
         let down = Overview {
             local: local(19001),
-            remote: Err(ErrorReport::local("gateway_connect_error", "cannot connect: refused".into())),
+            remote: Err(ErrorReport::local(
+                "gateway_connect_error",
+                "cannot connect: refused".into(),
+            )),
         };
         let v = down.json();
         assert_eq!(v["gateway"]["reachable"], false);
         assert_eq!(v["gateway"]["error"], "cannot connect: refused");
-        assert!(down.text().contains("unreachable (cannot connect: refused)"));
+        assert!(down
+            .text()
+            .contains("unreachable (cannot connect: refused)"));
     }
 
     #[test]

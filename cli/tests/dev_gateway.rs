@@ -46,13 +46,25 @@ fn dev_gateway_creates_its_config_and_workspace_once() {
     let ws = workspace.display().to_string();
     assert_eq!(written["agents"]["defaults"]["workspace"], ws.as_str());
     assert_eq!(written["agents"]["defaults"]["skipBootstrap"], true);
-    assert_eq!(written["agents"]["entries"]["dev"]["identity"]["name"], "C3-PO");
-    assert_eq!(fs::metadata(&config).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        written["agents"]["entries"]["dev"]["identity"]["name"],
+        "C3-PO"
+    );
+    assert_eq!(
+        fs::metadata(&config).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     for name in WORKSPACE_FILES {
         assert!(workspace.join(name).is_file(), "{name} seeded");
     }
-    assert!(state.join("gateway.token").is_file(), "the token lives in the dev state dir");
-    assert!(!home.path().join(".openclaw").exists(), "the main state dir is untouched");
+    assert!(
+        state.join("gateway.token").is_file(),
+        "the token lives in the dev state dir"
+    );
+    assert!(
+        !home.path().join(".openclaw").exists(),
+        "the main state dir is untouched"
+    );
 
     // The dev clients find this gateway (token from the dev state dir) once pointed at its port.
     let mut health = openclaw(home.path());
@@ -64,7 +76,10 @@ fn dev_gateway_creates_its_config_and_workspace_once() {
     let health: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(health["ok"], true);
     let sessions = health["sessions"]["path"].as_str().unwrap();
-    assert!(sessions.starts_with(&state.display().to_string()), "{sessions}");
+    assert!(
+        sessions.starts_with(&state.display().to_string()),
+        "{sessions}"
+    );
     drop(gw);
 
     // A second start keeps the (edited) config and workspace.
@@ -76,9 +91,16 @@ fn dev_gateway_creates_its_config_and_workspace_once() {
     cmd.args(["--dev", "gateway", "--port", "0"]);
     let mut again = Proc::spawn(cmd);
     again.wait_listening();
-    assert!(!again.all_stdout().contains("Dev config ready"), "{}", again.all_stdout());
+    assert!(
+        !again.all_stdout().contains("Dev config ready"),
+        "{}",
+        again.all_stdout()
+    );
     assert_eq!(read_json(&config), edited);
-    assert_eq!(fs::read_to_string(workspace.join("SOUL.md")).unwrap(), "edited");
+    assert_eq!(
+        fs::read_to_string(workspace.join("SOUL.md")).unwrap(),
+        "edited"
+    );
 }
 
 #[test]
@@ -88,13 +110,22 @@ fn gateway_dev_flag_without_the_profile_uses_a_dev_workspace() {
     let mut cmd = openclaw(home.path());
     cmd.args(["gateway", "--dev", "--port", "0"]);
     let mut gw = Proc::spawn(cmd);
-    gw.wait_line(&format!("Dev config ready: {}", state.join("openclaw.json").display()));
+    gw.wait_line(&format!(
+        "Dev config ready: {}",
+        state.join("openclaw.json").display()
+    ));
     gw.wait_listening();
     let workspace = state.join("workspace-dev");
     let written = read_json(&state.join("openclaw.json"));
-    assert_eq!(written["agents"]["defaults"]["workspace"], workspace.display().to_string().as_str());
+    assert_eq!(
+        written["agents"]["defaults"]["workspace"],
+        workspace.display().to_string().as_str()
+    );
     assert!(workspace.join("AGENTS.md").is_file());
-    assert!(!state.join("workspace").exists(), "the main workspace is not taken over");
+    assert!(
+        !state.join("workspace").exists(),
+        "the main workspace is not taken over"
+    );
 }
 
 #[test]
@@ -133,8 +164,14 @@ fn reset_with_yes_wipes_the_dev_state_and_nothing_else() {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, text).unwrap();
     };
-    put(&dev.join("openclaw.json"), "{gateway: {mode: 'local', port: 1}}");
-    put(&dev.join("credentials/whatsapp/default/creds.json"), "secret");
+    put(
+        &dev.join("openclaw.json"),
+        "{gateway: {mode: 'local', port: 1}}",
+    );
+    put(
+        &dev.join("credentials/whatsapp/default/creds.json"),
+        "secret",
+    );
     put(&dev.join("gateway.token"), "old-dev-token");
     put(&dev.join("agents/main/sessions.sqlite"), "OLD-SESSIONS");
     put(&dev.join("agents/main/sessions/old.jsonl"), "{}");
@@ -153,19 +190,40 @@ fn reset_with_yes_wipes_the_dev_state_and_nothing_else() {
 
     let config = read_json(&dev.join("openclaw.json"));
     assert_eq!(config["gateway"]["mode"], "local");
-    assert!(config["gateway"].get("port").is_none(), "the old dev config is gone: {config}");
+    assert!(
+        config["gateway"].get("port").is_none(),
+        "the old dev config is gone: {config}"
+    );
     assert!(!dev.join("credentials").exists());
     assert!(!dev.join("agents/main/sessions").exists());
     let store = fs::read(dev.join("agents/main/sessions.sqlite")).unwrap_or_default();
-    assert!(!store.starts_with(b"OLD-SESSIONS"), "the session store was replaced");
+    assert!(
+        !store.starts_with(b"OLD-SESSIONS"),
+        "the session store was replaced"
+    );
     let token = fs::read_to_string(dev.join("gateway.token")).unwrap();
     assert_ne!(token.trim(), "old-dev-token", "a fresh token");
     assert!(!dev.join("workspace/notes.md").exists());
     assert!(dev.join("workspace/AGENTS.md").is_file(), "reseeded");
-    assert_eq!(fs::read_to_string(dev.join("keep.txt")).unwrap(), "not ours to delete");
+    assert_eq!(
+        fs::read_to_string(dev.join("keep.txt")).unwrap(),
+        "not ours to delete"
+    );
 
-    assert_eq!(fs::read_to_string(main.join("openclaw.json")).unwrap(), "{gateway: {mode: 'local'}}");
-    assert_eq!(fs::read_to_string(main.join("gateway.token")).unwrap(), "main-token");
-    assert_eq!(fs::read_to_string(main.join("agents/main/sessions.sqlite")).unwrap(), "MAIN-SESSIONS");
-    assert_eq!(fs::read_to_string(main.join("credentials/creds.json")).unwrap(), "main-secret");
+    assert_eq!(
+        fs::read_to_string(main.join("openclaw.json")).unwrap(),
+        "{gateway: {mode: 'local'}}"
+    );
+    assert_eq!(
+        fs::read_to_string(main.join("gateway.token")).unwrap(),
+        "main-token"
+    );
+    assert_eq!(
+        fs::read_to_string(main.join("agents/main/sessions.sqlite")).unwrap(),
+        "MAIN-SESSIONS"
+    );
+    assert_eq!(
+        fs::read_to_string(main.join("credentials/creds.json")).unwrap(),
+        "main-secret"
+    );
 }

@@ -28,7 +28,14 @@ fn free_port() -> u16 {
 /// `openclaw --profile <name> gateway --port 0 --allow-unconfigured`, listening.
 fn start(home: &Path, profile: &str) -> (Proc, u16) {
     let mut cmd = openclaw(home);
-    cmd.args(["--profile", profile, "gateway", "--port", "0", "--allow-unconfigured"]);
+    cmd.args([
+        "--profile",
+        profile,
+        "gateway",
+        "--port",
+        "0",
+        "--allow-unconfigured",
+    ]);
     let mut proc = Proc::spawn(cmd);
     let (_, port) = proc.wait_listening();
     (proc, port)
@@ -49,7 +56,10 @@ fn client(home: &Path, profile: &str, port: u16, args: &[&str]) -> (Option<i32>,
 fn root_flag_errors_exit_1_with_the_spec_messages() {
     let home = common::home();
     let cases: [(&[&str], &str); 4] = [
-        (&["--dev", "--profile", "x", "status"], "Cannot combine --dev with --profile\n"),
+        (
+            &["--dev", "--profile", "x", "status"],
+            "Cannot combine --dev with --profile\n",
+        ),
         (&["--profile"], "--profile requires a value\n"),
         (&["--profile=", "status"], "--profile requires a value\n"),
         (
@@ -72,13 +82,23 @@ fn profile_fills_env_defaults_and_explicit_env_wins() {
     let home = common::home();
     let port = free_port();
     let (code, status, stderr) = client(home.path(), "ops", port, &["status", "--json"]);
-    assert_eq!(code, Some(0), "an unreachable gateway is reported, not a failure: {stderr}");
+    assert_eq!(
+        code,
+        Some(0),
+        "an unreachable gateway is reported, not a failure: {stderr}"
+    );
     let state = home.path().join(".openclaw-ops");
     assert_eq!(status["profile"], "ops");
     assert_eq!(status["stateDir"], state.display().to_string().as_str());
-    assert_eq!(status["config"]["path"], state.join("openclaw.json").display().to_string().as_str());
+    assert_eq!(
+        status["config"]["path"],
+        state.join("openclaw.json").display().to_string().as_str()
+    );
     assert_eq!(status["gateway"]["reachable"], false);
-    assert_eq!(status["ports"]["gateway"], port, "OPENCLAW_GATEWAY_PORT wins");
+    assert_eq!(
+        status["ports"]["gateway"], port,
+        "OPENCLAW_GATEWAY_PORT wins"
+    );
 
     let elsewhere = home.path().join("elsewhere");
     let mut cmd = openclaw(home.path());
@@ -91,10 +111,17 @@ fn profile_fills_env_defaults_and_explicit_env_wins() {
     assert_eq!(status["stateDir"], elsewhere.display().to_string().as_str());
     assert_eq!(
         status["config"]["path"],
-        elsewhere.join("openclaw.json").display().to_string().as_str(),
+        elsewhere
+            .join("openclaw.json")
+            .display()
+            .to_string()
+            .as_str(),
         "the config follows an explicit state dir"
     );
-    assert_eq!(status["ports"]["gateway"], port, "explicit port beats the dev default");
+    assert_eq!(
+        status["ports"]["gateway"], port,
+        "explicit port beats the dev default"
+    );
 }
 
 #[test]
@@ -109,7 +136,10 @@ fn two_profiles_run_side_by_side_with_their_own_state() {
     let token_a = fs::read_to_string(state_a.join("gateway.token")).unwrap();
     let token_b = fs::read_to_string(state_b.join("gateway.token")).unwrap();
     assert_ne!(token_a, token_b, "each profile generated its own token");
-    assert!(!home.path().join(".openclaw").exists(), "the default state dir is untouched");
+    assert!(
+        !home.path().join(".openclaw").exists(),
+        "the default state dir is untouched"
+    );
 
     for (profile, port, state, pid) in [
         ("alpha", port_a, &state_a, a.pid()),
@@ -119,13 +149,22 @@ fn two_profiles_run_side_by_side_with_their_own_state() {
         assert_eq!(code, Some(0), "{profile} health: {stderr}");
         assert_eq!(health["ok"], true);
         let store = health["sessions"]["path"].as_str().unwrap();
-        assert!(store.starts_with(&state.display().to_string()), "{profile}: {store}");
-        assert!(state.join("agents/main/sessions.sqlite").exists(), "{profile} store");
+        assert!(
+            store.starts_with(&state.display().to_string()),
+            "{profile}: {store}"
+        );
+        assert!(
+            state.join("agents/main/sessions.sqlite").exists(),
+            "{profile} store"
+        );
 
         let (code, status, stderr) = client(home.path(), profile, port, &["status", "--json"]);
         assert_eq!(code, Some(0), "{profile} status: {stderr}");
         assert_eq!(status["gateway"]["reachable"], true, "{status}");
-        assert_eq!(status["gateway"]["stateDir"], state.display().to_string().as_str());
+        assert_eq!(
+            status["gateway"]["stateDir"],
+            state.display().to_string().as_str()
+        );
         assert_eq!(status["gateway"]["pid"], pid);
     }
 
@@ -140,7 +179,14 @@ fn a_busy_port_fails_fast_and_names_its_holder() {
     let (holder, port) = start(home.path(), "first");
 
     let mut cmd = openclaw(home.path());
-    cmd.args(["--profile", "second", "gateway", "--allow-unconfigured", "--port", &port.to_string()]);
+    cmd.args([
+        "--profile",
+        "second",
+        "gateway",
+        "--allow-unconfigured",
+        "--port",
+        &port.to_string(),
+    ]);
     let (status, stdout, stderr) = run(cmd);
     assert_eq!(status.code(), Some(1), "{stdout}{stderr}");
     assert!(
@@ -149,14 +195,26 @@ fn a_busy_port_fails_fast_and_names_its_holder() {
         )),
         "{stderr}"
     );
-    assert!(stderr.contains("If the gateway is supervised, stop it with: openclaw gateway stop"), "{stderr}");
-    assert!(stderr.contains(&format!("Port {port} is already in use.")), "{stderr}");
+    assert!(
+        stderr.contains("If the gateway is supervised, stop it with: openclaw gateway stop"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("Port {port} is already in use.")),
+        "{stderr}"
+    );
     let line = stderr
         .lines()
         .find(|l| l.starts_with(&format!("- pid {}: ", holder.pid())))
         .unwrap_or_else(|| panic!("holder pid {} not named: {stderr}", holder.pid()));
-    assert!(line.contains("openclaw") && line.contains("--profile first"), "{line}");
-    assert!(stderr.contains("Gateway already running locally."), "{stderr}");
+    assert!(
+        line.contains("openclaw") && line.contains("--profile first"),
+        "{line}"
+    );
+    assert!(
+        stderr.contains("Gateway already running locally."),
+        "{stderr}"
+    );
     assert!(!stdout.contains("listening on"), "{stdout}");
 }
 
@@ -166,24 +224,38 @@ fn gateway_status_shows_bind_port_and_derived_ports() {
     let (gw, port) = start(home.path(), "ports");
     assert!(port < 65_000, "ephemeral ports leave room for +108: {port}");
 
-    let (code, status, stderr) = client(home.path(), "ports", port, &["gateway", "status", "--json"]);
+    let (code, status, stderr) =
+        client(home.path(), "ports", port, &["gateway", "status", "--json"]);
     assert_eq!(code, Some(0), "{stderr}");
     let gateway = &status["gateway"];
     assert_eq!(gateway["bindMode"], "loopback");
     assert_eq!(gateway["bindHost"], "127.0.0.1");
     assert_eq!(gateway["port"], port);
-    assert_eq!(gateway["probeUrl"], format!("ws://127.0.0.1:{port}").as_str());
+    assert_eq!(
+        gateway["probeUrl"],
+        format!("ws://127.0.0.1:{port}").as_str()
+    );
     assert_eq!(gateway["derivedPorts"]["browserControl"], port + 2);
     assert_eq!(gateway["derivedPorts"]["canvasHost"], port + 4);
-    assert_eq!(gateway["derivedPorts"]["browserCdpRange"]["start"], port + 11);
-    assert_eq!(gateway["derivedPorts"]["browserCdpRange"]["end"], port + 110);
+    assert_eq!(
+        gateway["derivedPorts"]["browserCdpRange"]["start"],
+        port + 11
+    );
+    assert_eq!(
+        gateway["derivedPorts"]["browserCdpRange"]["end"],
+        port + 110
+    );
     assert_eq!(status["port"]["status"], "busy");
     assert_eq!(status["port"]["listeners"][0]["pid"], gw.pid());
     assert_eq!(status["rpc"]["ok"], true);
 
     let mut cmd = openclaw(home.path());
-    cmd.env("OPENCLAW_GATEWAY_PORT", port.to_string())
-        .args(["--profile", "ports", "gateway", "status"]);
+    cmd.env("OPENCLAW_GATEWAY_PORT", port.to_string()).args([
+        "--profile",
+        "ports",
+        "gateway",
+        "status",
+    ]);
     let (status, stdout, stderr) = run(cmd);
     assert!(status.success(), "{stderr}");
     assert!(

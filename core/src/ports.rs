@@ -50,7 +50,11 @@ pub struct DerivedPorts {
 impl DerivedPorts {
     /// The derived ports of a gateway listening on `gateway`.
     pub fn from_base(gateway: u16) -> Self {
-        let browser_control = derive(gateway, BROWSER_CONTROL_OFFSET, DEFAULT_BROWSER_CONTROL_PORT);
+        let browser_control = derive(
+            gateway,
+            BROWSER_CONTROL_OFFSET,
+            DEFAULT_BROWSER_CONTROL_PORT,
+        );
         Self {
             gateway,
             browser_control,
@@ -109,9 +113,18 @@ mod tests {
     #[test]
     fn out_of_range_offsets_fall_back_to_the_defaults() {
         let top = DerivedPorts::from_base(65534);
-        assert_eq!(top.browser_control, DEFAULT_BROWSER_CONTROL_PORT, "65536 is no port");
+        assert_eq!(
+            top.browser_control, DEFAULT_BROWSER_CONTROL_PORT,
+            "65536 is no port"
+        );
         assert_eq!(top.canvas_host, DEFAULT_CANVAS_HOST_PORT);
-        assert_eq!(top.cdp_range, PortRange { start: 18800, end: 18899 });
+        assert_eq!(
+            top.cdp_range,
+            PortRange {
+                start: 18800,
+                end: 18899
+            }
+        );
 
         let edge = DerivedPorts::from_base(65531);
         assert_eq!(edge.browser_control, 65533);
