@@ -246,8 +246,11 @@ fn anthropic_messages(messages: &[ChatMessage]) -> Vec<Value> {
             Some(_) | None => turns.push((role, blocks)),
         }
     }
+    // The conversation must open with the user (a history cut at the limit may not).
+    let first_user = turns.iter().position(|(role, _)| *role == "user").unwrap_or(turns.len());
     turns
         .into_iter()
+        .skip(first_user)
         .map(|(role, blocks)| {
             // A lone text block travels as a plain string, as simple clients send it.
             match blocks.as_slice() {
@@ -477,6 +480,13 @@ mod tests {
         assert_eq!(results[0], json!({"type":"tool_result","tool_use_id":"c1","content":"A","is_error":false}));
         assert_eq!(results[1]["is_error"], true);
         assert_eq!(results[2], json!({"type":"text","text":"and?"}));
+    }
+
+    #[test]
+    fn anthropic_history_opens_with_the_user() {
+        let msgs = [ChatMessage::Assistant { text: "old".into(), calls: vec![] }, ChatMessage::User("hi".into())];
+        let b = request_body(Api::AnthropicMessages, "m", None, &msgs, &[]);
+        assert_eq!(b["messages"], json!([{"role":"user","content":"hi"}]));
     }
 
     #[test]

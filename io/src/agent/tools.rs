@@ -115,6 +115,10 @@ impl Tools {
         let (Some(tool), Some(root)) = (tool, self.root.as_deref()) else {
             return (format!("Tool not available: {}", call.name), true);
         };
+        // The workspace is made on first use, as the reference makes it before a run.
+        if let Err(e) = std::fs::create_dir_all(root) {
+            return (format!("the workspace {} cannot be created: {e}", root.display()), true);
+        }
         if !call.args.is_object() {
             return (format!("the arguments of {} are not a JSON object: {}", call.name, call.args), true);
         }
@@ -370,5 +374,8 @@ mod tests {
         let allow = ToolsConfig { allow: Some(vec!["ls".into()]), ..ToolsConfig::default() };
         assert_eq!(Tools::new(Some(dir.path()), &allow).specs().len(), 1);
         assert!(Tools::new(None, &ToolsConfig::default()).specs().is_empty(), "no workspace, no file tools");
+        let fresh = dir.path().join("not/yet");
+        let t = Tools::new(Some(&fresh), &ToolsConfig::default());
+        assert_eq!(t.run(&call("ls", json!({}))), ("(empty directory)".into(), false));
     }
 }
