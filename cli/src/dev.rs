@@ -13,7 +13,7 @@
 use std::ffi::OsStr;
 use std::fs::{self, OpenOptions};
 use std::io::{BufRead, IsTerminal, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
@@ -151,8 +151,9 @@ pub fn ensure(paths: &DevPaths, reset: Option<Confirmation>) -> Result<Outcome, 
     } else if paths.config_path.exists() {
         return Ok(outcome);
     }
+    create_private_dir(&paths.state_dir)?;
     seed_workspace(&paths.workspace)?;
-    write_config(&paths.config_path, &dev_config(&paths.workspace))?;
+    write_config(paths, &dev_config(&paths.workspace))?;
     tracing::info!("Dev config ready: {}", paths.config_path.display());
     tracing::info!("Dev workspace ready: {}", paths.workspace.display());
     outcome.created = true;
@@ -365,42 +366,31 @@ fn workspace_files() -> [(&'static str, String); 5] {
     ]
 }
 
-/// Pretty JSON, written atomically: temp file (0600) in the same directory, fsync, rename,
-/// fsync of the directory. A new state dir is created private (0700).
-// Local because the shared config writer (io/src/config_file*) has not landed yet.
-fn write_config(path: &Path, value: &serde_json::Value) -> Result<(), DevError> {
+/// A state dir that does not exist yet is created private (0700): it will hold secrets.
+fn create_private_dir(dir: &Path) -> Result<(), DevError> {
+    if dir.exists() {
+        return Ok(());
+    }
+    let io = |source| DevError::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(io)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)
+}
+
+/// Writes the config through the shared config writer (atomic, 0600, backups, audit line,
+/// `meta` stamp); its directory, when new, is created private.
+fn write_config(paths: &DevPaths, value: &serde_json::Value) -> Result<(), DevError> {
+    let path = &paths.config_path;
     let io = |source| DevError::Io {
         path: path.to_owned(),
         source,
     };
-    let dir = path.parent().unwrap_or(Path::new("."));
-    if !dir.exists() {
-        fs::create_dir_all(dir).map_err(io)?;
-        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
-    }
-    let name = path.file_name().map_or_else(
-        || "openclaw.json".into(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let mut text = serde_json::to_string_pretty(value).map_err(|e| io(e.into()))?;
-    text.push('\n');
-    let result = (|| {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        file.write_all(text.as_bytes())?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.map_err(io)
+    create_private_dir(path.parent().unwrap_or(Path::new(".")))?;
+    openclaw_io::config_file::write_config(path, &paths.state_dir, value, "gateway --dev")
+        .map(drop)
+        .map_err(|e| io(e.source))
 }
 
 #[cfg(test)]
@@ -453,11 +443,18 @@ mod tests {
         let outcome = ensure(&p, None).unwrap();
         assert!(outcome.created);
         let text = fs::read_to_string(&p.config_path).unwrap();
-        let config: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let mut config: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let meta = config.as_object_mut().unwrap().remove("meta");
+        assert!(
+            meta.is_some(),
+            "stamped by the shared config writer: {text}"
+        );
         assert_eq!(config, dev_config(&p.workspace));
         assert_eq!(config["gateway"]["mode"], "local");
         let mode = fs::metadata(&p.config_path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
+        let mode = fs::metadata(&p.state_dir).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "a new state dir is private");
         for name in ["AGENTS.md", "SOUL.md", "TOOLS.md", "IDENTITY.md", "USER.md"] {
             assert!(p.workspace.join(name).is_file(), "{name}");
         }

@@ -54,6 +54,11 @@ fn dev_gateway_creates_its_config_and_workspace_once() {
         fs::metadata(&config).unwrap().permissions().mode() & 0o777,
         0o600
     );
+    assert_eq!(
+        fs::metadata(&state).unwrap().permissions().mode() & 0o777,
+        0o700,
+        "the new dev state dir is private"
+    );
     for name in WORKSPACE_FILES {
         assert!(workspace.join(name).is_file(), "{name} seeded");
     }
