@@ -81,8 +81,8 @@ pub struct Resolved {
 /// Why a config did not load. [`LoadError::issues`] lists them with their locations.
 #[derive(Clone, Debug, PartialEq)]
 pub enum LoadError {
-    /// Syntax, a missing or cyclic include.
-    Include(IncludeError),
+    /// Syntax, a missing or cyclic include; located when the `$include` is in the main file.
+    Include(IncludeError, Option<Location>),
     /// `${VAR}` references to unset or empty variables.
     Env(Vec<Issue>),
     /// Keys or values the schema refuses.
@@ -93,16 +93,18 @@ impl LoadError {
     /// Every issue, located where possible.
     pub fn issues(&self) -> Vec<Issue> {
         match self {
-            Self::Include(IncludeError::Syntax { file, err }) => vec![Issue {
+            Self::Include(IncludeError::Syntax { file, err }, _) => vec![Issue {
                 path: String::new(),
                 message: format!("JSON5 parse failed: {}", err.message),
                 allowed: Vec::new(),
                 location: Some(Location { file: file.clone(), pos: err.pos }),
             }],
-            Self::Include(e) => {
+            Self::Include(e, location) => {
                 let message = e.to_string();
                 let message = message.strip_prefix(&format!("{}: ", e.path())).unwrap_or(&message).to_owned();
-                vec![Issue::new(e.path(), message)]
+                let mut issue = Issue::new(e.path(), message);
+                issue.location = location.clone();
+                vec![issue]
             }
             Self::Env(issues) => issues.clone(),
             Self::Invalid(invalid) => invalid.issues.clone(),
@@ -113,7 +115,7 @@ impl LoadError {
     pub fn warnings(&self) -> &[Issue] {
         match self {
             Self::Invalid(invalid) => &invalid.warnings,
-            Self::Include(_) | Self::Env(_) => &[],
+            Self::Include(..) | Self::Env(_) => &[],
         }
     }
 }
@@ -136,7 +138,11 @@ pub fn resolve(
     env: &dyn Fn(&str) -> Option<String>,
     missing_env: MissingEnv,
 ) -> Result<Resolved, LoadError> {
-    let tree = include::resolve(main, text, source).map_err(LoadError::Include)?;
+    let tree = include::resolve(main, text, source).map_err(|e| {
+        // Where the failing `$include` was written, when that is the main file.
+        let location = json5::parse(text).ok().and_then(|p| p.spans.0.get(e.path()).map(|s| s.key)).map(|pos| Location { file: main.to_owned(), pos });
+        LoadError::Include(e, location)
+    })?;
     let locate = |mut issues: Vec<Issue>| {
         for issue in &mut issues {
             issue.location = locate(&tree.locations, &issue.path);
