@@ -75,7 +75,7 @@ fn tool_round_events_and_transcript() {
     let tool: Vec<&Value> = events.iter().filter(|p| p["stream"] == "tool").map(|p| &p["data"]).collect();
     assert_eq!(*tool[0], json!({"phase":"start","name":"read","toolCallId":"call_1","args":{"path":"notes.txt"}}));
     assert_eq!(*tool[1], json!({"phase":"result","name":"read","toolCallId":"call_1","isError":false,
-        "result":{"content":[{"type":"text","text":"42"}]}}));
+        "commandBearing":false,"result":{"content":[{"type":"text","text":"42"}]}}));
     // The second round's assistant text starts afresh.
     let texts: Vec<&str> = events.iter().filter(|p| p["stream"] == "assistant").filter_map(|p| p["data"]["text"].as_str()).collect();
     assert_eq!(texts, ["Let me look.", "It is 42."]);

@@ -87,7 +87,7 @@ async fn openai_tool_calls_run_and_loop_to_the_answer() {
     assert_eq!(tools[1]["isError"], false);
     assert_eq!(*tools[2], json!({"phase":"start","name":"read","toolCallId":"call_r","args":{"path":"notes.txt"}}));
     assert_eq!(*tools[3], json!({"phase":"result","name":"read","toolCallId":"call_r","isError":false,
-        "result":{"content":[{"type":"text","text":"the answer is 42"}]}}));
+        "commandBearing":false,"result":{"content":[{"type":"text","text":"the answer is 42"}]}}));
     // Assistant text of the first round comes before the tool events, the answer after.
     let order: Vec<&str> = events.iter().map(|e| e.1.as_str()).collect();
     let first_tool = order.iter().position(|s| *s == "tool").unwrap();

@@ -201,6 +201,10 @@ fn read(root: &Path, args: &Value) -> Result<String, ToolError> {
     let limit = count_arg(args, "limit")?.unwrap_or(DEFAULT_READ_LINES);
     let text = read_text(&confine(root, path)?, path)?;
     let total = text.lines().count();
+    if offset == 1 && total <= limit {
+        // The whole file, byte for byte (its last newline included).
+        return Ok(text);
+    }
     if offset > total.max(1) {
         return Err(ToolError::BadArgs(format!("offset {offset} is beyond the end of the file ({total} lines)")));
     }

@@ -74,8 +74,9 @@ impl Hub {
 
     pub(super) fn handle_tool_result(&mut self, wall: UnixMillis, run: &RunId, outcome: ToolOutcome) {
         let content = json!([{ "type": "text", "text": outcome.text }]);
+        // As the reference sends it (observed on 2026.9.6): the file tools run no command.
         let data = json!({ "phase": "result", "name": outcome.name, "toolCallId": outcome.call_id,
-            "isError": outcome.is_error, "result": { "content": content } });
+            "isError": outcome.is_error, "commandBearing": false, "result": { "content": content } });
         self.emit_agent(wall, run, "tool", data);
         let message = json!({ "role": "toolResult", "toolCallId": outcome.call_id, "toolName": outcome.name,
             "content": content, "isError": outcome.is_error, "timestamp": wall.0 });
