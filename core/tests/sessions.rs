@@ -207,7 +207,7 @@ fn delete_aborts_the_running_session_first() {
         .store_commands
         .iter()
         .filter_map(|c| match c {
-            StoreCommand::AppendMessage { message, .. } if message["stopReason"] == "aborted" => Some("partial"),
+            StoreCommand::AppendMessage { message, .. } if message["openclawAbort"]["aborted"] == true => Some("partial"),
             StoreCommand::DeleteSession { .. } => Some("delete"),
             StoreCommand::AppendMessage { .. }
             | StoreCommand::SaveSession(_)

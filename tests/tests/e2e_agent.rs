@@ -397,7 +397,7 @@ async fn chat_send_streams_history_reads_and_abort_stops_the_provider() {
     let texts: Vec<&str> = messages.iter().map(|m| m["content"][0]["text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["hi", "echo: hi", "long", "thinking…"], "{history}");
     let partial = messages.last().unwrap();
-    assert_eq!(partial["stopReason"], "aborted", "{partial}");
+    assert_eq!(partial["model"], "gateway-injected", "{partial}");
     assert_eq!(partial["openclawAbort"], json!({"aborted": true, "origin": "rpc", "runId": "c2"}), "{partial}");
     // Paging back from the newest, and following the earlier cursor.
     let page = json!({"sessionKey":"main","limit":1,"offset":1});

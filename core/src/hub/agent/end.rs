@@ -80,14 +80,16 @@ impl Hub {
                 let payload = json!({ "runId": run.0, "status": "error", "summary": "failed" });
                 (lifecycle, chat, wait, RunOutcome::Failed { payload: Some(payload), error })
             }
-            End::Aborted(_) => {
-                let lifecycle = json!({ "phase": "end", "startedAt": r.started_wall.0, "endedAt": wall.0,
-                    "aborted": true, "stopReason": "aborted" });
+            End::Aborted(origin) => {
+                // As observed on the reference: `status:"cancelled"`, the stop reason naming who.
+                let reason = origin.stop_reason();
+                let lifecycle = json!({ "phase": "end", "status": "cancelled", "startedAt": r.started_wall.0,
+                    "endedAt": wall.0, "aborted": true, "stopReason": reason });
                 let mut chat = chat_head(run, r, "aborted");
                 if !r.text.is_empty() {
                     chat["message"] = assistant_message(&r.text, wall);
                 }
-                chat["stopReason"] = json!("rpc");
+                chat["stopReason"] = json!(reason);
                 let wait = json!({ "runId": run.0, "status": "timeout", "startedAt": r.started_wall.0,
                     "endedAt": wall.0, "stopReason": "aborted" });
                 let mut payload = final_payload(run, r, now, None);

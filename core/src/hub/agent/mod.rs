@@ -316,7 +316,7 @@ impl Hub {
             model: None,
         };
         self.agents.active.insert(l.run.clone(), agent_run);
-        self.append_message(&l.run, user_message(&message, wall));
+        self.append_message(&l.run, user_message(&l.run, &message, wall));
         self.emit_agent(wall, &l.run, "lifecycle", json!({ "phase": "start", "startedAt": wall.0 }));
         let start = RunStart {
             run: l.run,

@@ -25,6 +25,16 @@ pub(in crate::hub) enum AbortOrigin {
 }
 
 impl AbortOrigin {
+    /// The `stopReason` of the lifecycle end and the `chat` `aborted` event.
+    pub(super) fn stop_reason(self) -> &'static str {
+        match self {
+            Self::Rpc => "rpc",
+            Self::StopCommand => "stop",
+            Self::Timeout => "timeout",
+            Self::Shutdown => "shutdown",
+        }
+    }
+
     fn as_str(self) -> &'static str {
         match self {
             Self::Rpc => "rpc",
@@ -85,18 +95,25 @@ impl Hub {
 }
 
 /// The user message a run starts with.
-pub(super) fn user_message(text: &str, wall: UnixMillis) -> Value {
-    json!({ "role": "user", "content": [{ "type": "text", "text": text }], "timestamp": wall.0 })
+pub(super) fn user_message(run: &RunId, text: &str, wall: UnixMillis) -> Value {
+    json!({ "role": "user", "content": [{ "type": "text", "text": text }], "timestamp": wall.0,
+        "idempotencyKey": format!("{}:user", run.0) })
 }
 
-/// The text the run streamed before it was cut short, marked the way the reference marks it
-/// (`openclawAbort`, idempotency key `<runId>:assistant`).
+/// The text the run streamed before it was cut short, recorded as the reference records it
+/// (observed on 2026.9.6): a gateway-injected assistant message (`provider:"openclaw"`,
+/// `model:"gateway-injected"`, zero usage, `stopReason:"stop"`) with `openclawAbort` and the
+/// idempotency key `<runId>:assistant`.
 pub(super) fn aborted_message(run: &RunId, text: &str, origin: AbortOrigin, wall: UnixMillis) -> Value {
     json!({
         "role": "assistant",
         "content": [{ "type": "text", "text": text }],
-        "stopReason": "aborted",
         "timestamp": wall.0,
+        "stopReason": "stop",
+        "usage": { "input": 0, "output": 0, "totalTokens": 0, "cacheRead": 0, "cacheWrite": 0 },
+        "api": "openai-responses",
+        "provider": "openclaw",
+        "model": "gateway-injected",
         "idempotencyKey": format!("{}:assistant", run.0),
         "openclawAbort": { "aborted": true, "origin": origin.as_str(), "runId": run.0 },
     })
