@@ -108,7 +108,7 @@ impl Local {
         };
         let listeners: Vec<Value> = holders
             .iter()
-            .map(|h| json!({ "pid": h.pid, "command": h.command }))
+            .map(|h| json!({ "pid": h.pid, "command": short_command(&h.command), "commandLine": h.command }))
             .collect();
         json!({
             "port": self.ports.gateway,
@@ -152,6 +152,12 @@ fn ports_json(ports: &DerivedPorts) -> Value {
         "canvasHost": ports.canvas_host,
         "browserCdpRange": { "start": ports.cdp_range.start, "end": ports.cdp_range.end },
     })
+}
+
+/// The program's file name (the reference's `command`; the whole line is `commandLine`).
+fn short_command(command_line: &str) -> &str {
+    let program = command_line.split_whitespace().next().unwrap_or("");
+    program.rsplit('/').next().unwrap_or(program)
 }
 
 /// Free when a test bind succeeds; busy (with whoever /proc or lsof names) when it is in use.
@@ -388,7 +394,7 @@ mod tests {
             url_source: "local loopback",
             port_state: PortState::Busy(vec![Holder {
                 pid: 7,
-                command: "python3 -m http.server".into(),
+                command: "/usr/bin/python3 -m http.server".into(),
             }]),
         }
     }
@@ -414,7 +420,8 @@ mod tests {
         assert_eq!(
             l.port_json(),
             json!({"port": 19001, "status": "busy",
-                   "listeners": [{"pid": 7, "command": "python3 -m http.server"}],
+                   "listeners": [{"pid": 7, "command": "python3",
+                                  "commandLine": "/usr/bin/python3 -m http.server"}],
                    "hints": ["Another process is listening on this port."]})
         );
     }

@@ -247,6 +247,7 @@ fn gateway_status_shows_bind_port_and_derived_ports() {
     );
     assert_eq!(status["port"]["status"], "busy");
     assert_eq!(status["port"]["listeners"][0]["pid"], gw.pid());
+    assert_eq!(status["port"]["listeners"][0]["command"], "openclaw");
     assert_eq!(status["rpc"]["ok"], true);
 
     let mut cmd = openclaw(home.path());
