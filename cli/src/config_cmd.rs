@@ -39,7 +39,7 @@ pub fn allow_listed(command: &Command) -> bool {
             Some(GatewayAction::Call(_) | GatewayAction::Health(_) | GatewayAction::Status(_))
         ),
         Command::Config(c) => matches!(c.action, ConfigAction::Validate(_) | ConfigAction::File | ConfigAction::Schema),
-        _ => false,
+        Command::Agent(_) | Command::Sessions(_) | Command::Setup(_) => false,
     }
 }
 

@@ -27,7 +27,9 @@ async fn connect(port: u16) -> Client {
 fn rejected(err: ClientError) -> (String, String, Value) {
     match err {
         ClientError::Rejected { error, .. } => (error.code.as_str().to_owned(), error.message, error.details.unwrap_or_default()),
-        other => panic!("expected a rejection, got {other}"),
+        other @ (ClientError::Connect(_) | ClientError::Closed { .. } | ClientError::Timeout | ClientError::Protocol(_)) => {
+            panic!("expected a rejection, got {other}")
+        }
     }
 }
 

@@ -42,7 +42,7 @@ pub enum ConfigLoadError {
     Read { path: PathBuf, source: std::io::Error },
     /// The text, an include, an env reference or the schema refused it.
     #[error("{}", config::report(path, &error.issues()).trim_end())]
-    Invalid { path: PathBuf, raw: String, error: LoadError },
+    Invalid { path: PathBuf, raw: String, error: Box<LoadError> },
 }
 
 impl ConfigLoadError {
@@ -66,9 +66,12 @@ struct Disk;
 
 impl Source for Disk {
     fn read(&self, path: &Path) -> Result<String, ReadError> {
-        std::fs::read_to_string(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => ReadError::NotFound,
-            _ => ReadError::Other(e.to_string()),
+        std::fs::read_to_string(path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ReadError::NotFound
+            } else {
+                ReadError::Other(e.to_string())
+            }
         })
     }
 }
@@ -137,7 +140,7 @@ pub fn resolve_text(
             warnings: r.warnings,
             files: r.files,
         }),
-        Err(error) => Err(ConfigLoadError::Invalid { path: path.to_owned(), raw, error }),
+        Err(error) => Err(ConfigLoadError::Invalid { path: path.to_owned(), raw, error: Box::new(error) }),
     }
 }
 
@@ -165,6 +168,7 @@ pub fn write_config(path: &Path, state_dir: &Path, value: &Value, source: &str) 
     let previous = std::fs::read_to_string(path).ok();
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(err)?;
+    tighten_state_dir(state_dir);
     if previous.is_some() {
         rotate_backups(path).map_err(err)?;
     }
@@ -209,6 +213,21 @@ fn rotate_backups(path: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// The state dir holds secrets: group/other bits are removed (0700), as the reference does.
+#[cfg(unix)]
+fn tighten_state_dir(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(dir) else { return };
+    if meta.is_dir() && meta.permissions().mode() & 0o077 != 0 {
+        if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+            tracing::warn!("cannot tighten {} to 0700: {e}", dir.display());
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn tighten_state_dir(_dir: &Path) {}
 
 #[cfg(unix)]
 fn set_private(path: &Path) -> std::io::Result<()> {
@@ -319,6 +338,8 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
+        std::fs::create_dir(&state).unwrap();
+        std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o755)).unwrap();
         let path = dir.path().join("openclaw.json");
         std::fs::write(dir.path().join("openclaw.json.bak.9"), "stray").unwrap();
         std::fs::write(dir.path().join("openclaw.json.bak.01"), "stray").unwrap();
@@ -342,6 +363,7 @@ mod tests {
             names,
             ["openclaw.json", "openclaw.json.bak", "openclaw.json.bak.1", "openclaw.json.bak.2", "openclaw.json.bak.3", "openclaw.json.bak.4", "state"]
         );
+        assert_eq!(std::fs::metadata(&state).unwrap().permissions().mode() & 0o777, 0o700, "state dir tightened");
         let audit = std::fs::read_to_string(state.join("logs/config-audit.jsonl")).unwrap();
         assert_eq!(audit.lines().count(), 8);
         let last: Value = serde_json::from_str(audit.lines().last().unwrap()).unwrap();

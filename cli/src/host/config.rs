@@ -54,13 +54,13 @@ fn handle_blocking(host: &CliHost, request: HostRequest) -> Result<Value, ErrorS
         HostRequest::ConfigSchema => Ok(json!({ "schema": core::schema(), "version": env!("CARGO_PKG_VERSION") })),
         HostRequest::ConfigSet(p) => {
             let _edit = EDIT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let (current, candidate) = replace(host, &p.raw, p.base_hash.as_deref())?;
+            let candidate = replace(host, &p.raw, p.base_hash.as_deref())?;
             let written = write(host, candidate, "rpc config.set")?;
             Ok(json!({ "ok": true, "path": host.config_path.display().to_string(), "hash": written.hash, "config": edit::redact(&written.value) }))
         }
         HostRequest::ConfigApply(p) => {
             let _edit = EDIT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let (current, candidate) = replace(host, &p.raw, p.base_hash.as_deref())?;
+            let candidate = replace(host, &p.raw, p.base_hash.as_deref())?;
             let written = write(host, candidate, "rpc config.apply")?;
             let restart = Restart { kind: "config-apply", mode: "config.apply", delay_ms: p.restart_delay_ms, session_key: p.session_key.as_deref(), delivery: p.delivery_context.as_ref(), note: p.note.as_deref() };
             let (restart, sentinel) = restart.request(host, true)?;
@@ -113,7 +113,7 @@ fn get(path: &Path) -> Value {
         json!({
             "path": path.display().to_string(),
             "exists": exists,
-            "raw": raw.map(|r| redact_raw(r)),
+            "raw": raw.map(redact_raw),
             "hash": config_file::hash_text(raw),
         })
     };
@@ -123,11 +123,14 @@ fn get(path: &Path) -> Value {
             let parsed = loaded.raw.as_deref().and_then(|r| core::json5::parse(r).ok()).map_or(json!({}), |p| p.value);
             out["includedPaths"] = json!(loaded.files.iter().skip(1).map(|f| f.display().to_string()).collect::<Vec<_>>());
             out["parsed"] = edit::redact(&parsed);
+            // Includes merged, `${VAR}` as written; then substituted.
+            out["sourceConfig"] = edit::redact(&loaded.stored);
             out["resolved"] = edit::redact(&loaded.value);
             out["valid"] = json!(true);
             out["config"] = edit::redact(&loaded.value);
             out["issues"] = json!([]);
             out["warnings"] = json!(issues_json(&loaded.warnings));
+            out["legacyIssues"] = json!([]);
             out
         }
         Err(ConfigLoadError::Invalid { raw, error, .. }) => {
@@ -197,7 +200,7 @@ fn check_base_hash(current: &Loaded, base_hash: Option<&str>, changed: Option<&[
 
 /// `config.set`/`config.apply`: the whole file from `raw` (JSON5); redacted markers get the
 /// stored secrets back.
-fn replace(host: &CliHost, raw: &str, base_hash: Option<&str>) -> Result<(Loaded, Value), ErrorShape> {
+fn replace(host: &CliHost, raw: &str, base_hash: Option<&str>) -> Result<Value, ErrorShape> {
     let current = load_current(host)?;
     check_base_hash(&current, base_hash, None)?;
     let mut candidate = core::json5::parse(raw).map_err(|e| invalid(format!("raw is not JSON5: {e}")))?.value;
@@ -205,7 +208,7 @@ fn replace(host: &CliHost, raw: &str, base_hash: Option<&str>) -> Result<(Loaded
         return Err(invalid("raw must be a JSON5 object"));
     }
     edit::restore(&mut candidate, &current.stored, &current.value);
-    Ok((current, candidate))
+    Ok(candidate)
 }
 
 /// Validates `candidate` as the gateway would load it, then writes it.
