@@ -457,6 +457,30 @@ mod tests {
         assert_eq!(parse(&text).unwrap_err().message, "nested too deeply");
     }
 
+    proptest::proptest! {
+        /// Any text: an answer, never a panic.
+        #[test]
+        fn never_panics(text in "\\PC{0,64}") {
+            let _ = parse(&text);
+        }
+
+        /// JSON is JSON5: whatever serde_json writes parses back to the same value.
+        #[test]
+        fn json_round_trips(keys in proptest::collection::vec("[a-zA-Z_$][a-zA-Z0-9_ é\"\\\\]{0,8}", 0..6),
+                            n in proptest::num::i64::ANY, f in -1.0e12f64..1.0e12, s in "\\PC{0,16}") {
+            let mut map = serde_json::Map::new();
+            for (i, k) in keys.iter().enumerate() {
+                let v = match i % 4 { 0 => json!(n), 1 => json!(f), 2 => json!(s), _ => json!([n, {"x": s}, null, true]) };
+                map.insert(k.clone(), v);
+            }
+            let value = Value::Object(map);
+            let compact = serde_json::to_string(&value).unwrap();
+            proptest::prop_assert_eq!(&parse(&compact).unwrap().value, &value);
+            let pretty = serde_json::to_string_pretty(&value).unwrap();
+            proptest::prop_assert_eq!(&parse(&pretty).unwrap().value, &value);
+        }
+    }
+
     #[test]
     fn unicode_escapes() {
         assert_eq!(parse(r#""\u00e9\ud83d\ude00\x41""#).unwrap().value, json!("é😀A"));
