@@ -254,7 +254,7 @@ impl Hub {
         // reference's wait for the run to stop and its "still active" refusal never apply.
         // Queued runs first: ending the active one would start the next.
         for run in self.agents.runs_of(&key).iter().rev() {
-            self.abort_run(now, wall, run, AbortOrigin::Rpc);
+            self.abort_run(now, wall, run, AbortOrigin::SessionDelete);
         }
         let deleted = match self.sessions.entries.remove(&key) {
             Some(e) => {

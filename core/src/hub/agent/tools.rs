@@ -14,8 +14,10 @@ use crate::wire::agent::{ToolCall, ToolOutcome};
 /// Who cut a run short, as `openclawAbort.origin` records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(in crate::hub) enum AbortOrigin {
-    /// `chat.abort`, `sessions.delete`.
+    /// `chat.abort`.
     Rpc,
+    /// `sessions.delete` of a session with a run.
+    SessionDelete,
     /// `/stop` sent as a message.
     StopCommand,
     /// The run timeout.
@@ -29,6 +31,8 @@ impl AbortOrigin {
     pub(super) fn stop_reason(self) -> &'static str {
         match self {
             Self::Rpc => "rpc",
+            // As the reference's `chat` `aborted` event says it (observed on 2026.9.6).
+            Self::SessionDelete => "aborted",
             Self::StopCommand => "stop",
             Self::Timeout => "timeout",
             Self::Shutdown => "shutdown",
@@ -37,7 +41,7 @@ impl AbortOrigin {
 
     fn as_str(self) -> &'static str {
         match self {
-            Self::Rpc => "rpc",
+            Self::Rpc | Self::SessionDelete => "rpc",
             Self::StopCommand => "stop-command",
             Self::Timeout => "timeout",
             Self::Shutdown => "shutdown",
