@@ -232,3 +232,59 @@ fn reset_with_yes_wipes_the_dev_state_and_nothing_else() {
         "main-secret"
     );
 }
+
+/// The runbook's quick path, as written, with the dev port moved to a free one through
+/// `OPENCLAW_GATEWAY_PORT` (the tests never rely on 19001 being free):
+/// `openclaw --dev setup`, `openclaw --dev gateway --allow-unconfigured`, `openclaw --dev
+/// status`, `openclaw --dev health`.
+#[test]
+fn runbook_dev_quick_path() {
+    let home = common::home();
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let dev = |args: &[&str]| {
+        let mut cmd = openclaw(home.path());
+        cmd.env("OPENCLAW_GATEWAY_PORT", port.to_string())
+            .arg("--dev")
+            .args(args);
+        cmd
+    };
+    let state = home.path().join(".openclaw-dev");
+
+    let (status, stdout, stderr) = run(dev(&["setup"]));
+    assert!(status.success(), "--dev setup: {stdout}{stderr}");
+    assert!(
+        state.join("openclaw.json").is_file(),
+        "setup wrote the dev config"
+    );
+
+    let mut gw = Proc::spawn(dev(&["gateway", "--allow-unconfigured"]));
+    let (url, bound) = gw.wait_listening();
+    assert_eq!(bound, port, "{url}");
+
+    let (status, stdout, stderr) = run(dev(&["status"]));
+    assert!(status.success(), "--dev status: {stderr}");
+    assert!(stdout.contains("reachable ("), "{stdout}");
+    assert!(
+        stdout.contains(&format!("State dir    {}", state.display())),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "browser control {}, canvas {}",
+            port + 2,
+            port + 4
+        )),
+        "{stdout}"
+    );
+
+    let (status, stdout, stderr) = run(dev(&["health"]));
+    assert!(status.success(), "--dev health: {stderr}");
+    assert!(stdout.contains("Gateway: ok"), "{stdout}");
+    assert!(
+        !home.path().join(".openclaw/openclaw.json").exists(),
+        "main config untouched"
+    );
+}
