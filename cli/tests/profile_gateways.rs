@@ -270,3 +270,54 @@ fn gateway_status_shows_bind_port_and_derived_ports() {
         "{stdout}"
     );
 }
+
+/// The runbook's multi-gateway form without profiles: each gateway gets its own
+/// `OPENCLAW_CONFIG_PATH`, `OPENCLAW_STATE_DIR` and `--port` (free ports here instead of
+/// 19001/19002), after `openclaw setup` wrote each config.
+#[test]
+fn runbook_env_isolated_gateways() {
+    let home = common::home();
+    let root = home.path().to_owned();
+    let instance = |name: &str| {
+        let root = root.clone();
+        let config = root.join(format!(".openclaw/{name}.json"));
+        let state = root.join(format!(".openclaw-{name}"));
+        move |args: &[&str]| {
+            let mut cmd = openclaw(&root);
+            cmd.env("OPENCLAW_CONFIG_PATH", &config)
+                .env("OPENCLAW_STATE_DIR", &state)
+                .args(args);
+            cmd
+        }
+    };
+    let (a, b) = (instance("a"), instance("b"));
+    for (name, cmd) in [("a", &a), ("b", &b)] {
+        let (status, stdout, stderr) = run(cmd(&["setup"]));
+        assert!(status.success(), "setup {name}: {stdout}{stderr}");
+    }
+    let (port_a, port_b) = (free_port(), free_port());
+    let mut gw_a = Proc::spawn(a(&["gateway", "--port", &port_a.to_string()]));
+    let mut gw_b = Proc::spawn(b(&["gateway", "--port", &port_b.to_string()]));
+    assert_eq!(gw_a.wait_listening().1, port_a);
+    assert_eq!(gw_b.wait_listening().1, port_b);
+
+    for (name, cmd, port) in [("a", &a, port_a), ("b", &b, port_b)] {
+        let mut status = cmd(&["status", "--json"]);
+        status.env("OPENCLAW_GATEWAY_PORT", port.to_string());
+        let (code, stdout, stderr) = run(status);
+        assert!(code.success(), "status {name}: {stderr}");
+        let status: Value = serde_json::from_str(&stdout).unwrap();
+        let state = home.path().join(format!(".openclaw-{name}"));
+        let config = home.path().join(format!(".openclaw/{name}.json"));
+        assert_eq!(status["gateway"]["reachable"], true, "{name}: {status}");
+        assert_eq!(
+            status["gateway"]["stateDir"],
+            state.display().to_string().as_str()
+        );
+        assert_eq!(
+            status["gateway"]["configPath"],
+            config.display().to_string().as_str()
+        );
+    }
+    assert!(!home.path().join(".openclaw/openclaw.json").exists());
+}
