@@ -288,7 +288,15 @@ fn validate(paths: &Paths, json: bool) -> Outcome {
                 let out = json!({"valid": true, "path": path.display().to_string(), "warnings": warnings});
                 Outcome::ok(format!("{out}\n"))
             } else {
-                Outcome { stdout: format!("Config valid: {shown}\n"), stderr: warnings_text(&loaded.warnings), code: 0 }
+                // As the reference prints them: on stdout, after the verdict.
+                let mut stdout = format!("Config valid: {shown}\n");
+                if !loaded.warnings.is_empty() {
+                    stdout.push_str(&format!("{} warning(s):\n", loaded.warnings.len()));
+                    for w in &loaded.warnings {
+                        stdout.push_str(&format!("  ! {w}\n"));
+                    }
+                }
+                Outcome::ok(stdout)
             }
         }
         Err(e) => {

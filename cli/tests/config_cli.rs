@@ -64,9 +64,8 @@ fn error_messages() {
     assert_eq!(code, 1);
     insta::assert_snapshot!("missing_env_gateway", stderr);
     let (code, stdout, stderr) = oc(h, &["config", "validate"]);
-    assert_eq!(code, 0, "{stderr}");
-    assert_eq!(stdout, "Config valid: ~/.openclaw/openclaw.json\n");
-    insta::assert_snapshot!("missing_env_validate_warning", stderr);
+    assert_eq!((code, stderr.as_str()), (0, ""));
+    insta::assert_snapshot!("missing_env_validate_warning", stdout);
 }
 
 #[test]
