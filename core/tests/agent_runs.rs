@@ -156,6 +156,8 @@ fn agent_provider_failure_is_a_final_error() {
     let kept = appended(&h);
     assert_eq!(kept[1]["stopReason"], "error", "{kept:?}");
     assert_eq!(kept[1]["errorMessage"], "rate limited by fake (429)");
+    assert_eq!(kept[1]["content"][0]["text"], "rate limited by fake (429)", "nothing streamed: the error is the text");
+    assert_eq!(kept[1]["idempotencyKey"], "k1:terminal-error");
     snapshot("agent_failure", &mut h);
 }
 

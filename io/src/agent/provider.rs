@@ -23,6 +23,8 @@ impl ChatMessage {
         let texts = plain_text;
         match m["role"].as_str()? {
             "user" => Some(Self::User(texts(&m["content"]))),
+            // A failed turn's record (its text is the error) is not part of the conversation.
+            "assistant" if m["stopReason"] == "error" => None,
             "assistant" => {
                 let calls: Vec<ToolCall> = m["content"]
                     .as_array()
@@ -480,6 +482,14 @@ mod tests {
         assert_eq!(results[0], json!({"type":"tool_result","tool_use_id":"c1","content":"A","is_error":false}));
         assert_eq!(results[1]["is_error"], true);
         assert_eq!(results[2], json!({"type":"text","text":"and?"}));
+    }
+
+    #[test]
+    fn failed_turns_are_not_sent_back() {
+        let failed = json!({"role":"assistant","content":[{"type":"text","text":"rate limited"}],"stopReason":"error"});
+        assert_eq!(ChatMessage::from_transcript(&failed), None);
+        let ok = json!({"role":"assistant","content":[{"type":"text","text":"hi"}],"stopReason":"stop"});
+        assert_eq!(ChatMessage::from_transcript(&ok), Some(ChatMessage::Assistant { text: "hi".into(), calls: vec![] }));
     }
 
     #[test]

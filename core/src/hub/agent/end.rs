@@ -32,13 +32,12 @@ impl Hub {
                 Some(m)
             }
             End::Failed(f) => {
-                let content: Vec<Value> = if r.text.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![json!({ "type": "text", "text": r.text })]
-                };
-                Some(json!({ "role": "assistant", "content": content, "provider": r.provider, "model": r.model,
-                    "stopReason": "error", "errorMessage": f.message, "timestamp": wall.0 }))
+                // As the reference records a failed turn: the error is the visible text when
+                // nothing was streamed (observed on 2026.9.6).
+                let text = if r.text.is_empty() { &f.message } else { &r.text };
+                Some(json!({ "role": "assistant", "content": [{ "type": "text", "text": text }],
+                    "provider": r.provider, "model": r.model, "stopReason": "error", "errorMessage": f.message,
+                    "timestamp": wall.0, "idempotencyKey": format!("{}:terminal-error", run.0) }))
             }
             End::Aborted(origin) => (!r.text.is_empty()).then(|| aborted_message(run, &r.text, *origin, wall)),
             End::TimedOut => (!r.text.is_empty()).then(|| aborted_message(run, &r.text, AbortOrigin::Timeout, wall)),
