@@ -288,3 +288,81 @@ fn runbook_dev_quick_path() {
         "main config untouched"
     );
 }
+
+/// Runs `openclaw <args>` on a pseudo-terminal (python's `pty`), answers `answer` to the
+/// `[y/N]` question, stops the gateway with SIGTERM once it listens; returns (exit code, output).
+fn on_a_terminal(home: &Path, answer: &str, args: &[&str]) -> (i32, String) {
+    const DRIVER: &str = r#"
+import os, pty, select, signal, sys, time
+answer, argv = sys.argv[1], sys.argv[2:]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(argv[0], argv)
+out, sent, deadline = b"", False, time.monotonic() + 30
+while time.monotonic() < deadline:
+    ready, _, _ = select.select([fd], [], [], 1.0)
+    if not ready:
+        continue
+    try:
+        data = os.read(fd, 4096)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+    if not sent and b"[y/N]" in out:
+        os.write(fd, (answer + "\n").encode())
+        sent = True
+    if b"listening on" in out:
+        os.kill(pid, signal.SIGTERM)
+else:
+    os.kill(pid, signal.SIGKILL)
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors="replace"))
+sys.stdout.write("\nEXIT %d\n" % os.waitstatus_to_exitcode(status))
+"#;
+    let mut cmd = Command::new("python3");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", home)
+        .env("OPENCLAW_HOME", home)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .args(["-c", DRIVER, answer, common::bin()])
+        .args(args);
+    let (status, stdout, stderr) = run(cmd);
+    assert!(status.success(), "pty driver failed: {stderr}");
+    let code = stdout
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("EXIT "))
+        .and_then(|c| c.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no exit code: {stdout}"));
+    (code, stdout)
+}
+
+#[test]
+fn reset_asks_on_a_terminal_and_honours_the_answer() {
+    let home = common::home();
+    let dev = home.path().join(".openclaw-dev");
+    fs::create_dir_all(dev.join("credentials")).unwrap();
+    fs::write(dev.join("credentials/creds.json"), "secret").unwrap();
+    let args = ["--dev", "gateway", "--reset", "--port", "0"];
+
+    let (code, out) = on_a_terminal(home.path(), "n", &args);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("--reset will delete:"), "{out}");
+    assert!(
+        out.contains(&dev.join("credentials").display().to_string()),
+        "the list names it: {out}"
+    );
+    assert!(
+        out.contains("Reset cancelled; nothing was deleted."),
+        "{out}"
+    );
+    assert!(dev.join("credentials/creds.json").exists());
+
+    let (_, out) = on_a_terminal(home.path(), "y", &args);
+    assert!(out.contains("listening on"), "{out}");
+    assert!(!dev.join("credentials").exists(), "{out}");
+    assert!(dev.join("openclaw.json").is_file());
+}
