@@ -1,5 +1,5 @@
 //! Hot reload and in-process restart through the binary (lifecycle.md §5, §6.3): a hot change
-//! applied with clients connected, an invalid edit kept out and reported by `health`, a
+//! (made in an `$include`d file) applied with clients connected, an invalid edit kept out and reported by `health`, a
 //! restart-class change and SIGUSR1 restarting on the same port with a new `bootId` and the
 //! state directory intact, and `commands.restart=false` refusing SIGUSR1. Nothing sleeps:
 //! every wait is for a log line or a frame, with a deadline.
@@ -95,7 +95,10 @@ fn hot_reload_restart_and_sigusr1() {
     let state = home.path().join("state");
     std::fs::create_dir_all(&state).unwrap();
     let path = state.join("openclaw.json");
-    save(&path, &config("tok-1", None, ""));
+    // The first config takes its model settings from an included file (empty for now).
+    let extra = state.join("extra.json5");
+    save(&extra, "{}");
+    save(&path, &config("tok-1", None, "$include: './extra.json5',"));
     let mut cmd = openclaw(home.path());
     cmd.env("OPENCLAW_STATE_DIR", &state).args(["gateway", "--port", "0", "--allow-unconfigured"]);
     let mut gw = Proc::spawn(cmd);
@@ -105,8 +108,14 @@ fn hot_reload_restart_and_sigusr1() {
         let (mut c1, hello1) = connect(port, "tok-1").await.unwrap();
         let err = agent(&mut c1, "hi", "k0").await.unwrap_err();
         assert!(err.to_string().contains("no model configured"), "{err}");
-        // Hot: models/agents are applied live, on the same connection.
-        save(&path, &config("tok-1", Some(&fake.base_url()), ""));
+        // Hot: models/agents are applied live, on the same connection; the edit is in an
+        // included file, which is watched too.
+        let agent_settings = format!(
+            "{{ models: {{ providers: {{ fake: {{ baseUrl: '{}', api: 'openai-completions' }} }} }},
+               agents: {{ defaults: {{ model: 'fake/echo-1' }} }} }}",
+            fake.base_url()
+        );
+        save(&extra, &agent_settings);
         gw.wait_line("config hot reload applied (agents, models)");
         let fin = agent(&mut c1, "hi", "k1").await.unwrap();
         assert_eq!(fin["result"]["payloads"][0]["text"], "echo: hi", "{fin}");
