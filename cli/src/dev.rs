@@ -187,6 +187,14 @@ fn reset_targets(paths: &DevPaths) -> Result<Vec<PathBuf>, DevError> {
     check_state_dir(state, paths.home.as_deref())?;
     let mut targets = Vec::new();
     if is_file_like(&paths.config_path) {
+        // An OPENCLAW_CONFIG_PATH elsewhere may be another instance's config: never ours to
+        // delete (the reference would trash it; the state-dir rule is stricter on purpose).
+        if !strictly_inside(&paths.config_path, state) {
+            return Err(DevError::Unsafe {
+                path: paths.config_path.clone(),
+                why: "(OPENCLAW_CONFIG_PATH) is outside the dev state dir",
+            });
+        }
         targets.push(paths.config_path.clone());
     }
     let mut inside = vec![
@@ -541,6 +549,20 @@ mod tests {
             let err = reset_targets(&odd(state)).unwrap_err();
             assert!(matches!(err, DevError::Unsafe { .. }), "{state}: {err}");
         }
+        // A config file outside the state dir (explicit OPENCLAW_CONFIG_PATH) is refused.
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = paths(dir.path(), Some("dev"));
+        p.config_path = dir.path().join(".openclaw/openclaw.json");
+        fs::create_dir_all(p.config_path.parent().unwrap()).unwrap();
+        fs::write(&p.config_path, "{}").unwrap();
+        let err = ensure(&p, Some(Confirmation::Given)).unwrap_err();
+        assert!(matches!(err, DevError::Unsafe { .. }), "{err}");
+        assert!(
+            err.to_string().contains("outside the dev state dir"),
+            "{err}"
+        );
+        assert_eq!(fs::read_to_string(&p.config_path).unwrap(), "{}");
+
         assert!(!strictly_inside(Path::new("/s/../etc"), Path::new("/s")));
         assert!(!strictly_inside(Path::new("/s"), Path::new("/s")));
         assert!(strictly_inside(Path::new("/s/x"), Path::new("/s")));
