@@ -159,7 +159,20 @@ pub fn resolve(
             warnings.extend(locate(ok.warnings));
             Ok(Resolved { config: ok.config, value, stored: tree.value.clone(), warnings, files: tree.files.clone() })
         }
-        Err(invalid) => Err(LoadError::Invalid(validate::Invalid { issues: locate(invalid.issues), warnings: locate(invalid.warnings) })),
+        Err(invalid) => {
+            // In the order they are written (file by file, then line), unlocated ones last.
+            let mut issues = locate(invalid.issues);
+            issues.sort_by(|a, b| {
+                let key = |i: &Issue| i.location.as_ref().map(|l| (l.file.clone(), l.pos));
+                match (key(a), key(b)) {
+                    (Some(x), Some(y)) => x.cmp(&y),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => std::cmp::Ordering::Equal,
+                }
+            });
+            Err(LoadError::Invalid(validate::Invalid { issues, warnings: locate(invalid.warnings) }))
+        }
     }
 }
 
