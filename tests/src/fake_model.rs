@@ -225,7 +225,7 @@ fn last_text(content: &Value) -> String {
             .and_then(|b| b["text"].as_str().or_else(|| b["content"].as_str()))
             .unwrap_or("")
             .to_owned(),
-        _ => String::new(),
+        Value::Null | Value::Bool(_) | Value::Number(_) | Value::Object(_) => String::new(),
     }
 }
 
