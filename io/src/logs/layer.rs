@@ -72,6 +72,8 @@ impl Shared {
         self.max_rank
             .store(max_rank(&active.settings), Ordering::Relaxed);
         self.active.store(Arc::new(active));
+        // The global max level (the macros' first, static check) follows `max_level_hint`.
+        tracing::callsite::rebuild_interest_cache();
         errors
     }
 
@@ -207,6 +209,20 @@ impl<S: Subscriber> Layer<S> for LogLayer {
 
     fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
         self.shared.allows(meta)
+    }
+
+    /// Events more verbose than both levels stop at the macro, before any dispatch.
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        use tracing::level_filters::LevelFilter;
+        let rank = self.shared.max_rank.load(Ordering::Relaxed);
+        Some(match rank {
+            r if r >= Level::Trace.rank() => LevelFilter::TRACE,
+            r if r >= Level::Debug.rank() => LevelFilter::DEBUG,
+            r if r >= Level::Info.rank() => LevelFilter::INFO,
+            r if r >= Level::Warn.rank() => LevelFilter::WARN,
+            r if r >= Level::Error.rank() => LevelFilter::ERROR,
+            _ => LevelFilter::OFF,
+        })
     }
 
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
