@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use openclaw_core::config::{self as core, edit, keys, Issue};
+use openclaw_core::config::{self as core, edit, keys, Issue, MissingEnv};
 use openclaw_io::config_file::{self, ConfigLoadError, Loaded};
 use serde_json::{json, Value};
 
@@ -154,16 +154,14 @@ fn parse_value(raw: &str, strict_json: bool) -> Result<Value, String> {
     Ok(core::json5::parse(raw).map(|p| p.value).unwrap_or_else(|_| Value::String(raw.to_owned())))
 }
 
-/// Validates the candidate `stored` value (after `${VAR}` substitution) as the loader would.
-fn check(candidate: &Value) -> Result<Vec<Issue>, Vec<Issue>> {
+/// Validates the candidate main-file value as the loader would (includes, `${VAR}`, schema);
+/// the warnings when it passes, the issues when not.
+fn check(paths: &Paths, candidate: &Value) -> Result<Vec<Issue>, Vec<Issue>> {
+    let text = serde_json::to_string_pretty(candidate).unwrap_or_default();
     let env = |name: &str| std::env::var(name).ok();
-    let (resolved, mut warnings) = core::env::substitute_lenient(candidate, &env);
-    match core::check(&resolved) {
-        Ok(ok) => {
-            warnings.extend(ok.warnings);
-            Ok(warnings)
-        }
-        Err(invalid) => Err(invalid.issues),
+    match config_file::resolve_text(&paths.config_path, text, &env, MissingEnv::Warn) {
+        Ok(loaded) => Ok(loaded.warnings),
+        Err(e) => Err(e.issues()),
     }
 }
 
@@ -184,7 +182,7 @@ fn warnings_text(warnings: &[Issue]) -> String {
 }
 
 fn write(paths: &Paths, loaded: &Loaded, mut candidate: Value, what: &str) -> Result<(), Outcome> {
-    edit::restore(&mut candidate, &loaded.stored, &loaded.value);
+    edit::restore(&mut candidate, &loaded.own, &loaded.value);
     config_file::write_config(&paths.config_path, &paths.state_dir, &candidate, what)
         .map(|_| ())
         .map_err(|e| Outcome::fail(format!("{e}\n")))
@@ -204,11 +202,12 @@ fn set(paths: &Paths, path: &str, raw: &str, strict_json: bool) -> Outcome {
         Ok(l) => l,
         Err(o) => return o,
     };
-    let mut candidate = loaded.stored.clone();
+    // On top of the file's own content: a key an include provides is overridden by a sibling.
+    let mut candidate = loaded.own.clone();
     if let Err(e) = edit::set(&mut candidate, &segments, value) {
         return Outcome::fail(format!("Cannot set {path}: {e}\n"));
     }
-    let warnings = match check(&candidate) {
+    let warnings = match check(paths, &candidate) {
         Ok(w) => w,
         Err(issues) => return validation_failed(&issues),
     };
@@ -232,14 +231,21 @@ fn unset(paths: &Paths, path: &str) -> Outcome {
         Ok(l) => l,
         Err(o) => return o,
     };
-    let mut candidate = loaded.stored.clone();
+    let mut candidate = loaded.own.clone();
+    if loaded.exists && edit::get(&loaded.own, &segments).is_none() && edit::get(&loaded.stored, &segments).is_some() {
+        let files: Vec<String> = loaded.files.iter().skip(1).map(|f| f.display().to_string()).collect();
+        return Outcome::fail(format!(
+            "Config path {path} comes from an included file ({}). Nothing was changed; edit that file.\n",
+            files.join(", ")
+        ));
+    }
     if !loaded.exists || !edit::unset(&mut candidate, &segments) {
         return Outcome::fail(format!(
             "Config path not found: {path}. Nothing was changed. Run openclaw config get <path> \
              first if you are unsure of the path.\n"
         ));
     }
-    if let Err(issues) = check(&candidate) {
+    if let Err(issues) = check(paths, &candidate) {
         return validation_failed(&issues);
     }
     if let Err(o) = write(paths, &loaded, candidate, "cli config unset") {

@@ -32,7 +32,7 @@ pub fn setup(args: &SetupArgs) -> Result<String, SetupError> {
     let path = &paths.config_path;
     let loaded = config_file::load_config_lenient(path).map_err(ConfigError::from)?;
     let mut out = String::new();
-    let mut root = if loaded.exists { loaded.stored.clone() } else { fresh(&paths)? };
+    let mut root = if loaded.exists { loaded.own.clone() } else { fresh(&paths)? };
     if loaded.exists && args.model.is_none() {
         out.push_str(&format!("Config already exists: {} (left unchanged)\n", path.display()));
     }
@@ -44,7 +44,7 @@ pub fn setup(args: &SetupArgs) -> Result<String, SetupError> {
     if changed {
         check(&root)?;
         let mut root = root.clone();
-        edit::restore(&mut root, &loaded.stored, &loaded.value);
+        edit::restore(&mut root, &loaded.own, &loaded.value);
         config_file::write_config(path, &paths.state_dir, &root, "cli setup")
             .map_err(|e| SetupError::Write { path: path.display().to_string(), source: e.source })?;
         out.push_str(&format!("Wrote {}\n", path.display()));

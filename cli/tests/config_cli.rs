@@ -252,3 +252,34 @@ fn the_guard_blocks_commands_but_not_the_allow_listed_ones() {
     let (_, _, stderr) = oc(h, &["gateway", "call", "health", "--url", "ws://127.0.0.1:9", "--token", "t", "--timeout", "2000"]);
     assert!(!stderr.contains("Config invalid"), "{stderr}");
 }
+
+#[test]
+fn edits_keep_includes() {
+    let home = common::home();
+    let h = home.path();
+    std::fs::create_dir_all(h.join(".openclaw/parts")).unwrap();
+    std::fs::write(h.join(".openclaw/parts/gateway.json5"), "{ mode: 'local', port: 19010, bind: 'loopback' }").unwrap();
+    write_config(h, "// main\n{ gateway: { $include: './parts/gateway.json5' } }\n");
+    assert_eq!(oc(h, &["config", "get", "gateway.port"]).1, "19010\n", "get reads through the include");
+    let (code, _, stderr) = oc(h, &["config", "set", "gateway.port", "19011"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v = read_config(h);
+    assert_eq!(v["gateway"]["$include"], "./parts/gateway.json5", "the include stays");
+    assert_eq!(v["gateway"]["port"], 19011, "a sibling overrides the included value");
+    assert!(v["gateway"].get("mode").is_none(), "included keys are not copied in");
+    assert_eq!(oc(h, &["config", "get", "gateway.port"]).1, "19011\n");
+    let (code, _, stderr) = oc(h, &["config", "unset", "gateway.bind"]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        stderr,
+        "Config path gateway.bind comes from an included file (<HOME>/.openclaw/parts/gateway.json5). Nothing was changed; edit that file.\n"
+    );
+    // Include errors are reported with the resolved path and where the $include is.
+    write_config(h, "{\n  gateway: { $include: './parts/nope.json5' },\n}\n");
+    let (code, _, stderr) = oc(h, &["config", "validate"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("× openclaw.json:2:14 — gateway.$include: include file not found: <HOME>/.openclaw/parts/nope.json5"),
+        "{stderr}"
+    );
+}

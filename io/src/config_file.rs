@@ -22,8 +22,10 @@ pub struct Loaded {
     pub config: Config,
     /// Includes merged and `${VAR}` substituted.
     pub value: Value,
-    /// Includes merged, `${VAR}` references as written (start writes from this).
+    /// Includes merged, `${VAR}` references as written (what `config get` shows).
     pub stored: Value,
+    /// The main file's own value (`$include` and `${VAR}` as written): edits start from it.
+    pub own: Value,
     /// The main file's text (`None` when missing).
     pub raw: Option<String>,
     /// [`hash_text`] of `raw`.
@@ -110,6 +112,7 @@ pub fn load_config_with(
                 config: Config::default(),
                 value: Value::Object(serde_json::Map::new()),
                 stored: Value::Object(serde_json::Map::new()),
+                own: Value::Object(serde_json::Map::new()),
                 raw: None,
                 hash: hash_text(None),
                 warnings: Vec::new(),
@@ -137,6 +140,7 @@ pub fn resolve_text(
             config: r.config,
             value: r.value,
             stored: r.stored,
+            own: r.own,
             warnings: r.warnings,
             files: r.files,
         }),
@@ -321,6 +325,7 @@ mod tests {
         let l = load_config_with(&main, &env, MissingEnv::Error).unwrap();
         assert_eq!(l.value["models"]["providers"]["p"]["apiKey"], "sk-1");
         assert_eq!(l.stored["models"]["providers"]["p"]["apiKey"], "${OC_TEST_KEY}");
+        assert_eq!(l.own["models"], serde_json::json!({"$include": "./parts/models.json5"}));
         assert_eq!(l.files.len(), 2);
         assert_eq!(l.hash, hash_text(l.raw.as_deref()));
         assert!(l.hash.starts_with("sha256:") && l.hash.len() == 7 + 64);

@@ -76,10 +76,10 @@ fn handle_blocking(host: &CliHost, request: HostRequest) -> Result<Value, ErrorS
             if !patch.is_object() {
                 return Err(invalid("raw must be a JSON5 object (a merge patch)"));
             }
-            let mut candidate = current.stored.clone();
+            let mut candidate = current.own.clone();
             edit::merge_patch(&mut candidate, &patch, p.replace_paths.as_deref().unwrap_or_default()).map_err(invalid)?;
-            edit::restore(&mut candidate, &current.stored, &current.value);
-            let changed = edit::changed_paths(&current.stored, &candidate);
+            edit::restore(&mut candidate, &current.own, &current.value);
+            let changed = edit::changed_paths(&current.own, &candidate);
             if changed.is_empty() {
                 return Ok(json!({ "ok": true, "noop": true, "changedPaths": [], "path": host.config_path.display().to_string(), "config": edit::redact(&current.value) }));
             }
@@ -172,6 +172,7 @@ fn load_current(host: &CliHost) -> Result<Loaded, ErrorShape> {
                 exists: true,
                 config: core::Config::default(),
                 stored: value.clone(),
+                own: value.clone(),
                 value,
                 hash: config_file::hash_text(Some(&raw)),
                 raw: Some(raw),
@@ -207,7 +208,7 @@ fn replace(host: &CliHost, raw: &str, base_hash: Option<&str>) -> Result<Value, 
     if !candidate.is_object() {
         return Err(invalid("raw must be a JSON5 object"));
     }
-    edit::restore(&mut candidate, &current.stored, &current.value);
+    edit::restore(&mut candidate, &current.own, &current.value);
     Ok(candidate)
 }
 

@@ -70,8 +70,12 @@ pub struct Resolved {
     pub config: Config,
     /// Includes merged and `${VAR}` substituted (what was validated, reference keys included).
     pub value: Value,
-    /// Includes merged, references still as written (what a write should start from).
+    /// Includes merged, references still as written (what `config get` shows).
     pub stored: Value,
+    /// The main file's own value, `$include` directives and references as written: what an
+    /// edit starts from and writes back (sibling keys override included ones, so a `set` on
+    /// top of it works even for keys an include provides).
+    pub own: Value,
     /// One per ignored reference-only key.
     pub warnings: Vec<Issue>,
     /// Every file read, the main one first (to watch for reloads).
@@ -157,7 +161,8 @@ pub fn resolve(
         Ok(ok) => {
             let mut warnings = locate(env_issues);
             warnings.extend(locate(ok.warnings));
-            Ok(Resolved { config: ok.config, value, stored: tree.value.clone(), warnings, files: tree.files.clone() })
+            let own = json5::parse(text).map(|p| p.value).unwrap_or_else(|_| tree.value.clone());
+            Ok(Resolved { config: ok.config, value, stored: tree.value.clone(), own, warnings, files: tree.files.clone() })
         }
         Err(invalid) => {
             // In the order they are written (file by file, then line), unlocated ones last.
