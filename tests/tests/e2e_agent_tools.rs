@@ -177,3 +177,24 @@ async fn a_model_that_keeps_calling_tools_is_stopped_at_the_round_limit() {
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.unwrap();
 }
+
+#[tokio::test]
+async fn a_model_without_tool_support_is_asked_again_without_tools() {
+    let workspace = tempfile::tempdir().unwrap();
+    let refused = Script::Status {
+        status: 400,
+        retry_after: None,
+        body: r#"{"error":{"message":"registry.ollama.ai/library/tiny:latest does not support tools"}}"#.into(),
+    };
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![refused, Script::Echo]).await;
+    let gw = gateway(|c| c.agent = agent_config(&fake, workspace.path())).await;
+    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let (_, fin) = agent_turn(&mut ws, "a1", "hello", "k1").await;
+    assert_eq!(fin["ok"], true, "{fin}");
+    assert_eq!(fin["payload"]["result"]["payloads"][0]["text"], "echo: hello", "{fin}");
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[0].get("tools").is_some() && requests[1].get("tools").is_none(), "{requests:?}");
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}

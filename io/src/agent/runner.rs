@@ -321,9 +321,16 @@ async fn attempts(
 ) -> Result<Round, AttemptFailure> {
     let retry = &shared.config.retry;
     let mut attempt = 1;
+    let mut specs = specs;
     loop {
         match stream_once(shared, provider, &model.model, system, messages, specs, reporter).await {
             Ok(round) => return Ok(round),
+            // Some local servers and models refuse any request that offers tools (Ollama:
+            // "… does not support tools"): the model still answers, without them.
+            Err(f) if !specs.is_empty() && !f.streamed && rejects_tools(&f.failure) => {
+                tracing::info!(%model, error = %f.failure.message, "model rejects tools; asking again without them");
+                specs = &[];
+            }
             Err(f) if f.retryable && !f.streamed && attempt < retry.max_attempts => {
                 let delay = retry.delay(attempt, f.retry_after);
                 tracing::info!(%model, attempt, ?delay, error = %f.failure.message, "retrying model");
@@ -336,6 +343,11 @@ async fn attempts(
             }
         }
     }
+}
+
+/// A 400 that names tools: the server or model cannot take them.
+fn rejects_tools(f: &RunFailure) -> bool {
+    f.http_status == Some(400) && f.message.to_ascii_lowercase().contains("tool")
 }
 
 fn model_chain(config: &AgentConfig, start: &RunStart) -> Result<Vec<ModelRef>, RunFailure> {
