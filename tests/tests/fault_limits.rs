@@ -257,6 +257,8 @@ async fn trickled_request_head_is_cut_at_the_header_timeout() {
     let timeout = Duration::from_millis(400);
     let gw = gateway(|c| c.header_read_timeout = timeout).await;
     let addr = gw.local_addr();
+    // Before the connect: the server's header timer starts at accept, never earlier.
+    let started = Instant::now();
     let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
     let (mut rd, mut wr) = tcp.split();
     let head = format!(
@@ -265,7 +267,6 @@ async fn trickled_request_head_is_cut_at_the_header_timeout() {
         addr.port(),
         "X-Pad: slowloris\r\n".repeat(100)
     );
-    let started = Instant::now();
     // Three bytes every 20 ms: the head would take ~1.5 s; the final CRLF is never sent.
     let mut ticks = tokio::time::interval(Duration::from_millis(20));
     let mut chunks = head.as_bytes().chunks(3);
