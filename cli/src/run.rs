@@ -496,10 +496,14 @@ async fn supervise(
                 break reason;
             }
             Some(event) = reloads.recv() => match event {
-                ReloadEvent::Apply { config, changed, .. } => {
+                ReloadEvent::Apply { config, changed, plan } => {
                     match crate::reload::apply(&gateway, &paths, &config).await {
                         Ok(()) => tracing::info!("config hot reload applied ({})", changed.join(", ")),
                         Err(e) => tracing::warn!("config reload failed: {e}"),
+                    }
+                    if !plan.hot.is_empty() {
+                        let actions: Vec<String> = plan.hot.iter().map(|a| format!("{a:?}")).collect();
+                        tracing::info!("config reload: nothing to restart for {} (not in this build)", actions.join(", "));
                     }
                 }
                 ReloadEvent::Restart { reasons, .. } => {
