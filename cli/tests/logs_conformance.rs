@@ -21,8 +21,15 @@ const TOKEN: &str = "conformance-logs-token";
 /// The reference wrapper script and its install cache; panics with the fix when missing.
 fn peer() -> (PathBuf, PathBuf) {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/peer/openclaw-peer");
-    assert!(script.exists(), "reference peer script not found at {}", script.display());
-    let out = Command::new(&script).arg("where").output().expect("run peer");
+    assert!(
+        script.exists(),
+        "reference peer script not found at {}",
+        script.display()
+    );
+    let out = Command::new(&script)
+        .arg("where")
+        .output()
+        .expect("run peer");
     let cache = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
     let entry = cache.join("openclaw/node_modules/openclaw/openclaw.mjs");
     assert!(
@@ -68,18 +75,37 @@ fn start() -> Gateway {
     let config = serde_json::json!({ "logging": { "file": log } });
     std::fs::write(state.join("openclaw.json"), config.to_string()).unwrap();
     let mut cmd = openclaw(home.path());
-    cmd.args(["gateway", "--allow-unconfigured", "--port", "0", "--token", TOKEN]);
+    cmd.args([
+        "gateway",
+        "--allow-unconfigured",
+        "--port",
+        "0",
+        "--token",
+        TOKEN,
+    ]);
     let mut proc = Proc::spawn(cmd);
     let (url, _) = proc.wait_listening();
     wait_for_line(&log, "gateway listening");
-    Gateway { _proc: proc, url, home, log }
+    Gateway {
+        _proc: proc,
+        url,
+        home,
+        log,
+    }
 }
 
 /// Waits (bounded) until the writer thread has put a line containing `needle` in the file.
 fn wait_for_line(log: &Path, needle: &str) {
     let deadline = Instant::now() + DEADLINE;
-    while !std::fs::read_to_string(log).unwrap_or_default().contains(needle) {
-        assert!(Instant::now() < deadline, "{} never got {needle:?}", log.display());
+    while !std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .contains(needle)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{} never got {needle:?}",
+            log.display()
+        );
         std::thread::yield_now();
     }
 }
@@ -87,10 +113,15 @@ fn wait_for_line(log: &Path, needle: &str) {
 #[test]
 fn the_reference_cli_reads_our_log_like_our_cli() {
     let gw = start();
-    let args = ["logs", "--url", &gw.url, "--token", TOKEN, "--json", "--limit", "5"];
+    let args = [
+        "logs", "--url", &gw.url, "--token", TOKEN, "--json", "--limit", "5",
+    ];
     let (code, reference, stderr) = peer_cli(&args);
     assert_eq!(code, Some(0), "reference CLI failed: {stderr}\n{reference}");
-    let lines: Vec<Value> = reference.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<Value> = reference
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines[0]["type"], "meta", "{reference}");
     assert_eq!(lines[0]["file"], gw.log.display().to_string());
     assert_eq!(lines[0]["sourceKind"], "file");
@@ -101,7 +132,10 @@ fn the_reference_cli_reads_our_log_like_our_cli() {
     assert_eq!(listening["level"], "info");
     assert_eq!(listening["subsystem"], "gateway");
     assert!(listening["time"].as_str().unwrap().starts_with("20"));
-    assert!(lines.iter().all(|l| l["type"] != "raw"), "lines the reference could not parse: {reference}");
+    assert!(
+        lines.iter().all(|l| l["type"] != "raw"),
+        "lines the reference could not parse: {reference}"
+    );
 
     let mut ours = openclaw(gw.home.path());
     ours.args(args);
@@ -117,5 +151,8 @@ fn the_reference_cli_reads_our_log_like_our_cli() {
     ours.args(text_args);
     let (_, ours, _) = run(ours);
     assert_eq!(ours, reference);
-    assert!(reference.starts_with(&format!("Log file: {}\n", gw.log.display())), "{reference}");
+    assert!(
+        reference.starts_with(&format!("Log file: {}\n", gw.log.display())),
+        "{reference}"
+    );
 }

@@ -34,10 +34,21 @@ fn start(level: &str) -> Gateway {
     });
     std::fs::write(state.join("openclaw.json"), config.to_string()).unwrap();
     let mut cmd = openclaw(home.path());
-    cmd.args(["gateway", "--allow-unconfigured", "--port", "0", "--verbose"]);
+    cmd.args([
+        "gateway",
+        "--allow-unconfigured",
+        "--port",
+        "0",
+        "--verbose",
+    ]);
     let mut proc = Proc::spawn(cmd);
     let (url, _) = proc.wait_listening();
-    Gateway { proc, url, home, log }
+    Gateway {
+        proc,
+        url,
+        home,
+        log,
+    }
 }
 
 impl Gateway {
@@ -59,13 +70,19 @@ impl Gateway {
             if done(&stdout) {
                 return stdout;
             }
-            assert!(Instant::now() < deadline, "openclaw logs never satisfied the test: {stdout}");
+            assert!(
+                Instant::now() < deadline,
+                "openclaw logs never satisfied the test: {stdout}"
+            );
         }
     }
 }
 
 fn json_lines(stdout: &str) -> Vec<Value> {
-    stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect()
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
 }
 
 fn file_text(path: &Path) -> String {
@@ -81,7 +98,9 @@ fn logs_json_reads_the_gateway_file_with_secrets_masked() {
     let method = format!("m-{TOKEN}");
     let (code, _, stderr) = gw.cli(&["gateway", "call", &method]);
     assert_eq!(code, Some(1), "{stderr}");
-    let stdout = gw.logs_until(&["--json", "--limit", "500"], |out| out.contains(&format!("m-{MASKED}")));
+    let stdout = gw.logs_until(&["--json", "--limit", "500"], |out| {
+        out.contains(&format!("m-{MASKED}"))
+    });
     let lines = json_lines(&stdout);
     assert_eq!(
         lines[0],
@@ -92,7 +111,10 @@ fn logs_json_reads_the_gateway_file_with_secrets_masked() {
     );
     assert!(lines[0]["cursor"].as_u64().unwrap() > 0);
     let logs: Vec<&Value> = lines.iter().filter(|l| l["type"] == "log").collect();
-    let listening = logs.iter().find(|l| l["message"] == "gateway listening").expect("the start line");
+    let listening = logs
+        .iter()
+        .find(|l| l["message"] == "gateway listening")
+        .expect("the start line");
     assert_eq!(listening["level"], "info");
     assert_eq!(listening["subsystem"], "gateway");
     assert!(listening["time"].is_string());
@@ -117,7 +139,11 @@ fn logs_json_reads_the_gateway_file_with_secrets_masked() {
     let (code, stdout, _) = gw.cli(&["logs", "--json", "--limit", "5"]);
     assert_eq!(code, Some(0));
     let lines = json_lines(&stdout);
-    assert_eq!(lines.iter().filter(|l| l["type"] == "log").count(), 5, "{stdout}");
+    assert_eq!(
+        lines.iter().filter(|l| l["type"] == "log").count(),
+        5,
+        "{stdout}"
+    );
     assert_eq!(
         lines.last().unwrap(),
         &serde_json::json!({"type": "notice", "message": "Log tail truncated (increase --limit or --max-bytes)."})
@@ -127,9 +153,14 @@ fn logs_json_reads_the_gateway_file_with_secrets_masked() {
     let (code, stdout, stderr) = gw.cli(&["logs", "--limit", "500"]);
     assert_eq!(code, Some(0), "{stderr}");
     let mut text_lines = stdout.lines();
-    assert_eq!(text_lines.next().unwrap(), format!("Log file: {}", gw.log.display()));
+    assert_eq!(
+        text_lines.next().unwrap(),
+        format!("Log file: {}", gw.log.display())
+    );
     assert!(
-        stdout.lines().any(|l| l.ends_with(" info gateway gateway listening") && l.starts_with("20")),
+        stdout
+            .lines()
+            .any(|l| l.ends_with(" info gateway gateway listening") && l.starts_with("20")),
         "{stdout}"
     );
 
@@ -145,7 +176,17 @@ fn logs_json_reads_the_gateway_file_with_secrets_masked() {
 fn logs_follow_picks_up_new_lines() {
     let gw = start("debug");
     let mut cmd = openclaw(gw.home.path());
-    cmd.args(["logs", "--follow", "--json", "--interval", "50", "--url", &gw.url, "--token", TOKEN]);
+    cmd.args([
+        "logs",
+        "--follow",
+        "--json",
+        "--interval",
+        "50",
+        "--url",
+        &gw.url,
+        "--token",
+        TOKEN,
+    ]);
     let mut follow = Proc::spawn(cmd);
     follow.wait_line("\"type\":\"meta\"");
     let (code, _, stderr) = gw.cli(&["gateway", "call", "health"]);
@@ -156,13 +197,24 @@ fn logs_follow_picks_up_new_lines() {
     assert_eq!(v["type"], "log");
     assert_eq!(v["message"], "recv");
     // Only one meta line: the file did not change.
-    assert_eq!(follow.stdout.iter().filter(|l| l.contains("\"type\":\"meta\"")).count(), 1);
+    assert_eq!(
+        follow
+            .stdout
+            .iter()
+            .filter(|l| l.contains("\"type\":\"meta\""))
+            .count(),
+        1
+    );
 }
 
 #[test]
 fn logs_from_an_unreachable_gateway_fail_with_the_reference_text() {
     let home = common::home();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("ws://127.0.0.1:{port}");
     let mut cmd = openclaw(home.path());
     cmd.args(["logs", "--url", &url, "--token", "x"]);
@@ -170,7 +222,10 @@ fn logs_from_an_unreachable_gateway_fail_with_the_reference_text() {
     assert_eq!(status.code(), Some(1));
     assert_eq!(stdout, "");
     let config = home.path().join(".openclaw").join("openclaw.json");
-    let details = format!("Gateway target: {url}\nSource: cli --url\nConfig: {}", config.display());
+    let details = format!(
+        "Gateway target: {url}\nSource: cli --url\nConfig: {}",
+        config.display()
+    );
     assert_eq!(
         stderr,
         format!(
@@ -187,7 +242,10 @@ fn logs_from_an_unreachable_gateway_fail_with_the_reference_text() {
     assert_eq!(error["type"], "error");
     assert_eq!(error["details"]["urlSource"], "cli --url");
     assert_eq!(error["hint"], "Hint: run `openclaw doctor`.");
-    assert!(error["message"].as_str().unwrap().starts_with("Gateway not reachable at"));
+    assert!(error["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Gateway not reachable at"));
 }
 
 #[test]
@@ -195,8 +253,14 @@ fn logs_tail_rpc_cursor_semantics() {
     let gw = start("info");
     gw.logs_until(&["--json"], |out| out.contains("gateway listening"));
     let tail = |params: Value| -> Value {
-        let (code, stdout, stderr) =
-            gw.cli(&["gateway", "call", "logs.tail", "--json", "--params", &params.to_string()]);
+        let (code, stdout, stderr) = gw.cli(&[
+            "gateway",
+            "call",
+            "logs.tail",
+            "--json",
+            "--params",
+            &params.to_string(),
+        ]);
         assert_eq!(code, Some(0), "{stderr}");
         serde_json::from_str(&stdout).unwrap()
     };
@@ -204,7 +268,10 @@ fn logs_tail_rpc_cursor_semantics() {
     let size = first["size"].as_u64().unwrap();
     assert_eq!(first["file"], gw.log.display().to_string());
     assert_eq!(first["cursor"], size);
-    assert_eq!((first["truncated"].clone(), first["reset"].clone()), (false.into(), false.into()));
+    assert_eq!(
+        (first["truncated"].clone(), first["reset"].clone()),
+        (false.into(), false.into())
+    );
     let lines = first["lines"].as_array().unwrap().len();
     assert!(lines >= 1, "{first}");
 
@@ -225,7 +292,10 @@ fn logs_tail_rpc_cursor_semantics() {
     assert_eq!(small["lines"], serde_json::json!([]));
 
     // A partial last line waits until its newline arrives.
-    let mut file = std::fs::OpenOptions::new().append(true).open(&gw.log).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&gw.log)
+        .unwrap();
     std::io::Write::write_all(&mut file, b"{\"x\":1").unwrap();
     let partial = tail(serde_json::json!({ "cursor": size }));
     assert_eq!(partial["lines"], serde_json::json!([]));
@@ -240,4 +310,29 @@ fn logs_tail_rpc_cursor_semantics() {
     let truncated = tail(serde_json::json!({ "cursor": size }));
     assert_eq!(truncated["reset"], true);
     assert_eq!(truncated["size"], 0);
+}
+
+#[test]
+fn a_logging_level_edit_applies_without_a_restart() {
+    let gw = start("info");
+    gw.logs_until(&["--json"], |out| out.contains("gateway listening"));
+    let config_path = gw.home.path().join(".openclaw").join("openclaw.json");
+    let config = serde_json::json!({
+        "gateway": { "auth": { "token": TOKEN } },
+        "logging": { "file": gw.log, "level": "debug" },
+    });
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    // Once the reload is in, every call leaves a debug `recv` line; a restart would have
+    // logged a second start line.
+    let out = gw.logs_until(&["--json", "--limit", "500"], |out| {
+        out.contains(r#"\"2\":\"recv\""#)
+    });
+    let starts = json_lines(&out)
+        .iter()
+        .filter(|l| l["message"] == "gateway listening")
+        .count();
+    assert_eq!(
+        starts, 1,
+        "the gateway restarted instead of hot-applying: {out}"
+    );
 }
