@@ -36,6 +36,12 @@ pub fn setup(args: &SetupArgs) -> Result<String, SetupError> {
     if loaded.exists && args.model.is_none() {
         out.push_str(&format!("Config already exists: {} (left unchanged)\n", path.display()));
     }
+    if loaded.exists && loaded.config.gateway.as_ref().and_then(|g| g.mode).is_none() {
+        out.push_str(
+            "note: gateway.mode is not set, so `openclaw gateway` will not start; run \
+             `openclaw config set gateway.mode local`\n",
+        );
+    }
     let mut provider_line = None;
     if let Some(model) = &args.model {
         provider_line = Some(apply_model(&mut root, args, model)?);

@@ -198,6 +198,7 @@ fn setup_creates_a_working_config_and_never_overwrites() {
     assert_eq!(code, 0);
     assert!(stdout.starts_with("Config already exists: <HOME>/.openclaw/openclaw.json (left unchanged)\n"), "{stdout}");
     assert_eq!(std::fs::read_to_string(config_path(h)).unwrap(), before, "not overwritten");
+    assert!(!stdout.contains("gateway.mode is not set"), "{stdout}");
 
     // --model changes only the model keys.
     let (code, _, stderr) = oc(h, &["setup", "--model", "p/m", "--base-url", "http://127.0.0.1:9/v1"]);
@@ -206,6 +207,13 @@ fn setup_creates_a_working_config_and_never_overwrites() {
     assert_eq!(after["gateway"], v["gateway"], "the token is kept");
     assert_eq!(after["agents"]["defaults"]["model"], "p/m");
     assert_eq!(after["models"]["providers"]["p"]["baseUrl"], "http://127.0.0.1:9/v1");
+
+    // A config of someone else's making is left alone, with a hint when it cannot start.
+    write_config(h, "{ gateway: { port: 19004 } }");
+    let (code, stdout, _) = oc(h, &["setup"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("note: gateway.mode is not set"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(config_path(h)).unwrap(), "{ gateway: { port: 19004 } }");
 }
 
 #[test]
