@@ -176,6 +176,8 @@ fn schema_and_a_broken_file() {
         let mut c = connect(port).await;
         let schema = c.call("config.schema", json!({})).await.unwrap();
         assert!(schema["schema"]["properties"]["gateway"].is_object());
+        assert_eq!(schema["schema"]["additionalProperties"], false, "closed: unknown keys are refused");
+        assert!(schema["version"].is_string() && schema["generatedAt"].is_string() && schema["uiHints"].is_object());
         // The file breaks behind the gateway's back (reload is off): config.get says so.
         std::fs::write(&path, "{ gateway: { mode: 'local', auth: { token: 'x', }, bnid: 'lan' } }").unwrap();
         let got = c.call("config.get", json!({})).await.unwrap();

@@ -51,7 +51,13 @@ fn env(name: &str) -> Option<String> {
 fn handle_blocking(host: &CliHost, request: HostRequest) -> Result<Value, ErrorShape> {
     match request {
         HostRequest::ConfigGet => Ok(get(&host.config_path)),
-        HostRequest::ConfigSchema => Ok(json!({ "schema": core::schema(), "version": env!("CARGO_PKG_VERSION") })),
+        // The reference's shape; no UI hints yet.
+        HostRequest::ConfigSchema => Ok(json!({
+            "schema": core::schema(),
+            "uiHints": {},
+            "version": env!("CARGO_PKG_VERSION"),
+            "generatedAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        })),
         HostRequest::ConfigSet(p) => {
             let _edit = EDIT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let candidate = replace(host, &p.raw, p.base_hash.as_deref())?;
