@@ -186,3 +186,41 @@ fn schema_and_a_broken_file() {
         assert!(!got.to_string().contains("'x'"), "{got}");
     });
 }
+
+#[test]
+fn patch_keeps_includes_and_their_edits_are_revisions() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let home = common::home();
+    let dir = home.path().join(".openclaw");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("logging.json5"), "{ level: 'info' }").unwrap();
+    std::fs::write(
+        dir.join("openclaw.json"),
+        format!("{{ gateway: {{ mode: 'local', auth: {{ token: '{TOKEN}' }}, reload: {{ mode: 'off' }} }}, logging: {{ $include: './logging.json5' }} }}"),
+    )
+    .unwrap();
+    let mut cmd = openclaw(home.path());
+    cmd.args(["gateway", "--port", "0"]);
+    let mut gw = Proc::spawn(cmd);
+    let (_, port) = gw.wait_listening();
+    rt.block_on(async {
+        let mut c = connect(port).await;
+        let got = c.call("config.get", json!({})).await.unwrap();
+        assert_eq!(got["config"]["logging"]["level"], "info");
+        assert_eq!(got["includedPaths"], json!([dir.join("logging.json5").display().to_string()]));
+        let hash = got["hash"].as_str().unwrap().to_owned();
+        // An edit of the included file makes the old hash stale.
+        std::fs::write(dir.join("logging.json5"), "{ level: 'warn' }").unwrap();
+        let (_, message, _) = rejected(
+            c.call("config.patch", json!({"raw": "{ logging: { consoleLevel: 'debug' } }", "baseHash": hash})).await.unwrap_err(),
+        );
+        assert!(message.starts_with("config changed since last load"), "{message}");
+        let hash = c.call("config.get", json!({})).await.unwrap()["hash"].as_str().unwrap().to_owned();
+        let patched =
+            c.call("config.patch", json!({"raw": "{ logging: { consoleLevel: 'debug' } }", "baseHash": hash})).await.unwrap();
+        assert_eq!(patched["changedPaths"], json!(["logging.consoleLevel"]));
+        assert_eq!(patched["config"]["logging"], json!({"level": "warn", "consoleLevel": "debug"}));
+    });
+    let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("openclaw.json")).unwrap()).unwrap();
+    assert_eq!(on_disk["logging"], json!({"$include": "./logging.json5", "consoleLevel": "debug"}), "the include is kept");
+}

@@ -28,7 +28,8 @@ pub struct Loaded {
     pub own: Value,
     /// The main file's text (`None` when missing).
     pub raw: Option<String>,
-    /// [`hash_text`] of `raw`.
+    /// [`hash_text`] of `raw` when there are no includes; with includes, the hash also covers
+    /// every included file's path and text (an edit there is a new revision too).
     pub hash: String,
     /// Reference-only keys that were ignored, one each.
     pub warnings: Vec<Issue>,
@@ -63,19 +64,41 @@ impl ConfigLoadError {
     }
 }
 
-/// The file system as the include resolver's [`Source`].
-struct Disk;
+/// The file system as the include resolver's [`Source`]; remembers what it read (for the hash).
+#[derive(Default)]
+struct Disk {
+    read: std::sync::Mutex<Vec<(PathBuf, String)>>,
+}
 
 impl Source for Disk {
     fn read(&self, path: &Path) -> Result<String, ReadError> {
-        std::fs::read_to_string(path).map_err(|e| {
+        let text = std::fs::read_to_string(path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 ReadError::NotFound
             } else {
                 ReadError::Other(e.to_string())
             }
-        })
+        })?;
+        self.read.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push((path.to_owned(), text.clone()));
+        Ok(text)
     }
+}
+
+/// The revision hash of a config and the included files it read.
+fn revision_hash(raw: &str, included: &[(PathBuf, String)]) -> String {
+    if included.is_empty() {
+        return hash_text(Some(raw));
+    }
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(raw.as_bytes());
+    for (path, text) in included {
+        ctx.update(b"\0");
+        ctx.update(path.as_os_str().as_encoded_bytes());
+        ctx.update(b"\0");
+        ctx.update(text.as_bytes());
+    }
+    let hex: String = ctx.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
 }
 
 /// `sha256:<hex>` of the file's text; a missing file hashes as the empty text.
@@ -131,11 +154,12 @@ pub fn resolve_text(
     env: &dyn Fn(&str) -> Option<String>,
     missing_env: MissingEnv,
 ) -> Result<Loaded, ConfigLoadError> {
-    match config::resolve(path, &raw, &Disk, env, missing_env) {
+    let disk = Disk::default();
+    match config::resolve(path, &raw, &disk, env, missing_env) {
         Ok(r) => Ok(Loaded {
             path: path.to_owned(),
             exists: true,
-            hash: hash_text(Some(&raw)),
+            hash: revision_hash(&raw, &disk.read.lock().unwrap_or_else(std::sync::PoisonError::into_inner)),
             raw: Some(raw),
             config: r.config,
             value: r.value,
@@ -327,8 +351,11 @@ mod tests {
         assert_eq!(l.stored["models"]["providers"]["p"]["apiKey"], "${OC_TEST_KEY}");
         assert_eq!(l.own["models"], serde_json::json!({"$include": "./parts/models.json5"}));
         assert_eq!(l.files.len(), 2);
-        assert_eq!(l.hash, hash_text(l.raw.as_deref()));
         assert!(l.hash.starts_with("sha256:") && l.hash.len() == 7 + 64);
+        assert_ne!(l.hash, hash_text(l.raw.as_deref()), "the include is part of the revision");
+        std::fs::write(dir.path().join("parts/models.json5"), "{ providers: { p: { baseUrl: 'http://y', apiKey: '${OC_TEST_KEY}' } } }").unwrap();
+        let edited = load_config_with(&main, &env, MissingEnv::Error).unwrap();
+        assert_ne!(edited.hash, l.hash, "an edit in an included file is a new revision");
         let no_env = |_: &str| None;
         let err = load_config_with(&main, &no_env, MissingEnv::Error).unwrap_err().to_string();
         assert!(err.contains("Missing env var \"OC_TEST_KEY\" referenced at config path: models.providers.p.apiKey"), "{err}");

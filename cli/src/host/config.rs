@@ -126,6 +126,8 @@ fn get(path: &Path) -> Value {
     match config_file::load_config(path) {
         Ok(loaded) => {
             let mut out = base(loaded.exists, loaded.raw.as_deref());
+            // The revision: the main file and its includes.
+            out["hash"] = json!(loaded.hash);
             let parsed = loaded.raw.as_deref().and_then(|r| core::json5::parse(r).ok()).map_or(json!({}), |p| p.value);
             out["includedPaths"] = json!(loaded.files.iter().skip(1).map(|f| f.display().to_string()).collect::<Vec<_>>());
             out["parsed"] = edit::redact(&parsed);
