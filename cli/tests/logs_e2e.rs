@@ -305,6 +305,15 @@ fn logs_tail_rpc_cursor_semantics() {
     assert_eq!(whole["lines"], serde_json::json!(["{\"x\":1}"]));
     assert_eq!(whole["cursor"], size + 8);
 
+    // Lines read back are redacted too (written by something that did not mask them).
+    let leaked = b"{\"1\":\"leaked OPENAI_API_KEY=abcdefghijklmnopqrstuvwxyz\",\"token\":\"abc\"}\n";
+    std::io::Write::write_all(&mut file, leaked).unwrap();
+    let masked = tail(serde_json::json!({ "cursor": size + 8 }));
+    assert_eq!(
+        masked["lines"],
+        serde_json::json!(["{\"1\":\"leaked OPENAI_API_KEY=abcdef…wxyz\",\"token\":\"***\"}"])
+    );
+
     // Truncated file: the old cursor is past the end.
     std::fs::write(&gw.log, "").unwrap();
     let truncated = tail(serde_json::json!({ "cursor": size }));

@@ -117,6 +117,8 @@ pub struct PatternError {
 #[derive(Clone, Debug)]
 pub struct Redactor {
     patterns: Vec<Regex>,
+    /// With the default list: values of fields named like a secret are masked whole.
+    field_keys: bool,
     /// Longest first, so a secret containing another is masked whole.
     secrets: Vec<String>,
 }
@@ -161,6 +163,7 @@ impl Redactor {
                 .filter_map(|(source, ci)| compile(&source, if ci { "i" } else { "" }).ok())
                 .collect(),
         };
+        let field_keys = mode == RedactMode::Tools && patterns.is_none_or(<[String]>::is_empty);
         let mut secrets: Vec<String> = secrets
             .iter()
             .filter(|s| !s.trim().is_empty())
@@ -171,6 +174,7 @@ impl Redactor {
         (
             Self {
                 patterns: compiled,
+                field_keys,
                 secrets,
             },
             errors,
@@ -180,6 +184,18 @@ impl Redactor {
     /// Whether redaction can never change anything (no patterns, no secrets).
     pub fn is_noop(&self) -> bool {
         self.patterns.is_empty() && self.secrets.is_empty()
+    }
+
+    /// A structured field's value: masked whole when the field is named like a secret
+    /// (`token`, `apiKey`, `password`, … with the default patterns), else [`Self::redact`].
+    pub fn redact_field<'a>(&self, key: &str, value: &'a str) -> Cow<'a, str> {
+        if self.field_keys && is_secret_key(key) && !value.is_empty() {
+            let masked = mask_token(value);
+            if masked != value {
+                return Cow::Owned(masked);
+            }
+        }
+        self.redact(value)
     }
 
     /// `text` with every secret masked; borrowed when nothing matched.
@@ -197,6 +213,11 @@ impl Redactor {
         }
         out
     }
+}
+
+/// One of the JSON field names of the default list (case-insensitive).
+fn is_secret_key(key: &str) -> bool {
+    JSON_KEYS.split('|').any(|k| k.eq_ignore_ascii_case(key))
 }
 
 /// `/source/flags` → (source, flags); a bare pattern gets `i` (the reference's `gi`).
@@ -413,6 +434,21 @@ mod tests {
         assert_eq!(r.redact("a SECRET-abc CODE=123"), "a SECRET-abc CODE=***");
         // The defaults are gone.
         assert_eq!(r.redact("OPENAI_API_KEY=abc"), "OPENAI_API_KEY=abc");
+    }
+
+    #[test]
+    fn fields_named_like_secrets_are_masked_whole() {
+        let r = Redactor::default();
+        assert_eq!(r.redact_field("token", "abc"), "***");
+        assert_eq!(
+            r.redact_field("apiKey", "abcdefghijklmnopqrstuvwxyz"),
+            "abcdef…wxyz"
+        );
+        assert_eq!(r.redact_field("PASSWORD", "pw"), "***");
+        assert_eq!(r.redact_field("conn", "abc"), "abc");
+        assert_eq!(r.redact_field("conn", "MY_TOKEN=abc"), "MY_TOKEN=***");
+        let (off, _) = Redactor::new(RedactMode::Off, None, &[]);
+        assert_eq!(off.redact_field("token", "abc"), "abc");
     }
 
     #[test]

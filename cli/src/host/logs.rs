@@ -20,18 +20,21 @@ pub(super) async fn tail(host: &CliHost, params: LogsTailParams) -> Result<Value
             .unwrap_or(LogsTailParams::DEFAULT_MAX_BYTES),
     );
     let CurrentFile { path, rolling } = current;
+    let logs = host.logs.clone();
+    // Reading and redacting up to maxBytes is blocking work: off the async runtime.
     let read = tokio::task::spawn_blocking(move || {
-        tail::read(&path, rolling, params.cursor, limit, max_bytes)
+        let mut tail = tail::read(&path, rolling, params.cursor, limit, max_bytes)?;
+        if let Some(handle) = logs {
+            tail.lines = handle.redact_lines(tail.lines);
+        }
+        Ok::<_, std::io::Error>(tail.to_json())
     });
+    let failed = |e: &dyn std::fmt::Display| {
+        ErrorShape::new(ErrorCode::Unavailable, format!("log read failed: {e}"))
+    };
     match read.await {
-        Ok(Ok(tail)) => Ok(tail.to_json()),
-        Ok(Err(e)) => Err(ErrorShape::new(
-            ErrorCode::Unavailable,
-            format!("log read failed: {e}"),
-        )),
-        Err(e) => Err(ErrorShape::new(
-            ErrorCode::Unavailable,
-            format!("log read failed: {e}"),
-        )),
+        Ok(Ok(payload)) => Ok(payload),
+        Ok(Err(e)) => Err(failed(&e)),
+        Err(e) => Err(failed(&e)),
     }
 }

@@ -22,7 +22,7 @@ use super::{Clock, ConsoleSink, Level, LogSettings};
 /// The settings in force and what was compiled from them.
 pub(crate) struct Active {
     pub(crate) settings: LogSettings,
-    redactor: Redactor,
+    pub(crate) redactor: Redactor,
 }
 
 /// Everything the layer and its [`LogHandle`](super::LogHandle) share.
@@ -115,7 +115,13 @@ impl Shared {
             .fields
             .into_iter()
             .map(|(k, v)| match v {
-                FieldValue::Str(s) => (k, FieldValue::Str(redact(s))),
+                FieldValue::Str(s) => {
+                    let masked = match active.redactor.redact_field(&k, &s) {
+                        std::borrow::Cow::Borrowed(_) => s,
+                        std::borrow::Cow::Owned(masked) => masked,
+                    };
+                    (k, FieldValue::Str(masked))
+                }
                 other @ (FieldValue::I64(_)
                 | FieldValue::U64(_)
                 | FieldValue::F64(_)

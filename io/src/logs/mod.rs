@@ -361,6 +361,17 @@ impl LogHandle {
     pub fn dropped_lines(&self) -> u64 {
         self.shared.queue().dropped()
     }
+
+    /// Masks secrets in lines read back from the log file (`logs.tail`), as the reference
+    /// does: the file may hold lines written before a pattern or secret was configured, or by
+    /// another gateway sharing the rolling file.
+    pub fn redact_lines(&self, lines: Vec<String>) -> Vec<String> {
+        let active = self.shared.active();
+        lines
+            .into_iter()
+            .map(|line| tail::redact_line(&active.redactor, line))
+            .collect()
+    }
 }
 
 /// Builds the layer and its handle without installing anything (tests use it with

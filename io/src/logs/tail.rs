@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use openclaw_core::redact::Redactor;
 use serde_json::{json, Value};
 
 /// What one read returns.
@@ -123,6 +124,49 @@ pub fn read(
         .map(|l| String::from_utf8_lossy(l).into_owned())
         .collect();
     Ok(tail)
+}
+
+/// A JSON line has its string values redacted one by one and is re-encoded only when one
+/// changed (masking the raw text could cut through an escape and break the JSON); any other
+/// line is redacted as text.
+pub fn redact_line(redactor: &Redactor, line: String) -> String {
+    if redactor.is_noop() {
+        return line;
+    }
+    match serde_json::from_str::<Value>(&line) {
+        Ok(mut value) => {
+            if redact_strings(redactor, "", &mut value) {
+                value.to_string()
+            } else {
+                line
+            }
+        }
+        Err(_) => match redactor.redact(&line) {
+            std::borrow::Cow::Borrowed(_) => line,
+            std::borrow::Cow::Owned(masked) => masked,
+        },
+    }
+}
+
+/// Redacts every string in `value` in place (by its field name where it has one); whether
+/// anything changed.
+fn redact_strings(redactor: &Redactor, key: &str, value: &mut Value) -> bool {
+    match value {
+        Value::String(s) => match redactor.redact_field(key, s) {
+            std::borrow::Cow::Borrowed(_) => false,
+            std::borrow::Cow::Owned(masked) => {
+                *s = masked;
+                true
+            }
+        },
+        Value::Array(items) => items.iter_mut().fold(false, |changed, v| {
+            redact_strings(redactor, key, v) | changed
+        }),
+        Value::Object(map) => map.iter_mut().fold(false, |changed, (k, v)| {
+            redact_strings(redactor, k, v) | changed
+        }),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
 }
 
 struct Slice {
@@ -281,6 +325,25 @@ mod tests {
         let t = read(&missing, true, None, 500, 250_000).unwrap();
         assert_eq!(t.file, dir.path().join("openclaw-2026-11-25.log"));
         assert_eq!(t.lines, ["yesterday"]);
+    }
+
+    #[test]
+    fn read_back_lines_are_redacted_and_stay_json() {
+        let r = Redactor::default();
+        let line =
+            r#"{"0":"run --token abcdefghijklmnopqrstuvwx\" done","1":{"apiKey":"k-123"},"n":1}"#;
+        let masked = redact_line(&r, line.to_owned());
+        let v: Value = serde_json::from_str(&masked).unwrap();
+        assert_eq!(v["0"], "run --token abcdef…uvwx\" done");
+        assert_eq!(v["1"]["apiKey"], "***", "masked by its field name");
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["0", "1", "n"]);
+        let clean = r#"{"0":"nothing","n":1}"#;
+        assert_eq!(redact_line(&r, clean.to_owned()), clean);
+        assert_eq!(
+            redact_line(&r, "plain MY_TOKEN=abc".to_owned()),
+            "plain MY_TOKEN=***"
+        );
     }
 
     #[test]
