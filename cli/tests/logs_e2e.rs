@@ -306,7 +306,8 @@ fn logs_tail_rpc_cursor_semantics() {
     assert_eq!(whole["cursor"], size + 8);
 
     // Lines read back are redacted too (written by something that did not mask them).
-    let leaked = b"{\"1\":\"leaked OPENAI_API_KEY=abcdefghijklmnopqrstuvwxyz\",\"token\":\"abc\"}\n";
+    let leaked =
+        b"{\"1\":\"leaked OPENAI_API_KEY=abcdefghijklmnopqrstuvwxyz\",\"token\":\"abc\"}\n";
     std::io::Write::write_all(&mut file, leaked).unwrap();
     let masked = tail(serde_json::json!({ "cursor": size + 8 }));
     assert_eq!(
@@ -343,5 +344,54 @@ fn a_logging_level_edit_applies_without_a_restart() {
     assert_eq!(
         starts, 1,
         "the gateway restarted instead of hot-applying: {out}"
+    );
+}
+
+#[test]
+fn an_unusable_log_file_is_reported_once_and_logs_tail_fails_unavailable() {
+    let home = common::home();
+    let state = home.path().join(".openclaw");
+    let log = home.path().join("a-directory.log");
+    std::fs::create_dir_all(&log).unwrap();
+    std::fs::create_dir_all(&state).unwrap();
+    let config = serde_json::json!({ "logging": { "file": log } });
+    std::fs::write(state.join("openclaw.json"), config.to_string()).unwrap();
+    let mut cmd = openclaw(home.path());
+    cmd.args([
+        "gateway",
+        "--allow-unconfigured",
+        "--port",
+        "0",
+        "--token",
+        TOKEN,
+    ]);
+    let mut proc = Proc::spawn(cmd);
+    let (url, _) = proc.wait_listening();
+    let mut call = openclaw(home.path());
+    call.args([
+        "gateway",
+        "call",
+        "logs.tail",
+        "--url",
+        &url,
+        "--token",
+        TOKEN,
+    ]);
+    let (status, _, stderr) = run(call);
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        stderr.contains("UNAVAILABLE: log read failed: Log path is not a regular file"),
+        "{stderr}"
+    );
+    // The gateway keeps running and logging to the console; the file failures cost one
+    // warning on stderr, however many lines failed (start, signal, stop).
+    proc.signal("TERM");
+    assert!(proc.wait_exit().success());
+    assert!(proc.all_stdout().contains("gateway listening"));
+    let stderr = proc.stderr();
+    assert_eq!(
+        stderr.matches("cannot write the log file").count(),
+        1,
+        "{stderr}"
     );
 }
