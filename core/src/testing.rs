@@ -239,6 +239,15 @@ impl Harness {
         conn
     }
 
+    /// Like [`Harness::connect_cli`], advertising `caps` (e.g. `"tool-events"`).
+    pub fn connect_cli_with_caps(&mut self, name: &str, scopes: &[&str], caps: &[&str]) -> ConnId {
+        let conn = self.open(name);
+        let mut params = Self::cli_params(scopes);
+        params["caps"] = json!(caps);
+        self.request(conn, "c1", "connect", params);
+        conn
+    }
+
     /// Makes the client stop reading (its writer never flushes again).
     pub fn stall(&mut self, conn: ConnId) {
         if let Some(c) = self.conns.get_mut(&conn) {

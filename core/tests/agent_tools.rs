@@ -45,7 +45,8 @@ fn report(h: &mut Harness, seen: &mut usize, run: &str, r: RunReport) -> Vec<Val
 fn tool_round_events_and_transcript() {
     let mut h = Harness::new(configured());
     let mut seen = 0;
-    let a = h.connect_cli("cli", &["operator.write"]);
+    // The originator asked for tool events; the other operator did not (§5.3).
+    let a = h.connect_cli_with_caps("cli", &["operator.write"], &["tool-events"]);
     let ui = h.connect_cli("ui", &["operator.read"]);
     h.two_stage_ids.insert("r1".into());
     h.request(a, "r1", "agent", json!({"message":"what is in notes.txt?","sessionKey":"main","idempotencyKey":"k1"}));
@@ -69,7 +70,10 @@ fn tool_round_events_and_transcript() {
     assert_eq!(last[0]["content"], json!([{"type":"text","text":"It is 42."}]));
     assert_eq!(last[0]["stopReason"], "stop");
 
-    let events: Vec<Value> = h.frames(ui).into_iter().filter(|f| f["event"] == "agent").map(|f| f["payload"].clone()).collect();
+    let ui_events: Vec<Value> = h.frames(ui).into_iter().filter(|f| f["event"] == "agent").map(|f| f["payload"].clone()).collect();
+    assert!(ui_events.iter().all(|p| p["stream"] != "tool"), "no tool events without the tool-events cap");
+    assert!(ui_events.iter().any(|p| p["stream"] == "assistant"), "the other streams still reach every operator");
+    let events: Vec<Value> = h.frames(a).into_iter().filter(|f| f["event"] == "agent").map(|f| f["payload"].clone()).collect();
     let seqs: Vec<u64> = events.iter().filter_map(|p| p["seq"].as_u64()).collect();
     assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "per-run seq continues through the tool stream");
     let tool: Vec<&Value> = events.iter().filter(|p| p["stream"] == "tool").map(|p| &p["data"]).collect();
@@ -90,7 +94,7 @@ fn tool_round_events_and_transcript() {
 fn tool_errors_and_an_abort_mid_tool_keep_the_transcript() {
     let mut h = Harness::new(configured());
     let mut seen = 0;
-    let ui = h.connect_cli("ui", &["operator.write"]);
+    let ui = h.connect_cli_with_caps("ui", &["operator.write"], &["tool-events"]);
     h.request(ui, "s1", "chat.send", json!({"sessionKey":"main","message":"read ../x","idempotencyKey":"c1"}));
     appended(&mut h, &mut seen);
     let call = ToolCall { id: "call_1".into(), name: "read".into(), args: json!({"path":"../x"}) };

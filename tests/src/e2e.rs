@@ -192,9 +192,19 @@ impl RawWs {
 
     /// Connects and completes the handshake as cli/cli admin; returns the `hello-ok` payload.
     pub async fn authed(addr: SocketAddr) -> (RawWs, Value) {
+        Self::authed_with_caps(addr, &[]).await
+    }
+
+    /// [`RawWs::authed`] advertising `caps` (e.g. `"tool-events"` to get the `tool` stream of
+    /// the runs this socket starts).
+    pub async fn authed_with_caps(addr: SocketAddr, caps: &[&str]) -> (RawWs, Value) {
         let mut ws = RawWs::connect(addr).await;
         ws.challenge().await;
-        ws.send_json(&connect_req("c1", Some(TOKEN))).await;
+        let mut req = connect_req("c1", Some(TOKEN));
+        if !caps.is_empty() {
+            req["params"]["caps"] = json!(caps);
+        }
+        ws.send_json(&req).await;
         let res = ws.res("c1").await;
         assert_eq!(res["ok"], true, "connect: {res}");
         (ws, res["payload"].clone())

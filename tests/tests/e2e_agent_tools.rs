@@ -69,7 +69,7 @@ async fn openai_tool_calls_run_and_loop_to_the_answer() {
     ])
     .await;
     let gw = gateway(|c| c.agent = agent_config(&fake, workspace.path())).await;
-    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let (mut ws, _) = RawWs::authed_with_caps(gw.local_addr(), &["tool-events"]).await;
     let (frames, fin) = agent_turn(&mut ws, "a1", "what is in notes.txt?", "k1").await;
     assert_eq!(fin["ok"], true, "{fin}");
     // The model's last round echoes the last tool result.
@@ -135,7 +135,7 @@ async fn anthropic_tool_use_blocks_run_and_a_path_escape_is_a_tool_error() {
     ])
     .await;
     let gw = gateway(|c| c.agent = agent_config(&fake, &workspace)).await;
-    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let (mut ws, _) = RawWs::authed_with_caps(gw.local_addr(), &["tool-events"]).await;
     let (frames, fin) = agent_turn(&mut ws, "a1", "read the secret", "k1").await;
     assert_eq!(fin["ok"], true, "a refused tool call does not fail the run: {fin}");
     let text = fin["payload"]["result"]["payloads"][0]["text"].as_str().unwrap();
@@ -167,7 +167,7 @@ async fn a_model_that_keeps_calling_tools_is_stopped_at_the_round_limit() {
     let mut config = agent_config(&fake, workspace.path());
     config.tools.max_rounds = 2;
     let gw = gateway(|c| c.agent = config).await;
-    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let (mut ws, _) = RawWs::authed_with_caps(gw.local_addr(), &["tool-events"]).await;
     let (frames, fin) = agent_turn(&mut ws, "a1", "list forever", "k1").await;
     assert_eq!(fin["ok"], false, "{fin}");
     assert!(fin["error"]["message"].as_str().unwrap().contains("still calling tools after 2 rounds"), "{fin}");
@@ -188,7 +188,7 @@ async fn a_model_without_tool_support_is_asked_again_without_tools() {
     };
     let fake = FakeModel::start(FakeApi::OpenAi, vec![refused, Script::Echo]).await;
     let gw = gateway(|c| c.agent = agent_config(&fake, workspace.path())).await;
-    let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
+    let (mut ws, _) = RawWs::authed_with_caps(gw.local_addr(), &["tool-events"]).await;
     let (_, fin) = agent_turn(&mut ws, "a1", "hello", "k1").await;
     assert_eq!(fin["ok"], true, "{fin}");
     assert_eq!(fin["payload"]["result"]["payloads"][0]["text"], "echo: hello", "{fin}");

@@ -61,6 +61,7 @@ impl Hub {
             }
         }
         self.respond_ok(conn, &id, &json!({ "runId": run.0, "status": "started" }));
+        self.register_tool_recipient(&run, conn);
         let timeout = p.timeout_ms.map_or(DEFAULT_AGENT_TIMEOUT, std::time::Duration::from_millis);
         let launch = Launch {
             run,

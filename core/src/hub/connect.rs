@@ -151,7 +151,12 @@ impl Hub {
         let frame = encode_ok(&id, &hello);
         self.conns.insert(
             conn,
-            Conn::Open(Box::new(OpenConn { role, scopes: scopes.clone(), presence_key: presence_key.clone() })),
+            Conn::Open(Box::new(OpenConn {
+                role,
+                scopes: scopes.clone(),
+                presence_key: presence_key.clone(),
+                tool_events: wants_tool_events(&params),
+            })),
         );
         self.to(conn, HubToSession::Accept { hello: frame, role, scopes });
         if presence_key.is_some() {
@@ -306,4 +311,9 @@ fn client_presence(
         ts: wall,
         ..PresenceEntry::default()
     }
+}
+
+/// Did the client advertise `caps: ["tool-events"]` (channels-agent-nodes.md §5.3)?
+fn wants_tool_events(params: &ConnectParams) -> bool {
+    params.caps.iter().flatten().any(|c| c.0 == "tool-events")
 }

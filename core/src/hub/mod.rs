@@ -138,6 +138,8 @@ struct OpenConn {
     role: Role,
     scopes: ScopeSet,
     presence_key: Option<String>,
+    /// Advertised `caps: ["tool-events"]`: gets `tool` agent events of the runs it starts.
+    tool_events: bool,
 }
 
 /// Who may receive a broadcast (`EVENT_SCOPE_GUARDS`).
@@ -169,6 +171,9 @@ pub struct Hub {
     delayed: BTreeMap<(Instant, u64), (ConnId, HubToSession)>,
     delayed_counter: u64,
     system_events: VecDeque<String>,
+    /// Who gets each active run's `tool` events: the sockets that started or joined it and
+    /// advertised `tool-events` (channels-agent-nodes.md §5.3). Pruned as runs end.
+    tool_recipients: BTreeMap<RunId, Vec<ConnId>>,
     /// Why the last config reload was not applied (`health.configReload.lastError`).
     reload_error: Option<ReloadError>,
     timers: Timers<HubTimer>,
@@ -209,6 +214,7 @@ impl Hub {
             delayed_counter: 0,
             system_events: VecDeque::new(),
             reload_error: None,
+            tool_recipients: BTreeMap::new(),
             timers,
             out: VecDeque::new(),
         };
@@ -354,6 +360,9 @@ impl Hub {
     ) -> Admission {
         let waiter = Waiter { conn, id: id.clone() };
         let admission = self.runs.admit(now, run, waiter);
+        if matches!(admission, Admission::Started | Admission::Joined) {
+            self.register_tool_recipient(run, conn);
+        }
         match &admission {
             Admission::Started => self.to(conn, HubToSession::Response(encode_ok(&id, accepted))),
             Admission::Joined => {
@@ -402,6 +411,37 @@ impl Hub {
     }
 
     /// Sends `event` to every open socket the audience admits, each with its own `seq`.
+    /// `conn` started or joined `run`: if it advertised `tool-events`, it gets the run's `tool`
+    /// events. Entries of runs that are no longer active are dropped here, so the map stays
+    /// as small as the set of active runs.
+    pub(super) fn register_tool_recipient(&mut self, run: &RunId, conn: ConnId) {
+        let runs = &self.runs;
+        self.tool_recipients.retain(|r, _| runs.is_active(r));
+        let wants = matches!(self.conns.get(&conn), Some(Conn::Open(open)) if open.tool_events);
+        if wants && self.runs.is_active(run) {
+            let list = self.tool_recipients.entry(run.clone()).or_default();
+            if !list.contains(&conn) {
+                list.push(conn);
+            }
+        }
+    }
+
+    /// Sends a `tool` agent event of `run` to its registered recipients that are still open
+    /// operators with read scope (others get nothing: the reference's `session.tool` summary
+    /// event is not built yet).
+    pub(super) fn send_tool_event(&mut self, run: &RunId, event: EncodedEvent) {
+        let Some(list) = self.tool_recipients.get(run) else { return };
+        let recipients: Vec<ConnId> = list
+            .iter()
+            .copied()
+            .filter(|c| matches!(self.conns.get(c), Some(Conn::Open(open)) if admits(Audience::Operators(Scope::Read), open)))
+            .collect();
+        let event = Arc::new(event);
+        for conn in recipients {
+            self.to(conn, HubToSession::Event { event: Arc::clone(&event), sequenced: true });
+        }
+    }
+
     pub fn broadcast(&mut self, event: EncodedEvent, audience: Audience) {
         let event = Arc::new(event);
         let recipients: Vec<ConnId> = self

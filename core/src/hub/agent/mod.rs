@@ -469,7 +469,13 @@ impl Hub {
         r.last_seq = seq;
         let payload = json!({ "runId": run.0, "stream": stream, "data": data,
             "sessionKey": r.session_key, "agentId": r.agent_id, "seq": seq, "ts": wall.0 });
-        self.broadcast(EncodedEvent::new("agent", &payload, None, false), Audience::Operators(Scope::Read));
+        let event = EncodedEvent::new("agent", &payload, None, false);
+        if stream == "tool" {
+            // Only to the sockets that asked for tool events of this run (§5.3).
+            self.send_tool_event(run, event);
+        } else {
+            self.broadcast(event, Audience::Operators(Scope::Read));
+        }
     }
 }
 
