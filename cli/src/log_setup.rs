@@ -38,8 +38,11 @@ pub fn init_gateway(args: &RunArgs) {
             secrets.push(token);
         }
     }
+    // Profiles never share a rolling log file (the reference's naming).
+    let profile = std::env::var("OPENCLAW_PROFILE").ok();
     let base = LogSettings {
         secrets,
+        profile: logs::profile_segment(profile.as_deref()),
         ..LogSettings::default()
     };
     let (settings, problem) = match section.and_then(|s| {
@@ -101,6 +104,7 @@ pub fn reload(logging: Option<&Value>) -> Result<(), SettingsError> {
     let base = LogSettings {
         secrets: current.secrets,
         dir: current.dir,
+        profile: current.profile,
         ..LogSettings::default()
     };
     let settings = base.with_config(logging, VERBOSE.load(Ordering::Relaxed))?;

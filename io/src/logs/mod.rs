@@ -98,6 +98,9 @@ pub struct LogSettings {
     pub redact_patterns: Vec<String>,
     /// Literal secrets always masked: the gateway token and password.
     pub secrets: Vec<String>,
+    /// `OPENCLAW_PROFILE`, encoded as the reference does ([`profile_segment`]): rolling files
+    /// are then `openclaw-<segment>-YYYY-MM-DD.log`, so profiles never share a log.
+    pub profile: Option<String>,
 }
 
 impl std::fmt::Debug for LogSettings {
@@ -110,6 +113,7 @@ impl std::fmt::Debug for LogSettings {
             .field("console_style", &self.console_style)
             .field("redact_mode", &self.redact_mode)
             .field("redact_patterns", &self.redact_patterns)
+            .field("profile", &self.profile)
             .field(
                 "secrets",
                 &format_args!("<{} redacted>", self.secrets.len()),
@@ -129,8 +133,38 @@ impl Default for LogSettings {
             redact_mode: RedactMode::Tools,
             redact_patterns: Vec::new(),
             secrets: Vec::new(),
+            profile: None,
         }
     }
+}
+
+/// The reference's file-name segment for a profile (`resolveLogProfileSegment`): `None` for
+/// no profile or `default`; ASCII lower-case letters and digits as they are, `-` → `--`,
+/// `_` → `-0`, upper-case → `-1` + lower, anything else `-2<hex>-`; longer than 220 → `-3` +
+/// sha256 hex of the name.
+pub fn profile_segment(profile: Option<&str>) -> Option<String> {
+    let profile = profile?.trim();
+    if profile.is_empty() || profile.eq_ignore_ascii_case("default") {
+        return None;
+    }
+    let mut out = String::new();
+    for c in profile.chars() {
+        match c {
+            'a'..='z' | '0'..='9' => out.push(c),
+            '-' => out.push_str("--"),
+            '_' => out.push_str("-0"),
+            'A'..='Z' => {
+                out.push_str("-1");
+                out.push(c.to_ascii_lowercase());
+            }
+            other => out.push_str(&format!("-2{:x}-", u32::from(other))),
+        }
+    }
+    if out.len() <= 220 {
+        return Some(out);
+    }
+    let digest = ring::digest::digest(&ring::digest::SHA256, profile.as_bytes());
+    Some(format!("-3{}", digest.as_ref().iter().map(|b| format!("{b:02x}")).collect::<String>()))
 }
 
 /// A `logging.*` value we cannot use; names the key and what was expected.
@@ -233,6 +267,14 @@ impl LogSettings {
     }
 
     /// The file a line written at `time` goes to.
+    /// `openclaw` or `openclaw-<profile segment>`.
+    pub fn rolling_prefix(&self) -> String {
+        match &self.profile {
+            Some(segment) => format!("openclaw-{segment}"),
+            None => "openclaw".to_owned(),
+        }
+    }
+
     pub fn target_for(&self, time: &DateTime<FixedOffset>) -> Target {
         match &self.file {
             Some(path) => Target {
@@ -240,9 +282,11 @@ impl LogSettings {
                 rolling_dir: None,
             },
             None => Target {
-                path: self
-                    .dir
-                    .join(format!("openclaw-{}.log", time.format("%Y-%m-%d"))),
+                path: self.dir.join(format!(
+                    "{}-{}.log",
+                    self.rolling_prefix(),
+                    time.format("%Y-%m-%d")
+                )),
                 rolling_dir: Some(self.dir.clone()),
             },
         }

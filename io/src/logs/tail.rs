@@ -206,11 +206,30 @@ fn slice(size: u64, cursor: Option<u64>, max_bytes: u64) -> Slice {
     }
 }
 
-/// A missing rolling file falls back to the newest `openclaw-*.log` beside it.
+/// A missing rolling file falls back to the newest rolling file of the same name prefix (the
+/// same profile: `openclaw[-<profile>]-YYYY-MM-DD.log`) beside it.
 fn resolve(file: &Path, rolling: bool) -> PathBuf {
     if !rolling || file.exists() {
         return file.to_owned();
     }
+    // "-YYYY-MM-DD.log" is 15 bytes.
+    let Some(prefix) = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.len().checked_sub(15).and_then(|cut| n.get(..cut)))
+        .map(str::to_owned)
+    else {
+        return file.to_owned();
+    };
+    let same_prefix = |name: &str| {
+        name.len() == prefix.len() + 15
+            && name.starts_with(&prefix)
+            && name.ends_with(".log")
+            && name[prefix.len()..prefix.len() + 11]
+                .bytes()
+                .enumerate()
+                .all(|(i, b)| if matches!(i, 0 | 5 | 8) { b == b'-' } else { b.is_ascii_digit() })
+    };
     let Some(dir) = file.parent() else {
         return file.to_owned();
     };
@@ -222,7 +241,7 @@ fn resolve(file: &Path, rolling: bool) -> PathBuf {
         .filter(|e| {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            name.starts_with("openclaw-") && name.ends_with(".log")
+            same_prefix(&name)
         })
         .filter_map(|e| {
             let meta = e.metadata().ok().filter(std::fs::Metadata::is_file)?;
@@ -325,6 +344,19 @@ mod tests {
         let t = read(&missing, true, None, 500, 250_000).unwrap();
         assert_eq!(t.file, dir.path().join("openclaw-2026-11-25.log"));
         assert_eq!(t.lines, ["yesterday"]);
+    }
+
+    #[test]
+    fn the_fallback_stays_within_the_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("openclaw-dev-2026-11-25.log"), "dev\n").unwrap();
+        std::fs::write(dir.path().join("openclaw-2026-11-24.log"), "main\n").unwrap();
+        let main_today = dir.path().join("openclaw-2026-11-26.log");
+        let t = read(&main_today, true, None, 500, 250_000).unwrap();
+        assert_eq!(t.lines, ["main"], "not the dev profile's newer file");
+        let dev_today = dir.path().join("openclaw-dev-2026-11-26.log");
+        let t = read(&dev_today, true, None, 500, 250_000).unwrap();
+        assert_eq!(t.lines, ["dev"]);
     }
 
     #[test]

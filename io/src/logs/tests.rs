@@ -233,3 +233,20 @@ fn config_values_map_onto_settings() {
         "logging.level: unknown level \"loud\"; expected one of silent, fatal, error, warn, info, debug, trace"
     );
 }
+
+#[test]
+fn profile_segments_and_file_names_follow_the_reference() {
+    use super::profile_segment;
+    assert_eq!(profile_segment(None), None);
+    assert_eq!(profile_segment(Some("default")), None);
+    assert_eq!(profile_segment(Some(" Default ")), None);
+    assert_eq!(profile_segment(Some("dev")).as_deref(), Some("dev"));
+    assert_eq!(profile_segment(Some("Rescue_bot-2")).as_deref(), Some("-1rescue-0bot--2"));
+    assert_eq!(profile_segment(Some("a.b")).as_deref(), Some("a-22e-b"));
+    let long = "x".repeat(221);
+    let seg = profile_segment(Some(&long)).unwrap_or_default();
+    assert!(seg.starts_with("-3") && seg.len() == 66, "{seg}");
+    let settings = LogSettings { profile: profile_segment(Some("dev")), ..LogSettings::default() };
+    let time = chrono::DateTime::parse_from_rfc3339("2026-11-25T10:00:00+00:00").unwrap();
+    assert_eq!(settings.target_for(&time).path, std::path::Path::new(super::DEFAULT_DIR).join("openclaw-dev-2026-11-25.log"));
+}
