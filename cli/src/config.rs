@@ -8,6 +8,7 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use openclaw_core::auth::limiter::RateLimitPolicy;
 use openclaw_core::config as core;
 use openclaw_io::config_file::{self, ConfigLoadError, Loaded};
 
@@ -81,6 +82,8 @@ pub struct GatewayConfig {
     pub custom_bind_host: Option<IpAddr>,
     /// `gateway.auth`.
     pub auth: AuthConfig,
+    /// `gateway.auth.rateLimit` with the defaults filled in.
+    pub auth_rate_limit: RateLimitPolicy,
     /// `gateway.controlUi`.
     pub control_ui: ControlUiConfig,
 }
@@ -220,6 +223,7 @@ impl Config {
                 token: auth.token,
                 password: auth.password,
             },
+            auth_rate_limit: rate_limit_policy(auth.rate_limit.as_ref()),
             control_ui: ControlUiConfig {
                 allowed_origins: gw.control_ui.and_then(|c| c.allowed_origins).unwrap_or_default(),
             },
@@ -232,6 +236,18 @@ impl Config {
             warnings: loaded.warnings.clone(),
             typed,
         })
+    }
+}
+
+/// `gateway.auth.rateLimit`; absent keys keep the defaults (10 / 60 s / 5 min / loopback exempt).
+pub fn rate_limit_policy(config: Option<&core::RateLimitConfig>) -> RateLimitPolicy {
+    let default = RateLimitPolicy::default();
+    let Some(c) = config else { return default };
+    RateLimitPolicy {
+        max_attempts: c.max_attempts.map_or(default.max_attempts, |n| n as usize),
+        window: c.window_ms.map_or(default.window, std::time::Duration::from_millis),
+        lockout: c.lockout_ms.map_or(default.lockout, std::time::Duration::from_millis),
+        exempt_loopback: c.exempt_loopback.unwrap_or(default.exempt_loopback),
     }
 }
 
@@ -280,8 +296,26 @@ mod tests {
         assert_eq!(gw.auth.password.as_deref(), Some("pw"));
         assert_eq!(gw.control_ui.allowed_origins, vec!["http://a".to_owned()]);
         assert_eq!(gw.custom_bind_host, Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(gw.auth_rate_limit, RateLimitPolicy::default());
         assert!(cfg.found);
         assert_eq!(load("{}").unwrap().gateway, GatewayConfig::default());
+    }
+
+    #[test]
+    fn rate_limit_keys_reach_the_policy() {
+        let cfg = load(
+            "{ gateway: { auth: { rateLimit: { maxAttempts: 2, windowMs: 1000, lockoutMs: 5000, exemptLoopback: false } } } }",
+        )
+        .unwrap();
+        let want = RateLimitPolicy {
+            max_attempts: 2,
+            window: std::time::Duration::from_secs(1),
+            lockout: std::time::Duration::from_secs(5),
+            exempt_loopback: false,
+        };
+        assert_eq!(cfg.gateway.auth_rate_limit, want);
+        let cfg = load("{ gateway: { auth: { rateLimit: { maxAttempts: 3 } } } }").unwrap();
+        assert_eq!(cfg.gateway.auth_rate_limit, RateLimitPolicy { max_attempts: 3, ..RateLimitPolicy::default() });
     }
 
     #[test]

@@ -163,6 +163,7 @@ async fn start(
 
     let mut server = ServerConfig::new(SocketAddr::new(ip, port), auth.clone());
     server.allowed_origins = gw.control_ui.allowed_origins.clone();
+    server.auth_rate_limit = gw.auth_rate_limit;
     server.config_path = Some(paths.config_path.display().to_string());
     server.state_dir = Some(paths.state_dir.display().to_string());
     server.verbose = args.verbose;
@@ -451,6 +452,10 @@ enum Next {
 
 /// Longest delay a restart request may ask for (lifecycle.md §5.5).
 const MAX_RESTART_DELAY: Duration = Duration::from_secs(60);
+/// Shortest: the answer to the `config.apply`/`config.patch` that asked travels to the hub on
+/// another channel than the request reached us on; this leaves it time to be sent before the
+/// sockets close (the reference's event loop gives the same order for a delay of 0).
+const MIN_RESTART_DELAY: Duration = Duration::from_millis(200);
 /// Clients are told to expect the gateway back within this (`shutdown.restartExpectedMs`).
 const RESTART_EXPECTED_MS: u64 = 1500;
 
@@ -482,7 +487,7 @@ async fn supervise(
                 }
             },
             Some(request) = restart_rx.recv() => {
-                let delay = request.delay.min(MAX_RESTART_DELAY);
+                let delay = request.delay.clamp(MIN_RESTART_DELAY, MAX_RESTART_DELAY);
                 tracing::info!("restart scheduled in {} ms ({})", delay.as_millis(), request.reason);
                 let at = tokio::time::Instant::now() + delay;
                 // The earliest request wins; reasons are kept for the log.

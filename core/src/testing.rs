@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::auth::limiter::RateLimitPolicy;
 use crate::auth::{AuthMode, Secret};
 use crate::hub::{Hub, HubConfig, HubOutput};
 use crate::ids::{CloseCode, ConnId, Nonce, UnixMillis};
@@ -35,6 +36,7 @@ pub fn test_config() -> HubConfig {
         build_id: None,
         boot_id: "boot-1".into(),
         auth: AuthMode::Token(Some(Secret::new(TOKEN))),
+        auth_rate_limit: RateLimitPolicy::default(),
         own_presence: PresenceEntry {
             host: Some("gw".into()),
             ip: Some("192.0.2.1".into()),

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use openclaw_core::auth::limiter::RateLimitPolicy;
 use openclaw_core::auth::AuthMode;
 use openclaw_core::Limits;
 
@@ -16,6 +17,9 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// Token/password/none with its secret.
     pub auth: AuthMode,
+    /// `gateway.auth.rateLimit` (10 wrong secrets in 60 s lock an address out for 5 min;
+    /// loopback exempt).
+    pub auth_rate_limit: RateLimitPolicy,
     /// `gateway.controlUi.allowedOrigins` (`*` allows any); the gateway's own loopback origins
     /// are always allowed.
     pub allowed_origins: Vec<String>,
@@ -42,6 +46,7 @@ impl ServerConfig {
         Self {
             bind,
             auth,
+            auth_rate_limit: RateLimitPolicy::default(),
             allowed_origins: Vec::new(),
             max_preauth_per_ip: 32,
             limits: Limits::default(),

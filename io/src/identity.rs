@@ -103,6 +103,7 @@ pub(crate) fn hub_config(config: &ServerConfig, wall: UnixMillis) -> HubConfig {
         build_id: None,
         boot_id: random_uuid(),
         auth: config.auth.clone(),
+        auth_rate_limit: config.auth_rate_limit,
         limits: config.limits.clone(),
         session_defaults: SessionDefaults {
             model_configured: config.agent.model.is_some(),

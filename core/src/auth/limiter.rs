@@ -1,6 +1,7 @@
 //! Failed-auth rate limiting (protocol.md §3.3): 10 failures in 60 s lock a remote address out
 //! for 5 min; loopback is never locked out but each failure delays the answer (250 ms doubling
-//! to 5 s). Bounded: at most `MAX_TRACKED` addresses are remembered.
+//! to 5 s). The numbers and the loopback exemption come from `gateway.auth.rateLimit`
+//! ([`RateLimitPolicy`]). Bounded: at most `MAX_TRACKED` addresses are remembered.
 
 use std::collections::{BTreeMap, VecDeque};
 use core::net::IpAddr;
@@ -15,6 +16,26 @@ pub const LOOPBACK_BASE_DELAY: Duration = Duration::from_millis(250);
 pub const LOOPBACK_MAX_DELAY: Duration = Duration::from_secs(5);
 const MAX_TRACKED: usize = 10_000;
 
+/// `gateway.auth.rateLimit` (lifecycle.md §2.3): how many wrong secrets inside `window` lock an
+/// address out for `lockout`, and whether loopback is exempt (delayed instead of locked out).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RateLimitPolicy {
+    /// `maxAttempts` (10). At least 1: a policy of 0 would lock out before any attempt.
+    pub max_attempts: usize,
+    /// `windowMs` (60 s).
+    pub window: Duration,
+    /// `lockoutMs` (5 min).
+    pub lockout: Duration,
+    /// `exemptLoopback` (true).
+    pub exempt_loopback: bool,
+}
+
+impl Default for RateLimitPolicy {
+    fn default() -> Self {
+        Self { max_attempts: MAX_ATTEMPTS, window: WINDOW, lockout: LOCKOUT, exempt_loopback: true }
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 struct Entry {
     failures: VecDeque<Instant>,
@@ -24,10 +45,24 @@ struct Entry {
 /// Per-address failure tracking for the shared-secret scope.
 #[derive(Clone, Debug, Default)]
 pub struct AuthLimiter {
+    policy: RateLimitPolicy,
     entries: BTreeMap<IpAddr, Entry>,
 }
 
 impl AuthLimiter {
+    pub fn new(policy: RateLimitPolicy) -> Self {
+        Self { policy, entries: BTreeMap::new() }
+    }
+
+    /// Takes a new policy (config reload); the addresses' histories are kept.
+    pub fn set_policy(&mut self, policy: RateLimitPolicy) {
+        self.policy = policy;
+    }
+
+    pub fn policy(&self) -> RateLimitPolicy {
+        self.policy
+    }
+
     /// `Err(remaining)` while `ip` is locked out.
     pub fn check(&mut self, now: Instant, ip: IpAddr) -> Result<(), Duration> {
         let Some(entry) = self.entries.get_mut(&ip) else { return Ok(()) };
@@ -53,17 +88,18 @@ impl AuthLimiter {
                 }
             }
         }
+        let policy = self.policy;
         let entry = self.entries.entry(ip).or_default();
-        while entry.failures.front().is_some_and(|&t| now.duration_since(t) >= WINDOW) {
+        while entry.failures.front().is_some_and(|&t| now.duration_since(t) >= policy.window) {
             entry.failures.pop_front();
         }
         entry.failures.push_back(now);
-        if ip.is_loopback() {
+        if ip.is_loopback() && policy.exempt_loopback {
             let doublings = (entry.failures.len() - 1).min(16) as u32;
             return LOOPBACK_BASE_DELAY.saturating_mul(1 << doublings).min(LOOPBACK_MAX_DELAY);
         }
-        if entry.failures.len() >= MAX_ATTEMPTS {
-            entry.locked_until = Some(now + LOCKOUT);
+        if entry.failures.len() >= policy.max_attempts.max(1) {
+            entry.locked_until = Some(now + policy.lockout);
         }
         Duration::ZERO
     }
@@ -75,9 +111,10 @@ impl AuthLimiter {
 
     /// Drops entries with no live lockout and no failure inside the window.
     pub fn prune(&mut self, now: Instant) {
+        let window = self.policy.window;
         self.entries.retain(|_, e| {
             e.locked_until.is_some_and(|u| u > now)
-                || e.failures.back().is_some_and(|&t| now.duration_since(t) < WINDOW)
+                || e.failures.back().is_some_and(|&t| now.duration_since(t) < window)
         });
     }
 
@@ -132,6 +169,36 @@ mod tests {
         assert_eq!(l.check(t0 + Duration::from_secs(1), LOCAL), Ok(()));
         l.record_success(LOCAL);
         assert_eq!(l.record_failure(t0 + Duration::from_secs(2), LOCAL), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn configured_policy_sets_attempts_window_and_lockout() {
+        let t0 = Instant::ZERO;
+        let policy = RateLimitPolicy {
+            max_attempts: 2,
+            window: Duration::from_secs(5),
+            lockout: Duration::from_secs(30),
+            exempt_loopback: true,
+        };
+        let mut l = AuthLimiter::new(policy);
+        l.record_failure(t0, REMOTE);
+        // Outside the 5 s window: the first failure no longer counts.
+        l.record_failure(t0 + Duration::from_secs(6), REMOTE);
+        assert_eq!(l.check(t0 + Duration::from_secs(6), REMOTE), Ok(()));
+        l.record_failure(t0 + Duration::from_secs(7), REMOTE);
+        assert_eq!(l.check(t0 + Duration::from_secs(7), REMOTE), Err(Duration::from_secs(30)));
+        assert_eq!(l.check(t0 + Duration::from_secs(37), REMOTE), Ok(()));
+    }
+
+    #[test]
+    fn loopback_is_locked_out_when_not_exempt() {
+        let t0 = Instant::ZERO;
+        let policy = RateLimitPolicy { max_attempts: 3, exempt_loopback: false, ..RateLimitPolicy::default() };
+        let mut l = AuthLimiter::new(policy);
+        for i in 0..3 {
+            assert_eq!(l.record_failure(t0 + Duration::from_millis(i), LOCAL), Duration::ZERO);
+        }
+        assert_eq!(l.check(t0 + Duration::from_secs(1), LOCAL), Err(LOCKOUT - Duration::from_secs(1) + Duration::from_millis(2)));
     }
 
     #[test]

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::auth::limiter::AuthLimiter;
+use crate::auth::limiter::{AuthLimiter, RateLimitPolicy};
 use crate::auth::scopes::{Role, Scope, ScopeSet};
 use crate::auth::AuthMode;
 use crate::ids::{CloseCode, ConnId, IdGen, RequestId, RunId, UnixMillis};
@@ -52,6 +52,8 @@ pub struct HubConfig {
     /// Changes on every (re)start; clients use it to notice a restart.
     pub boot_id: String,
     pub auth: AuthMode,
+    /// `gateway.auth.rateLimit`: failed shared-secret attempts before a lockout.
+    pub auth_rate_limit: RateLimitPolicy,
     /// The gateway's own presence row (its `ts` is stamped on every listing).
     pub own_presence: PresenceEntry,
     pub limits: Limits,
@@ -199,13 +201,13 @@ impl Hub {
         let mut hub = Self {
             presence: PresenceStore::new(config.own_presence.clone()),
             ids: IdGen::new(config.id_seed),
+            limiter: AuthLimiter::new(config.auth_rate_limit),
             config,
             started: now,
             lifecycle: Lifecycle::Starting,
             conns: BTreeMap::new(),
             state_version: StateVersion { presence: 1, health: 1 },
             health: HealthSnapshot::default(),
-            limiter: AuthLimiter::default(),
             runs: RunTracker::new(),
             agents: agent::AgentRuns::default(),
             sessions: sessions::SessionIndex::default(),
@@ -245,6 +247,7 @@ impl Hub {
 
     /// Replaces the hot-reloadable configuration (auth secrets, limits for new sockets, …).
     pub fn update_config(&mut self, config: HubConfig) {
+        self.limiter.set_policy(config.auth_rate_limit);
         self.config = config;
     }
 

@@ -1,0 +1,63 @@
+//! Config keys that change the running gateway, checked end to end through `openclaw gateway`
+//! (file → typed config → `ServerConfig` → hub): a key that loads but is not applied fails here.
+#![allow(clippy::unwrap_used)] // tests may unwrap
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::{openclaw, Proc};
+use openclaw_io::client::{Client, ClientError, ConnectOptions};
+
+const DEADLINE: Duration = Duration::from_secs(30);
+const TOKEN: &str = "tok-config-wiring";
+
+/// Starts `openclaw gateway --port 0` on `config` (JSON5 text) and returns it with its port.
+fn start(home: &Path, config: &str) -> (Proc, u16) {
+    let dir = home.join(".openclaw");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("openclaw.json"), config).unwrap();
+    let mut cmd = openclaw(home);
+    cmd.args(["gateway", "--port", "0"]);
+    let mut gw = Proc::spawn(cmd);
+    let (_, port) = gw.wait_listening();
+    (gw, port)
+}
+
+/// A connect with `token`: the `details.code` of the refusal, or `"ok"`.
+async fn attempt(port: u16, token: &str) -> String {
+    let mut opts = ConnectOptions::cli(format!("ws://127.0.0.1:{port}"));
+    opts.token = Some(token.to_owned());
+    opts.timeout = DEADLINE;
+    match Client::connect(opts).await {
+        Ok(_) => "ok".to_owned(),
+        Err(ClientError::Rejected { error, .. }) => {
+            let details = error.details.unwrap_or_default();
+            details["code"].as_str().unwrap_or("<no code>").to_owned()
+        }
+        Err(other) => panic!("expected an answer to connect, got {other}"),
+    }
+}
+
+/// `gateway.auth.rateLimit.maxAttempts: 2` with `exemptLoopback: false`: the third connect from
+/// loopback, even with the right token, is locked out (the default would allow ten and never
+/// lock loopback out).
+#[test]
+fn auth_rate_limit_from_the_config_file_reaches_the_hub() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let home = common::home();
+    let (_gw, port) = start(
+        home.path(),
+        &format!(
+            "{{ gateway: {{ mode: 'local', reload: {{ mode: 'off' }}, auth: {{ mode: 'token', token: '{TOKEN}',\n\
+             rateLimit: {{ maxAttempts: 2, windowMs: 60000, lockoutMs: 300000, exemptLoopback: false }} }} }} }}\n"
+        ),
+    );
+    rt.block_on(async {
+        assert_eq!(attempt(port, "WRONG").await, "AUTH_TOKEN_MISMATCH");
+        assert_eq!(attempt(port, "WRONG").await, "AUTH_TOKEN_MISMATCH");
+        assert_eq!(attempt(port, "WRONG").await, "AUTH_RATE_LIMITED");
+        assert_eq!(attempt(port, TOKEN).await, "AUTH_RATE_LIMITED");
+    });
+}
