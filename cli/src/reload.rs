@@ -56,7 +56,7 @@ pub fn sigusr1_allowed(config: &Value) -> bool {
 pub async fn apply(gateway: &Gateway, paths: &Paths, config: &Value) -> Result<(), String> {
     crate::log_setup::reload(config.get("logging")).map_err(|e| e.to_string())?;
     let path = paths.config_path.clone();
-    let config = tokio::task::spawn_blocking(move || Config::load(&path))
+    let config = tokio::task::spawn_blocking(move || Config::load_strict(&path))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;

@@ -157,6 +157,21 @@ fn hot_reload_restart_and_sigusr1() {
         let (mut c3, hello3) = connect(port, "tok-2").await.unwrap();
         assert_ne!(boot_id(&hello2), boot_id(&hello3));
 
+        // config.apply with restartDelayMs 0: the caller still gets its answer before the
+        // restart closes the socket.
+        let current = c3.call("config.get", json!({})).await.unwrap();
+        let hash = current["hash"].as_str().unwrap().to_owned();
+        let raw = config("tok-2", Some(&fake.base_url()), "");
+        let applied = c3
+            .call("config.apply", json!({"raw": raw, "baseHash": hash, "restartDelayMs": 0}))
+            .await
+            .unwrap();
+        assert_eq!(applied["ok"], true, "{applied}");
+        expect_restart_notice(&mut c3).await;
+        gw.wait_line("listening on ws://");
+        let (mut c3, hello3b) = connect(port, "tok-2").await.unwrap();
+        assert_ne!(boot_id(&hello3), boot_id(&hello3b));
+
         // commands.restart=false: a restart-class change restarts once, then SIGUSR1 is refused.
         save(&path, &config("tok-2", Some(&fake.base_url()), "commands: { restart: false },"));
         expect_restart_notice(&mut c3).await;
