@@ -4,8 +4,10 @@
 //! loader already (a missing variable fails the load, naming the key).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use openclaw_core::config::{AgentsConfig, ModelSetting, ModelsConfig, ProviderApi};
+use openclaw_core::limits::DEFAULT_AGENT_TIMEOUT;
 use openclaw_io::agent::{AgentConfig, Api, ModelChoice, ModelRef, ProviderConfig};
 
 use crate::config::{ConfigError, Location};
@@ -69,6 +71,16 @@ pub fn resolve(
     Ok(config)
 }
 
+/// The run timeout of calls that name none: `agents.defaults.timeoutSeconds`, else 600 s;
+/// 0 is no timeout.
+pub fn run_timeout(agents: &AgentsSection) -> Duration {
+    agents
+        .defaults
+        .as_ref()
+        .and_then(|d| d.timeout_seconds)
+        .map_or(DEFAULT_AGENT_TIMEOUT, Duration::from_secs)
+}
+
 /// `~/x` against `HOME`; anything else as written.
 pub fn expand_home(dir: &str, env: &impl Fn(&str) -> Option<String>) -> PathBuf {
     match (dir.strip_prefix("~/"), env("HOME")) {
@@ -106,6 +118,16 @@ mod tests {
         let c = resolve(Path::new("c.json"), Path::new("/s"), &m, &a, |n| (n == "HOME").then(|| "/h".into())).unwrap();
         assert_eq!(c.workspace, Some(PathBuf::from("/h/w")));
         assert_eq!(c.system_prompt.as_deref(), Some("be brief"));
+    }
+
+    #[test]
+    fn run_timeout_follows_agents_defaults_timeout_seconds() {
+        let (_, a) = sections("{ agents: { defaults: { timeoutSeconds: 45 } } }");
+        assert_eq!(run_timeout(&a), Duration::from_secs(45));
+        let (_, a) = sections("{ agents: { defaults: { timeoutSeconds: 0 } } }");
+        assert_eq!(run_timeout(&a), Duration::ZERO);
+        let (_, a) = sections("{}");
+        assert_eq!(run_timeout(&a), Duration::from_secs(600));
     }
 
     #[test]

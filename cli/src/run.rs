@@ -164,6 +164,7 @@ async fn start(
     let mut server = ServerConfig::new(SocketAddr::new(ip, port), auth.clone());
     server.allowed_origins = gw.control_ui.allowed_origins.clone();
     server.auth_rate_limit = gw.auth_rate_limit;
+    server.agent_timeout = crate::agent_config::run_timeout(&config.agents);
     server.config_path = Some(paths.config_path.display().to_string());
     server.state_dir = Some(paths.state_dir.display().to_string());
     server.verbose = args.verbose;

@@ -61,3 +61,38 @@ fn auth_rate_limit_from_the_config_file_reaches_the_hub() {
         assert_eq!(attempt(port, TOKEN).await, "AUTH_RATE_LIMITED");
     });
 }
+
+/// `agents.defaults.timeoutSeconds: 1`: an `agent` call without `timeout` against a provider
+/// that never answers ends with AGENT_TIMEOUT after 1 s (the default would wait 600 s, far past
+/// the client's bound).
+#[test]
+fn agents_defaults_timeout_seconds_bounds_agent_runs() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    // Connections complete in the kernel's backlog and are never answered.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let provider = silent.local_addr().unwrap();
+    let home = common::home();
+    let (_gw, port) = start(
+        home.path(),
+        &format!(
+            "{{ gateway: {{ mode: 'local', reload: {{ mode: 'off' }}, auth: {{ mode: 'token', token: '{TOKEN}' }} }},\n\
+             models: {{ providers: {{ p: {{ baseUrl: 'http://{provider}/v1', apiKey: 'k' }} }} }},\n\
+             agents: {{ defaults: {{ model: 'p/m', timeoutSeconds: 1 }} }} }}\n"
+        ),
+    );
+    rt.block_on(async {
+        let mut opts = ConnectOptions::cli(format!("ws://127.0.0.1:{port}"));
+        opts.token = Some(TOKEN.to_owned());
+        opts.timeout = DEADLINE;
+        let (mut c, _) = Client::connect(opts).await.unwrap();
+        let params = serde_json::json!({ "message": "hi", "sessionKey": "agent:main:main", "idempotencyKey": "wiring-1" });
+        match c.call_final("agent", params, Some(DEADLINE)).await {
+            Err(ClientError::Rejected { error, .. }) => {
+                assert_eq!(error.code.as_str(), "AGENT_TIMEOUT", "{}", error.message);
+                assert!(error.message.contains("after 1s"), "{}", error.message);
+            }
+            other => panic!("expected AGENT_TIMEOUT, got {other:?}"),
+        }
+    });
+    drop(silent);
+}

@@ -51,6 +51,7 @@ pub fn test_config() -> HubConfig {
         },
         limits: Limits::default(),
         session_defaults: SessionDefaults::default(),
+        agent_timeout: crate::limits::DEFAULT_AGENT_TIMEOUT,
         config_path: Some("/tmp/openclaw.json".into()),
         state_dir: Some("/tmp/state".into()),
         hot_reload: HotReloadStatus::Active,

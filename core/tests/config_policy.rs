@@ -4,9 +4,10 @@
 use std::time::Duration;
 
 use openclaw_core::auth::limiter::RateLimitPolicy;
+use openclaw_core::hub::{AbortReason, RunCommand};
 use openclaw_core::testing::{test_config, Harness, TOKEN};
-use openclaw_core::PeerInfo;
-use serde_json::json;
+use openclaw_core::{HubConfig, PeerInfo, RunId};
+use serde_json::{json, Value};
 
 fn remote() -> PeerInfo {
     PeerInfo {
@@ -64,4 +65,56 @@ fn loopback_is_locked_out_when_not_exempt() {
     assert_eq!(connect_code(&mut h, "l1", PeerInfo::loopback(), "nope"), "AUTH_TOKEN_MISMATCH");
     assert_eq!(connect_code(&mut h, "l2", PeerInfo::loopback(), "nope"), "AUTH_TOKEN_MISMATCH");
     assert_eq!(connect_code(&mut h, "l3", PeerInfo::loopback(), TOKEN), "AUTH_RATE_LIMITED");
+}
+
+fn with_agent_timeout(timeout: Duration) -> HubConfig {
+    let mut config = test_config();
+    config.session_defaults.model_configured = true;
+    config.agent_timeout = timeout;
+    config
+}
+
+fn timed_out(h: &Harness, run: &str) -> bool {
+    h.run_commands.contains(&RunCommand::Abort { run: RunId(run.into()), reason: AbortReason::Timeout })
+}
+
+/// An `agent` call without `timeout` ends with AGENT_TIMEOUT at the configured default (45 s),
+/// not at the built-in 600 s.
+#[test]
+fn agent_run_without_timeout_uses_the_configured_default() {
+    let mut h = Harness::new(with_agent_timeout(Duration::from_secs(45)));
+    let a = h.connect_cli("a", &["operator.write"]);
+    h.two_stage_ids.insert("r1".into());
+    h.request(a, "r1", "agent", json!({ "message": "slow", "sessionKey": "agent:main:t1", "idempotencyKey": "k1" }));
+    h.advance(Duration::from_secs(44));
+    assert!(!timed_out(&h, "k1"), "still running before the configured timeout");
+    h.advance(Duration::from_secs(1));
+    assert!(timed_out(&h, "k1"));
+    let res: Vec<Value> = h.frames(a).into_iter().filter(|f| f["id"] == "r1").collect();
+    assert_eq!(res.len(), 2, "{res:?}");
+    assert_eq!(res[1]["error"]["code"], "AGENT_TIMEOUT");
+    assert!(res[1]["error"]["message"].as_str().unwrap().contains("45s"), "{}", res[1]);
+}
+
+/// `chat.send` without `timeoutMs` takes the same default.
+#[test]
+fn chat_send_without_timeout_uses_the_configured_default() {
+    let mut h = Harness::new(with_agent_timeout(Duration::from_secs(20)));
+    let a = h.connect_cli("a", &["operator.write"]);
+    h.request(a, "s1", "chat.send", json!({ "sessionKey": "agent:main:t1", "message": "hi", "idempotencyKey": "c1" }));
+    h.advance(Duration::from_secs(19));
+    assert!(!timed_out(&h, "c1"));
+    h.advance(Duration::from_secs(1));
+    assert!(timed_out(&h, "c1"));
+}
+
+/// `timeoutSeconds: 0` means no timeout: the run is still going long after 600 s.
+#[test]
+fn zero_default_means_no_timeout() {
+    let mut h = Harness::new(with_agent_timeout(Duration::ZERO));
+    let a = h.connect_cli("a", &["operator.write"]);
+    h.two_stage_ids.insert("r1".into());
+    h.request(a, "r1", "agent", json!({ "message": "slow", "sessionKey": "agent:main:t1", "idempotencyKey": "k1" }));
+    h.advance(Duration::from_secs(3600));
+    assert!(!timed_out(&h, "k1"));
 }

@@ -34,6 +34,9 @@ pub struct ServerConfig {
     pub state_dir: Option<String>,
     /// Debug logs of handshakes, requests, responses and events (secrets never logged).
     pub verbose: bool,
+    /// Run timeout of an `agent`/`chat.send` call that names none
+    /// (`agents.defaults.timeoutSeconds`, 600 s); zero: no timeout.
+    pub agent_timeout: Duration,
     /// Providers, default model, system prompt (`models.*`, `agents.defaults.*`).
     pub agent: AgentConfig,
     /// Answers `logs.tail` and `config.*` (files); none answers UNAVAILABLE.
@@ -54,6 +57,7 @@ impl ServerConfig {
             config_path: None,
             state_dir: None,
             verbose: false,
+            agent_timeout: openclaw_core::limits::DEFAULT_AGENT_TIMEOUT,
             agent: AgentConfig::default(),
             host: Host::default(),
         }

@@ -109,6 +109,7 @@ pub(crate) fn hub_config(config: &ServerConfig, wall: UnixMillis) -> HubConfig {
             model_configured: config.agent.model.is_some(),
             ..SessionDefaults::default()
         },
+        agent_timeout: config.agent_timeout,
         config_path: config.config_path.clone(),
         state_dir: config.state_dir.clone(),
         hot_reload: HotReloadStatus::Active,

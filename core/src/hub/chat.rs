@@ -8,7 +8,6 @@ use super::agent::{AbortOrigin, Launch};
 use super::sessions::{HistoryPage, HistoryQuery, PendingRead, StoreCommand};
 use super::{Admission, Hub, HubOutput, RunOutcome};
 use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
-use crate::limits::DEFAULT_AGENT_TIMEOUT;
 use crate::time::Instant;
 use crate::wire::chat::{ChatAbortParams, ChatHistoryParams, ChatSendParams};
 use crate::wire::frames::{ErrorCode, ErrorShape};
@@ -62,7 +61,7 @@ impl Hub {
         }
         self.respond_ok(conn, &id, &json!({ "runId": run.0, "status": "started" }));
         self.register_tool_recipient(&run, conn);
-        let timeout = p.timeout_ms.map_or(DEFAULT_AGENT_TIMEOUT, std::time::Duration::from_millis);
+        let timeout = p.timeout_ms.map_or(self.config.agent_timeout, std::time::Duration::from_millis);
         let launch = Launch {
             run,
             session_key,

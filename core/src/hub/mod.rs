@@ -58,6 +58,9 @@ pub struct HubConfig {
     pub own_presence: PresenceEntry,
     pub limits: Limits,
     pub session_defaults: SessionDefaults,
+    /// Run timeout of an `agent`/`chat.send` call that names none
+    /// (`agents.defaults.timeoutSeconds`, 600 s); zero: no timeout.
+    pub agent_timeout: std::time::Duration,
     /// Shown to admins only.
     pub config_path: Option<String>,
     /// Shown to admins only.
@@ -553,6 +556,11 @@ impl Hub {
     /// refuses with UNAVAILABLE without one; `hello-ok.snapshot.sessionDefaults` reports it).
     pub fn set_model_configured(&mut self, configured: bool) {
         self.config.session_defaults.model_configured = configured;
+    }
+
+    /// `agents.defaults.timeoutSeconds` changed (config reload): runs started from now on use it.
+    pub fn set_agent_timeout(&mut self, timeout: std::time::Duration) {
+        self.config.agent_timeout = timeout;
     }
 
     /// The `health` method's answer: the snapshot plus `configReload.lastError` when a reload

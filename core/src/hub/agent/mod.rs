@@ -16,7 +16,7 @@ pub(super) use self::tools::AbortOrigin;
 use super::{Audience, Hub, HubOutput, RunOutcome};
 use crate::auth::scopes::Scope;
 use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
-use crate::limits::{CHAT_DELTA_INTERVAL, DEFAULT_AGENT_TIMEOUT, DEFAULT_AGENT_WAIT, MAX_AGENT_WAITERS};
+use crate::limits::{CHAT_DELTA_INTERVAL, DEFAULT_AGENT_WAIT, MAX_AGENT_WAITERS};
 use crate::methods::Denial;
 use crate::time::Instant;
 use crate::wire::agent::{
@@ -212,7 +212,7 @@ impl Hub {
             agent_id,
             reset: params.is_reset_command(),
             message: params.message,
-            timeout: params.timeout.map_or(DEFAULT_AGENT_TIMEOUT, std::time::Duration::from_secs),
+            timeout: params.timeout.map_or(self.config.agent_timeout, std::time::Duration::from_secs),
             provider: params.provider,
             model: params.model,
             thinking: params.thinking,
