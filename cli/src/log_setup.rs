@@ -1,10 +1,10 @@
 //! Logging of `openclaw gateway` (lifecycle.md §10): [`LogSettings`] from the config's
 //! `logging` object, `--verbose` and the gateway's secrets, installed once per process.
 //!
-//! The typed config has no `logging` section yet, so [`logging_section`] reads the object
-//! straight from the config file (JSON5; no `$include`/`${VAR}` processing). Anything wrong in
-//! it is reported as a warning and the defaults are used: the config loader proper reports
-//! config errors.
+//! [`logging_section`] takes the object from the config as the loader resolves it (`$include`
+//! merged, `${VAR}` substituted). Anything wrong in it is reported as a warning and the
+//! defaults are used: the config loader proper reports config errors (the gateway does not
+//! start on an invalid config).
 //!
 //! Hot reload: call [`reload`] with the new `logging` object; the gateway's secrets and the
 //! `--verbose` flag are kept.
@@ -123,15 +123,14 @@ pub fn logging_section(config_path: &Path) -> Result<Option<Value>, String> {
     Ok(read_config(config_path)?.and_then(|mut v| v.get_mut("logging").map(Value::take)))
 }
 
+/// The resolved config value (includes merged, `${VAR}` substituted; a missing variable is left
+/// as written here, the gateway's strict load reports it); `None` when there is no file.
 fn read_config(path: &Path) -> Result<Option<Value>, String> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot read config {}: {e}", path.display())),
-    };
-    json5::from_str::<Value>(&text)
-        .map(Some)
-        .map_err(|e| format!("invalid config {}: {e}", path.display()))
+    match openclaw_io::config_file::load_config_lenient(path) {
+        Ok(loaded) if !loaded.exists => Ok(None),
+        Ok(loaded) => Ok(Some(loaded.value)),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 fn flag_secrets(args: &RunArgs) -> Vec<String> {
@@ -190,8 +189,16 @@ mod tests {
             None
         );
         std::fs::write(&path, "{ nope").unwrap();
-        assert!(logging_section(&path)
-            .unwrap_err()
-            .starts_with("invalid config"));
+        let err = logging_section(&path).unwrap_err();
+        assert!(err.contains("Config invalid") && err.contains("openclaw.json"), "{err}");
+
+        // The loader's view: `$include` merged and `${VAR}` substituted.
+        // (PATH is always set; tests must not set env vars while other threads read them.)
+        std::fs::write(dir.path().join("logging.json5"), "{ level: 'warn', file: '${PATH}/gw.log' }").unwrap();
+        std::fs::write(&path, "{ logging: { $include: './logging.json5' } }").unwrap();
+        let logging = logging_section(&path).unwrap().unwrap();
+        assert_eq!(logging["level"], "warn");
+        let path_var = std::env::var("PATH").unwrap();
+        assert_eq!(logging["file"], format!("{path_var}/gw.log"));
     }
 }
