@@ -1,12 +1,12 @@
-//! `models.providers.*` and `agents.defaults.*` of the typed config, resolved into the
-//! driver's [`AgentConfig`] (`"<provider>/<model>"` refs checked against the configured
-//! providers, the workspace holding `AGENTS.md`). `${VAR}` references were substituted by the
+//! `models.providers.*`, `agents.defaults.*` and `tools.{allow,deny}` of the typed config,
+//! resolved into the driver's [`AgentConfig`] (`"<provider>/<model>"` refs checked against the
+//! configured providers, the workspace holding `AGENTS.md`, the tools offered). `${VAR}` references were substituted by the
 //! loader already (a missing variable fails the load, naming the key).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use openclaw_core::config::{AgentsConfig, ModelSetting, ModelsConfig, ProviderApi};
+use openclaw_core::config::{AgentsConfig, ModelSetting, ModelsConfig, ProviderApi, ToolsConfig};
 use openclaw_core::limits::DEFAULT_AGENT_TIMEOUT;
 use openclaw_io::agent::{AgentConfig, Api, ModelChoice, ModelRef, ProviderConfig};
 
@@ -14,8 +14,25 @@ use crate::config::{ConfigError, Location};
 
 /// `models`.
 pub type ModelsSection = ModelsConfig;
-/// `agents`.
-pub type AgentsSection = AgentsConfig;
+/// The agent runtime's settings besides the providers: `agents` and the top-level `tools`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AgentsSection {
+    pub agents: AgentsConfig,
+    pub tools: ToolsConfig,
+}
+
+impl From<&AgentsSection> for AgentsSection {
+    fn from(section: &AgentsSection) -> Self {
+        section.clone()
+    }
+}
+
+/// `agents` alone (no `tools`: every tool).
+impl From<&AgentsConfig> for AgentsSection {
+    fn from(agents: &AgentsConfig) -> Self {
+        Self { agents: agents.clone(), tools: ToolsConfig::default() }
+    }
+}
 
 /// Resolves the sections into the driver's config. `env` is only consulted for `HOME` (a
 /// `~/` workspace).
@@ -23,9 +40,10 @@ pub fn resolve(
     path: &Path,
     state_dir: &Path,
     models: &ModelsSection,
-    agents: &AgentsSection,
+    agents: impl Into<AgentsSection>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<AgentConfig, ConfigError> {
+    let AgentsSection { agents, tools } = agents.into();
     let field = |name: String, message: String| ConfigError::Field {
         path: path.to_owned(),
         location: Location(None),
@@ -68,13 +86,16 @@ pub fn resolve(
         Some(dir) => expand_home(dir, &env),
         None => state_dir.join("workspace"),
     });
+    config.tools.allow = tools.allow;
+    config.tools.deny = tools.deny.unwrap_or_default();
     Ok(config)
 }
 
 /// The run timeout of calls that name none: `agents.defaults.timeoutSeconds`, else 600 s;
 /// 0 is no timeout.
-pub fn run_timeout(agents: &AgentsSection) -> Duration {
-    agents
+pub fn run_timeout(section: &AgentsSection) -> Duration {
+    section
+        .agents
         .defaults
         .as_ref()
         .and_then(|d| d.timeout_seconds)
@@ -96,7 +117,8 @@ mod tests {
     fn sections(text: &str) -> (ModelsSection, AgentsSection) {
         let value = openclaw_core::config::json5::parse(text).unwrap().value;
         let config = openclaw_core::config::check(&value).unwrap().config;
-        (config.models.unwrap_or_default(), config.agents.unwrap_or_default())
+        let section = AgentsSection { agents: config.agents.unwrap_or_default(), tools: config.tools.unwrap_or_default() };
+        (config.models.unwrap_or_default(), section)
     }
 
     #[test]
@@ -128,6 +150,22 @@ mod tests {
         assert_eq!(run_timeout(&a), Duration::ZERO);
         let (_, a) = sections("{}");
         assert_eq!(run_timeout(&a), Duration::from_secs(600));
+    }
+
+    #[test]
+    fn tools_allow_and_deny_reach_the_agent_config() {
+        let (m, a) = sections("{ tools: { allow: ['read', 'write'], deny: ['write'] } }");
+        let c = resolve(Path::new("c.json"), Path::new("/s"), &m, &a, |_| None).unwrap();
+        assert_eq!(c.tools.allow, Some(vec!["read".to_owned(), "write".to_owned()]));
+        assert_eq!(c.tools.deny, vec!["write".to_owned()]);
+        assert!(c.tools.allows("read") && !c.tools.allows("write") && !c.tools.allows("exec"));
+        let (m, a) = sections("{ tools: { deny: ['*'] } }");
+        let c = resolve(Path::new("c.json"), Path::new("/s"), &m, &a, |_| None).unwrap();
+        assert_eq!(c.tools.allow, None);
+        assert!(!c.tools.allows("read"));
+        let (m, a) = sections("{}");
+        let c = resolve(Path::new("c.json"), Path::new("/s"), &m, &a, |_| None).unwrap();
+        assert_eq!(c.tools, openclaw_io::agent::ToolsConfig::default());
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub struct Config {
     pub gateway: GatewayConfig,
     /// `models.*` (providers).
     pub models: ModelsSection,
-    /// `agents.*` (default model, workspace).
+    /// `agents.*` (default model, workspace) and `tools.{allow,deny}`.
     pub agents: AgentsSection,
     /// The whole typed config.
     pub typed: core::Config,
@@ -232,7 +232,10 @@ impl Config {
             found: loaded.exists,
             gateway,
             models: typed.models.clone().unwrap_or_default(),
-            agents: typed.agents.clone().unwrap_or_default(),
+            agents: AgentsSection {
+                agents: typed.agents.clone().unwrap_or_default(),
+                tools: typed.tools.clone().unwrap_or_default(),
+            },
             warnings: loaded.warnings.clone(),
             typed,
         })

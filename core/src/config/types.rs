@@ -33,6 +33,8 @@ pub struct Config {
     pub models: Option<ModelsConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agents: Option<AgentsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<ToolsConfig>,
 }
 
 /// `meta`: stamped by every write.
@@ -361,6 +363,19 @@ pub struct ModelChoiceSetting {
     pub primary: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fallbacks: Option<Vec<String>>,
+}
+
+/// `tools`: which tools the agent is offered. The reference's other `tools.*` keys (profiles,
+/// exec, sandbox, …) are not implemented: they load with a warning.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ToolsConfig {
+    /// Only these tools (`"*"`: all); absent: every tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow: Option<Vec<String>>,
+    /// Never these tools; wins over `allow`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny: Option<Vec<String>>,
 }
 
 impl Config {
