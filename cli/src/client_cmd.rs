@@ -32,8 +32,11 @@ pub struct Target {
 }
 
 impl Target {
-    /// URL: `--url`/`OPENCLAW_GATEWAY_URL`, else `ws://127.0.0.1:<port>`. Credentials:
-    /// `--token`/`--password` (or their env vars), else the config, else the token file.
+    /// URL: `--url`/`OPENCLAW_GATEWAY_URL`, else (with `gateway.mode: "remote"`)
+    /// `gateway.remote.url`, else `ws://127.0.0.1:<port>`. Credentials: `--token`/`--password`
+    /// (or their env vars), else the config (lifecycle.md §9.1: in remote mode
+    /// `gateway.remote.token/password`; locally `gateway.auth.*`, falling back to
+    /// `gateway.remote.*` when those are unset), else (locally) the token file.
     pub fn resolve(args: &ClientArgs) -> Result<Self, ConfigError> {
         let non_blank = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
         let timeout = Duration::from_millis(args.timeout);
@@ -55,9 +58,10 @@ impl Target {
         }
         let paths = Paths::from_env()?;
         let cfg = Config::load(&paths.config_path)?.gateway;
-        let url = match url {
-            Some(url) => url,
-            None => default_url(&cfg)?,
+        let remote = cfg.mode == Some(openclaw_core::config::GatewayMode::Remote);
+        let url = match (url, remote.then(|| cfg.remote.url.clone()).flatten()) {
+            (Some(url), _) | (None, Some(url)) => url,
+            (None, None) => default_url(&cfg)?,
         };
         if token.is_some() || password.is_some() {
             return Ok(Self {
@@ -67,10 +71,12 @@ impl Target {
                 timeout,
             });
         }
-        let (mut token, password) = (non_blank(&cfg.auth.token), non_blank(&cfg.auth.password));
-        if token.is_none() && password.is_none() {
-            token = token::read(&paths.token_file()).ok().flatten();
-        }
+        let (token, password) = configured_credentials(&cfg, remote);
+        // The local token file is this machine's gateway secret: never sent to a remote one.
+        let token = match (token, &password) {
+            (None, None) if !remote => token::read(&paths.token_file()).ok().flatten(),
+            (token, _) => token,
+        };
         Ok(Self {
             url,
             token,
@@ -87,6 +93,18 @@ impl Target {
         opts.scopes = scopes.iter().map(|s| (*s).to_owned()).collect();
         opts.timeout = self.timeout;
         opts
+    }
+}
+
+/// The config's credentials (lifecycle.md §9.1): `gateway.remote.*` in remote mode; locally
+/// `gateway.auth.*`, else `gateway.remote.*`.
+fn configured_credentials(cfg: &GatewayConfig, remote: bool) -> (Option<String>, Option<String>) {
+    let non_blank = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
+    let local = (non_blank(&cfg.auth.token), non_blank(&cfg.auth.password));
+    let far = (cfg.remote.token.clone(), cfg.remote.password.clone());
+    match (remote, local) {
+        (true, _) | (false, (None, None)) => far,
+        (false, local) => local,
     }
 }
 
@@ -288,5 +306,28 @@ impl From<&ClientError> for ErrorReport {
                 format!("unexpected reply: {message}"),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AuthConfig, RemoteConfig};
+
+    fn cfg(local: Option<&str>, remote: Option<&str>) -> GatewayConfig {
+        GatewayConfig {
+            auth: AuthConfig { token: local.map(Into::into), ..AuthConfig::default() },
+            remote: RemoteConfig { token: remote.map(Into::into), ..RemoteConfig::default() },
+            ..GatewayConfig::default()
+        }
+    }
+
+    #[test]
+    fn credentials_follow_the_mode() {
+        let token = |c: &GatewayConfig, remote| configured_credentials(c, remote).0;
+        assert_eq!(token(&cfg(Some("l"), Some("r")), true).as_deref(), Some("r"));
+        assert_eq!(token(&cfg(Some("l"), None), true), None);
+        assert_eq!(token(&cfg(Some("l"), Some("r")), false).as_deref(), Some("l"));
+        assert_eq!(token(&cfg(None, Some("r")), false).as_deref(), Some("r"));
     }
 }

@@ -86,6 +86,27 @@ pub struct GatewayConfig {
     pub auth_rate_limit: RateLimitPolicy,
     /// `gateway.controlUi`.
     pub control_ui: ControlUiConfig,
+    /// `gateway.remote`: where client commands connect when `gateway.mode` is `remote`.
+    pub remote: RemoteConfig,
+}
+
+/// `gateway.remote.{url,token,password}` (blank values read as unset).
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct RemoteConfig {
+    pub url: Option<String>,
+    pub token: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for RemoteConfig {
+    // Secrets never reach logs, even at debug level.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteConfig")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// `gateway.auth.{mode,token,password}`; `trusted-proxy` (unsupported) has no [`AuthChoice`]
@@ -225,8 +246,12 @@ impl Config {
             },
             auth_rate_limit: rate_limit_policy(auth.rate_limit.as_ref()),
             control_ui: ControlUiConfig {
-                allowed_origins: gw.control_ui.and_then(|c| c.allowed_origins).unwrap_or_default(),
+                allowed_origins: gw.control_ui.clone().and_then(|c| c.allowed_origins).unwrap_or_default(),
             },
+            remote: gw.remote.clone().map_or_else(RemoteConfig::default, |r| {
+                let non_blank = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
+                RemoteConfig { url: non_blank(r.url), token: non_blank(r.token), password: non_blank(r.password) }
+            }),
         };
         Ok(Self {
             found: loaded.exists,
@@ -252,6 +277,22 @@ pub fn rate_limit_policy(config: Option<&core::RateLimitConfig>) -> RateLimitPol
         lockout: c.lockout_ms.map_or(default.lockout, std::time::Duration::from_millis),
         exempt_loopback: c.exempt_loopback.unwrap_or(default.exempt_loopback),
     }
+}
+
+/// Keys the gateway accepts but cannot honour yet, one warning each, logged at start:
+/// `gateway.controlUi.enabled`/`basePath` (no Control UI is built) and
+/// `gateway.auth.allowTailscale: true` (no Tailscale support).
+pub fn unsupported_warnings(typed: &core::Config) -> Vec<&'static str> {
+    let gw = typed.gateway();
+    let mut out = Vec::new();
+    let ui = gw.control_ui.unwrap_or_default();
+    if ui.enabled == Some(true) || ui.base_path.is_some() {
+        out.push("gateway.controlUi.enabled/basePath: the Control UI is not built yet; ignored");
+    }
+    if gw.auth.and_then(|a| a.allow_tailscale) == Some(true) {
+        out.push("gateway.auth.allowTailscale: Tailscale identity is not supported yet; ignored (token/password auth still applies)");
+    }
+    out
 }
 
 /// `$OPENCLAW_GATEWAY_PORT`, parsed; unset or empty is `None`.
@@ -319,6 +360,27 @@ mod tests {
         assert_eq!(cfg.gateway.auth_rate_limit, want);
         let cfg = load("{ gateway: { auth: { rateLimit: { maxAttempts: 3 } } } }").unwrap();
         assert_eq!(cfg.gateway.auth_rate_limit, RateLimitPolicy { max_attempts: 3, ..RateLimitPolicy::default() });
+    }
+
+    #[test]
+    fn unsupported_keys_are_named_once() {
+        let cfg = load("{ gateway: { controlUi: { enabled: true, basePath: '/ui' }, auth: { allowTailscale: true } } }").unwrap();
+        let w = unsupported_warnings(&cfg.typed);
+        assert_eq!(w.len(), 2, "{w:?}");
+        assert!(w[0].starts_with("gateway.controlUi.enabled/basePath: the Control UI is not built yet; ignored"));
+        assert!(w[1].starts_with("gateway.auth.allowTailscale:"));
+        let cfg = load("{ gateway: { controlUi: { enabled: false }, auth: { allowTailscale: false } } }").unwrap();
+        assert!(unsupported_warnings(&cfg.typed).is_empty());
+    }
+
+    #[test]
+    fn remote_keys_are_read() {
+        let cfg = load("{ gateway: { mode: 'remote', remote: { url: 'ws://10.0.0.2:18789', token: 'rt', password: ' ' } } }").unwrap();
+        let r = cfg.gateway.remote;
+        assert_eq!(r.url.as_deref(), Some("ws://10.0.0.2:18789"));
+        assert_eq!(r.token.as_deref(), Some("rt"));
+        assert_eq!(r.password, None);
+        assert!(!format!("{r:?}").contains("rt\""));
     }
 
     #[test]

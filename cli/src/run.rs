@@ -137,6 +137,9 @@ async fn start(
     for warning in &config.warnings {
         tracing::warn!("Config warning: {warning}");
     }
+    for warning in config::unsupported_warnings(&config.typed) {
+        tracing::warn!("Config warning: {warning}");
+    }
     let gw = &config.gateway;
     let mut port = config::resolve_port(args.port, config::port_from_env()?, gw);
     if port == 0 {

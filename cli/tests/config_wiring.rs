@@ -96,3 +96,62 @@ fn agents_defaults_timeout_seconds_bounds_agent_runs() {
     });
     drop(silent);
 }
+
+/// Control UI and Tailscale keys the gateway cannot honour yet are named once at start.
+#[test]
+fn unsupported_keys_are_warned_about_at_start() {
+    let home = common::home();
+    let (mut gw, _) = start(
+        home.path(),
+        &format!(
+            "{{ gateway: {{ mode: 'local', reload: {{ mode: 'off' }}, controlUi: {{ enabled: true, basePath: '/ui' }},\n\
+             auth: {{ mode: 'token', token: '{TOKEN}', allowTailscale: true }} }} }}\n"
+        ),
+    );
+    for needle in [
+        "gateway.controlUi.enabled/basePath: the Control UI is not built yet; ignored",
+        "gateway.auth.allowTailscale: Tailscale identity is not supported yet",
+    ] {
+        // Logged before or after the listening line, depending on the log writer.
+        if !gw.stdout.iter().any(|l| l.contains(needle)) {
+            gw.wait_line(needle);
+        }
+    }
+}
+
+/// `gateway.mode: "remote"`: client commands connect to `gateway.remote.url` with
+/// `gateway.remote.token` (not `gateway.auth.token`, which here is wrong for that gateway).
+#[test]
+fn client_commands_use_gateway_remote_in_remote_mode() {
+    let server_home = common::home();
+    let (_gw, port) = start(
+        server_home.path(),
+        &format!("{{ gateway: {{ mode: 'local', reload: {{ mode: 'off' }}, auth: {{ mode: 'token', token: '{TOKEN}' }} }} }}\n"),
+    );
+    let client_home = common::home();
+    let dir = client_home.path().join(".openclaw");
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |mode: &str| {
+        std::fs::write(
+            dir.join("openclaw.json"),
+            format!(
+                "{{ gateway: {{ mode: '{mode}', port: 9, auth: {{ token: 'not-the-remote-token' }},\n\
+                 remote: {{ url: 'ws://127.0.0.1:{port}', token: '{TOKEN}' }} }} }}\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("remote");
+    let mut cmd = openclaw(client_home.path());
+    cmd.args(["gateway", "call", "health", "--json"]);
+    let (status, stdout, stderr) = common::run(cmd);
+    assert!(status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&stdout).unwrap()["ok"], true, "{stdout}");
+    // Local mode ignores gateway.remote.url: port 9 has no gateway.
+    write("local");
+    let mut cmd = openclaw(client_home.path());
+    cmd.args(["gateway", "call", "health", "--json", "--timeout", "5000"]);
+    let (status, stdout, stderr) = common::run(cmd);
+    assert!(!status.success(), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(stderr.contains("Connection refused"), "{stderr}");
+}
