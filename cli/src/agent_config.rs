@@ -59,7 +59,7 @@ pub fn resolve(
         let api_key = p.api_key.clone().filter(|k| !k.is_empty());
         config.providers.insert(name.clone(), ProviderConfig { base_url: p.base_url.clone(), api_key, api });
     }
-    let defaults = agents.defaults.clone().unwrap_or_default();
+    let defaults = agents.defaults.unwrap_or_default();
     if let Some(setting) = &defaults.model {
         let (primary, fallbacks) = match setting {
             ModelSetting::Ref(r) => (r.clone(), Vec::new()),

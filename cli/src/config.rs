@@ -248,7 +248,7 @@ impl Config {
             control_ui: ControlUiConfig {
                 allowed_origins: gw.control_ui.clone().and_then(|c| c.allowed_origins).unwrap_or_default(),
             },
-            remote: gw.remote.clone().map_or_else(RemoteConfig::default, |r| {
+            remote: gw.remote.map_or_else(RemoteConfig::default, |r| {
                 let non_blank = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
                 RemoteConfig { url: non_blank(r.url), token: non_blank(r.token), password: non_blank(r.password) }
             }),

@@ -1,5 +1,6 @@
 //! Config-driven policy in the hub: `gateway.auth.rateLimit` ([`RateLimitPolicy`] in
 //! `HubConfig`) and `agents.defaults.timeoutSeconds` (the default run timeout). Virtual time.
+#![allow(clippy::unwrap_used)] // tests may unwrap
 
 use std::time::Duration;
 
