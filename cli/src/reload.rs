@@ -30,13 +30,12 @@ pub fn loader(path: PathBuf) -> Loader {
     Arc::new(move || load(&path))
 }
 
-/// The resolved value the gateway starts from (`{}` when there is no file) and the files to
-/// watch: the config and every file it includes. A change of the include set takes effect at
-/// the next restart.
-pub fn initial(path: &Path) -> (Value, Vec<PathBuf>) {
-    match load_config(path) {
-        Ok(loaded) => (loaded.value, loaded.files),
-        Err(_) => (Value::Object(Default::default()), vec![path.to_owned()]),
+/// The files to watch: the config and every file it includes (just the config when it does
+/// not load). A change of the include set takes effect at the next restart.
+pub fn watched_files(path: &Path) -> Vec<PathBuf> {
+    match openclaw_io::config_file::load_config_lenient(path) {
+        Ok(loaded) => loaded.files,
+        Err(_) => vec![path.to_owned()],
     }
 }
 
@@ -68,7 +67,7 @@ pub async fn apply(gateway: &Gateway, paths: &Paths, config: &Value) -> Result<(
         |name| std::env::var(name).ok(),
     )
     .map_err(|e| e.to_string())?;
-    gateway.set_agent_config(agent).await;
+    gateway.set_agent_config(agent, crate::agent_config::run_timeout(&config.agents)).await;
     Ok(())
 }
 

@@ -132,8 +132,18 @@ async fn start(
     if first {
         crate::dev::preflight_ensure(args, &paths)?;
     }
+    // Watch first, then read the config once: an edit made from here on reaches the watcher
+    // and is compared with exactly the config this gateway runs on (none can fall between).
+    let pending_watch = match ConfigWatcher::watch(&crate::reload::watched_files(&paths.config_path)) {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!("config watcher error: {e}; hot reload is off");
+            None
+        }
+    };
     // The gateway never runs on an invalid config, nor on an unresolved `${VAR}`.
-    let config = Config::load_strict(&paths.config_path)?;
+    let loaded = openclaw_io::config_file::load_config(&paths.config_path).map_err(ConfigError::from)?;
+    let config = Config::from_loaded(&loaded)?;
     for warning in &config.warnings {
         tracing::warn!("Config warning: {warning}");
     }
@@ -200,18 +210,12 @@ async fn start(
         tracing::info!(config = %paths.config_path.display(), "no config file; using defaults");
     }
     crate::reload::consume_sentinel(&paths.state_dir);
-    let (current, files) = crate::reload::initial(&paths.config_path);
+    let current = loaded.value;
     let sigusr1_allowed = crate::reload::sigusr1_allowed(&current);
     let hot = crate::reload::hot_reload_active(&current);
     let (reload_tx, reloads) = mpsc::channel(8);
     let loader = crate::reload::loader(paths.config_path.clone());
-    let watcher = match ConfigWatcher::start(&files, current, loader, reload_tx) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            tracing::warn!("config watcher error: {e}; hot reload is off");
-            None
-        }
-    };
+    let watcher = pending_watch.map(|w| w.run(current, loader, reload_tx));
     gateway.set_config_reload(hot && watcher.is_some(), None).await;
     Ok(Running { gateway, paths, watcher, reloads, sigusr1_allowed })
 }

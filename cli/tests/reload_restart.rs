@@ -199,3 +199,38 @@ fn hot_reload_restart_and_sigusr1() {
     gw.signal("TERM");
     assert!(gw.wait_exit().success());
 }
+
+/// `agents.defaults.timeoutSeconds` is hot: a run started after the edit uses the new default.
+#[test]
+fn run_timeout_default_is_applied_live() {
+    use openclaw_tests::fake_model::Script;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let fake = rt.block_on(FakeModel::start(FakeApi::OpenAi, vec![Script::Stall]));
+    let home = common::home();
+    let state = home.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let path = state.join("openclaw.json");
+    save(&path, &config("tok-1", Some(&fake.base_url()), ""));
+    let mut cmd = openclaw(home.path());
+    cmd.env("OPENCLAW_STATE_DIR", &state).args(["gateway", "--port", "0"]);
+    let mut gw = Proc::spawn(cmd);
+    let (_, port) = gw.wait_listening();
+    rt.block_on(async {
+        let (mut c, _) = connect(port, "tok-1").await.unwrap();
+        let timed = config("tok-1", Some(&fake.base_url()), "")
+            .replace("agents: { defaults: { model: 'fake/echo-1' } }", "agents: { defaults: { model: 'fake/echo-1', timeoutSeconds: 1 } }");
+        assert_ne!(timed, config("tok-1", Some(&fake.base_url()), ""), "the edit must change the file");
+        save(&path, &timed);
+        gw.wait_line("config hot reload applied (agents.defaults.timeoutSeconds)");
+        // The fake stalls: without the new default this would wait for 600 s (and the call's
+        // own bound of 30 s would fail the test first).
+        let err = agent(&mut c, "hi", "k1").await.unwrap_err();
+        let code = match &err {
+            ClientError::Rejected { error, .. } => Some(error.code),
+            _ => None,
+        };
+        assert_eq!(code, Some(openclaw_core::wire::frames::ErrorCode::AgentTimeout), "{err}");
+    });
+    gw.signal("TERM");
+    assert!(gw.wait_exit().success());
+}

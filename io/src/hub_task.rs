@@ -39,8 +39,8 @@ pub(crate) enum HubInput {
         session_id: String,
         result: Result<openclaw_core::hub::HistoryPage, String>,
     },
-    /// Hot reload: agent runs started from now on use this config.
-    AgentConfig(Box<crate::agent::AgentConfig>),
+    /// Hot reload: agent runs started from now on use this config and default timeout.
+    AgentConfig { config: Box<crate::agent::AgentConfig>, timeout: std::time::Duration },
     /// The config watcher's status for `health.configReload`.
     ConfigReload { status: openclaw_core::wire::hello::HotReloadStatus, last_error: Option<String> },
     /// The answer to a `HubOutput::Host` request.
@@ -115,8 +115,9 @@ pub(crate) async fn run(
                     Err(message) => hub.handle_history_failed(conn, id, &message),
                 },
                 Some(HubInput::HostReply { conn, id, reply }) => hub.handle_host_reply(conn, id, reply),
-                Some(HubInput::AgentConfig(config)) => {
+                Some(HubInput::AgentConfig { config, timeout }) => {
                     hub.set_model_configured(config.model.is_some());
+                    hub.set_agent_timeout(timeout);
                     if let Err(e) = runtime.set_config(*config) {
                         tracing::warn!("config reload failed: agent settings not applied: {e}");
                     }

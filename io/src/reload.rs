@@ -30,6 +30,22 @@ pub enum ReloadEvent {
 /// Reads and validates the config; runs on a blocking thread.
 pub type Loader = Arc<dyn Fn() -> LoadOutcome + Send + Sync>;
 
+/// A registered watch whose machine has not started: changes are kept (one is enough).
+pub struct PendingWatch {
+    watcher: notify::RecommendedWatcher,
+    fs_rx: mpsc::Receiver<()>,
+}
+
+impl PendingWatch {
+    /// Starts the machine from the running `current` config (the snapshot read after
+    /// [`ConfigWatcher::watch`]); a change seen meanwhile is handled at once.
+    pub fn run(self, current: Value, loader: Loader, events: mpsc::Sender<ReloadEvent>) -> ConfigWatcher {
+        let (restarted, restarted_rx) = mpsc::channel(1);
+        let task = tokio::spawn(drive(Reloader::new(current), loader, self.fs_rx, restarted_rx, events));
+        ConfigWatcher { task, restarted, _watcher: self.watcher }
+    }
+}
+
 /// The running watcher; dropping it (or [`ConfigWatcher::stop`]) stops watching.
 pub struct ConfigWatcher {
     task: JoinHandle<()>,
@@ -47,6 +63,14 @@ impl ConfigWatcher {
         loader: Loader,
         events: mpsc::Sender<ReloadEvent>,
     ) -> Result<Self, notify::Error> {
+        Ok(Self::watch(files)?.run(current, loader, events))
+    }
+
+    /// Registers the watch now, without a baseline yet: a change from here on is seen once
+    /// [`PendingWatch::run`] starts the machine. Register before reading the config the gateway
+    /// will run on, and pass that same snapshot to `run`, so no edit can fall between the read
+    /// and the watch.
+    pub fn watch(files: &[PathBuf]) -> Result<PendingWatch, notify::Error> {
         // One pending change is enough: the machine debounces anyway.
         let (fs_tx, fs_rx) = mpsc::channel::<()>(1);
         let names: BTreeSet<PathBuf> = files.iter().map(|f| absolute(f)).collect();
@@ -74,9 +98,7 @@ impl ConfigWatcher {
         for dir in &dirs {
             watcher.watch(dir, RecursiveMode::NonRecursive)?;
         }
-        let (restarted, restarted_rx) = mpsc::channel(1);
-        let task = tokio::spawn(drive(Reloader::new(current), loader, fs_rx, restarted_rx, events));
-        Ok(Self { task, restarted, _watcher: watcher })
+        Ok(PendingWatch { watcher, fs_rx })
     }
 
     /// The gateway restarted: restart-class changes may request a restart again.

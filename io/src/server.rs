@@ -131,10 +131,11 @@ impl Gateway {
         self.local_addr
     }
 
-    /// Hot reload of `models.*`/`agents.*`: runs started from now on use `config`; runs in
-    /// flight finish on the settings they started with. Never drops a connection.
-    pub async fn set_agent_config(&self, config: crate::agent::AgentConfig) {
-        let _ = self.shared.hub.send(HubInput::AgentConfig(Box::new(config))).await;
+    /// Hot reload of `models.*`/`agents.*`/`tools.*`: runs started from now on use `config`
+    /// and the default run `timeout` (`agents.defaults.timeoutSeconds`); runs in flight finish
+    /// on the settings they started with. Never drops a connection.
+    pub async fn set_agent_config(&self, config: crate::agent::AgentConfig, timeout: Duration) {
+        let _ = self.shared.hub.send(HubInput::AgentConfig { config: Box::new(config), timeout }).await;
     }
 
     /// Reports the config watcher's state: hot reload on or off, and why the last reload was
