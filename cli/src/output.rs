@@ -109,11 +109,10 @@ impl CallFailure {
             }
             Self::Usage(_) | Self::Config(_) | Self::Gateway(_) => String::new(),
         };
-        Rendered {
-            stdout,
-            stderr,
-            code: 1,
-        }
+        // A failed probe is a finding, not a failure of the command: the reference exits 0
+        // (unreachable or refused alike; docs/reference-facts.md §5).
+        let code = if matches!(self, Self::Probe { .. }) { 0 } else { 1 };
+        Rendered { stdout, stderr, code }
     }
 }
 

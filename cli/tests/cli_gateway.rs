@@ -275,6 +275,12 @@ fn client_commands_happy_paths_and_errors() {
         "{stderr}"
     );
 
+    // A failed probe is reported, not a failure of `gateway status`: exit 0 as the reference.
+    let (status, stdout, stderr) = client(&["gateway", "status", "--token", "WRONG"]);
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stdout.contains("Connectivity probe: failed"), "{stdout}");
+    assert!(stderr.contains("token mismatch"), "{stderr}");
+
     // Same without --json: nothing on stdout, code and message on stderr.
     let (status, stdout, stderr) = client(&["gateway", "call", "health", "--token", "WRONG"]);
     assert_eq!(status.code(), Some(1));
