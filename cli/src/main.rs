@@ -21,6 +21,7 @@ mod reload;
 mod run;
 mod setup_cmd;
 mod status_cmd;
+mod supervise;
 mod token;
 
 use std::io::{IsTerminal, Write};
