@@ -225,10 +225,7 @@ fn run_timeout_default_is_applied_live() {
         // The fake stalls: without the new default this would wait for 600 s (and the call's
         // own bound of 30 s would fail the test first).
         let err = agent(&mut c, "hi", "k1").await.unwrap_err();
-        let code = match &err {
-            ClientError::Rejected { error, .. } => Some(error.code),
-            _ => None,
-        };
+        let code = if let ClientError::Rejected { error, .. } = &err { Some(error.code) } else { None };
         assert_eq!(code, Some(openclaw_core::wire::frames::ErrorCode::AgentTimeout), "{err}");
     });
     gw.signal("TERM");

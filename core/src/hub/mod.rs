@@ -10,6 +10,7 @@ mod agent;
 mod chat;
 mod connect;
 mod handlers;
+mod live;
 mod presence;
 mod runs;
 mod sessions;
@@ -417,37 +418,6 @@ impl Hub {
     }
 
     /// Sends `event` to every open socket the audience admits, each with its own `seq`.
-    /// `conn` started or joined `run`: if it advertised `tool-events`, it gets the run's `tool`
-    /// events. Entries of runs that are no longer active are dropped here, so the map stays
-    /// as small as the set of active runs.
-    pub(super) fn register_tool_recipient(&mut self, run: &RunId, conn: ConnId) {
-        let runs = &self.runs;
-        self.tool_recipients.retain(|r, _| runs.is_active(r));
-        let wants = matches!(self.conns.get(&conn), Some(Conn::Open(open)) if open.tool_events);
-        if wants && self.runs.is_active(run) {
-            let list = self.tool_recipients.entry(run.clone()).or_default();
-            if !list.contains(&conn) {
-                list.push(conn);
-            }
-        }
-    }
-
-    /// Sends a `tool` agent event of `run` to its registered recipients that are still open
-    /// operators with read scope (others get nothing: the reference's `session.tool` summary
-    /// event is not built yet).
-    pub(super) fn send_tool_event(&mut self, run: &RunId, event: EncodedEvent) {
-        let Some(list) = self.tool_recipients.get(run) else { return };
-        let recipients: Vec<ConnId> = list
-            .iter()
-            .copied()
-            .filter(|c| matches!(self.conns.get(c), Some(Conn::Open(open)) if admits(Audience::Operators(Scope::Read), open)))
-            .collect();
-        let event = Arc::new(event);
-        for conn in recipients {
-            self.to(conn, HubToSession::Event { event: Arc::clone(&event), sequenced: true });
-        }
-    }
-
     pub fn broadcast(&mut self, event: EncodedEvent, audience: Audience) {
         let event = Arc::new(event);
         let recipients: Vec<ConnId> = self
@@ -536,42 +506,6 @@ impl Hub {
         }
     }
 
-    /// The host's config watcher reports: whether hot reload is on (`gateway.reload.mode` is not
-    /// `off`), and why the last reload was not applied (`None`: it was, or there was none).
-    /// Any change is broadcast as a fresh `health`; the error is shown by the `health`
-    /// method as `configReload.lastError` (outside the reference's closed snapshot schema, like
-    /// its `modelRuntime`).
-    pub fn set_config_reload(&mut self, wall: UnixMillis, status: HotReloadStatus, last_error: Option<String>) {
-        let error_changed = self.reload_error.as_ref().map(|e| &e.message) != last_error.as_ref();
-        self.reload_error = last_error.map(|message| ReloadError { message, at: wall });
-        if status != self.config.hot_reload || error_changed {
-            // A fresh `health` tells clients to look again (the error itself is in the method's
-            // answer only, outside the event's closed schema).
-            self.config.hot_reload = status;
-            self.refresh_health(wall);
-        }
-    }
-
-    /// Hot reload of the agent settings: whether a default model is configured now (`agent`
-    /// refuses with UNAVAILABLE without one; `hello-ok.snapshot.sessionDefaults` reports it).
-    pub fn set_model_configured(&mut self, configured: bool) {
-        self.config.session_defaults.model_configured = configured;
-    }
-
-    /// `agents.defaults.timeoutSeconds` changed (config reload): runs started from now on use it.
-    pub fn set_agent_timeout(&mut self, timeout: std::time::Duration) {
-        self.config.agent_timeout = timeout;
-    }
-
-    /// The `health` method's answer: the snapshot plus `configReload.lastError` when a reload
-    /// failed.
-    fn health_result(&self) -> Value {
-        let mut health = serde_json::to_value(&self.health).unwrap_or_default();
-        if let (Some(error), Some(reload)) = (&self.reload_error, health.get_mut("configReload")) {
-            reload["lastError"] = json!({ "message": error.message, "ts": error.at.0 });
-        }
-        health
-    }
 
     /// Rebuilds the health snapshot and broadcasts `health` (stateVersion.health + 1).
     pub fn refresh_health(&mut self, wall: UnixMillis) {

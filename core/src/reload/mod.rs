@@ -198,7 +198,8 @@ impl Reloader {
                 self.state = State::Loading { pending: false };
                 self.out.push_back(ReloadOutput::Load);
             }
-            _ => {}
+            // Early (a stale timer) or nothing to wait for.
+            State::Debouncing(_) | State::RetryMissing { .. } | State::Idle | State::Loading { .. } => {}
         }
     }
 

@@ -13,7 +13,11 @@ fn drain(r: &mut Reloader) -> (Vec<ReloadOutput>, Option<Instant>) {
     loop {
         match r.poll_output() {
             ReloadOutput::Wait(at) => return (outs, at),
-            other => outs.push(other),
+            other @ (ReloadOutput::Load
+            | ReloadOutput::Apply { .. }
+            | ReloadOutput::Restart { .. }
+            | ReloadOutput::Notice(_)
+            | ReloadOutput::Status { .. }) => outs.push(other),
         }
     }
 }

@@ -5,9 +5,14 @@
 
 use serde_json::{json, Value};
 
+use std::sync::Arc;
+
 use super::super::sessions::StoreCommand;
-use super::super::{Hub, HubOutput};
-use crate::ids::{RunId, UnixMillis};
+use super::super::{admits, Audience, Conn, Hub, HubOutput};
+use crate::auth::scopes::Scope;
+use crate::ids::{ConnId, RunId, UnixMillis};
+use crate::link::HubToSession;
+use crate::wire::codec::EncodedEvent;
 use crate::time::Instant;
 use crate::wire::agent::{ToolCall, ToolOutcome};
 
@@ -121,4 +126,39 @@ pub(super) fn aborted_message(run: &RunId, text: &str, origin: AbortOrigin, wall
         "idempotencyKey": format!("{}:assistant", run.0),
         "openclawAbort": { "aborted": true, "origin": origin.as_str(), "runId": run.0 },
     })
+}
+
+/// Tool events reach only the sockets that started or joined a run and advertised
+/// `caps: ["tool-events"]` (channels-agent-nodes.md §5.3).
+impl Hub {
+    /// `conn` started or joined `run`: if it advertised `tool-events`, it gets the run's `tool`
+    /// events. Entries of runs that are no longer active are dropped here, so the map stays
+    /// as small as the set of active runs.
+    pub(in crate::hub) fn register_tool_recipient(&mut self, run: &RunId, conn: ConnId) {
+        let runs = &self.runs;
+        self.tool_recipients.retain(|r, _| runs.is_active(r));
+        let wants = matches!(self.conns.get(&conn), Some(Conn::Open(open)) if open.tool_events);
+        if wants && self.runs.is_active(run) {
+            let list = self.tool_recipients.entry(run.clone()).or_default();
+            if !list.contains(&conn) {
+                list.push(conn);
+            }
+        }
+    }
+
+    /// Sends a `tool` agent event of `run` to its registered recipients that are still open
+    /// operators with read scope (others get nothing: the reference's `session.tool` summary
+    /// event is not built yet).
+    pub(in crate::hub) fn send_tool_event(&mut self, run: &RunId, event: EncodedEvent) {
+        let Some(list) = self.tool_recipients.get(run) else { return };
+        let recipients: Vec<ConnId> = list
+            .iter()
+            .copied()
+            .filter(|c| matches!(self.conns.get(c), Some(Conn::Open(open)) if admits(Audience::Operators(Scope::Read), open)))
+            .collect();
+        let event = Arc::new(event);
+        for conn in recipients {
+            self.to(conn, HubToSession::Event { event: Arc::clone(&event), sequenced: true });
+        }
+    }
 }

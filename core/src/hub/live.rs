@@ -1,0 +1,48 @@
+//! Live settings the host changes while the gateway runs (config hot reload): the reload
+//! status and last error `health` shows, whether a model is configured, the default run
+//! timeout.
+
+use serde_json::{json, Value};
+
+use super::{Hub, ReloadError};
+use crate::ids::UnixMillis;
+use crate::wire::hello::HotReloadStatus;
+
+impl Hub {
+    /// The host's config watcher reports: whether hot reload is on (`gateway.reload.mode` is not
+    /// `off`), and why the last reload was not applied (`None`: it was, or there was none).
+    /// Any change is broadcast as a fresh `health`; the error is shown by the `health`
+    /// method as `configReload.lastError` (outside the reference's closed snapshot schema, like
+    /// its `modelRuntime`).
+    pub fn set_config_reload(&mut self, wall: UnixMillis, status: HotReloadStatus, last_error: Option<String>) {
+        let error_changed = self.reload_error.as_ref().map(|e| &e.message) != last_error.as_ref();
+        self.reload_error = last_error.map(|message| ReloadError { message, at: wall });
+        if status != self.config.hot_reload || error_changed {
+            // A fresh `health` tells clients to look again (the error itself is in the method's
+            // answer only, outside the event's closed schema).
+            self.config.hot_reload = status;
+            self.refresh_health(wall);
+        }
+    }
+
+    /// Hot reload of the agent settings: whether a default model is configured now (`agent`
+    /// refuses with UNAVAILABLE without one; `hello-ok.snapshot.sessionDefaults` reports it).
+    pub fn set_model_configured(&mut self, configured: bool) {
+        self.config.session_defaults.model_configured = configured;
+    }
+
+    /// `agents.defaults.timeoutSeconds` changed (config reload): runs started from now on use it.
+    pub fn set_agent_timeout(&mut self, timeout: std::time::Duration) {
+        self.config.agent_timeout = timeout;
+    }
+
+    /// The `health` method's answer: the snapshot plus `configReload.lastError` when a reload
+    /// failed.
+    pub(super) fn health_result(&self) -> Value {
+        let mut health = serde_json::to_value(&self.health).unwrap_or_default();
+        if let (Some(error), Some(reload)) = (&self.reload_error, health.get_mut("configReload")) {
+            reload["lastError"] = json!({ "message": error.message, "ts": error.at.0 });
+        }
+        health
+    }
+}
