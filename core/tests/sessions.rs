@@ -198,7 +198,16 @@ fn delete_aborts_the_running_session_first() {
     h.request(a, "d1", "sessions.delete", json!({"key":"agent:main:busy"}));
     let frames = h.frames(a);
     let res = |id: &str| frames.iter().rev().find(|f| f["type"] == "res" && f["id"] == id).cloned().unwrap_or_default();
-    assert_eq!(res("d1")["payload"], json!({"ok":true,"key":"agent:main:busy","deleted":true,"archived":[]}));
+    let done = res("d1")["payload"].clone();
+    assert_eq!((done["ok"].clone(), done["deleted"].clone()), (json!(true), json!(true)), "{done}");
+    // The transcript is archived as the reference does, then the rows go.
+    let archived = done["archived"][0].as_str().unwrap_or_default().to_owned();
+    assert!(archived.starts_with("/tmp/state/agents/main/sessions/") && archived.ends_with(".jsonl.deleted.1800000000000"), "{done}");
+    let archive = h.store_commands.iter().find_map(|c| match c {
+        StoreCommand::DeleteSession { archive, delete_transcript: true, .. } => archive.clone(),
+        _ => None,
+    });
+    assert_eq!(archive.as_deref(), Some(archived.as_str()));
     assert_eq!(res("r1")["payload"]["summary"], "aborted", "the running run ended");
     assert_eq!(res("r2")["payload"]["summary"], "aborted", "the queued run never started");
     let starts = h.run_commands.iter().filter(|c| matches!(c, openclaw_core::hub::RunCommand::Start(_))).count();

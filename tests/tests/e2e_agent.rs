@@ -344,8 +344,18 @@ async fn duplicates_are_detected_across_a_restart_and_sessions_are_listed() {
     assert_eq!(fin["ok"], true, "{fin}");
     let last = fake.requests().pop().unwrap();
     assert_eq!(last["messages"].as_array().unwrap().len(), 2, "system + user only: {last}");
+    // Deleting the session archives its transcript on disk before the rows go.
+    ws.send_json(&json!({"type":"req","id":"d","method":"sessions.delete","params":{"key":"agent:main:t1"}})).await;
+    let deleted = within("delete", ws.res("d")).await;
+    let archive = deleted["payload"]["archived"][0].as_str().unwrap().to_owned();
+    assert!(archive.starts_with(&format!("{dir}/agents/main/sessions/")), "{deleted}");
+    ws.send_json(&json!({"type":"req","id":"l2","method":"sessions.list","params":{}})).await;
+    assert_eq!(within("list", ws.res("l2")).await["payload"]["count"], 0);
     gw.shutdown("test over", None);
+    // The gateway ends only after its store writer carried out every queued change.
     within("gateway exit", gw.wait()).await.unwrap();
+    let text = std::fs::read_to_string(&archive).unwrap_or_else(|e| panic!("{archive}: {e}"));
+    assert!(text.contains("fresh") && text.contains("echo: fresh"), "{text}");
 }
 
 #[tokio::test]

@@ -19,8 +19,10 @@ use crate::wire::sessions::{SessionEntry, SessionsDeleteParams, SessionsListPara
 pub enum StoreCommand {
     /// Insert or replace this session row.
     SaveSession(SessionEntry),
-    /// Remove the session; its messages too when `delete_transcript`.
-    DeleteSession { key: String, session_id: String, delete_transcript: bool },
+    /// Remove the session; its messages too when `delete_transcript`. With `archive`, first
+    /// write the transcript as the reference's JSONL to that path (the reference archives by
+    /// renaming to `<file>.deleted.<timestamp>`); if that fails the messages are kept.
+    DeleteSession { key: String, session_id: String, delete_transcript: bool, archive: Option<String> },
     /// A finished run's replayable result (idempotency across restarts), `res` as JSON
     /// `{ok, payload?, error?}` plus the `agent.wait` answer.
     SaveRunResult { run: RunId, response: serde_json::Value, wait: serde_json::Value, finished_at: UnixMillis },
@@ -256,19 +258,34 @@ impl Hub {
         for run in self.agents.runs_of(&key).iter().rev() {
             self.abort_run(now, wall, run, AbortOrigin::SessionDelete);
         }
+        let mut archived = Vec::new();
         let deleted = match self.sessions.entries.remove(&key) {
             Some(e) => {
                 let delete_transcript = p.delete_transcript.unwrap_or(true);
+                let archive = delete_transcript.then(|| self.archive_path(&e.agent_id, &e.session_id, wall)).flatten();
+                archived.extend(archive.clone());
                 self.out.push_back(HubOutput::Store(StoreCommand::DeleteSession {
                     key: key.clone(),
                     session_id: e.session_id,
                     delete_transcript,
+                    archive,
                 }));
                 true
             }
             None => false,
         };
-        self.respond_ok(conn, &id, &json!({ "ok": true, "key": key, "deleted": deleted, "archived": [] }));
+        self.respond_ok(conn, &id, &json!({ "ok": true, "key": key, "deleted": deleted, "archived": archived }));
+    }
+
+    /// `<state>/agents/<agentId>/sessions/<sessionId>.jsonl.deleted.<ms>`; none without a
+    /// state directory (an in-memory gateway keeps nothing).
+    fn archive_path(&self, agent_id: &str, session_id: &str, wall: UnixMillis) -> Option<String> {
+        let state = self.config.state_dir.as_deref()?.trim_end_matches('/');
+        // Ids come from clients: keep them to one safe path segment.
+        let safe = |s: &str| -> String {
+            s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') { c } else { '_' }).collect()
+        };
+        Some(format!("{state}/agents/{}/sessions/{}.jsonl.deleted.{}", safe(agent_id), safe(session_id), wall.0))
     }
 }
 

@@ -145,8 +145,19 @@ async fn write_loop(store: Arc<Store>, mut queue: mpsc::Receiver<WriterJob>, hub
         let store = Arc::clone(&store);
         let done = tokio::task::spawn_blocking(move || match &command {
             StoreCommand::SaveSession(entry) => store.save_session(entry),
-            StoreCommand::DeleteSession { key, session_id, delete_transcript } => {
-                store.delete_session(key, session_id, *delete_transcript)
+            StoreCommand::DeleteSession { key, session_id, delete_transcript, archive } => {
+                // Archive first; a failed archive keeps the messages (nothing is lost).
+                let keep = match archive {
+                    Some(path) => match super::store::archive_transcript(&store, key, std::path::Path::new(path)) {
+                        Ok(()) => false,
+                        Err(e) => {
+                            tracing::error!(error = %e, %path, "transcript not archived; its messages are kept");
+                            true
+                        }
+                    },
+                    None => false,
+                };
+                store.delete_session(key, session_id, *delete_transcript && !keep)
             }
             StoreCommand::SaveRunResult { run, response, wait, finished_at } => {
                 let ttl = u64::try_from(IDEMPOTENCY_TTL.as_millis()).unwrap_or(u64::MAX);

@@ -59,6 +59,9 @@ pub enum StoreError {
     Sql(#[from] rusqlite::Error),
     #[error("session database: a lock holder panicked")]
     Poisoned,
+    /// Writing a transcript archive failed.
+    #[error("transcript archive {0}")]
+    Io(String),
 }
 
 /// Where a transcript message belongs.
@@ -357,6 +360,18 @@ fn stored_message(content: Option<String>, role: &str, text: &str, ts: i64) -> V
         .unwrap_or_else(|| json!({ "role": role, "content": [{ "type": "text", "text": text }], "timestamp": ts }))
 }
 
+/// Writes the transcript of `session_key` as the reference's JSONL to `path` (atomically, mode
+/// 0600, creating the folder) before the session is deleted: the reference archives a deleted
+/// session's file as `<file>.deleted.<timestamp>`. A session without messages writes nothing.
+pub(crate) fn archive_transcript(store: &Store, session_key: &str, path: &Path) -> Result<(), StoreError> {
+    let Some(text) = store.export_jsonl(session_key, None)? else { return Ok(()) };
+    let io = |e: std::io::Error| StoreError::Io(format!("{}: {e}", path.display()));
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    crate::config_file::write_atomic(path, text.as_bytes()).map_err(io)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,5 +468,21 @@ mod tests {
         assert_eq!(lines[2]["parentId"], id);
         assert_eq!(lines[2]["message"]["role"], "assistant");
         assert!(s.export_jsonl("nope", None).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_deleted_session_is_archived_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::in_memory().unwrap();
+        s.append_message(&owner("k", "sid", "r1"), &text("user", "keep me", 5)).unwrap();
+        let path = dir.path().join("agents/main/sessions/sid.jsonl.deleted.9");
+        archive_transcript(&s, "k", &path).unwrap();
+        s.delete_session("k", "sid", true).unwrap();
+        let archived = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<Value> = archived.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines[1]["message"]["content"][0]["text"], "keep me", "{archived}");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert!(s.export_jsonl("k", None).unwrap().is_none(), "the session is gone from the database");
     }
 }
