@@ -203,9 +203,12 @@ fn delete_aborts_the_running_session_first() {
     // The transcript is archived as the reference does, then the rows go.
     let archived = done["archived"][0].as_str().unwrap_or_default().to_owned();
     assert!(archived.starts_with("/tmp/state/agents/main/sessions/") && archived.ends_with(".jsonl.deleted.1800000000000"), "{done}");
-    let archive = h.store_commands.iter().find_map(|c| match c {
-        StoreCommand::DeleteSession { archive, delete_transcript: true, .. } => archive.clone(),
-        _ => None,
+    let archive = h.store_commands.iter().find_map(|c| {
+        if let StoreCommand::DeleteSession { archive, delete_transcript: true, .. } = c {
+            archive.clone()
+        } else {
+            None
+        }
     });
     assert_eq!(archive.as_deref(), Some(archived.as_str()));
     assert_eq!(res("r1")["payload"]["summary"], "aborted", "the running run ended");
