@@ -125,13 +125,8 @@ async fn start(
     }
     // Watch first, then read the config once: an edit made from here on reaches the watcher
     // and is compared with exactly the config this gateway runs on (none can fall between).
-    let pending_watch = match ConfigWatcher::watch(&crate::reload::watched_files(&paths.config_path)) {
-        Ok(w) => Some(w),
-        Err(e) => {
-            tracing::warn!("config watcher error: {e}; hot reload is off");
-            None
-        }
-    };
+    let watched = crate::reload::watched_files(&paths.config_path);
+    let early_watch = ConfigWatcher::watch(&watched);
     // The gateway never runs on an invalid config, nor on an unresolved `${VAR}`.
     let loaded = openclaw_io::config_file::load_config(&paths.config_path).map_err(ConfigError::from)?;
     let config = Config::from_loaded(&loaded)?;
@@ -206,6 +201,20 @@ async fn start(
     let hot = crate::reload::hot_reload_active(&current);
     let (reload_tx, reloads) = mpsc::channel(8);
     let loader = crate::reload::loader(paths.config_path.clone());
+    let pending_watch = match early_watch {
+        Ok(w) => Some(w),
+        // Typically a first start: the state folder did not exist yet; starting created it.
+        Err(_) => match ConfigWatcher::watch(&watched) {
+            Ok(w) => {
+                w.recheck();
+                Some(w)
+            }
+            Err(e) => {
+                tracing::warn!("config watcher error: {e}; hot reload is off");
+                None
+            }
+        },
+    };
     let watcher = pending_watch.map(|w| w.run(current, loader, reload_tx));
     gateway.set_config_reload(hot && watcher.is_some(), None).await;
     Ok(Running { gateway, paths, watcher, reloads, sigusr1_allowed })

@@ -231,3 +231,21 @@ fn run_timeout_default_is_applied_live() {
     gw.signal("TERM");
     assert!(gw.wait_exit().success());
 }
+
+/// A first start on a fresh machine: the state folder (where the config goes) does not exist
+/// until the gateway creates it, and a config written afterwards is still followed.
+#[test]
+fn a_config_created_after_the_first_start_is_followed() {
+    let home = common::home();
+    let state = home.path().join("fresh-state");
+    let mut cmd = openclaw(home.path());
+    cmd.env("OPENCLAW_STATE_DIR", &state).args(["gateway", "--port", "0", "--allow-unconfigured"]);
+    let mut gw = Proc::spawn(cmd);
+    gw.wait_listening();
+    assert!(state.is_dir(), "starting created the state folder");
+    save(&state.join("openclaw.json"), "{ logging: { level: 'debug' } }");
+    gw.wait_line("config hot reload applied (logging)");
+    assert!(!gw.all_stdout().contains("config watcher error"), "{}", gw.all_stdout());
+    gw.signal("TERM");
+    assert!(gw.wait_exit().success());
+}

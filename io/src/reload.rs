@@ -34,9 +34,17 @@ pub type Loader = Arc<dyn Fn() -> LoadOutcome + Send + Sync>;
 pub struct PendingWatch {
     watcher: notify::RecommendedWatcher,
     fs_rx: mpsc::Receiver<()>,
+    /// Feeds a change by hand ([`PendingWatch::recheck`]).
+    nudge: mpsc::Sender<()>,
 }
 
 impl PendingWatch {
+    /// Treat the files as changed once: for a watch registered *after* the config was read
+    /// (its folder did not exist before), so an edit in between is still compared.
+    pub fn recheck(&self) {
+        let _ = self.nudge.try_send(());
+    }
+
     /// Starts the machine from the running `current` config (the snapshot read after
     /// [`ConfigWatcher::watch`]); a change seen meanwhile is handled at once.
     pub fn run(self, current: Value, loader: Loader, events: mpsc::Sender<ReloadEvent>) -> ConfigWatcher {
@@ -73,6 +81,7 @@ impl ConfigWatcher {
     pub fn watch(files: &[PathBuf]) -> Result<PendingWatch, notify::Error> {
         // One pending change is enough: the machine debounces anyway.
         let (fs_tx, fs_rx) = mpsc::channel::<()>(1);
+        let nudge = fs_tx.clone();
         let names: BTreeSet<PathBuf> = files.iter().map(|f| absolute(f)).collect();
         let dirs: BTreeSet<PathBuf> = names.iter().filter_map(|f| f.parent().map(Path::to_owned)).collect();
         let file_names: BTreeSet<(PathBuf, OsString)> = names
@@ -98,7 +107,7 @@ impl ConfigWatcher {
         for dir in &dirs {
             watcher.watch(dir, RecursiveMode::NonRecursive)?;
         }
-        Ok(PendingWatch { watcher, fs_rx })
+        Ok(PendingWatch { watcher, fs_rx, nudge })
     }
 
     /// The gateway restarted: restart-class changes may request a restart again.
