@@ -28,12 +28,14 @@ static VERBOSE: AtomicBool = AtomicBool::new(false);
 pub fn init_gateway(args: &RunArgs) {
     VERBOSE.store(args.verbose, Ordering::Relaxed);
     let paths = Paths::from_env().ok();
-    let section = paths
-        .as_ref()
-        .map_or(Ok(None), |p| logging_section(&p.config_path));
+    // One read of the config serves the logging settings and the secrets to mask.
+    let config = paths.as_ref().map_or(Ok(None), |p| read_config(&p.config_path));
+    let section = config.clone().map(|c| c.and_then(|mut v| v.get_mut("logging").map(Value::take)));
     let mut secrets = flag_secrets(args);
+    if let Ok(Some(config)) = &config {
+        secrets.extend(config_secrets(config));
+    }
     if let Some(paths) = &paths {
-        secrets.extend(config_secrets(&paths.config_path));
         if let Ok(Some(token)) = crate::token::read(&paths.token_file()) {
             secrets.push(token);
         }
@@ -143,10 +145,7 @@ fn flag_secrets(args: &RunArgs) -> Vec<String> {
 
 /// `gateway.auth.token` / `gateway.auth.password` (and `gateway.remote.*`), as written; a
 /// `${VAR}` reference also contributes the variable's value.
-fn config_secrets(config_path: &Path) -> Vec<String> {
-    let Ok(Some(config)) = read_config(config_path) else {
-        return Vec::new();
-    };
+fn config_secrets(config: &Value) -> Vec<String> {
     let mut out = Vec::new();
     for pointer in [
         "/gateway/auth/token",
@@ -183,7 +182,7 @@ mod tests {
         .unwrap();
         let logging = logging_section(&path).unwrap().unwrap();
         assert_eq!(logging["level"], "debug");
-        assert_eq!(config_secrets(&path), ["tok-123"]);
+        assert_eq!(config_secrets(&read_config(&path).unwrap().unwrap()), ["tok-123"]);
         assert_eq!(
             logging_section(&dir.path().join("missing.json")).unwrap(),
             None
