@@ -1,7 +1,7 @@
 //! Logging of `openclaw gateway` (lifecycle.md §10): [`LogSettings`] from the config's
 //! `logging` object, `--verbose` and the gateway's secrets, installed once per process.
 //!
-//! [`logging_section`] takes the object from the config as the loader resolves it (`$include`
+//! The `logging` object is taken from the config as the loader resolves it (`$include`
 //! merged, `${VAR}` substituted). Anything wrong in it is reported as a warning and the
 //! defaults are used: the config loader proper reports config errors (the gateway does not
 //! start on an invalid config).
@@ -120,11 +120,6 @@ fn report(errors: &[PatternError]) {
     }
 }
 
-/// The config file's `logging` object; a missing file has none.
-pub fn logging_section(config_path: &Path) -> Result<Option<Value>, String> {
-    Ok(read_config(config_path)?.and_then(|mut v| v.get_mut("logging").map(Value::take)))
-}
-
 /// The resolved config value (includes merged, `${VAR}` substituted; a missing variable is left
 /// as written here, the gateway's strict load reports it); `None` when there is no file.
 fn read_config(path: &Path) -> Result<Option<Value>, String> {
@@ -180,22 +175,19 @@ mod tests {
             "// json5\n{ logging: { level: 'debug', file: '/x/gw.log' }, gateway: { auth: { token: 'tok-123' } } }",
         )
         .unwrap();
-        let logging = logging_section(&path).unwrap().unwrap();
+        let logging = read_config(&path).unwrap().unwrap()["logging"].clone();
         assert_eq!(logging["level"], "debug");
         assert_eq!(config_secrets(&read_config(&path).unwrap().unwrap()), ["tok-123"]);
-        assert_eq!(
-            logging_section(&dir.path().join("missing.json")).unwrap(),
-            None
-        );
+        assert_eq!(read_config(&dir.path().join("missing.json")).unwrap(), None);
         std::fs::write(&path, "{ nope").unwrap();
-        let err = logging_section(&path).unwrap_err();
+        let err = read_config(&path).unwrap_err();
         assert!(err.contains("Config invalid") && err.contains("openclaw.json"), "{err}");
 
         // The loader's view: `$include` merged and `${VAR}` substituted.
         // (PATH is always set; tests must not set env vars while other threads read them.)
         std::fs::write(dir.path().join("logging.json5"), "{ level: 'warn', file: '${PATH}/gw.log' }").unwrap();
         std::fs::write(&path, "{ logging: { $include: './logging.json5' } }").unwrap();
-        let logging = logging_section(&path).unwrap().unwrap();
+        let logging = read_config(&path).unwrap().unwrap()["logging"].clone();
         assert_eq!(logging["level"], "warn");
         let path_var = std::env::var("PATH").unwrap();
         assert_eq!(logging["file"], format!("{path_var}/gw.log"));
