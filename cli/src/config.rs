@@ -90,24 +90,9 @@ pub struct GatewayConfig {
     pub remote: RemoteConfig,
 }
 
-/// `gateway.remote.{url,token,password}` (blank values read as unset).
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct RemoteConfig {
-    pub url: Option<String>,
-    pub token: Option<String>,
-    pub password: Option<String>,
-}
-
-impl std::fmt::Debug for RemoteConfig {
-    // Secrets never reach logs, even at debug level.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RemoteConfig")
-            .field("url", &self.url)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
-}
+/// `gateway.remote.{url,token,password}`: core's type, with blank values read as unset (see
+/// [`Config::from_loaded`]); its `Debug` redacts the secrets.
+pub use openclaw_core::config::RemoteConfig;
 
 /// `gateway.auth.{mode,token,password}`; `trusted-proxy` (unsupported) has no [`AuthChoice`]
 /// and reads as `None` here.

@@ -171,7 +171,7 @@ pub struct ControlUiConfig {
 }
 
 /// `gateway.remote`: where CLI commands connect in remote mode.
-#[derive(Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct RemoteConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
