@@ -121,18 +121,7 @@ impl Hub {
                 e.clone()
             }
             None => {
-                let e = SessionEntry {
-                    key: key.to_owned(),
-                    session_id: self.ids.uuid(),
-                    agent_id: agent_id.to_owned(),
-                    created_at: wall,
-                    updated_at: wall,
-                    aborted_last_run: false,
-                    input_tokens: 0,
-                    output_tokens: 0,
-                    model_provider: None,
-                    model: None,
-                };
+                let e = fresh_entry(key, self.ids.uuid(), agent_id, wall);
                 self.sessions.entries.insert(key.to_owned(), e.clone());
                 e
             }
@@ -169,18 +158,7 @@ impl Hub {
                 output_tokens: 0,
                 ..old.clone()
             },
-            None => SessionEntry {
-                key: key.to_owned(),
-                session_id,
-                agent_id: agent_id.to_owned(),
-                created_at: wall,
-                updated_at: wall,
-                aborted_last_run: false,
-                input_tokens: 0,
-                output_tokens: 0,
-                model_provider: None,
-                model: None,
-            },
+            None => fresh_entry(key, session_id, agent_id, wall),
         };
         self.sessions.entries.insert(key.to_owned(), entry.clone());
         self.out.push_back(HubOutput::Store(StoreCommand::SaveSession(entry.clone())));
@@ -296,6 +274,22 @@ pub(super) struct SessionRunEnd {
     pub output_tokens: u64,
     pub provider: Option<String>,
     pub model: Option<String>,
+}
+
+/// A session that has had no run yet.
+fn fresh_entry(key: &str, session_id: String, agent_id: &str, wall: UnixMillis) -> SessionEntry {
+    SessionEntry {
+        key: key.to_owned(),
+        session_id,
+        agent_id: agent_id.to_owned(),
+        created_at: wall,
+        updated_at: wall,
+        aborted_last_run: false,
+        input_tokens: 0,
+        output_tokens: 0,
+        model_provider: None,
+        model: None,
+    }
 }
 
 fn agent_of(key: &str) -> Option<String> {
