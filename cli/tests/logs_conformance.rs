@@ -2,7 +2,7 @@
 //! --url … --token … --json --limit 5` reads the real `openclaw gateway`'s log, and prints the
 //! same as our `openclaw logs`.
 //!
-//! The peer must be installed (`../shared/peer/openclaw-peer install`, done by `.ci/run`); when
+//! The peer must be installed (`scripts/openclaw-peer install`, done by `.ci/run`); when
 //! it is not, these tests FAIL with instructions. Each peer run gets a fresh HOME and
 //! `OPENCLAW_PEER_HOME` pointing at the installed cache (see tests/tests/conformance.rs).
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
@@ -20,7 +20,7 @@ const TOKEN: &str = "conformance-logs-token";
 
 /// The reference wrapper script and its install cache; panics with the fix when missing.
 fn peer() -> (PathBuf, PathBuf) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/peer/openclaw-peer");
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/openclaw-peer");
     assert!(
         script.exists(),
         "reference peer script not found at {}",

@@ -1,7 +1,7 @@
 //! What our core emits, held against the reference implementation's own JSON Schemas.
 //!
 //! The schemas are read at test time from `openclaw-peer schemas` (the reference protocol's
-//! TypeBox output; `../shared/peer/openclaw-peer` from the workspace root, or `$OPENCLAW_PEER`),
+//! TypeBox output; `scripts/openclaw-peer` in the repository, or `$OPENCLAW_PEER`),
 //! cached under `target/tmp` keyed by the peer script's contents. If the peer is not installed or
 //! the command fails, every test here FAILS: a compatibility test that skips proves nothing.
 //!
@@ -31,7 +31,7 @@ struct Reference {
 fn peer_command() -> PathBuf {
     match std::env::var_os("OPENCLAW_PEER") {
         Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/peer/openclaw-peer"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/openclaw-peer"),
     }
 }
 

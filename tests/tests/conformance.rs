@@ -1,7 +1,7 @@
 //! Conformance with the reference client: the reference CLI (`openclaw-peer cli …`, npm
 //! `openclaw@2026.9.6`) drives our gateway, and we assert on what it prints.
 //!
-//! The peer must be installed (`../shared/peer/openclaw-peer install`, done by `.ci/run`). When
+//! The peer must be installed (`scripts/openclaw-peer install`, done by `.ci/run`). When
 //! it is not, these tests FAIL with instructions; they never skip. Each peer run gets a fresh
 //! HOME (the reference CLI keeps device identity there) and `OPENCLAW_PEER_HOME` pointing at the
 //! installed cache, because with a fresh HOME the wrapper would otherwise reinstall from npm.
@@ -28,16 +28,15 @@ struct Peer {
     cache: PathBuf,
 }
 
-/// Finds the peer beside the workspace and checks it is installed; panics with a fix if not.
+/// Finds the repository's peer installer and checks it is installed; panics with a fix if not.
 fn peer() -> &'static Peer {
     static PEER: OnceLock<Peer> = OnceLock::new();
     PEER.get_or_init(|| {
         let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let script = workspace.join("../shared/peer/openclaw-peer");
+        let script = workspace.join("scripts/openclaw-peer");
         assert!(
             script.exists(),
-            "reference peer script not found at {}: the conformance tests need shared/ beside \
-             the repository",
+            "reference peer script not found at {} (the repository's own peer installer)",
             script.display()
         );
         let out = std::process::Command::new(&script)

@@ -27,7 +27,7 @@ struct Args {
     #[arg(long, default_value = "target/release/openclaw")]
     ours_bin: PathBuf,
     /// The reference runner script.
-    #[arg(long, default_value = "../shared/peer/openclaw-peer")]
+    #[arg(long, default_value = "scripts/openclaw-peer")]
     peer: PathBuf,
     /// Where to write the report (omit to print only).
     #[arg(long)]
