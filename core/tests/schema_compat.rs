@@ -531,9 +531,9 @@ fn method_results_match_their_schemas() {
 // ---------------------------------------------------------------------------------------------
 // Connect params: the captured reference CLI, and agreement of the two schemas.
 
-/// `(direction, frame)` of every JSON line in `/work/shared/captures/*.log`.
+/// `(direction, frame)` of every JSON line in `core/tests/captures/*.log`.
 fn captures() -> Vec<(char, Value)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/captures");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/captures");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("captures missing at {}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
