@@ -12,22 +12,15 @@ use schemars::generate::SchemaSettings;
 use schemars::JsonSchema;
 use serde_json::Value;
 
-use crate::wire::agent::{AgentAccepted, AgentParams, AgentWaitParams};
-use crate::wire::chat::{ChatAbortParams, ChatHistoryParams, ChatSendParams};
 use crate::wire::connect::ConnectParams;
-use crate::wire::host::{ConfigApplyParams, ConfigPatchParams, ConfigSetParams, EmptyParams, LogsTailParams};
-use crate::wire::sessions::{SessionsDeleteParams, SessionsListParams, SessionsResetParams};
 use crate::wire::events::{ConnectChallenge, PresenceEvent, ShutdownEvent, TickEvent};
 use crate::wire::frames::{ErrorShape, EventFrame, RequestFrame, ResponseFrame};
 use crate::wire::hello::{HealthSnapshot, HelloOk, PresenceEntry};
-use crate::wire::methods::{
-    HealthParams, OkResult, StatusParams, SystemEventParams, SystemPresenceParams,
-};
 
-/// Every schema this crate emits: (file stem, generator).
 /// Renders one schema.
 type Generator = fn() -> Value;
 
+/// The schemas that are not a method's (those come from the method table): (file stem, generator).
 const SCHEMAS: &[(&str, Generator)] = &[
     ("request-frame", gen::<RequestFrame>),
     ("response-frame", gen::<ResponseFrame>),
@@ -42,27 +35,6 @@ const SCHEMAS: &[(&str, Generator)] = &[
     ("event.tick", gen::<TickEvent>),
     ("event.shutdown", gen::<ShutdownEvent>),
     ("event.health", gen::<HealthSnapshot>),
-    ("method.health.params", gen::<HealthParams>),
-    ("method.health.result", gen::<HealthSnapshot>),
-    ("method.status.params", gen::<StatusParams>),
-    ("method.system-presence.params", gen::<SystemPresenceParams>),
-    ("method.system-presence.result", gen::<Vec<PresenceEntry>>),
-    ("method.system-event.params", gen::<SystemEventParams>),
-    ("method.system-event.result", gen::<OkResult>),
-    ("method.agent.params", gen::<AgentParams>),
-    ("method.agent.accepted", gen::<AgentAccepted>),
-    ("method.agent.wait.params", gen::<AgentWaitParams>),
-    ("method.chat.send.params", gen::<ChatSendParams>),
-    ("method.chat.abort.params", gen::<ChatAbortParams>),
-    ("method.chat.history.params", gen::<ChatHistoryParams>),
-    ("method.sessions.list.params", gen::<SessionsListParams>),
-    ("method.sessions.reset.params", gen::<SessionsResetParams>),
-    ("method.sessions.delete.params", gen::<SessionsDeleteParams>),
-    ("method.logs.tail.params", gen::<LogsTailParams>),
-    ("method.config.get.params", gen::<EmptyParams>),
-    ("method.config.set.params", gen::<ConfigSetParams>),
-    ("method.config.apply.params", gen::<ConfigApplyParams>),
-    ("method.config.patch.params", gen::<ConfigPatchParams>),
     ("config", gen::<crate::config::Config>),
 ];
 
@@ -117,6 +89,8 @@ fn strip_null(v: &mut Value) {
 pub fn emit_all() -> Vec<(String, String)> {
     SCHEMAS
         .iter()
+        .copied()
+        .chain(crate::methods::method_schemas())
         .map(|(stem, gen)| {
             let mut text = serde_json::to_string_pretty(&gen()).unwrap_or_default();
             text.push('\n');
@@ -127,36 +101,17 @@ pub fn emit_all() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The checked-in schema files, embedded at build time.
+/// The checked-in frame schemas, embedded at build time (method params: see the method table).
 mod checked_in {
     pub const REQUEST_FRAME: &str = include_str!("../../schemas/request-frame.schema.json");
     pub const CONNECT_PARAMS: &str = include_str!("../../schemas/connect-params.schema.json");
-    pub const HEALTH: &str = include_str!("../../schemas/method.health.params.schema.json");
-    pub const STATUS: &str = include_str!("../../schemas/method.status.params.schema.json");
-    pub const SYSTEM_PRESENCE: &str =
-        include_str!("../../schemas/method.system-presence.params.schema.json");
-    pub const SYSTEM_EVENT: &str =
-        include_str!("../../schemas/method.system-event.params.schema.json");
-    pub const AGENT: &str = include_str!("../../schemas/method.agent.params.schema.json");
-    pub const AGENT_WAIT: &str = include_str!("../../schemas/method.agent.wait.params.schema.json");
-    pub const CHAT_SEND: &str = include_str!("../../schemas/method.chat.send.params.schema.json");
-    pub const CHAT_ABORT: &str = include_str!("../../schemas/method.chat.abort.params.schema.json");
-    pub const CHAT_HISTORY: &str = include_str!("../../schemas/method.chat.history.params.schema.json");
-    pub const SESSIONS_LIST: &str = include_str!("../../schemas/method.sessions.list.params.schema.json");
-    pub const SESSIONS_RESET: &str = include_str!("../../schemas/method.sessions.reset.params.schema.json");
-    pub const SESSIONS_DELETE: &str = include_str!("../../schemas/method.sessions.delete.params.schema.json");
-    pub const LOGS_TAIL: &str = include_str!("../../schemas/method.logs.tail.params.schema.json");
-    pub const EMPTY: &str = include_str!("../../schemas/method.config.get.params.schema.json");
-    pub const CONFIG_SET: &str = include_str!("../../schemas/method.config.set.params.schema.json");
-    pub const CONFIG_APPLY: &str = include_str!("../../schemas/method.config.apply.params.schema.json");
-    pub const CONFIG_PATCH: &str = include_str!("../../schemas/method.config.patch.params.schema.json");
 }
 
 /// A compiled schema.
 pub struct Validator(jsonschema::Validator);
 
 impl Validator {
-    fn compile(text: &str) -> Self {
+    pub(crate) fn compile(text: &str) -> Self {
         // The embedded files are ours and a test compiles each one; failure here is a build bug.
         #[allow(clippy::expect_used)]
         let schema: Value = serde_json::from_str(text).expect("checked-in schema is JSON");
@@ -273,52 +228,18 @@ fn type_name(kind: &jsonschema::error::TypeKind) -> String {
     }
 }
 
-/// The validators used on incoming frames, compiled on first use.
+/// The frame validators used before a method is known, compiled on first use. Each method's
+/// params validator is compiled on its first use too (see `crate::methods`).
 pub struct Validators {
     pub request_frame: Validator,
     pub connect_params: Validator,
-    pub health: Validator,
-    pub status: Validator,
-    pub system_presence: Validator,
-    pub system_event: Validator,
-    pub agent: Validator,
-    pub agent_wait: Validator,
-    pub chat_send: Validator,
-    pub chat_abort: Validator,
-    pub chat_history: Validator,
-    pub sessions_list: Validator,
-    pub sessions_reset: Validator,
-    pub sessions_delete: Validator,
-    pub logs_tail: Validator,
-    /// `{}` closed (`config.get`, `config.schema`).
-    pub empty: Validator,
-    pub config_set: Validator,
-    pub config_apply: Validator,
-    pub config_patch: Validator,
 }
 
-/// The process-wide validators (compiled once).
+/// The process-wide frame validators (compiled once).
 pub fn validators() -> &'static Validators {
     static CELL: OnceLock<Validators> = OnceLock::new();
     CELL.get_or_init(|| Validators {
         request_frame: Validator::compile(checked_in::REQUEST_FRAME),
         connect_params: Validator::compile(checked_in::CONNECT_PARAMS),
-        health: Validator::compile(checked_in::HEALTH),
-        status: Validator::compile(checked_in::STATUS),
-        system_presence: Validator::compile(checked_in::SYSTEM_PRESENCE),
-        system_event: Validator::compile(checked_in::SYSTEM_EVENT),
-        agent: Validator::compile(checked_in::AGENT),
-        agent_wait: Validator::compile(checked_in::AGENT_WAIT),
-        chat_send: Validator::compile(checked_in::CHAT_SEND),
-        chat_abort: Validator::compile(checked_in::CHAT_ABORT),
-        chat_history: Validator::compile(checked_in::CHAT_HISTORY),
-        sessions_list: Validator::compile(checked_in::SESSIONS_LIST),
-        sessions_reset: Validator::compile(checked_in::SESSIONS_RESET),
-        sessions_delete: Validator::compile(checked_in::SESSIONS_DELETE),
-        logs_tail: Validator::compile(checked_in::LOGS_TAIL),
-        empty: Validator::compile(checked_in::EMPTY),
-        config_set: Validator::compile(checked_in::CONFIG_SET),
-        config_apply: Validator::compile(checked_in::CONFIG_APPLY),
-        config_patch: Validator::compile(checked_in::CONFIG_PATCH),
     })
 }

@@ -170,6 +170,21 @@ impl Hub {
     }
 }
 
+/// The `chat.send` method.
+pub(crate) fn send(hub: &mut Hub, rq: super::Req, params: Box<ChatSendParams>) {
+    hub.handle_chat_send(rq.now, rq.wall, rq.conn, rq.id, *params);
+}
+
+/// The `chat.abort` method.
+pub(crate) fn abort(hub: &mut Hub, rq: super::Req, params: ChatAbortParams) {
+    hub.handle_chat_abort(rq.now, rq.wall, rq.conn, rq.id, params);
+}
+
+/// The `chat.history` method.
+pub(crate) fn history(hub: &mut Hub, rq: super::Req, params: Box<ChatHistoryParams>) {
+    hub.handle_chat_history(rq.conn, rq.id, *params);
+}
+
 fn history_result(session_key: &str, session_id: Option<&str>, messages: Vec<Value>) -> Value {
     json!({
         "sessionKey": session_key,

@@ -3,13 +3,16 @@
 
 use serde_json::json;
 
-use super::{Conn, Hub, HubOutput, Lifecycle, MAX_QUEUED_SYSTEM_EVENTS};
+use super::{Conn, Hub, HubOutput, Lifecycle, Req, MAX_QUEUED_SYSTEM_EVENTS};
 use crate::auth::scopes::Scope;
 use crate::ids::{ConnId, RequestId, UnixMillis};
 use crate::methods::MethodCall;
 use crate::time::Instant;
 use crate::wire::frames::{ErrorCode, ErrorShape};
-use crate::wire::methods::{OkResult, SystemEventParams};
+use crate::wire::host::{
+    ConfigApplyParams, ConfigPatchParams, ConfigSetParams, EmptyParams, HostRequest, LogsTailParams,
+};
+use crate::wire::methods::{HealthParams, OkResult, StatusParams, SystemEventParams, SystemPresenceParams};
 
 impl Hub {
     pub(super) fn handle_request(
@@ -32,37 +35,7 @@ impl Hub {
             .retry_after(1000);
             return self.respond_err(conn, &id, &error);
         }
-        match call {
-            MethodCall::Health(_) => {
-                let health = self.health_result();
-                self.respond_ok(conn, &id, &health);
-            }
-            MethodCall::Status(_) => {
-                let status = self.status(now, wall, admin);
-                self.respond_ok(conn, &id, &status);
-            }
-            MethodCall::SystemPresence => {
-                let list = self.presence.list(wall);
-                self.respond_ok(conn, &id, &list);
-            }
-            MethodCall::SystemEvent(params) => {
-                if params.wake == Some(true) && params.text.trim_start().starts_with("Node:") {
-                    let error = ErrorShape::invalid_request("wake is not allowed for node events");
-                    return self.respond_err(conn, &id, &error);
-                }
-                self.system_event(now, wall, *params);
-                self.respond_ok(conn, &id, &OkResult { ok: true });
-            }
-            MethodCall::Agent(params) => self.handle_agent(now, wall, conn, id, *params, admin),
-            MethodCall::AgentWait(params) => self.handle_agent_wait(now, conn, id, params),
-            MethodCall::ChatSend(params) => self.handle_chat_send(now, wall, conn, id, *params),
-            MethodCall::ChatAbort(params) => self.handle_chat_abort(now, wall, conn, id, params),
-            MethodCall::ChatHistory(params) => self.handle_chat_history(conn, id, *params),
-            MethodCall::SessionsList(params) => self.handle_sessions_list(wall, conn, id, params),
-            MethodCall::SessionsReset(params) => self.handle_sessions_reset(wall, conn, id, params),
-            MethodCall::SessionsDelete(params) => self.handle_sessions_delete(now, wall, conn, id, params),
-            MethodCall::Host(request) => self.out.push_back(HubOutput::Host { conn, id, request }),
-        }
+        call.dispatch(self, Req { now, wall, conn, id, admin });
     }
 
     /// The host's answer to a [`HubOutput::Host`] request.
@@ -165,6 +138,59 @@ impl Hub {
         }
         status
     }
+}
+
+pub(crate) fn health(hub: &mut Hub, rq: Req, _: HealthParams) {
+    let health = hub.health_result();
+    hub.respond_ok(rq.conn, &rq.id, &health);
+}
+
+pub(crate) fn status(hub: &mut Hub, rq: Req, _: StatusParams) {
+    let status = hub.status(rq.now, rq.wall, rq.admin);
+    hub.respond_ok(rq.conn, &rq.id, &status);
+}
+
+pub(crate) fn system_presence(hub: &mut Hub, rq: Req, _: SystemPresenceParams) {
+    let list = hub.presence.list(rq.wall);
+    hub.respond_ok(rq.conn, &rq.id, &list);
+}
+
+pub(crate) fn system_event(hub: &mut Hub, rq: Req, params: Box<SystemEventParams>) {
+    if params.wake == Some(true) && params.text.trim_start().starts_with("Node:") {
+        let error = ErrorShape::invalid_request("wake is not allowed for node events");
+        return hub.respond_err(rq.conn, &rq.id, &error);
+    }
+    hub.system_event(rq.now, rq.wall, *params);
+    hub.respond_ok(rq.conn, &rq.id, &OkResult { ok: true });
+}
+
+/// Hands a request only the host can answer (files) to the driver ([`HubOutput::Host`]).
+fn to_host(hub: &mut Hub, rq: Req, request: HostRequest) {
+    hub.out.push_back(HubOutput::Host { conn: rq.conn, id: rq.id, request });
+}
+
+pub(crate) fn logs_tail(hub: &mut Hub, rq: Req, params: LogsTailParams) {
+    to_host(hub, rq, HostRequest::LogsTail(params));
+}
+
+pub(crate) fn config_get(hub: &mut Hub, rq: Req, _: EmptyParams) {
+    to_host(hub, rq, HostRequest::ConfigGet);
+}
+
+pub(crate) fn config_schema(hub: &mut Hub, rq: Req, _: EmptyParams) {
+    to_host(hub, rq, HostRequest::ConfigSchema);
+}
+
+pub(crate) fn config_set(hub: &mut Hub, rq: Req, params: ConfigSetParams) {
+    to_host(hub, rq, HostRequest::ConfigSet(params));
+}
+
+pub(crate) fn config_apply(hub: &mut Hub, rq: Req, params: Box<ConfigApplyParams>) {
+    to_host(hub, rq, HostRequest::ConfigApply(params));
+}
+
+pub(crate) fn config_patch(hub: &mut Hub, rq: Req, params: Box<ConfigPatchParams>) {
+    to_host(hub, rq, HostRequest::ConfigPatch(params));
 }
 
 /// The fields of a node presence line:

@@ -6,14 +6,14 @@
 //! [`Hub::handle_timeout`]; drain [`Hub::poll_output`] until [`HubOutput::Wait`]; route each
 //! [`HubOutput::ToSession`] to that connection's session.
 
-mod agent;
-mod chat;
+pub(crate) mod agent;
+pub(crate) mod chat;
 mod connect;
-mod handlers;
+pub(crate) mod handlers;
 mod live;
 mod presence;
 mod runs;
-mod sessions;
+pub(crate) mod sessions;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -185,6 +185,18 @@ pub struct Hub {
     timers: Timers<HubTimer>,
     ids: IdGen,
     out: VecDeque<HubOutput>,
+}
+
+/// One request being handled: when it came, who asked (the socket and its request id) and
+/// whether they hold `operator.admin`. Handlers answer it with [`Hub::respond_ok`] /
+/// [`Hub::respond_err`] (now or later).
+#[derive(Clone, Debug)]
+pub(crate) struct Req {
+    pub now: Instant,
+    pub wall: UnixMillis,
+    pub conn: ConnId,
+    pub id: RequestId,
+    pub admin: bool,
 }
 
 /// A config reload that was not applied: the message (file, location, key path) and when.

@@ -267,6 +267,21 @@ impl Hub {
     }
 }
 
+/// The `sessions.list` method.
+pub(crate) fn list(hub: &mut Hub, rq: super::Req, params: SessionsListParams) {
+    hub.handle_sessions_list(rq.wall, rq.conn, rq.id, params);
+}
+
+/// The `sessions.reset` method.
+pub(crate) fn reset(hub: &mut Hub, rq: super::Req, params: SessionsResetParams) {
+    hub.handle_sessions_reset(rq.wall, rq.conn, rq.id, params);
+}
+
+/// The `sessions.delete` method.
+pub(crate) fn delete(hub: &mut Hub, rq: super::Req, params: SessionsDeleteParams) {
+    hub.handle_sessions_delete(rq.now, rq.wall, rq.conn, rq.id, params);
+}
+
 /// Token and model facts about a finished run.
 pub(super) struct SessionRunEnd {
     pub aborted: bool,

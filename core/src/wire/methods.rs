@@ -68,6 +68,16 @@ pub struct SystemEventParams {
     pub tags: Option<Vec<String>>,
 }
 
+impl SystemEventParams {
+    /// The text must be non-blank once trimmed (the reference trims before it checks).
+    pub fn check_text(&self) -> Result<(), String> {
+        if self.text.trim().is_empty() {
+            return Err("at /text: must be non-blank".into());
+        }
+        Ok(())
+    }
+}
+
 /// `{ok:true}`, the result of `system-event`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

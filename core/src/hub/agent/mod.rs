@@ -479,6 +479,16 @@ impl Hub {
     }
 }
 
+/// The `agent` method (table entry `Agent`).
+pub(crate) fn agent(hub: &mut Hub, rq: super::Req, params: Box<AgentParams>) {
+    hub.handle_agent(rq.now, rq.wall, rq.conn, rq.id, *params, rq.admin);
+}
+
+/// The `agent.wait` method.
+pub(crate) fn agent_wait(hub: &mut Hub, rq: super::Req, params: AgentWaitParams) {
+    hub.handle_agent_wait(rq.now, rq.conn, rq.id, params);
+}
+
 /// What is left of `/new …` or `/reset …`; a greeting when nothing is.
 fn reset_remainder(message: &str) -> String {
     let m = message.trim_start();

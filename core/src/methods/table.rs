@@ -1,0 +1,139 @@
+//! The method table: every method this gateway serves, one entry each. Everything else about a
+//! method is derived from its entry (see `derive.rs`): the [`Method`](super::Method) variant
+//! and its wire name, the typed [`MethodCall`](super::MethodCall) and its parse, the params
+//! validator (compiled lazily, once), the scope an operator needs, `SERVED_METHODS` (and so
+//! `hello-ok.features.methods`, in this order), the dispatch to the handler, and the
+//! `method.*.schema.json` files the schema emitter writes.
+//!
+//! # Adding a method
+//! 1. Its params type in `core/src/wire/<family>.rs` (`#[serde(deny_unknown_fields)]`,
+//!    `JsonSchema`), `Box<…>` here if it is large.
+//! 2. One entry below: `Variant = "wire.name" { params: Type => "method.wire.name.params",
+//!    result: Type => "method.wire.name.result", scope: Read|Write|Admin|…, handler: module::fn, }`
+//!    (`result` and `check` are optional; `check: path` is a `fn(&Params) -> Result<(), String>`
+//!    run after the schema, for rules a schema cannot say). The scope must match the reference's
+//!    (`scope_table.rs`; a test checks it).
+//! 3. The handler: `pub(crate) fn name(hub: &mut Hub, rq: Req, params: Params)` in the hub
+//!    module of the service that owns the method (`crate::hub::<module>`), answering with
+//!    `hub.respond_ok(&rq, …)` / `hub.respond_err(&rq, …)` now or later; plus its test.
+//! 4. `cargo run -p openclaw-core --example emit-schemas` writes the new schema file(s).
+//!
+//! Methods not listed here get today's answer for an unknown method (the reference's scope
+//! table still decides who may call them, then `unknown method`).
+
+use super::derive::method_table;
+use crate::wire::agent::{AgentAccepted, AgentParams, AgentWaitParams};
+use crate::wire::chat::{ChatAbortParams, ChatHistoryParams, ChatSendParams};
+use crate::wire::hello::{HealthSnapshot, PresenceEntry};
+use crate::wire::host::{ConfigApplyParams, ConfigPatchParams, ConfigSetParams, EmptyParams, LogsTailParams};
+use crate::wire::methods::{HealthParams, OkResult, StatusParams, SystemEventParams, SystemPresenceParams};
+use crate::wire::sessions::{SessionsDeleteParams, SessionsListParams, SessionsResetParams};
+
+method_table! {
+    /// `health` (§5.1): the health snapshot.
+    Health = "health" {
+        params: HealthParams => "method.health.params",
+        result: HealthSnapshot => "method.health.result",
+        scope: Read,
+        handler: handlers::health,
+    },
+    /// `status` (§5.2).
+    Status = "status" {
+        params: StatusParams => "method.status.params",
+        scope: Read,
+        handler: handlers::status,
+    },
+    /// `system-presence` (§5.3): the presence list.
+    SystemPresence = "system-presence" {
+        params: SystemPresenceParams => "method.system-presence.params",
+        result: Vec<PresenceEntry> => "method.system-presence.result",
+        scope: Read,
+        handler: handlers::system_presence,
+    },
+    /// `system-event` (§5.4): a presence update and a queued text for the next agent turn.
+    SystemEvent = "system-event" {
+        params: Box<SystemEventParams> => "method.system-event.params",
+        result: OkResult => "method.system-event.result",
+        scope: Admin,
+        handler: handlers::system_event,
+        check: SystemEventParams::check_text,
+    },
+    /// `agent` (§5.6): a two-stage agent run.
+    Agent = "agent" {
+        params: Box<AgentParams> => "method.agent.params",
+        result: AgentAccepted => "method.agent.accepted",
+        scope: Write,
+        handler: agent::agent,
+    },
+    /// `agent.wait` (§5.7).
+    AgentWait = "agent.wait" {
+        params: AgentWaitParams => "method.agent.wait.params",
+        scope: Write,
+        handler: agent::agent_wait,
+    },
+    /// `chat.history` (§5.8).
+    ChatHistory = "chat.history" {
+        params: Box<ChatHistoryParams> => "method.chat.history.params",
+        scope: Read,
+        handler: chat::history,
+    },
+    /// `chat.abort` (§5.8).
+    ChatAbort = "chat.abort" {
+        params: ChatAbortParams => "method.chat.abort.params",
+        scope: Write,
+        handler: chat::abort,
+    },
+    /// `chat.send` (§5.8).
+    ChatSend = "chat.send" {
+        params: Box<ChatSendParams> => "method.chat.send.params",
+        scope: Write,
+        handler: chat::send,
+    },
+    SessionsList = "sessions.list" {
+        params: SessionsListParams => "method.sessions.list.params",
+        scope: Read,
+        handler: sessions::list,
+    },
+    SessionsReset = "sessions.reset" {
+        params: SessionsResetParams => "method.sessions.reset.params",
+        scope: Admin,
+        handler: sessions::reset,
+    },
+    SessionsDelete = "sessions.delete" {
+        params: SessionsDeleteParams => "method.sessions.delete.params",
+        scope: Write,
+        handler: sessions::delete,
+    },
+    /// `logs.tail` (§5.11), answered by the host (files).
+    LogsTail = "logs.tail" {
+        params: LogsTailParams => "method.logs.tail.params",
+        scope: Read,
+        handler: handlers::logs_tail,
+    },
+    /// `config.*` (§5.12), answered by the host (files).
+    ConfigGet = "config.get" {
+        params: EmptyParams => "method.config.get.params",
+        scope: Read,
+        handler: handlers::config_get,
+    },
+    ConfigSchema = "config.schema" {
+        params: EmptyParams => "method.config.get.params",
+        scope: Read,
+        handler: handlers::config_schema,
+    },
+    ConfigSet = "config.set" {
+        params: ConfigSetParams => "method.config.set.params",
+        scope: Admin,
+        handler: handlers::config_set,
+    },
+    ConfigApply = "config.apply" {
+        params: Box<ConfigApplyParams> => "method.config.apply.params",
+        scope: Admin,
+        handler: handlers::config_apply,
+    },
+    ConfigPatch = "config.patch" {
+        params: Box<ConfigPatchParams> => "method.config.patch.params",
+        scope: Admin,
+        handler: handlers::config_patch,
+    },
+}
