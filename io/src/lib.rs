@@ -6,7 +6,8 @@
 //!   WebSocket upgrade with pre-auth admission and the Origin check before the `101`);
 //! * one **hub** task owning [`openclaw_core::Hub`] ([`hub_task`]);
 //! * per WebSocket: one **session** task owning [`openclaw_core::Session`], plus a **reader**
-//!   task (fastwebsockets `read_frame` is not cancel-safe, so it never sits in a `select!`) and
+//!   task (a frame read is not cancel-safe, so it never sits in a `select!`; it refuses a frame
+//!   over the session's current limit at the header, before reading the payload) and
 //!   a **writer** task (socket writes never block the session; flushed bytes are reported back
 //!   so core's slow-consumer accounting is real).
 //!

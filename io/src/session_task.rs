@@ -18,7 +18,7 @@ use crate::clock;
 use crate::hub_task::{HubInput, MAILBOX_CAPACITY};
 use crate::identity::random_uuid;
 use crate::server::TaskToken;
-use crate::ws::{run_reader, run_writer, Inbound, Signals, WriteItem, WriteQueue};
+use crate::ws::{run_reader, run_writer, Inbound, ReadLimit, Signals, WriteItem, WriteQueue};
 
 /// Whole messages read ahead of the session; the reader waits beyond this (TCP backpressure).
 const INBOUND_CAPACITY: usize = 8;
@@ -54,7 +54,8 @@ pub(crate) async fn run(start: SessionStart, upgrade: UpgradeFut) {
     let queue = Arc::new(WriteQueue::default());
     let signals = Arc::new(Signals::default());
     let (in_tx, in_rx) = mpsc::channel(INBOUND_CAPACITY);
-    let reader = tokio::spawn(run_reader(rd, in_tx, Arc::clone(&queue), start.limits.max_payload));
+    let read_limit = Arc::new(ReadLimit::new(start.limits.preauth_max_payload));
+    let reader = tokio::spawn(run_reader(rd, in_tx, Arc::clone(&queue), Arc::clone(&read_limit)));
     let mut writer = tokio::spawn(run_writer(wr, Arc::clone(&queue), Arc::clone(&signals)));
     let (mb_tx, mb_rx) = mpsc::channel(MAILBOX_CAPACITY);
     let attach = HubInput::Attach { conn: start.conn, mailbox: mb_tx, signals: Arc::clone(&signals) };
@@ -76,6 +77,7 @@ pub(crate) async fn run(start: SessionStart, upgrade: UpgradeFut) {
         session,
         queue: Arc::clone(&queue),
         signals,
+        read_limit,
         hub: start.hub,
         slot: start.slot,
         verbose: start.verbose,
@@ -107,6 +109,8 @@ struct Driver {
     session: Session,
     queue: Arc<WriteQueue>,
     signals: Arc<Signals>,
+    /// What the reader accepts: the session's current frame limit.
+    read_limit: Arc<ReadLimit>,
     hub: mpsc::Sender<HubInput>,
     /// Held until `hello-ok` (pre-auth admission).
     slot: Option<PreauthSlot>,
@@ -195,6 +199,8 @@ impl Driver {
     /// Carries out outputs in order until `Wait`.
     async fn drain(&mut self) -> Option<(openclaw_core::Instant, SessionTimer)> {
         let conn = self.session.conn();
+        // Before `hello-ok` is queued: a frame the peer sends after reading it must be admitted.
+        self.read_limit.raise_to(self.session.max_frame_len());
         let mut budget = BUDGET;
         loop {
             match self.session.poll_output() {

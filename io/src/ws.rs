@@ -1,19 +1,25 @@
 //! The socket side of one WebSocket: a reader task feeding whole messages into a bounded
 //! channel, and a writer task draining a [`WriteQueue`] and reporting flushed bytes.
 //!
-//! fastwebsockets choices (style.md principles 9-10): `auto_pong` on (answering the peer's
-//! pings is transport work; the pong goes through the write queue), `auto_close` off: the
-//! peer's close frame is validated and echoed here (RFC 6455 §5.5.1). RFC 6455 violations
-//! (framing 1002, UTF-8 1007) fail the connection with that close code. Every decision to *start* a close, the server's own
-//! pings and the pong deadline are core outputs.
+//! Frames are read by [`frame::FrameReader`], which applies the size limit at the frame header
+//! (64 KiB before `hello-ok`, `policy.maxPayload` after, via [`ReadLimit`]) before reading any
+//! payload; fastwebsockets writes. Pings are answered here (transport work; the pong goes
+//! through the write queue), and the peer's close frame is validated and echoed here (RFC 6455
+//! §5.5.1). RFC 6455 violations (framing 1002, UTF-8 1007) fail the connection with that close
+//! code. Every decision to *start* a close, the server's own pings and the pong deadline are
+//! core outputs.
+
+mod frame;
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use fastwebsockets::{Frame, OpCode, Payload, Role, WebSocketError, WebSocketWrite};
+use fastwebsockets::{Frame, Payload, WebSocketError, WebSocketWrite};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::{mpsc, Notify};
+
+use frame::{FrameReader, OpCode, ReadError, MAX_CONTROL_PAYLOAD, PROTOCOL_ERROR};
 
 /// What the reader hands the session.
 #[derive(Debug)]
@@ -30,12 +36,8 @@ pub(crate) enum Inbound {
     Violation(u16),
 }
 
-/// RFC 6455 §7.4.1: protocol error.
-const PROTOCOL_ERROR: u16 = 1002;
 /// RFC 6455 §7.4.1: a text message (or close reason) that is not UTF-8.
 const INVALID_PAYLOAD: u16 = 1007;
-/// RFC 6455 §5.5: control frames carry at most 125 bytes.
-const MAX_CONTROL_PAYLOAD: usize = 125;
 
 /// Wake-ups for the session task from its writer and from the hub task, behind one `Notify`
 /// (permits are stored, so a wake-up between two selects is never lost).
@@ -161,107 +163,118 @@ pub(crate) async fn run_writer<W: AsyncWrite + Unpin>(
     }
 }
 
-/// Reads whole messages (fragments reassembled, at most `max_message` bytes) into `tx` until the
-/// peer closes, the socket fails or the session goes away. Ends by dropping `tx`.
+/// The largest message the reader accepts now, shared by the session task (which raises it
+/// when the session opens) and the reader (which reads it at every frame header).
+#[derive(Debug)]
+pub(crate) struct ReadLimit(AtomicUsize);
+
+impl ReadLimit {
+    pub(crate) fn new(bytes: usize) -> Self {
+        Self(AtomicUsize::new(bytes))
+    }
+
+    /// Raises the limit (it never shrinks: a closing session ignores what it reads anyway).
+    /// Called before the output that tells the peer it may send more (`hello-ok`) is queued.
+    pub(crate) fn raise_to(&self, bytes: usize) {
+        self.0.fetch_max(bytes, Ordering::AcqRel);
+    }
+
+    fn get(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Reads whole messages (fragments reassembled, at most `limit` bytes, checked at every frame
+/// header before its payload is read) into `tx` until the peer closes, the socket fails or the
+/// session goes away. Ends by dropping `tx`.
 pub(crate) async fn run_reader<R: AsyncRead + Unpin>(
-    mut raw: R,
+    raw: R,
     tx: mpsc::Sender<Inbound>,
     queue: Arc<WriteQueue>,
-    max_message: usize,
+    limit: Arc<ReadLimit>,
 ) {
-    if let Some(fatal) = read_messages(&mut raw, &tx, &queue, max_message).await {
+    let mut frames = FrameReader::new(raw);
+    if let Some(fatal) = read_messages(&mut frames, &tx, &queue, &limit).await {
         let _ = tx.send(fatal).await;
         // The stream cannot be parsed any more, but closing it now would reset the connection
         // (unread input → RST) and lose our close frame (1009, 1002, 1007). Discard input until
         // the peer hangs up; the session terminates us after its close grace otherwise.
-        let _ = tokio::io::copy(&mut raw, &mut tokio::io::sink()).await;
+        let _ = tokio::io::copy(frames.get_mut(), &mut tokio::io::sink()).await;
     }
 }
 
 /// The framing loop; returns why the connection must be failed (an oversize message or an RFC
 /// 6455 violation), or `None` when the stream ended.
 async fn read_messages<R: AsyncRead + Unpin>(
-    raw: &mut R,
+    frames: &mut FrameReader<R>,
     tx: &mpsc::Sender<Inbound>,
     queue: &WriteQueue,
-    max_message: usize,
+    limit: &ReadLimit,
 ) -> Option<Inbound> {
-    // The read state machine borrows the stream so that we keep it after an oversize frame;
-    // the write half is built separately by the writer (the halves share no state).
-    let (mut ws, _) = fastwebsockets::after_handshake_split(raw, tokio::io::sink(), Role::Server);
-    // `>=` in fastwebsockets: a frame of exactly `max_message` bytes is still read.
-    ws.set_max_message_size(max_message.saturating_add(1));
-    ws.set_auto_pong(true);
-    // Close frames are checked and echoed here: fastwebsockets lets a 126-byte close through
-    // and echoes it, and does not fail a 1-byte or non-UTF-8 one with a close frame.
-    ws.set_auto_close(false);
-    let mut obligated = |frame: Frame<'_>| {
-        queue.push(WriteItem::Control { opcode: frame.opcode, payload: frame.payload.to_vec() });
-        std::future::ready(Ok::<(), std::io::Error>(()))
-    };
     // A fragmented message so far, and whether it is text (checked for UTF-8 when whole).
     let mut partial: Option<(bool, Vec<u8>)> = None;
     loop {
-        let read = ws.read_frame(&mut obligated).await.map(|mut frame| (was_masked(&mut frame), frame));
-        let inbound = match read {
-            // RFC 6455 §5.1: a server fails the connection on an unmasked client frame.
-            Ok((false, _)) => return Some(Inbound::Violation(PROTOCOL_ERROR)),
-            Ok((true, frame)) => match frame.opcode {
-                OpCode::Text | OpCode::Binary if frame.fin && partial.is_none() => {
-                    Some(Inbound::Message(frame.payload.to_vec()))
-                }
-                OpCode::Text | OpCode::Binary if partial.is_none() => {
-                    partial = Some((frame.opcode == OpCode::Text, frame.payload.to_vec()));
-                    None
-                }
-                OpCode::Continuation if partial.is_some() => {
-                    let (is_text, buf) = partial.get_or_insert_with(|| (false, Vec::new()));
-                    buf.extend_from_slice(&frame.payload);
-                    if buf.len() > max_message {
-                        return Some(Inbound::Oversize(buf.len()));
-                    }
-                    if !frame.fin {
-                        None
-                    } else if *is_text && std::str::from_utf8(buf).is_err() {
-                        return Some(Inbound::Violation(INVALID_PAYLOAD));
-                    } else {
-                        partial.take().map(|(_, whole)| Inbound::Message(whole))
-                    }
-                }
-                // A new data frame inside a fragmented message, or a stray continuation.
-                OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                    return Some(Inbound::Violation(PROTOCOL_ERROR));
-                }
-                OpCode::Pong if frame.payload.len() > MAX_CONTROL_PAYLOAD => {
-                    return Some(Inbound::Violation(PROTOCOL_ERROR));
-                }
-                OpCode::Pong => Some(Inbound::Pong),
-                OpCode::Close => match close_violation(&frame.payload) {
-                    Some(code) => return Some(Inbound::Violation(code)),
-                    None => {
-                        // Echo the peer's close (its code and reason) to complete the handshake.
-                        queue.push(WriteItem::Control { opcode: OpCode::Close, payload: frame.payload.to_vec() });
-                        let _ = tx.send(Inbound::PeerClosed).await;
-                        return None;
-                    }
-                },
-                OpCode::Ping => None, // answered by auto_pong
-            },
-            Err(WebSocketError::FrameTooLarge) => {
-                return Some(Inbound::Oversize(max_message.saturating_add(1)));
+        let so_far = partial.as_ref().map_or(0, |(_, buf)| buf.len());
+        let header = match frames.header(|| limit.get().saturating_sub(so_far)).await {
+            Ok(header) => header,
+            Err(ReadError::TooBig(len)) => {
+                let total = usize::try_from(len).unwrap_or(usize::MAX).saturating_add(so_far);
+                return Some(Inbound::Oversize(total));
             }
-            // A text frame that is not UTF-8 (§8.1).
-            Err(WebSocketError::InvalidUTF8) => return Some(Inbound::Violation(INVALID_PAYLOAD)),
-            // Reserved bits or opcodes, fragmented or oversize control frames, a 1-byte close.
-            Err(
-                WebSocketError::ReservedBitsNotZero
-                | WebSocketError::InvalidValue
-                | WebSocketError::ControlFrameFragmented
-                | WebSocketError::PingFrameTooLarge,
-            ) => return Some(Inbound::Violation(PROTOCOL_ERROR)),
-            Err(e) => {
+            // Reserved bits or opcodes, unmasked, fragmented or oversize control frames.
+            Err(ReadError::Violation) => return Some(Inbound::Violation(PROTOCOL_ERROR)),
+            Err(ReadError::Gone(e)) => {
                 tracing::debug!(error = %e, "websocket read ended");
                 return None;
+            }
+        };
+        let payload = match frames.payload(&header).await {
+            Ok(payload) => payload,
+            Err(e) => {
+                tracing::debug!(error = ?e, "websocket read ended");
+                return None;
+            }
+        };
+        let inbound = match header.opcode {
+            OpCode::Text | OpCode::Binary if partial.is_none() && header.fin => {
+                if header.opcode == OpCode::Text && std::str::from_utf8(&payload).is_err() {
+                    return Some(Inbound::Violation(INVALID_PAYLOAD));
+                }
+                Some(Inbound::Message(payload))
+            }
+            OpCode::Text | OpCode::Binary if partial.is_none() => {
+                partial = Some((header.opcode == OpCode::Text, payload));
+                None
+            }
+            OpCode::Continuation if partial.is_some() => {
+                let (is_text, buf) = partial.get_or_insert_with(|| (false, Vec::new()));
+                buf.extend_from_slice(&payload);
+                if !header.fin {
+                    None
+                } else if *is_text && std::str::from_utf8(buf).is_err() {
+                    return Some(Inbound::Violation(INVALID_PAYLOAD));
+                } else {
+                    partial.take().map(|(_, whole)| Inbound::Message(whole))
+                }
+            }
+            // A new data frame inside a fragmented message, or a stray continuation.
+            OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                return Some(Inbound::Violation(PROTOCOL_ERROR));
+            }
+            OpCode::Pong => Some(Inbound::Pong),
+            OpCode::Close => match close_violation(&payload) {
+                Some(code) => return Some(Inbound::Violation(code)),
+                None => {
+                    // Echo the peer's close (its code and reason) to complete the handshake.
+                    queue.push(WriteItem::Control { opcode: OpCode::Close, payload });
+                    let _ = tx.send(Inbound::PeerClosed).await;
+                    return None;
+                }
+            },
+            // Answered at once (the queue keeps only the latest unanswered ping's pong).
+            OpCode::Ping => {
+                queue.push(WriteItem::Control { opcode: OpCode::Pong, payload });
+                None
             }
         };
         if let Some(msg) = inbound {
@@ -270,14 +283,6 @@ async fn read_messages<R: AsyncRead + Unpin>(
             }
         }
     }
-}
-
-/// Whether the peer masked `frame`. fastwebsockets keeps the mask after unmasking but exposes it
-/// only through the header it would write.
-fn was_masked(frame: &mut Frame<'_>) -> bool {
-    let mut head = [0u8; 14];
-    frame.fmt_head(&mut head);
-    head[1] & 0x80 != 0
 }
 
 /// Why a peer's close frame fails the connection (RFC 6455 §5.5, §5.5.1, §7.4): a 1-byte or
