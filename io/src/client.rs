@@ -204,7 +204,7 @@ impl Client {
     /// [`Client::next_event`].
     pub async fn call(&mut self, method: &str, params: Value) -> Result<Value, ClientError> {
         let id = self.send_request(method, params).await?;
-        let deadline = Some(tokio::time::Instant::now() + self.timeout);
+        let deadline = Some(crate::clock::deadline_in(self.timeout));
         self.await_response(&id, deadline, false).await
     }
 
@@ -218,7 +218,7 @@ impl Client {
         wait: Option<Duration>,
     ) -> Result<Value, ClientError> {
         let id = self.send_request(method, params).await?;
-        let deadline = wait.map(|w| tokio::time::Instant::now() + w);
+        let deadline = wait.map(crate::clock::deadline_in);
         self.await_response(&id, deadline, true).await
     }
 

@@ -189,7 +189,7 @@ pub const BACKUPS: usize = 5;
 pub fn write_config(path: &Path, state_dir: &Path, value: &Value, source: &str) -> Result<String, WriteError> {
     let err = |source| WriteError { path: path.to_owned(), source };
     let mut value = value.clone();
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let now = crate::clock::wall_rfc3339();
     config::stamp(&mut value, env!("CARGO_PKG_VERSION"), &now);
     let mut text = serde_json::to_string_pretty(&value).map_err(|e| err(std::io::Error::other(e)))?;
     text.push('\n');

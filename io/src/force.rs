@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::clock;
 
 /// A process listening on the port.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,17 +39,18 @@ pub fn free_port(port: u16, timeout: Duration) -> Result<Vec<Holder>, ForceError
             Err(e) => return Err(ForceError::Kill { pid: h.pid, message: e.to_string() }),
         }
     }
-    let start = Instant::now();
+    let start = clock::now();
     loop {
         let left = port_holders(port);
         if left.is_empty() {
             return Ok(holders);
         }
-        if start.elapsed() >= timeout {
+        let elapsed = clock::now().duration_since(start);
+        if elapsed >= timeout {
             let pids = left.iter().map(|h| h.pid).collect();
-            return Err(ForceError::StillInUse { port, waited: start.elapsed(), pids });
+            return Err(ForceError::StillInUse { port, waited: elapsed, pids });
         }
-        std::thread::sleep(POLL.min(timeout.saturating_sub(start.elapsed())));
+        std::thread::sleep(POLL.min(timeout.saturating_sub(elapsed)));
     }
 }
 

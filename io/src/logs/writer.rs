@@ -219,7 +219,7 @@ mod tests {
     fn switching_to_a_new_rolling_file_prunes_old_ones() {
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path();
-        let now = SystemTime::now();
+        let now = crate::clock::system_time();
         for (name, age_h) in [
             ("openclaw-2026-11-20.log", 48),
             ("openclaw-2026-11-24.1.log", 30),
@@ -267,7 +267,7 @@ mod tests {
     #[test]
     fn a_fixed_file_is_never_pruned_around() {
         let dir = tempfile::tempdir().unwrap();
-        let now = SystemTime::now();
+        let now = crate::clock::system_time();
         let old = dir.path().join("openclaw-old.log");
         std::fs::write(&old, "x\n").unwrap();
         set_age(&old, now, Duration::from_secs(72 * 3600));
@@ -292,7 +292,7 @@ mod tests {
             rolling_dir: None,
         };
         for i in 0..5 {
-            queue.push(target.clone(), format!("line {i}"), SystemTime::now());
+            queue.push(target.clone(), format!("line {i}"), crate::clock::system_time());
         }
         assert_eq!(queue.dropped(), 3);
         assert_eq!(queue.take_unreported(), 3);
@@ -317,7 +317,7 @@ mod tests {
             path: blocker.join("cannot/be.log"),
             rolling_dir: None,
         };
-        queue.push(target, "x".into(), SystemTime::now());
+        queue.push(target, "x".into(), crate::clock::system_time());
         queue.flush(Duration::from_secs(10));
         assert_eq!(queue.dropped(), 0);
     }
