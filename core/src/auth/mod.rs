@@ -96,6 +96,28 @@ pub fn authenticate(mode: &AuthMode, auth: Option<&ConnectAuth>) -> Result<(), A
     }
 }
 
+/// Checks an HTTP `Authorization: Bearer` credential (http.md §1.4): the one string is tried
+/// as the token or the password, whichever the mode uses. `bearer` is the header value with
+/// the scheme already stripped; `None` (or empty) is a missing credential.
+pub fn authenticate_bearer(mode: &AuthMode, bearer: Option<&str>) -> Result<(), AuthFailure> {
+    let given = bearer.map(str::trim).filter(|s| !s.is_empty());
+    match mode {
+        AuthMode::None => Ok(()),
+        AuthMode::Token(None) => Err(AuthFailure::TokenNotConfigured),
+        AuthMode::Password(None) => Err(AuthFailure::PasswordNotConfigured),
+        AuthMode::Token(Some(secret)) => match given {
+            None => Err(AuthFailure::TokenMissing),
+            Some(g) if secret.matches(g) => Ok(()),
+            Some(_) => Err(AuthFailure::TokenMismatch),
+        },
+        AuthMode::Password(Some(secret)) => match given {
+            None => Err(AuthFailure::PasswordMissing),
+            Some(g) if secret.matches(g) => Ok(()),
+            Some(_) => Err(AuthFailure::PasswordMismatch),
+        },
+    }
+}
+
 /// Who failed to authenticate, for the wording of the hint.
 #[derive(Clone, Copy, Debug)]
 pub struct FailureContext {
@@ -210,6 +232,20 @@ mod tests {
             password: password.map(Into::into),
             ..ConnectAuth::default()
         }
+    }
+
+    #[test]
+    fn bearer_is_tried_as_the_modes_secret() {
+        let token = AuthMode::Token(Some(Secret::new("s3cret")));
+        assert_eq!(authenticate_bearer(&token, Some(" s3cret ")), Ok(()));
+        assert_eq!(authenticate_bearer(&token, Some("nope")), Err(AuthFailure::TokenMismatch));
+        assert_eq!(authenticate_bearer(&token, Some("")), Err(AuthFailure::TokenMissing));
+        assert_eq!(authenticate_bearer(&token, None), Err(AuthFailure::TokenMissing));
+        let password = AuthMode::Password(Some(Secret::new("pw")));
+        assert_eq!(authenticate_bearer(&password, Some("pw")), Ok(()));
+        assert_eq!(authenticate_bearer(&password, Some("s3cret")), Err(AuthFailure::PasswordMismatch));
+        assert_eq!(authenticate_bearer(&AuthMode::Token(None), Some("x")), Err(AuthFailure::TokenNotConfigured));
+        assert_eq!(authenticate_bearer(&AuthMode::None, None), Ok(()));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub(crate) mod agent;
 pub(crate) mod chat;
 mod connect;
 pub(crate) mod handlers;
+mod http_auth;
 mod live;
 mod presence;
 mod runs;
@@ -39,6 +40,7 @@ use crate::wire::hello::{
 };
 
 pub use agent::{AbortReason, RunCommand, RunStart};
+pub use http_auth::HttpAuthRefusal;
 pub use presence::PresenceStore;
 pub use runs::{Admission, RunOutcome, RunTracker, Waiter};
 pub use sessions::{HistoryPage, HistoryQuery, StoreCommand};

@@ -1,0 +1,88 @@
+//! The shared-secret check of an HTTP request (http.md §1.4). It runs in the hub because the
+//! failed-attempt limiter is the one `connect` uses: a wrong bearer and a wrong `connect`
+//! secret from one address count toward the same lockout.
+
+use core::net::IpAddr;
+use std::time::Duration;
+
+use super::Hub;
+use crate::auth::{authenticate_bearer, AuthFailure};
+use crate::session::millis;
+use crate::time::Instant;
+
+/// Why an HTTP request was not authenticated, and how long to hold the answer back (the
+/// loopback delay that replaces a lockout, as on the socket).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpAuthRefusal {
+    pub failure: AuthFailure,
+    pub delay: Duration,
+}
+
+impl Hub {
+    /// Checks `bearer` (the `Authorization: Bearer` value, scheme stripped) from `ip` against
+    /// `gateway.auth`, on the same limiter as `connect`: a locked-out address is refused with
+    /// [`AuthFailure::RateLimited`] even with the right secret; a wrong secret counts; a
+    /// success clears the address's history.
+    pub fn authenticate_http(&mut self, now: Instant, ip: IpAddr, bearer: Option<&str>) -> Result<(), HttpAuthRefusal> {
+        if let Err(remaining) = self.limiter.check(now, ip) {
+            let failure = AuthFailure::RateLimited { retry_after_ms: millis(remaining) };
+            return Err(HttpAuthRefusal { failure, delay: Duration::ZERO });
+        }
+        match authenticate_bearer(&self.config.auth, bearer) {
+            Ok(()) => {
+                self.limiter.record_success(ip);
+                Ok(())
+            }
+            Err(failure) => {
+                // A missing credential is not a guess (http.md §1.4: only wrong ones count).
+                let counts = matches!(failure, AuthFailure::TokenMismatch | AuthFailure::PasswordMismatch);
+                let delay = if counts { self.limiter.record_failure(now, ip) } else { Duration::ZERO };
+                Err(HttpAuthRefusal { failure, delay })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::limiter::RateLimitPolicy;
+    use crate::testing::{test_config, TOKEN};
+    use crate::UnixMillis;
+
+    const REMOTE: IpAddr = IpAddr::V4(core::net::Ipv4Addr::new(192, 0, 2, 9));
+
+    fn hub(max_attempts: usize) -> Hub {
+        let mut config = test_config();
+        config.auth_rate_limit = RateLimitPolicy { max_attempts, ..RateLimitPolicy::default() };
+        Hub::new(config, Instant::ZERO, UnixMillis(0))
+    }
+
+    #[test]
+    fn wrong_bearers_lock_the_address_out_and_success_resets() {
+        let t = Instant::ZERO;
+        let mut hub = hub(2);
+        assert_eq!(hub.authenticate_http(t, REMOTE, Some(TOKEN)), Ok(()));
+        let missing = hub.authenticate_http(t, REMOTE, None).unwrap_err();
+        assert_eq!(missing.failure, AuthFailure::TokenMissing);
+        let wrong = hub.authenticate_http(t, REMOTE, Some("nope")).unwrap_err();
+        assert_eq!(wrong, HttpAuthRefusal { failure: AuthFailure::TokenMismatch, delay: Duration::ZERO });
+        // One wrong guess and a success: the history is cleared.
+        assert_eq!(hub.authenticate_http(t, REMOTE, Some(TOKEN)), Ok(()));
+        for _ in 0..2 {
+            let _ = hub.authenticate_http(t, REMOTE, Some("nope"));
+        }
+        let locked = hub.authenticate_http(t + Duration::from_secs(1), REMOTE, Some(TOKEN)).unwrap_err();
+        let remaining = crate::auth::limiter::LOCKOUT - Duration::from_secs(1);
+        assert_eq!(locked.failure, AuthFailure::RateLimited { retry_after_ms: millis(remaining) });
+    }
+
+    #[test]
+    fn loopback_is_delayed_not_locked_out() {
+        let mut hub = hub(1);
+        let local = IpAddr::V4(core::net::Ipv4Addr::LOCALHOST);
+        let first = hub.authenticate_http(Instant::ZERO, local, Some("nope")).unwrap_err();
+        assert_eq!(first.delay, crate::auth::limiter::LOOPBACK_BASE_DELAY);
+        assert_eq!(hub.authenticate_http(Instant::ZERO, local, Some(TOKEN)), Ok(()));
+    }
+}
