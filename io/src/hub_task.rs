@@ -43,6 +43,13 @@ pub(crate) enum HubInput {
     AgentConfig { config: Box<crate::agent::AgentConfig>, timeout: std::time::Duration },
     /// The config watcher's status for `health.configReload`.
     ConfigReload { status: openclaw_core::wire::hello::HotReloadStatus, last_error: Option<String> },
+    /// An HTTP request's `Authorization: Bearer` credential to check against `gateway.auth`
+    /// on the hub's failed-attempt limiter (the one `connect` uses).
+    HttpAuth {
+        ip: std::net::IpAddr,
+        bearer: Option<String>,
+        reply: tokio::sync::oneshot::Sender<Result<(), openclaw_core::hub::HttpAuthRefusal>>,
+    },
     /// The answer to a `HubOutput::Host` request.
     HostReply {
         conn: ConnId,
@@ -115,6 +122,9 @@ pub(crate) async fn run(
                     Err(message) => hub.handle_history_failed(conn, id, &message),
                 },
                 Some(HubInput::HostReply { conn, id, reply }) => hub.handle_host_reply(conn, id, reply),
+                Some(HubInput::HttpAuth { ip, bearer, reply }) => {
+                    let _ = reply.send(hub.authenticate_http(clock::now(), ip, bearer.as_deref()));
+                }
                 Some(HubInput::AgentConfig { config, timeout }) => {
                     hub.set_model_configured(config.model.is_some());
                     hub.set_agent_timeout(timeout);

@@ -56,6 +56,8 @@ pub(crate) struct Shared {
     pub hub: mpsc::Sender<HubInput>,
     pub next_conn: AtomicU64,
     pub tracker: Tracker,
+    /// The HTTP route table (built once at start).
+    pub router: http::Router,
 }
 
 impl Shared {
@@ -83,6 +85,12 @@ pub struct Gateway {
 impl Gateway {
     /// Binds, starts the hub and the accept loop, and returns once `connect` is admitted.
     pub async fn start(config: ServerConfig) -> Result<Gateway, IoError> {
+        Self::start_with_router(config, http::Router::builtin()).await
+    }
+
+    /// [`Gateway::start`] with a route table of the caller's (tests add routes to the built-in
+    /// ones).
+    pub(crate) async fn start_with_router(config: ServerConfig, router: http::Router) -> Result<Gateway, IoError> {
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|source| IoError::Bind { addr: config.bind, source })?;
@@ -115,6 +123,7 @@ impl Gateway {
             hub: hub_tx.clone(),
             next_conn: AtomicU64::new(1),
             tracker: Tracker(watch::channel(()).0),
+            router,
         });
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         // Listening: startup is over (protocol.md §2.5 step 1).
@@ -229,8 +238,8 @@ async fn serve_http(stream: TcpStream, remote: SocketAddr, shared: Arc<Shared>) 
     let _ = stream.set_nodelay(true);
     let svc_shared = Arc::clone(&shared);
     let service = service_fn(move |req| {
-        let res = http::handle(req, remote, &svc_shared);
-        async move { Ok::<_, Infallible>(res) }
+        let shared = Arc::clone(&svc_shared);
+        async move { Ok::<_, Infallible>(http::handle(req, remote, shared).await) }
     });
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())

@@ -1,0 +1,259 @@
+//! The HTTP side of the single port (http.md §1): the WebSocket upgrade on any path, then a
+//! route table for everything else.
+//!
+//! # Adding a route
+//! One [`Route`] entry in [`Router::builtin`] plus its handler (an `async fn(HttpRequest) ->
+//! Result<Response<Body>, HttpError>` in its own module under `http/`). The entry says the
+//! path (`matchit` syntax: `/sessions/{key}/kill`), the methods, whether the gateway's auth is
+//! required ([`RouteAuth`]), the request body limit and read timeout, and how errors look
+//! ([`ErrorStyle`], the OpenAI `{"error":{"message","type"}}` envelope by default). The router
+//! does the rest, in this order:
+//! 1. unknown path → `404` text `Not Found`; known path, other method → `405` text with `Allow`
+//!    (both before auth, as the reference);
+//! 2. [`RouteAuth::Gateway`]: `Authorization: Bearer` against `gateway.auth` on the hub's
+//!    failed-attempt limiter (the one `connect` uses) → `401`/`429` + `Retry-After`;
+//! 3. the handler, with the body as a stream ([`RequestBody`]): too large → `413` (counted as
+//!    it arrives, or refused from `Content-Length` before reading), too slow → `408`;
+//! 4. the baseline headers of §1.1 on every answer.
+//!
+//! Responses are streaming bodies ([`Body`]); [`sse`] makes a `text/event-stream` one.
+
+mod auth;
+mod body;
+mod error;
+mod probes;
+pub(crate) mod sse;
+mod upgrade;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Empty, Full};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
+use hyper::http::request::Parts;
+use hyper::{Method, Request, Response, StatusCode};
+use openclaw_core::PeerInfo;
+
+pub(crate) use body::RequestBody;
+pub(crate) use error::{ErrorStyle, HttpError};
+
+use crate::admission::peer_info;
+use crate::server::Shared;
+
+/// Every response body: a stream of bytes (a whole one for most answers, SSE for streams).
+pub(crate) type Body = UnsyncBoxBody<Bytes, Infallible>;
+
+pub(crate) const TEXT: &str = "text/plain; charset=utf-8";
+pub(crate) const JSON: &str = "application/json; charset=utf-8";
+
+/// Request bodies larger than this are refused unless the route says otherwise.
+pub(crate) const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+/// How long a client may take to send a request body unless the route says otherwise.
+pub(crate) const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What a handler gets: the request head, its body as a stream, the path parameters, who is
+/// asking, and the gateway's shared state.
+pub(crate) struct HttpRequest {
+    pub parts: Parts,
+    #[allow(dead_code)] // the probes have no body; the routes of issue #13 read it
+    pub body: RequestBody,
+    /// Path parameters by name (`{key}` in the route's path).
+    #[allow(dead_code)] // read by the parameterised routes (issue #13)
+    pub params: BTreeMap<String, String>,
+    /// Locality, forwarding headers and scope cap, as for a socket.
+    #[allow(dead_code)] // read by the scope-checked routes (issue #13)
+    pub peer: PeerInfo,
+    pub shared: Arc<Shared>,
+}
+
+/// What a handler returns; the error is rendered in the route's [`ErrorStyle`].
+pub(crate) type HandlerResult = Result<Response<Body>, HttpError>;
+type HandlerFuture = Pin<Box<dyn Future<Output = HandlerResult> + Send>>;
+type Handler = Arc<dyn Fn(HttpRequest) -> HandlerFuture + Send + Sync>;
+
+/// Who may call a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RouteAuth {
+    /// Anyone (probes).
+    Public,
+    /// The gateway's shared secret as `Authorization: Bearer` (http.md §1.4).
+    Gateway,
+}
+
+/// One entry of the route table.
+pub(crate) struct Route {
+    path: String,
+    methods: Vec<Method>,
+    handler: Handler,
+    auth: RouteAuth,
+    body_limit: usize,
+    read_timeout: Duration,
+    errors: ErrorStyle,
+}
+
+impl Route {
+    /// A public route with the default body limit, read timeout and error style.
+    pub(crate) fn new<F, Fut>(path: &str, methods: &[Method], handler: F) -> Self
+    where
+        F: Fn(HttpRequest) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = HandlerResult> + Send + 'static,
+    {
+        Self {
+            path: path.to_owned(),
+            methods: methods.to_vec(),
+            handler: Arc::new(move |req| Box::pin(handler(req))),
+            auth: RouteAuth::Public,
+            body_limit: DEFAULT_BODY_LIMIT,
+            read_timeout: DEFAULT_READ_TIMEOUT,
+            errors: error::openai,
+        }
+    }
+
+    #[allow(dead_code)] // the API routes of issue #13 set it
+    pub(crate) fn auth(mut self, auth: RouteAuth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    #[allow(dead_code)] // the API routes of issue #13 set it
+    pub(crate) fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    #[allow(dead_code)] // the API routes of issue #13 set it
+    pub(crate) fn read_timeout(mut self, timeout: Duration) -> Self {
+        self.read_timeout = timeout;
+        self
+    }
+
+    #[allow(dead_code)] // hooks and /tools/invoke have their own shapes
+    pub(crate) fn errors(mut self, style: ErrorStyle) -> Self {
+        self.errors = style;
+        self
+    }
+}
+
+/// The route table: paths matched exactly (`matchit`), then the method among the path's routes.
+#[derive(Default)]
+pub(crate) struct Router {
+    paths: matchit::Router<usize>,
+    by_path: BTreeMap<String, usize>,
+    entries: Vec<Vec<Route>>,
+}
+
+impl Router {
+    /// The gateway's own routes.
+    pub(crate) fn builtin() -> Self {
+        probes::routes().into_iter().fold(Self::default(), Self::route)
+    }
+
+    /// Adds `route`. The table is built once at start, so a path that conflicts with another
+    /// one, or a method served twice on one path, is a programming error and panics.
+    pub(crate) fn route(mut self, route: Route) -> Self {
+        let index = match self.by_path.get(&route.path) {
+            Some(&i) => i,
+            None => {
+                let i = self.entries.len();
+                if let Err(e) = self.paths.insert(route.path.clone(), i) {
+                    panic!("route {}: {e}", route.path);
+                }
+                self.by_path.insert(route.path.clone(), i);
+                self.entries.push(Vec::new());
+                i
+            }
+        };
+        let taken = self.entries[index].iter().flat_map(|r| &r.methods).any(|m| route.methods.contains(m));
+        assert!(!taken, "route {}: a method is served twice", route.path);
+        self.entries[index].push(route);
+        self
+    }
+}
+
+/// Answers one HTTP request; an accepted upgrade spawns the session task.
+pub(crate) async fn handle(mut req: Request<Incoming>, remote: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
+    if fastwebsockets::upgrade::is_upgrade_request(&req) {
+        return upgrade::upgrade(&mut req, remote, &shared);
+    }
+    let mut res = dispatch(req, remote, shared).await;
+    baseline(&mut res);
+    res
+}
+
+async fn dispatch(req: Request<Incoming>, remote: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
+    let (route, params) = {
+        let Ok(found) = shared.router.paths.at(req.uri().path()) else {
+            return respond(StatusCode::NOT_FOUND, TEXT, Bytes::from_static(b"Not Found"));
+        };
+        let routes = &shared.router.entries[*found.value];
+        let Some(route) = routes.iter().find(|r| r.methods.contains(req.method())) else {
+            return method_not_allowed(routes);
+        };
+        let params: BTreeMap<String, String> =
+            found.params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+        let route = (route.handler.clone(), route.auth, route.body_limit, route.read_timeout, route.errors);
+        (route, params)
+    };
+    let (handler, auth, body_limit, read_timeout, errors) = route;
+    let (parts, incoming) = req.into_parts();
+    let peer = peer_info(remote, &parts.headers);
+    if auth == RouteAuth::Gateway {
+        if let Err(e) = auth::check(&shared, &peer, &parts.headers).await {
+            return errors(&e);
+        }
+    }
+    let body = RequestBody::new(incoming, &parts.headers, body_limit, read_timeout);
+    let req = HttpRequest { parts, body, params, peer, shared };
+    handler(req).await.unwrap_or_else(|e| errors(&e))
+}
+
+fn method_not_allowed(routes: &[Route]) -> Response<Body> {
+    let allow: Vec<&str> = routes.iter().flat_map(|r| &r.methods).map(Method::as_str).collect();
+    let mut res = respond(StatusCode::METHOD_NOT_ALLOWED, TEXT, Bytes::from_static(b"Method Not Allowed"));
+    if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+        res.headers_mut().insert(ALLOW, v);
+    }
+    res
+}
+
+/// A whole body.
+pub(crate) fn full(bytes: Bytes) -> Body {
+    Full::new(bytes).boxed_unsync()
+}
+
+/// No body.
+pub(crate) fn empty() -> Body {
+    Empty::new().boxed_unsync()
+}
+
+/// A response with a whole body and the baseline headers every gateway response carries.
+pub(crate) fn respond(status: StatusCode, content_type: &'static str, body: Bytes) -> Response<Body> {
+    let mut res = Response::new(full(body));
+    *res.status_mut() = status;
+    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    baseline(&mut res);
+    res
+}
+
+/// The headers of http.md §1.1, on every response (kept where a handler set them already).
+fn baseline(res: &mut Response<Body>) {
+    let h = res.headers_mut();
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        ("referrer-policy", "no-referrer"),
+        ("permissions-policy", "camera=(), geolocation=()"),
+    ] {
+        h.entry(name).or_insert(HeaderValue::from_static(value));
+    }
+}
