@@ -12,7 +12,6 @@ mod client_cmd;
 mod config;
 mod config_cmd;
 mod dev;
-mod host;
 mod log_setup;
 mod logs_cmd;
 mod output;

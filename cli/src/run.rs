@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use openclaw_core::auth::{AuthMode, Secret};
-use openclaw_io::{Gateway, IoError, ServerConfig};
+use openclaw_io::{FileHost, Gateway, IoError, RestartRequest, ServerConfig};
 
 use openclaw_core::config::{BindMode as CoreBind, GatewayMode};
 use openclaw_io::reload::ConfigWatcher;
@@ -18,7 +18,6 @@ use tokio::sync::mpsc;
 
 use crate::args::{AuthChoice, BindMode, RunArgs};
 use crate::config::{self, Config, ConfigError, Paths};
-use crate::host::{CliHost, RestartRequest};
 use crate::supervise::{supervise, Next, Running, Signals};
 use crate::token::{self, Origin, TokenError};
 
@@ -174,11 +173,11 @@ async fn start(
         &config.agents,
         |name| std::env::var(name).ok(),
     )?;
-    server.host = openclaw_io::Host::new(CliHost {
+    server.host = openclaw_io::Host::new(FileHost {
         config_path: paths.config_path.clone(),
         state_dir: paths.state_dir.clone(),
         logs: crate::log_setup::gateway_logs(&auth),
-        restart: restart_tx.clone(),
+        restart: Some(restart_tx.clone()),
     });
     let gateway = Gateway::start(server).await.map_err(|e| match e {
         IoError::Bind { addr, source } if source.kind() == std::io::ErrorKind::AddrInUse => {

@@ -11,7 +11,7 @@ use openclaw_io::Gateway;
 use tokio::sync::mpsc;
 
 use crate::config::Paths;
-use crate::host::RestartRequest;
+use openclaw_io::RestartRequest;
 use crate::run::{RunError, Stopped};
 
 /// A started gateway and what watches over it.

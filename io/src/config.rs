@@ -39,7 +39,8 @@ pub struct ServerConfig {
     pub agent_timeout: Duration,
     /// Providers, default model, system prompt (`models.*`, `agents.defaults.*`).
     pub agent: AgentConfig,
-    /// Answers `logs.tail` and `config.*` (files); none answers UNAVAILABLE.
+    /// Answers `logs.tail` and `config.*`; none: a [`FileHost`](crate::FileHost) on
+    /// `config_path` when it is set, else those methods answer UNAVAILABLE.
     pub host: Host,
 }
 

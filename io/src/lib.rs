@@ -41,5 +41,5 @@ mod ws;
 pub use agent::AgentConfig;
 pub use config::ServerConfig;
 pub use error::IoError;
-pub use host::{Host, HostFuture, HostHandler};
+pub use host::{FileHost, Host, HostFuture, HostHandler, RestartRequest};
 pub use server::Gateway;

@@ -2,6 +2,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,7 @@ use crate::agent::Store;
 use crate::clock;
 use crate::config::ServerConfig;
 use crate::error::IoError;
+use crate::host::{FileHost, Host};
 use crate::http;
 use crate::hub_task::{self, HubInput, ShutdownRequest, HUB_INPUT_CAPACITY};
 use crate::identity::hub_config;
@@ -108,7 +110,7 @@ impl Gateway {
         let hub_task = tokio::spawn(hub_task::run(
             hub,
             runtime,
-            config.host.clone(),
+            host_for(&config),
             hub_tx.clone(),
             hub_rx,
             shutdown_rx.clone(),
@@ -184,6 +186,17 @@ impl Gateway {
         store_writer.await.map_err(|e| IoError::Task(e.to_string()))?;
         hub_result.map_err(|e| IoError::Task(e.to_string()))?;
         accept_result.map_err(|e| IoError::Task(e.to_string()))
+    }
+}
+
+/// The configured host handler; without one, a [`FileHost`] on the config file when there is
+/// one (so `config.*` and `logs.tail` work in any embedding), else none (UNAVAILABLE).
+fn host_for(config: &ServerConfig) -> Host {
+    match (&config.host.0, &config.config_path) {
+        (None, Some(path)) => {
+            Host::new(FileHost::new(PathBuf::from(path), config.state_dir.as_ref().map(PathBuf::from)))
+        }
+        _ => config.host.clone(),
     }
 }
 

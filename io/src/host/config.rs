@@ -16,10 +16,10 @@ use std::time::Duration;
 use openclaw_core::config::{self as core, edit, Issue, MissingEnv};
 use openclaw_core::wire::frames::{ErrorCode, ErrorShape};
 use openclaw_core::wire::host::{DeliveryContext, HostRequest};
-use openclaw_io::config_file::{self, ConfigLoadError, Loaded};
+use crate::config_file::{self, ConfigLoadError, Loaded};
 use serde_json::{json, Value};
 
-use super::{CliHost, RestartRequest};
+use super::{FileHost, RestartRequest};
 
 /// `config.apply`/`config.patch` restart delay when none is given.
 const DEFAULT_RESTART_DELAY_MS: u64 = 2000;
@@ -29,7 +29,7 @@ const MAX_RESTART_DELAY_MS: u64 = 60_000;
 /// One edit at a time: the hash check and the write must not interleave with another edit.
 static EDIT: Mutex<()> = Mutex::new(());
 
-pub(super) async fn handle(host: &CliHost, request: HostRequest) -> Result<Value, ErrorShape> {
+pub(super) async fn handle(host: &FileHost, request: HostRequest) -> Result<Value, ErrorShape> {
     let host = host.clone();
     tokio::task::spawn_blocking(move || handle_blocking(&host, request))
         .await
@@ -48,7 +48,7 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-fn handle_blocking(host: &CliHost, request: HostRequest) -> Result<Value, ErrorShape> {
+fn handle_blocking(host: &FileHost, request: HostRequest) -> Result<Value, ErrorShape> {
     match request {
         HostRequest::ConfigGet => Ok(get(&host.config_path)),
         // The reference's shape; no UI hints yet.
@@ -56,7 +56,7 @@ fn handle_blocking(host: &CliHost, request: HostRequest) -> Result<Value, ErrorS
             "schema": core::schema(),
             "uiHints": {},
             "version": env!("CARGO_PKG_VERSION"),
-            "generatedAt": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "generatedAt": crate::clock::wall_rfc3339(),
         })),
         HostRequest::ConfigSet(p) => {
             let _edit = EDIT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -170,7 +170,7 @@ fn redact_raw(raw: &str) -> String {
 }
 
 /// The current config for an edit; an invalid one is still editable (from its parsed text).
-fn load_current(host: &CliHost) -> Result<Loaded, ErrorShape> {
+fn load_current(host: &FileHost) -> Result<Loaded, ErrorShape> {
     match config_file::load_config(&host.config_path) {
         Ok(loaded) => Ok(loaded),
         Err(ConfigLoadError::Invalid { raw, path, .. }) => {
@@ -209,7 +209,7 @@ fn check_base_hash(current: &Loaded, base_hash: Option<&str>, changed: Option<&[
 
 /// `config.set`/`config.apply`: the whole file from `raw` (JSON5); redacted markers get the
 /// stored secrets back.
-fn replace(host: &CliHost, raw: &str, base_hash: Option<&str>) -> Result<Value, ErrorShape> {
+fn replace(host: &FileHost, raw: &str, base_hash: Option<&str>) -> Result<Value, ErrorShape> {
     let current = load_current(host)?;
     check_base_hash(&current, base_hash, None)?;
     let mut candidate = core::json5::parse(raw).map_err(|e| invalid(format!("raw is not JSON5: {e}")))?.value;
@@ -221,7 +221,7 @@ fn replace(host: &CliHost, raw: &str, base_hash: Option<&str>) -> Result<Value, 
 }
 
 /// Validates `candidate` as the gateway would load it, then writes it.
-fn write(host: &CliHost, candidate: Value, source: &str) -> Result<Loaded, ErrorShape> {
+fn write(host: &FileHost, candidate: Value, source: &str) -> Result<Loaded, ErrorShape> {
     let text = serde_json::to_string_pretty(&candidate).map_err(|e| unavailable(e.to_string()))?;
     if let Err(e) = config_file::resolve_text(&host.config_path, text, &env, MissingEnv::Error) {
         let issues = e.issues();
@@ -246,9 +246,9 @@ struct Restart<'a> {
 impl Restart<'_> {
     /// When `needed`: writes `<stateDir>/restart-sentinel.json` and sends the request (a full
     /// queue means a restart is already pending). Returns the `restart` and `sentinel` objects.
-    fn request(&self, host: &CliHost, needed: bool) -> Result<(Value, Value), ErrorShape> {
+    fn request(&self, host: &FileHost, needed: bool) -> Result<(Value, Value), ErrorShape> {
         let delay_ms = self.delay_ms.unwrap_or(DEFAULT_RESTART_DELAY_MS).min(MAX_RESTART_DELAY_MS);
-        let ts = chrono::Utc::now().timestamp_millis();
+        let ts = crate::clock::wall().0;
         let mut payload = json!({
             "kind": self.kind,
             "status": "ok",
@@ -273,12 +273,12 @@ impl Restart<'_> {
             tracing::warn!("restart sentinel not written: {e}");
         }
         let reason = format!("{} ({})", self.mode, self.kind);
-        let coalesced = match host.restart.try_send(RestartRequest { reason: reason.clone(), delay: Duration::from_millis(delay_ms) }) {
+        let cannot = || unavailable(format!("{} persisted but the gateway cannot restart now; restart it to apply", self.mode));
+        let Some(channel) = &host.restart else { return Err(cannot()) };
+        let coalesced = match channel.try_send(RestartRequest { reason: reason.clone(), delay: Duration::from_millis(delay_ms) }) {
             Ok(()) => false,
             Err(tokio::sync::mpsc::error::TrySendError::Full(_)) => true,
-            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => {
-                return Err(unavailable(format!("{} persisted but the gateway cannot restart now; restart it to apply", self.mode)))
-            }
+            Err(tokio::sync::mpsc::error::TrySendError::Closed(_)) => return Err(cannot()),
         };
         let restart = json!({
             "ok": true, "pid": std::process::id(), "signal": "SIGUSR1", "delayMs": delay_ms,

@@ -2,16 +2,16 @@
 
 use openclaw_core::wire::frames::{ErrorCode, ErrorShape};
 use openclaw_core::wire::host::LogsTailParams;
-use openclaw_io::logs::{tail, CurrentFile, LogSettings};
+use crate::logs::{tail, CurrentFile, LogSettings};
 use serde_json::Value;
 
-use super::CliHost;
+use super::FileHost;
 
-pub(super) async fn tail(host: &CliHost, params: LogsTailParams) -> Result<Value, ErrorShape> {
+pub(super) async fn tail(host: &FileHost, params: LogsTailParams) -> Result<Value, ErrorShape> {
     let current = match &host.logs {
         Some(handle) => handle.current_file(),
         // No logger installed (it failed to start): where the default logger would write.
-        None => openclaw_io::logs::current_file(&LogSettings::default()),
+        None => crate::logs::current_file(&LogSettings::default()),
     };
     let limit = params.limit.unwrap_or(LogsTailParams::DEFAULT_LIMIT) as usize;
     let max_bytes = u64::from(
