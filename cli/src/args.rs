@@ -275,8 +275,7 @@ pub enum GatewayAction {
 }
 
 /// How to listen: `loopback` is 127.0.0.1, `lan` is 0.0.0.0, `custom` takes an address.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BindMode {
     /// 127.0.0.1 only (the default)
     Loopback,
@@ -287,8 +286,7 @@ pub enum BindMode {
 }
 
 /// Which shared secret clients must present in `connect.params.auth`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum AuthChoice {
     /// A token (generated on first start when none is configured)
     Token,
