@@ -56,6 +56,7 @@ pub mod reload;
 pub mod schema;
 pub mod session;
 pub mod time;
+pub mod turn;
 pub mod wire;
 
 #[cfg(any(test, feature = "testing"))]

@@ -27,6 +27,7 @@ pub mod error;
 pub mod force;
 pub mod host;
 pub mod logs;
+pub mod outbound;
 pub mod reload;
 pub mod server;
 pub mod signals;

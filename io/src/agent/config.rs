@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use openclaw_core::turn::{ModelRef, RetryPolicy};
+
 /// A provider's wire format (`models.providers.<name>.api`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Api {
@@ -51,60 +53,12 @@ impl std::fmt::Debug for ProviderConfig {
     }
 }
 
-/// `"<provider>/<model>"`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ModelRef {
-    pub provider: String,
-    pub model: String,
-}
-
-impl ModelRef {
-    /// Splits at the first `/` (model names may contain more).
-    pub fn parse(text: &str) -> Option<Self> {
-        let (provider, model) = text.trim().split_once('/')?;
-        (!provider.is_empty() && !model.is_empty())
-            .then(|| Self { provider: provider.to_owned(), model: model.to_owned() })
-    }
-}
-
-impl std::fmt::Display for ModelRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.provider, self.model)
-    }
-}
-
 /// `agents.defaults.model`: a string, or `{primary, fallbacks}`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ModelChoice {
     pub primary: ModelRef,
     /// Tried in order when the primary fails.
     pub fallbacks: Vec<ModelRef>,
-}
-
-/// Attempts per model before moving to the next fallback.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self { max_attempts: 3, base_delay: Duration::from_millis(500), max_delay: Duration::from_secs(30) }
-    }
-}
-
-impl RetryPolicy {
-    /// Delay before attempt `n + 1` (n ≥ 1): the server's `retry-after` if any (capped),
-    /// else exponential backoff.
-    pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        if let Some(d) = retry_after {
-            return d.min(self.max_delay);
-        }
-        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
-        self.base_delay.saturating_mul(factor).min(self.max_delay)
-    }
 }
 
 /// Which tools the model is offered (`tools.allow` / `tools.deny`) and how many tool rounds
@@ -149,7 +103,7 @@ pub struct AgentConfig {
     /// Earlier turns of the session sent with each request.
     pub history_limit: usize,
     /// Trusted in addition to the Mozilla roots for `https` providers (DER certificates; a
-    /// self-signed local server, a corporate proxy).
+    /// self-signed local server, a corporate proxy); see [`crate::outbound`].
     pub extra_root_certs: Vec<Vec<u8>>,
     /// The tools offered to the model (they work inside `workspace`; none without one).
     pub tools: ToolsConfig,
@@ -169,22 +123,5 @@ impl Default for AgentConfig {
             extra_root_certs: Vec::new(),
             tools: ToolsConfig::default(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn model_refs_and_backoff() {
-        let m = ModelRef::parse("ollama/llama3.1:8b").unwrap();
-        assert_eq!((m.provider.as_str(), m.model.as_str()), ("ollama", "llama3.1:8b"));
-        assert_eq!(ModelRef::parse("openrouter/meta/llama").unwrap().model, "meta/llama");
-        assert_eq!(ModelRef::parse("nomodel"), None);
-        let p = RetryPolicy::default();
-        assert_eq!(p.delay(1, None), Duration::from_millis(500));
-        assert_eq!(p.delay(3, None), Duration::from_secs(2));
-        assert_eq!(p.delay(1, Some(Duration::from_secs(99))), Duration::from_secs(30));
     }
 }

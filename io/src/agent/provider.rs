@@ -1,55 +1,45 @@
 //! The two provider wire formats: `openai-completions` (Chat Completions, any OpenAI-compatible
 //! server) and `anthropic-messages`. Pure: request bodies, stream-event interpretation and
-//! error classification; the HTTP exchange lives in `runner.rs`.
+//! error classification; the HTTP exchange lives in `attempt.rs`.
 
+use openclaw_core::turn::ChatMessage;
 use openclaw_core::wire::agent::{RunErrorKind, RunFailure, ToolCall, Usage};
 use serde_json::{json, Value};
 
 use super::config::{Api, ProviderConfig};
 
-/// One message of the conversation sent to the model.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum ChatMessage {
-    User(String),
-    /// A reply: its text and the tools it asked for.
-    Assistant { text: String, calls: Vec<ToolCall> },
-    ToolResult { call_id: String, name: String, text: String, is_error: bool },
-}
-
-impl ChatMessage {
-    /// A transcript entry (`{role, content, …}`, channels-agent-nodes.md §7.3) as the model
-    /// sees it; `None` for entries that carry nothing to send (an empty failed reply).
-    pub(crate) fn from_transcript(m: &Value) -> Option<Self> {
-        let texts = plain_text;
-        match m["role"].as_str()? {
-            "user" => Some(Self::User(texts(&m["content"]))),
-            // A failed turn's record (its text is the error) is not part of the conversation.
-            "assistant" if m["stopReason"] == "error" => None,
-            "assistant" => {
-                let calls: Vec<ToolCall> = m["content"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter(|p| p["type"] == "toolCall")
-                    .filter_map(|p| {
-                        Some(ToolCall {
-                            id: p["id"].as_str()?.to_owned(),
-                            name: p["name"].as_str()?.to_owned(),
-                            args: p.get("arguments").cloned().unwrap_or_else(|| json!({})),
-                        })
+/// A transcript entry (`{role, content, …}`, channels-agent-nodes.md §7.3) as the model sees
+/// it; `None` for entries that carry nothing to send (an empty failed reply).
+pub(crate) fn message_from_transcript(m: &Value) -> Option<ChatMessage> {
+    let texts = plain_text;
+    match m["role"].as_str()? {
+        "user" => Some(ChatMessage::User(texts(&m["content"]))),
+        // A failed turn's record (its text is the error) is not part of the conversation.
+        "assistant" if m["stopReason"] == "error" => None,
+        "assistant" => {
+            let calls: Vec<ToolCall> = m["content"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["type"] == "toolCall")
+                .filter_map(|p| {
+                    Some(ToolCall {
+                        id: p["id"].as_str()?.to_owned(),
+                        name: p["name"].as_str()?.to_owned(),
+                        args: p.get("arguments").cloned().unwrap_or_else(|| json!({})),
                     })
-                    .collect();
-                let text = texts(&m["content"]);
-                (!text.is_empty() || !calls.is_empty()).then_some(Self::Assistant { text, calls })
-            }
-            "toolResult" => Some(Self::ToolResult {
-                call_id: m["toolCallId"].as_str()?.to_owned(),
-                name: m["toolName"].as_str().unwrap_or("").to_owned(),
-                text: texts(&m["content"]),
-                is_error: m["isError"] == true,
-            }),
-            _ => None,
+                })
+                .collect();
+            let text = texts(&m["content"]);
+            (!text.is_empty() || !calls.is_empty()).then_some(ChatMessage::Assistant { text, calls })
         }
+        "toolResult" => Some(ChatMessage::ToolResult {
+            call_id: m["toolCallId"].as_str()?.to_owned(),
+            name: m["toolName"].as_str().unwrap_or("").to_owned(),
+            text: texts(&m["content"]),
+            is_error: m["isError"] == true,
+        }),
+        _ => None,
     }
 }
 
@@ -487,9 +477,9 @@ mod tests {
     #[test]
     fn failed_turns_are_not_sent_back() {
         let failed = json!({"role":"assistant","content":[{"type":"text","text":"rate limited"}],"stopReason":"error"});
-        assert_eq!(ChatMessage::from_transcript(&failed), None);
+        assert_eq!(message_from_transcript(&failed), None);
         let ok = json!({"role":"assistant","content":[{"type":"text","text":"hi"}],"stopReason":"stop"});
-        assert_eq!(ChatMessage::from_transcript(&ok), Some(ChatMessage::Assistant { text: "hi".into(), calls: vec![] }));
+        assert_eq!(message_from_transcript(&ok), Some(ChatMessage::Assistant { text: "hi".into(), calls: vec![] }));
     }
 
     #[test]

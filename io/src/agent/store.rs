@@ -11,7 +11,9 @@ use openclaw_core::wire::sessions::SessionEntry;
 use openclaw_core::UnixMillis;
 use serde_json::{json, Value};
 
-use super::provider::{plain_text, ChatMessage};
+use openclaw_core::turn::ChatMessage;
+
+use super::provider::{message_from_transcript, plain_text};
 
 /// Schema versions, applied in order; `PRAGMA user_version` records the last one applied.
 const MIGRATIONS: &[&str] = &[
@@ -118,7 +120,7 @@ impl Store {
     /// The last `limit` messages of a session id, oldest first, as the model is sent them.
     pub(crate) fn history(&self, session_id: &str, limit: usize) -> Result<Vec<ChatMessage>, StoreError> {
         let rows = self.last_messages(session_id, i64::try_from(limit).unwrap_or(i64::MAX), None)?;
-        Ok(rows.iter().filter_map(|(_, m)| ChatMessage::from_transcript(m)).collect())
+        Ok(rows.iter().filter_map(|(_, m)| message_from_transcript(m)).collect())
     }
 
     /// Up to `limit` messages of a session id before row `before` (all when `None`), oldest
