@@ -43,6 +43,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod caller;
 pub mod config;
 pub mod error;
 pub mod hub;
@@ -62,7 +63,8 @@ pub mod wire;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use hub::{Audience, Hub, HubConfig, HubOutput, HubTimer, Lifecycle};
+pub use caller::{Caller, CallerEvent};
+pub use hub::{Audience, Hub, HubConfig, HubInput, HubOutput, HubTimer, Lifecycle};
 pub use ids::{CloseCode, ConnId, Nonce, RequestId, RunId, Seq, UnixMillis};
 pub use limits::Limits;
 pub use link::{HubToSession, PeerInfo, SessionEvent};

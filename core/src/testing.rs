@@ -109,6 +109,8 @@ pub struct Harness {
     pub store_commands: Vec<crate::hub::StoreCommand>,
     /// Requests handed to the host, in order; answer them with `hub.handle_host_reply`.
     pub host_requests: Vec<(ConnId, crate::ids::RequestId, crate::wire::host::HostRequest)>,
+    /// What non-socket callers received, in order (see [`Harness::call`]).
+    pub caller_events: Vec<(crate::caller::Caller, crate::caller::CallerEvent)>,
 }
 
 impl Default for Harness {
@@ -140,6 +142,7 @@ impl Harness {
             run_commands: Vec::new(),
             store_commands: Vec::new(),
             host_requests: Vec::new(),
+            caller_events: Vec::new(),
         }
     }
 
@@ -331,6 +334,26 @@ impl Harness {
         self.pump();
     }
 
+    /// A request from a non-socket `caller` (authenticated by the driver with `scopes`), fed
+    /// as io feeds it: params validated and typed by the method table, then
+    /// [`HubInput::Call`](crate::hub::HubInput::Call). Returns the parse error, if any.
+    pub fn call(
+        &mut self,
+        caller: crate::caller::Caller,
+        scopes: crate::auth::scopes::ScopeSet,
+        method: &str,
+        params: Value,
+    ) -> Result<(), String> {
+        let method = crate::methods::Method::parse(method);
+        let call = crate::methods::MethodCall::parse(&method, Some(params))?
+            .ok_or_else(|| format!("unknown method: {}", method.name()))?;
+        self.transcript.push(format!("→ {} call {}", caller.kind(), method.name()));
+        let (now, wall) = (self.now, self.wall());
+        self.hub.handle_input(now, wall, crate::hub::HubInput::Call { caller, scopes, call });
+        self.pump();
+        Ok(())
+    }
+
     /// Carries outputs between the machines until all are quiescent.
     pub fn pump(&mut self) {
         for _ in 0..100_000 {
@@ -350,6 +373,11 @@ impl Harness {
                         progressed = true;
                         self.transcript.push(format!("-> host {} ({conn:?})", request.method_name()));
                         self.host_requests.push((conn, id, request));
+                    }
+                    HubOutput::ToCaller(caller, event) => {
+                        progressed = true;
+                        self.transcript.push(format!("-> {} {}", caller.kind(), describe_caller_event(&event)));
+                        self.caller_events.push((caller, event));
                     }
                     HubOutput::Run(command) => {
                         progressed = true;
@@ -584,5 +612,15 @@ fn fmt_duration(d: Duration) -> String {
         format!("{}s", d.as_secs())
     } else {
         format!("{}ms", d.as_millis())
+    }
+}
+
+fn describe_caller_event(event: &crate::caller::CallerEvent) -> String {
+    use crate::caller::CallerEvent;
+    match event {
+        CallerEvent::Response(Ok(v)) => format!("response ok {v}"),
+        CallerEvent::Response(Err(e)) => format!("response error {} {:?}", e.code.as_str(), e.message),
+        CallerEvent::Run { run, stream, data } => format!("run {} {stream} {data}", run.as_str()),
+        CallerEvent::Final { run, outcome } => format!("final {} {outcome:?}", run.as_str()),
     }
 }

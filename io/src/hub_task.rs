@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use openclaw_core::wire::agent::RunReport;
-use openclaw_core::{ConnId, Hub, HubOutput, HubToSession, Lifecycle, RequestId, RunId, SessionEvent};
+use openclaw_core::auth::scopes::ScopeSet;
+use openclaw_core::methods::MethodCall;
+use openclaw_core::{Caller, CallerEvent, ConnId, Hub, HubOutput, HubToSession, Lifecycle, RequestId, RunId, SessionEvent};
+use openclaw_core::HubInput as CoreInput;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 
@@ -41,6 +44,13 @@ pub(crate) enum HubInput {
     },
     /// Hot reload: agent runs started from now on use this config and default timeout.
     AgentConfig { config: Box<crate::agent::AgentConfig>, timeout: std::time::Duration },
+    /// A request from a non-socket caller: its answers go to `events` (see `crate::callers`).
+    Call {
+        caller: Caller,
+        scopes: ScopeSet,
+        call: Box<MethodCall>,
+        events: mpsc::Sender<CallerEvent>,
+    },
     /// The config watcher's status for `health.configReload`.
     ConfigReload { status: openclaw_core::wire::hello::HotReloadStatus, last_error: Option<String> },
     /// An HTTP request's `Authorization: Bearer` credential to check against `gateway.auth`
@@ -81,9 +91,17 @@ pub(crate) async fn run(
     status: watch::Sender<Lifecycle>,
 ) {
     let mut routes: BTreeMap<ConnId, Route> = BTreeMap::new();
+    let mut callers: BTreeMap<Caller, mpsc::Sender<CallerEvent>> = BTreeMap::new();
     let mut shutdown_open = true;
     loop {
-        let wait = drain(&mut hub, &routes, &mut runtime, &host, &hub_tx).await;
+        let mut wait = drain(&mut hub, &routes, &mut callers, &mut runtime, &host, &hub_tx).await;
+        // Callers nobody listens to any more (dropped streams, overflow): the hub forgets them.
+        let gone: Vec<Caller> = callers.iter().filter(|(_, tx)| tx.is_closed()).map(|(c, _)| c.clone()).collect();
+        for caller in gone {
+            callers.remove(&caller);
+            hub.handle_input(clock::now(), clock::wall(), CoreInput::CallerGone(caller));
+            wait = drain(&mut hub, &routes, &mut callers, &mut runtime, &host, &hub_tx).await;
+        }
         let lifecycle = hub.lifecycle();
         status.send_if_modified(|l| std::mem::replace(l, lifecycle) != lifecycle);
         if hub.is_drained() {
@@ -114,6 +132,10 @@ pub(crate) async fn run(
                     hub.handle_session(clock::now(), clock::wall(), conn, event);
                 }
                 Some(HubInput::Ready) => hub.set_ready(),
+                Some(HubInput::Call { caller, scopes, call, events }) => {
+                    callers.insert(caller.clone(), events);
+                    hub.handle_input(clock::now(), clock::wall(), CoreInput::Call { caller, scopes, call: *call });
+                }
                 Some(HubInput::Run { run, report }) => {
                     hub.handle_run(clock::now(), clock::wall(), &run, report);
                 }
@@ -153,6 +175,7 @@ pub(crate) async fn run(
 async fn drain(
     hub: &mut Hub,
     routes: &BTreeMap<ConnId, Route>,
+    callers: &mut BTreeMap<Caller, mpsc::Sender<CallerEvent>>,
     runtime: &mut AgentRuntime,
     host: &Host,
     hub_tx: &mpsc::Sender<HubInput>,
@@ -161,6 +184,7 @@ async fn drain(
     loop {
         match hub.poll_output() {
             HubOutput::ToSession(conn, msg) => deliver(routes, conn, msg),
+            HubOutput::ToCaller(caller, event) => deliver_to_caller(callers, caller, event),
             HubOutput::Run(command) => runtime.handle(command),
             HubOutput::Store(command) => runtime.persist(command).await,
             HubOutput::Host { conn, id, request } => host.dispatch(conn, id, request, hub_tx.clone()),
@@ -171,6 +195,27 @@ async fn drain(
             budget = BUDGET;
             tokio::task::yield_now().await;
         }
+    }
+}
+
+/// Hands `event` to the caller's stream without waiting. A caller that fell
+/// [`CALLER_CAPACITY`](crate::callers::CALLER_CAPACITY) events behind is dropped (its stream
+/// ends early; the hub is told it is gone on the next turn).
+fn deliver_to_caller(callers: &mut BTreeMap<Caller, mpsc::Sender<CallerEvent>>, caller: Caller, event: CallerEvent) {
+    let Some(tx) = callers.get(&caller) else { return };
+    let last = event.is_last();
+    match tx.try_send(event) {
+        Ok(()) if last => {
+            callers.remove(&caller);
+        }
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => {
+            tracing::debug!(caller = caller.kind(), "caller stream full; dropping the caller");
+            // Replacing the sender with a closed one makes the next turn report it gone.
+            let (closed, _) = mpsc::channel(1);
+            callers.insert(caller, closed);
+        }
+        Err(TrySendError::Closed(_)) => {}
     }
 }
 

@@ -19,6 +19,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod callers;
 pub mod client;
 pub mod clock;
 pub mod config;
@@ -40,6 +41,7 @@ mod session_task;
 mod ws;
 
 pub use agent::AgentConfig;
+pub use callers::{CallerStream, HubHandle};
 pub use config::ServerConfig;
 pub use error::IoError;
 pub use host::{FileHost, Host, HostFuture, HostHandler, RestartRequest};

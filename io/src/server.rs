@@ -23,6 +23,7 @@ use crate::config::ServerConfig;
 use crate::error::IoError;
 use crate::host::{FileHost, Host};
 use crate::http;
+use crate::callers::HubHandle;
 use crate::hub_task::{self, HubInput, ShutdownRequest, HUB_INPUT_CAPACITY};
 use crate::identity::hub_config;
 
@@ -82,6 +83,7 @@ pub struct Gateway {
     /// Ends after the hub, once every queued store change is written.
     store_writer: JoinHandle<()>,
     shared: Arc<Shared>,
+    handle: HubHandle,
 }
 
 impl Gateway {
@@ -135,11 +137,18 @@ impl Gateway {
             .await
             .map_err(|_| IoError::Task("hub task ended".into()))?;
         tracing::info!(addr = %local_addr, "gateway listening");
-        Ok(Gateway { local_addr, shutdown: shutdown_tx, hub_task, accept_task, store_writer, shared })
+        let handle = HubHandle::new(hub_tx);
+        Ok(Gateway { local_addr, shutdown: shutdown_tx, hub_task, accept_task, store_writer, shared, handle })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The way in for non-socket callers (HTTP handlers, channels, hooks): see
+    /// [`crate::callers`].
+    pub fn hub_handle(&self) -> HubHandle {
+        self.handle.clone()
     }
 
     /// Hot reload of `models.*`/`agents.*`/`tools.*`: runs started from now on use `config`

@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 
 use super::agent::{AbortOrigin, Launch};
 use super::sessions::{HistoryPage, HistoryQuery, PendingRead, StoreCommand};
-use super::{Admission, Hub, HubOutput, RunOutcome};
+use super::{not_for_caller, Admission, Hub, HubOutput, RunOutcome};
+use crate::caller::Caller;
 use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
 use crate::time::Instant;
 use crate::wire::chat::{ChatAbortParams, ChatHistoryParams, ChatSendParams};
@@ -20,15 +21,15 @@ const MAX_DELTA: u32 = 200;
 const MAX_PENDING_READS: usize = 1024;
 
 impl Hub {
-    pub(super) fn handle_chat_send(&mut self, now: Instant, wall: UnixMillis, conn: ConnId, id: RequestId, p: ChatSendParams) {
+    pub(super) fn handle_chat_send(&mut self, now: Instant, wall: UnixMillis, caller: Caller, p: ChatSendParams) {
         if p.message.contains('\0') {
-            return self.respond_err(conn, &id, &ErrorShape::invalid_request("message must not contain null bytes"));
+            return self.respond_err(&caller, &ErrorShape::invalid_request("message must not contain null bytes"));
         }
         // Control characters other than tab, LF and CR are dropped.
         let message: String =
             p.message.chars().filter(|c| !c.is_control() || matches!(c, '\t' | '\n' | '\r')).collect();
         if message.trim().is_empty() && p.attachments.as_ref().is_none_or(Vec::is_empty) {
-            return self.respond_err(conn, &id, &ErrorShape::invalid_request("message or attachment required"));
+            return self.respond_err(&caller, &ErrorShape::invalid_request("message or attachment required"));
         }
         let agent_id = p.agent_id.clone().unwrap_or_else(|| self.config.session_defaults.default_agent_id.clone());
         let session_key = self.canonical_key_for(&p.session_key, &agent_id);
@@ -38,16 +39,16 @@ impl Hub {
                 self.abort_run(now, wall, run, AbortOrigin::StopCommand);
             }
             let ids: Vec<&str> = runs.iter().map(RunId::as_str).collect();
-            return self.respond_ok(conn, &id, &json!({ "ok": true, "aborted": !runs.is_empty(), "runIds": ids }));
+            return self.respond_ok(&caller, &json!({ "ok": true, "aborted": !runs.is_empty(), "runIds": ids }));
         }
         if let Some(error) = self.no_model_error() {
-            return self.respond_err(conn, &id, &error);
+            return self.respond_err(&caller, &error);
         }
         let run = RunId(p.idempotency_key.clone());
         match self.runs.admit_detached(now, &run) {
             Admission::Started => {}
             Admission::Joined => {
-                return self.respond_ok(conn, &id, &json!({ "runId": run.0, "status": "in_flight" }));
+                return self.respond_ok(&caller, &json!({ "runId": run.0, "status": "in_flight" }));
             }
             Admission::Cached(outcome) => {
                 let status = match &outcome {
@@ -56,11 +57,11 @@ impl Hub {
                     }
                     RunOutcome::Failed { payload: None, .. } => "error".to_owned(),
                 };
-                return self.respond_ok(conn, &id, &json!({ "runId": run.0, "status": status }));
+                return self.respond_ok(&caller, &json!({ "runId": run.0, "status": status }));
             }
         }
-        self.respond_ok(conn, &id, &json!({ "runId": run.0, "status": "started" }));
-        self.register_tool_recipient(&run, conn);
+        self.respond_ok(&caller, &json!({ "runId": run.0, "status": "started" }));
+        self.register_tool_recipient(&run, &caller);
         let timeout = p.timeout_ms.map_or(self.config.agent_timeout, std::time::Duration::from_millis);
         let launch = Launch {
             run,
@@ -77,7 +78,7 @@ impl Hub {
         self.launch_run(now, wall, launch);
     }
 
-    pub(super) fn handle_chat_abort(&mut self, now: Instant, wall: UnixMillis, conn: ConnId, id: RequestId, p: ChatAbortParams) {
+    pub(super) fn handle_chat_abort(&mut self, now: Instant, wall: UnixMillis, caller: Caller, p: ChatAbortParams) {
         let agent_id = p.agent_id.clone().unwrap_or_else(|| self.config.session_defaults.default_agent_id.clone());
         let session_key = self.canonical_key_for(&p.session_key, &agent_id);
         let runs = match &p.run_id {
@@ -86,7 +87,7 @@ impl Hub {
                 match self.agents.session_of(&run) {
                     Some(key) if key != session_key => {
                         let error = ErrorShape::invalid_request("runId does not match sessionKey");
-                        return self.respond_err(conn, &id, &error);
+                        return self.respond_err(&caller, &error);
                     }
                     Some(_) => vec![run],
                     None => Vec::new(),
@@ -98,32 +99,36 @@ impl Hub {
             self.abort_run(now, wall, run, AbortOrigin::Rpc);
         }
         let ids: Vec<&str> = runs.iter().map(RunId::as_str).collect();
-        self.respond_ok(conn, &id, &json!({ "ok": true, "aborted": !runs.is_empty(), "runIds": ids }));
+        self.respond_ok(&caller, &json!({ "ok": true, "aborted": !runs.is_empty(), "runIds": ids }));
     }
 
     /// `chat.history` (protocol.md §5.8): the tail of the transcript (`limit`, default 200,
     /// skipping the newest `offset`), or with `cursor` the messages appended since the page
     /// that cursor came from (`{kind:"delta"}`), or `{kind:"reset"}` when the cursor is not
     /// usable (another session id, malformed, more than [`MAX_DELTA`] new messages).
-    pub(super) fn handle_chat_history(&mut self, conn: ConnId, id: RequestId, p: ChatHistoryParams) {
+    pub(super) fn handle_chat_history(&mut self, caller: Caller, p: ChatHistoryParams) {
         let agent_id = p.agent_id.clone().unwrap_or_else(|| self.config.session_defaults.default_agent_id.clone());
         let session_key = self.canonical_key_for(&p.session_key, &agent_id);
         let session_id = self.sessions.session_id(&session_key);
         let query = match &p.cursor {
             Some(cursor) => match (DeltaCursor::decode(cursor), &session_id) {
                 (Some(c), Some(sid)) if &c.session_id == sid => HistoryQuery::After { seq: c.last_seq, limit: MAX_DELTA + 1 },
-                _ => return self.respond_ok(conn, &id, &json!({ "kind": "reset" })),
+                _ => return self.respond_ok(&caller, &json!({ "kind": "reset" })),
             },
             None => HistoryQuery::Tail { limit: p.limit.unwrap_or(DEFAULT_HISTORY_LIMIT), offset: p.offset.unwrap_or(0) },
         };
         let Some(session_id) = session_id else {
             let result = history_result(&session_key, None, Vec::new());
-            return self.respond_ok(conn, &id, &result);
+            return self.respond_ok(&caller, &result);
         };
         if self.sessions.reads.len() >= MAX_PENDING_READS {
             let error = ErrorShape::new(ErrorCode::Unavailable, "too many history reads in progress").retry_after(1000);
-            return self.respond_err(conn, &id, &error);
+            return self.respond_err(&caller, &error);
         }
+        // The store answers reads by socket and request id; other callers are not served yet.
+        let Some((conn, id)) = caller.socket().map(|(c, id)| (c, id.clone())) else {
+            return self.respond_err(&caller, &not_for_caller("chat.history", &caller));
+        };
         let pending = PendingRead { query, agent_id, offset_given: p.offset.is_some() };
         self.sessions.reads.insert((conn, id.clone()), pending);
         let read = StoreCommand::ReadHistory { conn, id, session_key, session_id, query };
@@ -159,30 +164,30 @@ impl Hub {
                 result
             }
         };
-        self.respond_ok(conn, &id, &result);
+        self.respond_ok(&Caller::Socket { conn, id }, &result);
     }
 
     /// Reading the history failed in the driver.
     pub fn handle_history_failed(&mut self, conn: ConnId, id: RequestId, message: &str) {
         self.sessions.reads.remove(&(conn, id.clone()));
         let error = ErrorShape::new(ErrorCode::Unavailable, message.to_owned());
-        self.respond_err(conn, &id, &error);
+        self.respond_err(&Caller::Socket { conn, id }, &error);
     }
 }
 
 /// The `chat.send` method.
 pub(crate) fn send(hub: &mut Hub, rq: super::Req, params: Box<ChatSendParams>) {
-    hub.handle_chat_send(rq.now, rq.wall, rq.conn, rq.id, *params);
+    hub.handle_chat_send(rq.now, rq.wall, rq.caller, *params);
 }
 
 /// The `chat.abort` method.
 pub(crate) fn abort(hub: &mut Hub, rq: super::Req, params: ChatAbortParams) {
-    hub.handle_chat_abort(rq.now, rq.wall, rq.conn, rq.id, params);
+    hub.handle_chat_abort(rq.now, rq.wall, rq.caller, params);
 }
 
 /// The `chat.history` method.
 pub(crate) fn history(hub: &mut Hub, rq: super::Req, params: Box<ChatHistoryParams>) {
-    hub.handle_chat_history(rq.conn, rq.id, *params);
+    hub.handle_chat_history(rq.caller, *params);
 }
 
 fn history_result(session_key: &str, session_id: Option<&str>, messages: Vec<Value>) -> Value {

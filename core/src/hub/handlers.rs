@@ -5,7 +5,10 @@ use serde_json::json;
 
 use super::{Conn, Hub, HubOutput, Lifecycle, Req, MAX_QUEUED_SYSTEM_EVENTS};
 use crate::auth::scopes::Scope;
+use crate::auth::scopes::{Role, ScopeSet};
+use crate::caller::Caller;
 use crate::ids::{ConnId, RequestId, UnixMillis};
+use crate::methods::{authorize, Method};
 use crate::methods::MethodCall;
 use crate::time::Instant;
 use crate::wire::frames::{ErrorCode, ErrorShape};
@@ -26,23 +29,32 @@ impl Hub {
         let Some(Conn::Open(open)) = self.conns.get(&conn) else { return };
         let admin = open.scopes.contains(Scope::Admin);
         if matches!(self.lifecycle, Lifecycle::Draining | Lifecycle::Drained) {
-            let m = call.method();
-            let error = ErrorShape::new(
-                ErrorCode::Unavailable,
-                format!("{} unavailable during gateway restart", m.name()),
-            )
-            .with_details(json!({ "method": m.name(), "reason": "restart", "phase": "draining" }))
-            .retry_after(1000);
-            return self.respond_err(conn, &id, &error);
+            return self.respond_err(&Caller::Socket { conn, id }, &draining_error(&call.method()));
         }
-        call.dispatch(self, Req { now, wall, conn, id, admin });
+        call.dispatch(self, Req { now, wall, caller: Caller::Socket { conn, id }, admin });
+    }
+
+    /// A request from a non-socket caller the driver has authenticated with `scopes` (as an
+    /// operator): authorised by the same rules as a socket's request, then handled alike; the
+    /// answers come out as [`HubOutput::ToCaller`].
+    pub(super) fn handle_call(&mut self, now: Instant, wall: UnixMillis, caller: Caller, scopes: &ScopeSet, call: MethodCall) {
+        let method = call.method();
+        if let Err(denial) = authorize(&method, Role::Operator, scopes) {
+            return self.respond_err(&caller, &denial.to_error());
+        }
+        if matches!(self.lifecycle, Lifecycle::Draining | Lifecycle::Drained) {
+            return self.respond_err(&caller, &draining_error(&method));
+        }
+        let admin = scopes.contains(Scope::Admin);
+        call.dispatch(self, Req { now, wall, caller, admin });
     }
 
     /// The host's answer to a [`HubOutput::Host`] request.
     pub fn handle_host_reply(&mut self, conn: ConnId, id: RequestId, reply: Result<serde_json::Value, ErrorShape>) {
+        let caller = Caller::Socket { conn, id };
         match reply {
-            Ok(payload) => self.respond_ok(conn, &id, &payload),
-            Err(error) => self.respond_err(conn, &id, &error),
+            Ok(payload) => self.respond_ok(&caller, &payload),
+            Err(error) => self.respond_err(&caller, &error),
         }
     }
 
@@ -142,31 +154,36 @@ impl Hub {
 
 pub(crate) fn health(hub: &mut Hub, rq: Req, _: HealthParams) {
     let health = hub.health_result();
-    hub.respond_ok(rq.conn, &rq.id, &health);
+    hub.respond_ok(&rq.caller, &health);
 }
 
 pub(crate) fn status(hub: &mut Hub, rq: Req, _: StatusParams) {
     let status = hub.status(rq.now, rq.wall, rq.admin);
-    hub.respond_ok(rq.conn, &rq.id, &status);
+    hub.respond_ok(&rq.caller, &status);
 }
 
 pub(crate) fn system_presence(hub: &mut Hub, rq: Req, _: SystemPresenceParams) {
     let list = hub.presence.list(rq.wall);
-    hub.respond_ok(rq.conn, &rq.id, &list);
+    hub.respond_ok(&rq.caller, &list);
 }
 
 pub(crate) fn system_event(hub: &mut Hub, rq: Req, params: Box<SystemEventParams>) {
     if params.wake == Some(true) && params.text.trim_start().starts_with("Node:") {
         let error = ErrorShape::invalid_request("wake is not allowed for node events");
-        return hub.respond_err(rq.conn, &rq.id, &error);
+        return hub.respond_err(&rq.caller, &error);
     }
     hub.system_event(rq.now, rq.wall, *params);
-    hub.respond_ok(rq.conn, &rq.id, &OkResult { ok: true });
+    hub.respond_ok(&rq.caller, &OkResult { ok: true });
 }
 
 /// Hands a request only the host can answer (files) to the driver ([`HubOutput::Host`]).
+/// The host answers by socket and request id; other callers are not served yet.
 fn to_host(hub: &mut Hub, rq: Req, request: HostRequest) {
-    hub.out.push_back(HubOutput::Host { conn: rq.conn, id: rq.id, request });
+    if let Caller::Socket { conn, id } = rq.caller {
+        return hub.out.push_back(HubOutput::Host { conn, id, request });
+    }
+    let error = super::not_for_caller(request.method_name(), &rq.caller);
+    hub.respond_err(&rq.caller, &error);
 }
 
 pub(crate) fn logs_tail(hub: &mut Hub, rq: Req, params: LogsTailParams) {
@@ -191,6 +208,13 @@ pub(crate) fn config_apply(hub: &mut Hub, rq: Req, params: Box<ConfigApplyParams
 
 pub(crate) fn config_patch(hub: &mut Hub, rq: Req, params: Box<ConfigPatchParams>) {
     to_host(hub, rq, HostRequest::ConfigPatch(params));
+}
+
+/// UNAVAILABLE (retry after 1 s) for a request that arrives while the gateway drains.
+fn draining_error(m: &Method) -> ErrorShape {
+    ErrorShape::new(ErrorCode::Unavailable, format!("{} unavailable during gateway restart", m.name()))
+        .with_details(json!({ "method": m.name(), "reason": "restart", "phase": "draining" }))
+        .retry_after(1000)
 }
 
 /// The fields of a node presence line:

@@ -11,6 +11,7 @@ pub(crate) mod chat;
 mod connect;
 pub(crate) mod handlers;
 mod http_auth;
+mod input;
 mod live;
 mod presence;
 mod runs;
@@ -25,6 +26,7 @@ use serde_json::{json, Value};
 use crate::auth::limiter::{AuthLimiter, RateLimitPolicy};
 use crate::auth::scopes::{Role, Scope, ScopeSet};
 use crate::auth::AuthMode;
+use crate::caller::{Caller, CallerEvent};
 use crate::ids::{CloseCode, ConnId, IdGen, RequestId, RunId, UnixMillis};
 use crate::limits::Limits;
 use crate::link::{HubToSession, PeerInfo, SessionEvent};
@@ -41,8 +43,9 @@ use crate::wire::hello::{
 
 pub use agent::{AbortReason, RunCommand, RunStart};
 pub use http_auth::HttpAuthRefusal;
+pub use input::HubInput;
 pub use presence::PresenceStore;
-pub use runs::{Admission, RunOutcome, RunTracker, Waiter};
+pub use runs::{Admission, RunOutcome, RunTracker};
 pub use sessions::{HistoryPage, HistoryQuery, StoreCommand};
 
 /// Static facts and policy the hub runs with. Hot-swappable parts are replaced with
@@ -80,6 +83,10 @@ pub struct HubConfig {
 #[derive(Clone, Debug, PartialEq)]
 pub enum HubOutput {
     ToSession(ConnId, HubToSession),
+    /// An answer or run event for a non-socket caller (HTTP, channel, hook, internal); the
+    /// driver hands it to whoever waits for that caller, or drops it if nobody does (then
+    /// tells the hub with [`HubInput::CallerGone`]).
+    ToCaller(Caller, CallerEvent),
     /// Start or stop an agent run; the driver reports back with [`Hub::handle_run`].
     Run(RunCommand),
     /// Persist a session or run-result change (in order).
@@ -196,8 +203,7 @@ pub struct Hub {
 pub(crate) struct Req {
     pub now: Instant,
     pub wall: UnixMillis,
-    pub conn: ConnId,
-    pub id: RequestId,
+    pub caller: Caller,
     pub admin: bool,
 }
 
@@ -379,24 +385,58 @@ impl Hub {
         run: &RunId,
         accepted: &impl Serialize,
     ) -> Admission {
-        let waiter = Waiter { conn, id: id.clone() };
-        let admission = self.runs.admit(now, run, waiter);
+        self.begin_run_for(now, Caller::Socket { conn, id }, run, accepted)
+    }
+
+    /// [`Hub::begin_run`] for any caller: a non-socket caller gets the same answers as
+    /// [`CallerEvent`]s (`Response`, then `Final` from [`Hub::finish_run`]).
+    pub(crate) fn begin_run_for(
+        &mut self,
+        now: Instant,
+        caller: Caller,
+        run: &RunId,
+        accepted: &impl Serialize,
+    ) -> Admission {
+        let admission = self.runs.admit(now, run, caller.clone());
         if matches!(admission, Admission::Started | Admission::Joined) {
-            self.register_tool_recipient(run, conn);
+            self.register_tool_recipient(run, &caller);
         }
         match &admission {
-            Admission::Started => self.to(conn, HubToSession::Response(encode_ok(&id, accepted))),
+            Admission::Started => self.respond_ok(&caller, accepted),
             Admission::Joined => {
                 let payload = json!({ "runId": run.as_str(), "status": "in_flight" });
-                self.to(conn, HubToSession::Response(encode_ok(&id, &payload)));
+                self.respond_ok(&caller, &payload);
             }
-            Admission::Cached(outcome) => {
-                let frame = render_outcome(&id, outcome);
-                self.to(conn, HubToSession::Response(frame));
-            }
+            Admission::Cached(outcome) => self.deliver_outcome(&caller, run, outcome),
         }
         self.sync_timers();
         admission
+    }
+
+    /// The final answer of `run` to one waiter: a `res` frame on a socket still open, a
+    /// [`CallerEvent::Final`] to anyone else.
+    fn deliver_outcome(&mut self, caller: &Caller, run: &RunId, outcome: &RunOutcome) {
+        match caller.socket() {
+            Some((conn, id)) => {
+                if self.conns.contains_key(&conn) {
+                    self.to(conn, HubToSession::Response(render_outcome(id, outcome)));
+                }
+            }
+            None => {
+                let event = CallerEvent::Final { run: run.clone(), outcome: outcome.clone() };
+                self.out.push_back(HubOutput::ToCaller(caller.clone(), event));
+            }
+        }
+    }
+
+    /// One `agent` event payload of `run` to each non-socket caller waiting for it (sockets
+    /// get the broadcast).
+    fn send_to_run_callers(&mut self, run: &RunId, stream: &str, payload: &Value) {
+        let callers: Vec<Caller> = self.runs.waiters(run).iter().filter(|c| c.socket().is_none()).cloned().collect();
+        for caller in callers {
+            let event = CallerEvent::Run { run: run.clone(), stream: stream.to_owned(), data: payload["data"].clone() };
+            self.out.push_back(HubOutput::ToCaller(caller, event));
+        }
     }
 
     /// Broadcasts one `agent` event of an active run with the next per-run `seq`.
@@ -416,6 +456,7 @@ impl Hub {
         }
         payload["seq"] = json!(seq);
         payload["ts"] = json!(wall.0);
+        self.send_to_run_callers(run, stream, &payload);
         self.broadcast(EncodedEvent::new("agent", &payload, None, false), Audience::Operators(Scope::Read));
         true
     }
@@ -424,9 +465,7 @@ impl Hub {
     pub fn finish_run(&mut self, now: Instant, run: &RunId, outcome: RunOutcome) {
         let waiters = self.runs.finish(now, run, outcome.clone());
         for w in waiters {
-            if self.conns.contains_key(&w.conn) {
-                self.to(w.conn, HubToSession::Response(render_outcome(&w.id, &outcome)));
-            }
+            self.deliver_outcome(&w, run, &outcome);
         }
         self.sync_timers();
     }
@@ -480,12 +519,23 @@ impl Hub {
         self.out.push_back(HubOutput::ToSession(conn, msg));
     }
 
-    fn respond_ok(&mut self, conn: ConnId, id: &RequestId, payload: &impl Serialize) {
-        self.to(conn, HubToSession::Response(encode_ok(id, payload)));
+    /// Answers `caller`: a rendered `res` frame for a socket, a [`CallerEvent::Response`] for
+    /// anyone else.
+    fn respond_ok(&mut self, caller: &Caller, payload: &impl Serialize) {
+        match caller.socket() {
+            Some((conn, id)) => self.to(conn, HubToSession::Response(encode_ok(id, payload))),
+            None => {
+                let value = serde_json::to_value(payload).unwrap_or(Value::Null);
+                self.out.push_back(HubOutput::ToCaller(caller.clone(), CallerEvent::Response(Ok(value))));
+            }
+        }
     }
 
-    fn respond_err(&mut self, conn: ConnId, id: &RequestId, error: &ErrorShape) {
-        self.to(conn, HubToSession::Response(encode_err(id, error)));
+    fn respond_err(&mut self, caller: &Caller, error: &ErrorShape) {
+        match caller.socket() {
+            Some((conn, id)) => self.to(conn, HubToSession::Response(encode_err(id, error))),
+            None => self.out.push_back(HubOutput::ToCaller(caller.clone(), CallerEvent::Response(Err(error.clone())))),
+        }
     }
 
     fn broadcast_presence(&mut self, wall: UnixMillis) {
@@ -563,6 +613,12 @@ impl Hub {
     pub fn next_deadline(&self) -> Option<(Instant, HubTimer)> {
         self.timers.next()
     }
+}
+
+/// UNAVAILABLE for a method whose answer only a socket can receive today (the store and the
+/// host answer by socket and request id).
+fn not_for_caller(method: &str, caller: &Caller) -> ErrorShape {
+    ErrorShape::new(ErrorCode::Unavailable, format!("{method} is not available to {} callers", caller.kind()))
 }
 
 fn admits(audience: Audience, open: &OpenConn) -> bool {

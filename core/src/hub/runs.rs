@@ -8,17 +8,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::ids::{ConnId, RequestId, RunId};
+use crate::caller::Caller;
+use crate::ids::{ConnId, RunId};
 use crate::limits::{IDEMPOTENCY_TTL, MAX_IDEMPOTENCY_KEYS};
 use crate::time::Instant;
 use crate::wire::frames::ErrorShape;
-
-/// Who is waiting for a run's final `res`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Waiter {
-    pub conn: ConnId,
-    pub id: RequestId,
-}
 
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,7 +35,8 @@ pub enum Admission {
 
 #[derive(Debug)]
 struct Active {
-    waiters: Vec<Waiter>,
+    /// Who waits for the final result (keyed by caller: a socket request, an HTTP request, …).
+    waiters: Vec<Caller>,
     next_seq: u64,
 }
 
@@ -58,7 +53,7 @@ impl RunTracker {
         Self { ttl: IDEMPOTENCY_TTL, ..Self::default() }
     }
 
-    pub fn admit(&mut self, now: Instant, run: &RunId, waiter: Waiter) -> Admission {
+    pub fn admit(&mut self, now: Instant, run: &RunId, waiter: Caller) -> Admission {
         self.expire(now);
         if let Some((outcome, _)) = self.done.get(run) {
             return Admission::Cached(outcome.clone());
@@ -114,7 +109,7 @@ impl RunTracker {
     }
 
     /// Ends a run, records its outcome and returns who must get the final `res`.
-    pub fn finish(&mut self, now: Instant, run: &RunId, outcome: RunOutcome) -> Vec<Waiter> {
+    pub fn finish(&mut self, now: Instant, run: &RunId, outcome: RunOutcome) -> Vec<Caller> {
         let Some(active) = self.active.remove(run) else { return Vec::new() };
         self.done.insert(run.clone(), (outcome, now + self.ttl));
         self.expiry.push_back((now + self.ttl, run.clone()));
@@ -130,8 +125,20 @@ impl RunTracker {
     /// A socket went away: it no longer waits for anything.
     pub fn forget_conn(&mut self, conn: ConnId) {
         for active in self.active.values_mut() {
-            active.waiters.retain(|w| w.conn != conn);
+            active.waiters.retain(|w| !w.is_on(conn));
         }
+    }
+
+    /// A non-socket caller went away: it no longer waits for anything.
+    pub fn forget(&mut self, caller: &Caller) {
+        for active in self.active.values_mut() {
+            active.waiters.retain(|w| w != caller);
+        }
+    }
+
+    /// Who waits for an active run (empty if it is not active).
+    pub fn waiters(&self, run: &RunId) -> &[Caller] {
+        self.active.get(run).map_or(&[], |a| a.waiters.as_slice())
     }
 
     pub fn expire(&mut self, now: Instant) {
@@ -168,8 +175,10 @@ impl RunTracker {
 mod tests {
     use super::*;
 
-    fn w(conn: u64, id: &str) -> Waiter {
-        Waiter { conn: ConnId(conn), id: RequestId(id.into()) }
+    use crate::ids::RequestId;
+
+    fn w(conn: u64, id: &str) -> Caller {
+        Caller::Socket { conn: ConnId(conn), id: RequestId(id.into()) }
     }
 
     #[test]

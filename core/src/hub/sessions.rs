@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::agent::AbortOrigin;
 use super::{Hub, HubOutput};
+use crate::caller::Caller;
 use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
 use crate::time::Instant;
 use crate::wire::frames::ErrorShape;
@@ -165,7 +166,7 @@ impl Hub {
         entry
     }
 
-    pub(super) fn handle_sessions_list(&mut self, wall: UnixMillis, conn: ConnId, id: RequestId, p: SessionsListParams) {
+    pub(super) fn handle_sessions_list(&mut self, wall: UnixMillis, caller: Caller, p: SessionsListParams) {
         let search = p.search.as_deref().map(str::to_lowercase);
         let mut rows: Vec<&SessionEntry> = self
             .sessions
@@ -204,22 +205,21 @@ impl Hub {
             "defaults": { "modelProvider": null, "model": null, "contextTokens": null },
             "sessions": sessions,
         });
-        self.respond_ok(conn, &id, &result);
+        self.respond_ok(&caller, &result);
     }
 
-    pub(super) fn handle_sessions_reset(&mut self, wall: UnixMillis, conn: ConnId, id: RequestId, p: SessionsResetParams) {
+    pub(super) fn handle_sessions_reset(&mut self, wall: UnixMillis, caller: Caller, p: SessionsResetParams) {
         let key = self.canonical_key(&p.key);
         let agent = agent_of(&key).unwrap_or_else(|| self.config.session_defaults.default_agent_id.clone());
         let entry = self.reset_session(&key, &agent, wall);
-        self.respond_ok(conn, &id, &json!({ "ok": true, "key": key, "entry": entry }));
+        self.respond_ok(&caller, &json!({ "ok": true, "key": key, "entry": entry }));
     }
 
     pub(super) fn handle_sessions_delete(
         &mut self,
         now: Instant,
         wall: UnixMillis,
-        conn: ConnId,
-        id: RequestId,
+        caller: Caller,
         p: SessionsDeleteParams,
     ) {
         let key = self.canonical_key(&p.key);
@@ -227,7 +227,7 @@ impl Hub {
         let main = format!("agent:{}:{}", d.default_agent_id, d.main_key);
         if key == main {
             let error = ErrorShape::invalid_request(format!("Cannot delete the main session ({main})."));
-            return self.respond_err(conn, &id, &error);
+            return self.respond_err(&caller, &error);
         }
         // Runs of the session are aborted first (§7.4). Here an abort takes effect at once
         // (the run ends, its partial text is queued for the store before the delete), so the
@@ -252,7 +252,7 @@ impl Hub {
             }
             None => false,
         };
-        self.respond_ok(conn, &id, &json!({ "ok": true, "key": key, "deleted": deleted, "archived": archived }));
+        self.respond_ok(&caller, &json!({ "ok": true, "key": key, "deleted": deleted, "archived": archived }));
     }
 
     /// `<state>/agents/<agentId>/sessions/<sessionId>.jsonl.deleted.<ms>`; none without a
@@ -269,17 +269,17 @@ impl Hub {
 
 /// The `sessions.list` method.
 pub(crate) fn list(hub: &mut Hub, rq: super::Req, params: SessionsListParams) {
-    hub.handle_sessions_list(rq.wall, rq.conn, rq.id, params);
+    hub.handle_sessions_list(rq.wall, rq.caller, params);
 }
 
 /// The `sessions.reset` method.
 pub(crate) fn reset(hub: &mut Hub, rq: super::Req, params: SessionsResetParams) {
-    hub.handle_sessions_reset(rq.wall, rq.conn, rq.id, params);
+    hub.handle_sessions_reset(rq.wall, rq.caller, params);
 }
 
 /// The `sessions.delete` method.
 pub(crate) fn delete(hub: &mut Hub, rq: super::Req, params: SessionsDeleteParams) {
-    hub.handle_sessions_delete(rq.now, rq.wall, rq.conn, rq.id, params);
+    hub.handle_sessions_delete(rq.now, rq.wall, rq.caller, params);
 }
 
 /// Token and model facts about a finished run.

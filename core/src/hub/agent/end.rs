@@ -196,7 +196,7 @@ impl Hub {
             std::mem::take(&mut self.agents.waiters).into_iter().partition(|w| &w.run == run);
         self.agents.waiters = keep;
         for w in done {
-            self.respond_ok(w.conn, &w.id, &result);
+            self.respond_ok(&w.caller, &result);
         }
         if self.agents.ended.insert(run.clone(), result).is_none() {
             self.agents.ended_order.push_back(run.clone());

@@ -15,7 +15,8 @@ use self::tools::user_message;
 pub(super) use self::tools::AbortOrigin;
 use super::{Audience, Hub, HubOutput, RunOutcome};
 use crate::auth::scopes::Scope;
-use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
+use crate::caller::Caller;
+use crate::ids::{ConnId, RunId, UnixMillis};
 use crate::limits::{CHAT_DELTA_INTERVAL, DEFAULT_AGENT_WAIT, MAX_AGENT_WAITERS};
 use crate::methods::Denial;
 use crate::time::Instant;
@@ -97,8 +98,7 @@ struct AgentRun {
 
 #[derive(Debug)]
 struct WaitWaiter {
-    conn: ConnId,
-    id: RequestId,
+    caller: Caller,
     run: RunId,
     deadline: Instant,
 }
@@ -161,7 +161,12 @@ impl AgentRuns {
     }
 
     pub(super) fn forget_conn(&mut self, conn: ConnId) {
-        self.waiters.retain(|w| w.conn != conn);
+        self.waiters.retain(|w| !w.caller.is_on(conn));
+    }
+
+    /// A non-socket caller went away: it no longer waits for anything.
+    pub(super) fn forget_caller(&mut self, caller: &Caller) {
+        self.waiters.retain(|w| &w.caller != caller);
     }
 }
 
@@ -180,20 +185,19 @@ impl Hub {
         &mut self,
         now: Instant,
         wall: UnixMillis,
-        conn: ConnId,
-        id: RequestId,
+        caller: Caller,
         params: AgentParams,
         admin: bool,
     ) {
         if params.is_reset_command() && !admin {
-            return self.respond_err(conn, &id, &Denial::MissingScope(Scope::Admin).to_error());
+            return self.respond_err(&caller, &Denial::MissingScope(Scope::Admin).to_error());
         }
         if let Some(error) = self.no_model_error() {
-            return self.respond_err(conn, &id, &error);
+            return self.respond_err(&caller, &error);
         }
         let (session_key, agent_id, named) = match self.resolve_agent_session(&params) {
             Ok(found) => found,
-            Err(error) => return self.respond_err(conn, &id, &error),
+            Err(error) => return self.respond_err(&caller, &error),
         };
         let run = RunId(params.idempotency_key.clone());
         let accepted = AgentAccepted {
@@ -203,7 +207,7 @@ impl Hub {
             status: "accepted".into(),
             accepted_at: wall.0,
         };
-        if self.begin_run(now, conn, id, &run, &accepted) != super::Admission::Started {
+        if self.begin_run_for(now, caller, &run, &accepted) != super::Admission::Started {
             return;
         }
         let launch = Launch {
@@ -333,21 +337,21 @@ impl Hub {
         self.sync_timers();
     }
 
-    pub(super) fn handle_agent_wait(&mut self, now: Instant, conn: ConnId, id: RequestId, p: AgentWaitParams) {
+    pub(super) fn handle_agent_wait(&mut self, now: Instant, caller: Caller, p: AgentWaitParams) {
         let run = RunId(p.run_id);
         if let Some(result) = self.agents.ended.get(&run).cloned() {
-            return self.respond_ok(conn, &id, &result);
+            return self.respond_ok(&caller, &result);
         }
         let timeout = p.timeout_ms.map_or(DEFAULT_AGENT_WAIT, std::time::Duration::from_millis);
         if timeout.is_zero() {
-            return self.respond_ok(conn, &id, &json!({ "runId": run.0, "status": "timeout" }));
+            return self.respond_ok(&caller, &json!({ "runId": run.0, "status": "timeout" }));
         }
         if self.agents.waiters.len() >= MAX_AGENT_WAITERS {
             let error = ErrorShape::new(ErrorCode::Unavailable, "too many pending agent.wait calls")
                 .retry_after(1000);
-            return self.respond_err(conn, &id, &error);
+            return self.respond_err(&caller, &error);
         }
-        self.agents.waiters.push(WaitWaiter { conn, id, run, deadline: now + timeout });
+        self.agents.waiters.push(WaitWaiter { caller, run, deadline: now + timeout });
         self.sync_timers();
     }
 
@@ -406,7 +410,7 @@ impl Hub {
             } else {
                 json!({ "runId": w.run.0, "status": "timeout" })
             };
-            self.respond_ok(w.conn, &w.id, &answer);
+            self.respond_ok(&w.caller, &answer);
         }
     }
 
@@ -423,7 +427,7 @@ impl Hub {
         }
         let error = ErrorShape::new(ErrorCode::Unavailable, "gateway is shutting down").retry_after(1000);
         for w in std::mem::take(&mut self.agents.waiters) {
-            self.respond_err(w.conn, &w.id, &error);
+            self.respond_err(&w.caller, &error);
         }
     }
 
@@ -470,6 +474,7 @@ impl Hub {
         let payload = json!({ "runId": run.0, "stream": stream, "data": data,
             "sessionKey": r.session_key, "agentId": r.agent_id, "seq": seq, "ts": wall.0 });
         let event = EncodedEvent::new("agent", &payload, None, false);
+        self.send_to_run_callers(run, stream, &payload);
         if stream == "tool" {
             // Only to the sockets that asked for tool events of this run (§5.3).
             self.send_tool_event(run, event);
@@ -481,12 +486,12 @@ impl Hub {
 
 /// The `agent` method (table entry `Agent`).
 pub(crate) fn agent(hub: &mut Hub, rq: super::Req, params: Box<AgentParams>) {
-    hub.handle_agent(rq.now, rq.wall, rq.conn, rq.id, *params, rq.admin);
+    hub.handle_agent(rq.now, rq.wall, rq.caller, *params, rq.admin);
 }
 
 /// The `agent.wait` method.
 pub(crate) fn agent_wait(hub: &mut Hub, rq: super::Req, params: AgentWaitParams) {
-    hub.handle_agent_wait(rq.now, rq.conn, rq.id, params);
+    hub.handle_agent_wait(rq.now, rq.caller, params);
 }
 
 /// What is left of `/new …` or `/reset …`; a greeting when nothing is.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use super::super::sessions::StoreCommand;
 use super::super::{admits, Audience, Conn, Hub, HubOutput};
 use crate::auth::scopes::Scope;
+use crate::caller::Caller;
 use crate::ids::{ConnId, RunId, UnixMillis};
 use crate::link::HubToSession;
 use crate::wire::codec::EncodedEvent;
@@ -131,10 +132,12 @@ pub(super) fn aborted_message(run: &RunId, text: &str, origin: AbortOrigin, wall
 /// Tool events reach only the sockets that started or joined a run and advertised
 /// `caps: ["tool-events"]` (channels-agent-nodes.md §5.3).
 impl Hub {
-    /// `conn` started or joined `run`: if it advertised `tool-events`, it gets the run's `tool`
+    /// `caller` started or joined `run`; if it is a socket that if it advertised `tool-events`, it gets the run's `tool`
     /// events. Entries of runs that are no longer active are dropped here, so the map stays
     /// as small as the set of active runs.
-    pub(in crate::hub) fn register_tool_recipient(&mut self, run: &RunId, conn: ConnId) {
+    pub(in crate::hub) fn register_tool_recipient(&mut self, run: &RunId, caller: &Caller) {
+        // Other callers get every event of their runs as values (`CallerEvent::Run`).
+        let Some((conn, _)) = caller.socket() else { return };
         let runs = &self.runs;
         self.tool_recipients.retain(|r, _| runs.is_active(r));
         let wants = matches!(self.conns.get(&conn), Some(Conn::Open(open)) if open.tool_events);

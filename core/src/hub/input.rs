@@ -1,0 +1,75 @@
+//! The hub's one input type: everything the driver tells it, applied with
+//! [`Hub::handle_input`]; then drain [`Hub::poll_output`](super::Hub::poll_output).
+
+use crate::auth::scopes::ScopeSet;
+use crate::caller::Caller;
+use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
+use crate::link::SessionEvent;
+use crate::methods::MethodCall;
+use crate::time::Instant;
+use crate::wire::agent::RunReport;
+use crate::wire::frames::ErrorShape;
+use crate::wire::hello::HotReloadStatus;
+
+use super::{HistoryPage, Hub};
+
+/// Something that happened, for the hub.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HubInput {
+    /// A message from the session of `conn`.
+    Session { conn: ConnId, event: SessionEvent },
+    /// A request from a non-socket caller (HTTP, channel, hook, internal) that the driver has
+    /// authenticated as an operator with `scopes`. The answers come out as
+    /// [`HubOutput::ToCaller`](super::HubOutput::ToCaller). For an agent run, use
+    /// `MethodCall::Agent`: `Response(accepted)`, the run's events, then `Final`.
+    Call { caller: Caller, scopes: ScopeSet, call: MethodCall },
+    /// Nobody waits for `caller` any more (the HTTP client went away): drop its waits.
+    CallerGone(Caller),
+    /// Deadlines may have passed (the last `Wait` deadline was reached).
+    Timeout,
+    /// Start-up finished: `connect` is admitted from now on.
+    Ready,
+    /// Progress of an agent run the hub started.
+    Run { run: RunId, report: RunReport },
+    /// The page a `StoreCommand::ReadHistory` asked for, or why it could not be read.
+    History { conn: ConnId, id: RequestId, session_key: String, session_id: String, result: Result<HistoryPage, String> },
+    /// The host's answer to a `HubOutput::Host` request.
+    HostReply { conn: ConnId, id: RequestId, reply: Result<serde_json::Value, ErrorShape> },
+    /// The config watcher's status for `health.configReload`.
+    ConfigReload { status: HotReloadStatus, last_error: Option<String> },
+    /// Hot reload of the agent settings: whether a default model is configured, and the
+    /// default run timeout for runs started from now on.
+    AgentSettings { model_configured: bool, timeout: std::time::Duration },
+}
+
+impl Hub {
+    /// Applies one input at `now` (monotonic) / `wall` (for payloads). Poll after.
+    pub fn handle_input(&mut self, now: Instant, wall: UnixMillis, input: HubInput) {
+        self.last_wall = wall;
+        match input {
+            HubInput::Session { conn, event } => self.handle_session(now, wall, conn, event),
+            HubInput::Call { caller, scopes, call } => {
+                self.handle_call(now, wall, caller, &scopes, call);
+                self.sync_timers();
+            }
+            HubInput::CallerGone(caller) => {
+                self.runs.forget(&caller);
+                self.agents.forget_caller(&caller);
+                self.sync_timers();
+            }
+            HubInput::Timeout => self.handle_timeout(now, wall),
+            HubInput::Ready => self.set_ready(),
+            HubInput::Run { run, report } => self.handle_run(now, wall, &run, report),
+            HubInput::History { conn, id, session_key, session_id, result } => match result {
+                Ok(page) => self.handle_history(conn, id, &session_key, &session_id, page),
+                Err(message) => self.handle_history_failed(conn, id, &message),
+            },
+            HubInput::HostReply { conn, id, reply } => self.handle_host_reply(conn, id, reply),
+            HubInput::ConfigReload { status, last_error } => self.set_config_reload(wall, status, last_error),
+            HubInput::AgentSettings { model_configured, timeout } => {
+                self.set_model_configured(model_configured);
+                self.set_agent_timeout(timeout);
+            }
+        }
+    }
+}
