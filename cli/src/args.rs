@@ -419,3 +419,23 @@ pub struct CallArgs {
     #[command(flatten)]
     pub client: ClientArgs,
 }
+
+impl From<openclaw_io::settings::Bind> for BindMode {
+    fn from(bind: openclaw_io::settings::Bind) -> Self {
+        match bind {
+            openclaw_io::settings::Bind::Loopback => Self::Loopback,
+            openclaw_io::settings::Bind::Lan => Self::Lan,
+            openclaw_io::settings::Bind::Custom => Self::Custom,
+        }
+    }
+}
+
+impl From<openclaw_io::settings::AuthKind> for AuthChoice {
+    fn from(kind: openclaw_io::settings::AuthKind) -> Self {
+        match kind {
+            openclaw_io::settings::AuthKind::Token => Self::Token,
+            openclaw_io::settings::AuthKind::Password => Self::Password,
+            openclaw_io::settings::AuthKind::None => Self::None,
+        }
+    }
+}

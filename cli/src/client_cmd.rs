@@ -112,7 +112,7 @@ fn configured_credentials(cfg: &GatewayConfig, remote: bool) -> (Option<String>,
 /// `OPENCLAW_GATEWAY_PORT`, else `gateway.port`, else 18789.
 pub(crate) fn default_url(cfg: &GatewayConfig) -> Result<String, ConfigError> {
     let port = config::resolve_port(None, config::port_from_env()?, cfg);
-    let host = match (cfg.bind, cfg.custom_bind_host) {
+    let host = match (cfg.bind.map(BindMode::from), cfg.custom_bind_host) {
         (Some(BindMode::Custom), Some(ip)) => ip,
         _ => Ipv4Addr::LOCALHOST.into(),
     };

@@ -2,18 +2,14 @@
 //!
 //! The config itself is [`openclaw_core::config::Config`], loaded by
 //! [`openclaw_io::config_file::load_config`] (JSON5, `$include`, `${VAR}`, strict validation
-//! with located issues). [`Config`] here wraps that load with the projections the commands use
-//! (`gateway.*` in the CLI's flag types, `models`/`agents` for the agent runtime).
+//! with located issues) and projected by [`openclaw_io::settings`] (the one place that does).
+//! [`Config`] here is that load with its `gateway.*` settings, for the commands.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use openclaw_core::auth::limiter::RateLimitPolicy;
 use openclaw_core::config as core;
 use openclaw_io::config_file::{self, ConfigLoadError, Loaded};
-
-use crate::agent_config::{AgentsSection, ModelsSection};
-use crate::args::{AuthChoice, BindMode};
+use openclaw_io::settings::SettingsError;
 
 /// The port the gateway listens on when nothing else says otherwise.
 pub const DEFAULT_PORT: u16 = 18789;
@@ -67,58 +63,10 @@ impl Paths {
     }
 }
 
-/// The `gateway.*` settings in the CLI's flag types. Every field is optional: absent means
-/// "use the default".
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct GatewayConfig {
-    /// `gateway.mode`.
-    pub mode: Option<core::GatewayMode>,
-    /// `gateway.port`.
-    pub port: Option<u16>,
-    /// `gateway.bind`; `auto` is loopback here, `tailnet` (unsupported) is `None` (see
-    /// [`Config::typed`] for the value as written).
-    pub bind: Option<BindMode>,
-    /// `gateway.customBindHost` (with `bind: "custom"`).
-    pub custom_bind_host: Option<IpAddr>,
-    /// `gateway.auth`.
-    pub auth: AuthConfig,
-    /// `gateway.auth.rateLimit` with the defaults filled in.
-    pub auth_rate_limit: RateLimitPolicy,
-    /// `gateway.controlUi`.
-    pub control_ui: ControlUiConfig,
-    /// `gateway.remote`: where client commands connect when `gateway.mode` is `remote`.
-    pub remote: RemoteConfig,
-}
-
-/// `gateway.remote.{url,token,password}`: core's type, with blank values read as unset (see
-/// [`Config::from_loaded`]); its `Debug` redacts the secrets.
+/// The `gateway.*` settings, as [`openclaw_io::settings`] projects them.
+pub use openclaw_io::settings::{AuthSettings as AuthConfig, GatewaySettings as GatewayConfig};
+/// `gateway.remote.{url,token,password}` (core's type; its `Debug` redacts the secrets).
 pub use openclaw_core::config::RemoteConfig;
-
-/// `gateway.auth.{mode,token,password}`; `trusted-proxy` (unsupported) has no [`AuthChoice`]
-/// and reads as `None` here.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct AuthConfig {
-    pub mode: Option<AuthChoice>,
-    pub token: Option<String>,
-    pub password: Option<String>,
-}
-
-impl std::fmt::Debug for AuthConfig {
-    // Secrets never reach logs, even at debug level.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthConfig")
-            .field("mode", &self.mode)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
-}
-
-/// `gateway.controlUi.allowedOrigins`.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ControlUiConfig {
-    pub allowed_origins: Vec<String>,
-}
 
 /// The loaded config file.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -126,10 +74,6 @@ pub struct Config {
     /// Whether the file existed (a missing file is an empty config).
     pub found: bool,
     pub gateway: GatewayConfig,
-    /// `models.*` (providers).
-    pub models: ModelsSection,
-    /// `agents.*` (default model, workspace) and `tools.{allow,deny}`.
-    pub agents: AgentsSection,
     /// The whole typed config.
     pub typed: core::Config,
     /// Reference-only keys that were ignored (`<path>: not supported yet; ignored`).
@@ -198,69 +142,15 @@ impl Config {
     /// The CLI's view of a loaded config.
     pub fn from_loaded(loaded: &Loaded) -> Result<Self, ConfigError> {
         let typed = loaded.config.clone();
-        let gw = typed.gateway();
-        let auth = gw.auth.clone().unwrap_or_default();
-        let custom_bind_host = match gw.custom_bind_host.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
-            None => None,
-            Some(host) => Some(host.parse::<IpAddr>().map_err(|_| ConfigError::Field {
-                path: loaded.path.clone(),
-                location: Location(None),
-                field: "gateway.customBindHost".into(),
-                message: format!("{host:?} is not an IP address"),
-            })?),
-        };
-        let gateway = GatewayConfig {
-            mode: gw.mode,
-            port: gw.port,
-            bind: gw.bind.and_then(|b| match b {
-                core::BindMode::Loopback | core::BindMode::Auto => Some(BindMode::Loopback),
-                core::BindMode::Lan => Some(BindMode::Lan),
-                core::BindMode::Custom => Some(BindMode::Custom),
-                core::BindMode::Tailnet => None,
-            }),
-            custom_bind_host,
-            auth: AuthConfig {
-                mode: auth.mode.and_then(|m| match m {
-                    core::AuthMode::Token => Some(AuthChoice::Token),
-                    core::AuthMode::Password => Some(AuthChoice::Password),
-                    core::AuthMode::None => Some(AuthChoice::None),
-                    core::AuthMode::TrustedProxy => None,
-                }),
-                token: auth.token,
-                password: auth.password,
-            },
-            auth_rate_limit: rate_limit_policy(auth.rate_limit.as_ref()),
-            control_ui: ControlUiConfig {
-                allowed_origins: gw.control_ui.clone().and_then(|c| c.allowed_origins).unwrap_or_default(),
-            },
-            remote: gw.remote.map_or_else(RemoteConfig::default, |r| {
-                let non_blank = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
-                RemoteConfig { url: non_blank(r.url), token: non_blank(r.token), password: non_blank(r.password) }
-            }),
-        };
-        Ok(Self {
-            found: loaded.exists,
-            gateway,
-            models: typed.models.clone().unwrap_or_default(),
-            agents: AgentsSection {
-                agents: typed.agents.clone().unwrap_or_default(),
-                tools: typed.tools.clone().unwrap_or_default(),
-            },
-            warnings: loaded.warnings.clone(),
-            typed,
-        })
+        let gateway = GatewayConfig::project(&typed).map_err(|e| ConfigError::settings(&loaded.path, e))?;
+        Ok(Self { found: loaded.exists, gateway, warnings: loaded.warnings.clone(), typed })
     }
 }
 
-/// `gateway.auth.rateLimit`; absent keys keep the defaults (10 / 60 s / 5 min / loopback exempt).
-pub fn rate_limit_policy(config: Option<&core::RateLimitConfig>) -> RateLimitPolicy {
-    let default = RateLimitPolicy::default();
-    let Some(c) = config else { return default };
-    RateLimitPolicy {
-        max_attempts: c.max_attempts.map_or(default.max_attempts, |n| n as usize),
-        window: c.window_ms.map_or(default.window, std::time::Duration::from_millis),
-        lockout: c.lockout_ms.map_or(default.lockout, std::time::Duration::from_millis),
-        exempt_loopback: c.exempt_loopback.unwrap_or(default.exempt_loopback),
+impl ConfigError {
+    /// A value of the file at `path` that [`openclaw_io::settings`] could not use.
+    pub fn settings(path: &Path, e: SettingsError) -> Self {
+        Self::Field { path: path.to_owned(), location: Location(None), field: e.field, message: e.message }
     }
 }
 
@@ -301,6 +191,8 @@ pub fn resolve_port(flag: Option<u16>, env: Option<u16>, config: &GatewayConfig)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use openclaw_core::auth::limiter::RateLimitPolicy;
+    use openclaw_io::settings::{AuthKind, Bind};
 
     fn load(text: &str) -> Result<Config, ConfigError> {
         let dir = tempfile::tempdir().unwrap();
@@ -320,8 +212,8 @@ mod tests {
         let gw = cfg.gateway;
         assert_eq!(gw.port, Some(19001));
         assert_eq!(gw.mode, Some(core::GatewayMode::Local));
-        assert_eq!(gw.bind, Some(BindMode::Lan));
-        assert_eq!(gw.auth.mode, Some(AuthChoice::Password));
+        assert_eq!(gw.bind, Some(Bind::Lan));
+        assert_eq!(gw.auth.mode, Some(AuthKind::Password));
         assert_eq!(gw.auth.password.as_deref(), Some("pw"));
         assert_eq!(gw.control_ui.allowed_origins, vec!["http://a".to_owned()]);
         assert_eq!(gw.custom_bind_host, Some("10.0.0.1".parse().unwrap()));

@@ -6,7 +6,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod agent_cmd;
-mod agent_config;
 mod args;
 mod client_cmd;
 mod config;

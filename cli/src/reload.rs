@@ -8,10 +8,10 @@ use std::sync::Arc;
 use openclaw_core::reload::{LoadOutcome, ReloadMode, ReloadSettings};
 use openclaw_io::config_file::load_config;
 use openclaw_io::reload::Loader;
-use openclaw_io::Gateway;
+use openclaw_io::{Gateway, Settings};
 use serde_json::Value;
 
-use crate::config::{Config, Paths};
+use crate::config::{Config, ConfigError, Paths};
 
 /// Loads `path` through the config pipeline (includes, `${VAR}`, strict validation): a
 /// missing file is [`LoadOutcome::Missing`], a file that does not load is
@@ -59,15 +59,9 @@ pub async fn apply(gateway: &Gateway, paths: &Paths, config: &Value) -> Result<(
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
-    let agent = crate::agent_config::resolve(
-        &paths.config_path,
-        &paths.state_dir,
-        &config.models,
-        &config.agents,
-        |name| std::env::var(name).ok(),
-    )
-    .map_err(|e| e.to_string())?;
-    gateway.set_agent_config(agent, crate::agent_config::run_timeout(&config.agents)).await;
+    let settings = Settings::project(&config.typed, &paths.state_dir, |name| std::env::var(name).ok())
+        .map_err(|e| ConfigError::settings(&paths.config_path, e).to_string())?;
+    gateway.apply_settings(&settings).await;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use openclaw_core::auth::{AuthMode, Secret};
-use openclaw_io::{FileHost, Gateway, IoError, RestartRequest, ServerConfig};
+use openclaw_io::{FileHost, Gateway, IoError, RestartRequest, ServerConfig, Settings};
 
 use openclaw_core::config::{BindMode as CoreBind, GatewayMode};
 use openclaw_io::reload::ConfigWatcher;
@@ -159,20 +159,13 @@ async fn start(
         );
     }
 
+    let settings = Settings::project(&config.typed, &paths.state_dir, |name| std::env::var(name).ok())
+        .map_err(|e| ConfigError::settings(&paths.config_path, e))?;
     let mut server = ServerConfig::new(SocketAddr::new(ip, port), auth.clone());
-    server.allowed_origins = gw.control_ui.allowed_origins.clone();
-    server.auth_rate_limit = gw.auth_rate_limit;
-    server.agent_timeout = crate::agent_config::run_timeout(&config.agents);
+    server.apply_settings(&settings);
     server.config_path = Some(paths.config_path.display().to_string());
     server.state_dir = Some(paths.state_dir.display().to_string());
     server.verbose = args.verbose;
-    server.agent = crate::agent_config::resolve(
-        &paths.config_path,
-        &paths.state_dir,
-        &config.models,
-        &config.agents,
-        |name| std::env::var(name).ok(),
-    )?;
     server.host = openclaw_io::Host::new(FileHost {
         config_path: paths.config_path.clone(),
         state_dir: paths.state_dir.clone(),
@@ -285,7 +278,7 @@ fn resolve_bind(args: &RunArgs, config: &Config) -> Result<(&'static str, IpAddr
     }
     let mode = args
         .bind
-        .or(config.gateway.bind)
+        .or(config.gateway.bind.map(BindMode::from))
         .unwrap_or(BindMode::Loopback);
     match mode {
         BindMode::Loopback if args.host.is_none() => Ok(("loopback", Ipv4Addr::LOCALHOST.into())),
@@ -313,7 +306,7 @@ fn resolve_auth(
     let password = non_blank(&args.password)
         .map(|p| (p, SecretSource::Flag))
         .or_else(|| non_blank(&cfg.password).map(|p| (p, SecretSource::Config)));
-    let mode = args.auth.or(cfg.mode).unwrap_or(if password.is_some() {
+    let mode = args.auth.or(cfg.mode.map(AuthChoice::from)).unwrap_or(if password.is_some() {
         AuthChoice::Password
     } else {
         AuthChoice::Token
@@ -449,7 +442,7 @@ mod tests {
             Err(RunError::CustomWithoutHost)
         ));
         let from_cfg = config(GatewayConfig {
-            bind: Some(BindMode::Custom),
+            bind: Some(openclaw_io::settings::Bind::Custom),
             custom_bind_host: Some("10.1.2.3".parse().unwrap()),
             ..GatewayConfig::default()
         });

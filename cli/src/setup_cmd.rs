@@ -92,7 +92,7 @@ fn had_comments(loaded: &Loaded) -> bool {
 /// `agents.defaults.workspace` (with `~/` expanded), else `<state dir>/workspace`.
 fn workspace(root: &Value, paths: &Paths) -> PathBuf {
     match root["agents"]["defaults"]["workspace"].as_str() {
-        Some(dir) => crate::agent_config::expand_home(dir, &|name| std::env::var(name).ok()),
+        Some(dir) => openclaw_io::settings::expand_home(dir, &|name| std::env::var(name).ok()),
         None => paths.state_dir.join("workspace"),
     }
 }
@@ -152,12 +152,7 @@ fn check(root: &Value) -> Result<(), SetupError> {
         SetupError::Usage(format!("the resulting config would be invalid: {}", lines.join("; ")))
     })?;
     let c = config.config;
-    crate::agent_config::resolve(
-        std::path::Path::new(""),
-        std::path::Path::new(""),
-        &c.models.unwrap_or_default(),
-        &c.agents.unwrap_or_default(),
-        |_| None,
-    )?;
+    openclaw_io::settings::agent(&c, std::path::Path::new(""), |_| None)
+        .map_err(|e| ConfigError::settings(std::path::Path::new(""), e))?;
     Ok(())
 }

@@ -59,7 +59,7 @@ impl Local {
         let paths = Paths::from_env()?;
         let gateway = Config::load(&paths.config_path)?.gateway;
         let port = config::resolve_port(None, config::port_from_env()?, &gateway);
-        let (bind_mode, bind_host) = match (gateway.bind, gateway.custom_bind_host) {
+        let (bind_mode, bind_host) = match (gateway.bind.map(BindMode::from), gateway.custom_bind_host) {
             (Some(BindMode::Lan), _) => ("lan", IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             (Some(BindMode::Custom), Some(ip)) => ("custom", ip),
             (Some(BindMode::Custom), None) => ("custom", IpAddr::V4(Ipv4Addr::UNSPECIFIED)),

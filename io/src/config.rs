@@ -9,6 +9,7 @@ use openclaw_core::Limits;
 
 use crate::agent::AgentConfig;
 use crate::host::Host;
+use crate::settings::Settings;
 
 /// The gateway's startup configuration (the CLI builds it from flags, env and the config file).
 #[derive(Clone, Debug)]
@@ -45,6 +46,15 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// Takes the config-file settings: origins, the auth rate limit, the agent runtime and its
+    /// default timeout (the start-up half of the one projection, [`Settings`]).
+    pub fn apply_settings(&mut self, settings: &Settings) {
+        self.allowed_origins = settings.gateway.control_ui.allowed_origins.clone();
+        self.auth_rate_limit = settings.gateway.auth_rate_limit;
+        self.agent = settings.agent.clone();
+        self.agent_timeout = settings.agent_timeout;
+    }
+
     /// Production defaults for everything but the address and the auth mode.
     pub fn new(bind: SocketAddr, auth: AuthMode) -> Self {
         Self {

@@ -31,6 +31,7 @@ pub mod logs;
 pub mod outbound;
 pub mod reload;
 pub mod server;
+pub mod settings;
 pub mod signals;
 
 mod admission;
@@ -46,3 +47,4 @@ pub use config::ServerConfig;
 pub use error::IoError;
 pub use host::{FileHost, Host, HostFuture, HostHandler, RestartRequest};
 pub use server::Gateway;
+pub use settings::Settings;

@@ -21,6 +21,7 @@ use crate::agent::Store;
 use crate::clock;
 use crate::config::ServerConfig;
 use crate::error::IoError;
+use crate::settings::Settings;
 use crate::host::{FileHost, Host};
 use crate::http;
 use crate::callers::HubHandle;
@@ -151,11 +152,13 @@ impl Gateway {
         self.handle.clone()
     }
 
-    /// Hot reload of `models.*`/`agents.*`/`tools.*`: runs started from now on use `config`
-    /// and the default run `timeout` (`agents.defaults.timeoutSeconds`); runs in flight finish
-    /// on the settings they started with. Never drops a connection.
-    pub async fn set_agent_config(&self, config: crate::agent::AgentConfig, timeout: Duration) {
-        let _ = self.shared.hub.send(HubInput::AgentConfig { config: Box::new(config), timeout }).await;
+    /// Hot reload (the running half of the one projection, [`Settings`]): runs started from
+    /// now on use its agent settings and default run timeout (`models.*`, `agents.*`,
+    /// `tools.*`); runs in flight finish on the settings they started with. Never drops a
+    /// connection. (`gateway.*` changes restart the gateway; see `openclaw_core::reload`.)
+    pub async fn apply_settings(&self, settings: &Settings) {
+        let input = HubInput::AgentConfig { config: Box::new(settings.agent.clone()), timeout: settings.agent_timeout };
+        let _ = self.shared.hub.send(input).await;
     }
 
     /// Reports the config watcher's state: hot reload on or off, and why the last reload was

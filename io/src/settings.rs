@@ -1,0 +1,362 @@
+//! The one projection of core's typed [`Config`] into what the running gateway uses.
+//!
+//! [`openclaw_core::config::Config`] is the model (loaded and validated by
+//! [`config_file`](crate::config_file)); everything the binary and the driver need from it is
+//! derived here and nowhere else: the `gateway.*` settings ([`GatewaySettings`]: port, bind,
+//! auth, rate limit, origins, remote), the agent runtime ([`AgentConfig`] from `models.*`,
+//! `agents.defaults.*`, `tools.*`) and the default run timeout. [`Settings`] is the whole
+//! snapshot; [`ServerConfig::apply_settings`](crate::ServerConfig::apply_settings) puts it into
+//! a gateway's start configuration and [`Gateway::apply_settings`](crate::Gateway::apply_settings)
+//! hands a reloaded one to the running gateway.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use openclaw_core::auth::limiter::RateLimitPolicy;
+use openclaw_core::config::{self as core, Config, ModelSetting, ProviderApi, RateLimitConfig, RemoteConfig};
+use openclaw_core::limits::DEFAULT_AGENT_TIMEOUT;
+
+use crate::agent::{AgentConfig, Api, ModelChoice, ModelRef, ProviderConfig};
+
+/// A value that passed validation but cannot be used: the key and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("field {field}: {message}")]
+pub struct SettingsError {
+    pub field: String,
+    pub message: String,
+}
+
+impl SettingsError {
+    fn new(field: &str, message: String) -> Self {
+        Self { field: field.to_owned(), message }
+    }
+}
+
+/// The whole snapshot the gateway runs on.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub gateway: GatewaySettings,
+    /// Providers, default model, system prompt, workspace, tools.
+    pub agent: AgentConfig,
+    /// `agents.defaults.timeoutSeconds` (600 s; 0: none).
+    pub agent_timeout: Duration,
+}
+
+impl Settings {
+    /// Projects `config`. `state_dir` holds the default workspace; `env` is only consulted
+    /// for `HOME` (a `~/` workspace).
+    pub fn project(config: &Config, state_dir: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        Ok(Self {
+            gateway: GatewaySettings::project(config)?,
+            agent: agent(config, state_dir, env)?,
+            agent_timeout: agent_timeout(config),
+        })
+    }
+}
+
+/// `gateway.bind` as the gateway uses it: `auto` is loopback; `tailnet` (unsupported) has no
+/// value here (the binary refuses it from [`Config`] itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bind {
+    Loopback,
+    Lan,
+    Custom,
+}
+
+/// `gateway.auth.mode`; `trusted-proxy` (unsupported) has no value here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthKind {
+    Token,
+    Password,
+    None,
+}
+
+/// The `gateway.*` settings. Every field is optional: absent means "use the default".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GatewaySettings {
+    pub mode: Option<core::GatewayMode>,
+    pub port: Option<u16>,
+    pub bind: Option<Bind>,
+    /// `gateway.customBindHost` (with `bind: "custom"`).
+    pub custom_bind_host: Option<IpAddr>,
+    pub auth: AuthSettings,
+    /// `gateway.auth.rateLimit` with the defaults filled in.
+    pub auth_rate_limit: RateLimitPolicy,
+    pub control_ui: ControlUiSettings,
+    /// `gateway.remote`: where client commands connect when `gateway.mode` is `remote` (blank
+    /// values read as unset; its `Debug` redacts the secrets).
+    pub remote: RemoteConfig,
+}
+
+/// `gateway.auth.{mode,token,password}`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AuthSettings {
+    pub mode: Option<AuthKind>,
+    pub token: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    // Secrets never reach logs, even at debug level.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field("mode", &self.mode)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// `gateway.controlUi.allowedOrigins`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ControlUiSettings {
+    pub allowed_origins: Vec<String>,
+}
+
+impl GatewaySettings {
+    /// The `gateway.*` part of `config`; a `customBindHost` that is not an IP address fails.
+    pub fn project(config: &Config) -> Result<Self, SettingsError> {
+        let gw = config.gateway();
+        let auth = gw.auth.clone().unwrap_or_default();
+        let custom_bind_host = match gw.custom_bind_host.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+            None => None,
+            Some(host) => Some(host.parse::<IpAddr>().map_err(|_| {
+                SettingsError::new("gateway.customBindHost", format!("{host:?} is not an IP address"))
+            })?),
+        };
+        let non_blank = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            mode: gw.mode,
+            port: gw.port,
+            bind: gw.bind.and_then(|b| match b {
+                core::BindMode::Loopback | core::BindMode::Auto => Some(Bind::Loopback),
+                core::BindMode::Lan => Some(Bind::Lan),
+                core::BindMode::Custom => Some(Bind::Custom),
+                core::BindMode::Tailnet => None,
+            }),
+            custom_bind_host,
+            auth: AuthSettings {
+                mode: auth.mode.and_then(|m| match m {
+                    core::AuthMode::Token => Some(AuthKind::Token),
+                    core::AuthMode::Password => Some(AuthKind::Password),
+                    core::AuthMode::None => Some(AuthKind::None),
+                    core::AuthMode::TrustedProxy => None,
+                }),
+                token: auth.token,
+                password: auth.password,
+            },
+            auth_rate_limit: rate_limit_policy(auth.rate_limit.as_ref()),
+            control_ui: ControlUiSettings {
+                allowed_origins: gw.control_ui.clone().and_then(|c| c.allowed_origins).unwrap_or_default(),
+            },
+            remote: gw.remote.map_or_else(RemoteConfig::default, |r| RemoteConfig {
+                url: non_blank(r.url),
+                token: non_blank(r.token),
+                password: non_blank(r.password),
+            }),
+        })
+    }
+}
+
+/// `gateway.auth.rateLimit`; absent keys keep the defaults (10 / 60 s / 5 min / loopback exempt).
+pub fn rate_limit_policy(config: Option<&RateLimitConfig>) -> RateLimitPolicy {
+    let default = RateLimitPolicy::default();
+    let Some(c) = config else { return default };
+    RateLimitPolicy {
+        max_attempts: c.max_attempts.map_or(default.max_attempts, |n| n as usize),
+        window: c.window_ms.map_or(default.window, Duration::from_millis),
+        lockout: c.lockout_ms.map_or(default.lockout, Duration::from_millis),
+        exempt_loopback: c.exempt_loopback.unwrap_or(default.exempt_loopback),
+    }
+}
+
+/// The agent runtime's settings: `models.providers.*` (`"<provider>/<model>"` refs checked
+/// against them), `agents.defaults.{model,systemPrompt,workspace}` (the workspace holding
+/// `AGENTS.md`, `<state dir>/workspace` by default) and `tools.{allow,deny}`. `${VAR}`
+/// references were substituted by the loader already.
+pub fn agent(config: &Config, state_dir: &Path, env: impl Fn(&str) -> Option<String>) -> Result<AgentConfig, SettingsError> {
+    let field = |message: String| SettingsError::new("agents.defaults.model", message);
+    let mut out = AgentConfig::default();
+    let models = config.models.clone().unwrap_or_default();
+    for (name, p) in models.providers.iter().flatten() {
+        let api = match p.api.unwrap_or(ProviderApi::OpenaiCompletions) {
+            ProviderApi::OpenaiCompletions => Api::OpenAiCompletions,
+            ProviderApi::AnthropicMessages => Api::AnthropicMessages,
+        };
+        let api_key = p.api_key.clone().filter(|k| !k.is_empty());
+        out.providers.insert(name.clone(), ProviderConfig { base_url: p.base_url.clone(), api_key, api });
+    }
+    let defaults = config.agents.clone().unwrap_or_default().defaults.unwrap_or_default();
+    if let Some(setting) = &defaults.model {
+        let (primary, fallbacks) = match setting {
+            ModelSetting::Ref(r) => (r.clone(), Vec::new()),
+            ModelSetting::Choice(c) => (c.primary.clone(), c.fallbacks.clone().unwrap_or_default()),
+        };
+        let parse = |text: &str| {
+            let r = ModelRef::parse(text).ok_or_else(|| field(format!("{text:?} is not \"<provider>/<model>\"")))?;
+            if !out.providers.contains_key(&r.provider) {
+                return Err(field(format!(
+                    "{text:?} names provider {:?}, but models.providers.{} is not configured",
+                    r.provider, r.provider
+                )));
+            }
+            Ok(r)
+        };
+        let primary = parse(&primary)?;
+        let fallbacks = fallbacks.iter().map(|f| parse(f)).collect::<Result<Vec<_>, _>>()?;
+        out.model = Some(ModelChoice { primary, fallbacks });
+    }
+    out.system_prompt = defaults.system_prompt.clone().filter(|s| !s.trim().is_empty());
+    out.workspace = Some(match &defaults.workspace {
+        Some(dir) => expand_home(dir, &env),
+        None => state_dir.join("workspace"),
+    });
+    let tools = config.tools.clone().unwrap_or_default();
+    out.tools.allow = tools.allow;
+    out.tools.deny = tools.deny.unwrap_or_default();
+    Ok(out)
+}
+
+/// The run timeout of calls that name none: `agents.defaults.timeoutSeconds`, else 600 s;
+/// 0 is no timeout.
+pub fn agent_timeout(config: &Config) -> Duration {
+    config
+        .agents
+        .as_ref()
+        .and_then(|a| a.defaults.as_ref())
+        .and_then(|d| d.timeout_seconds)
+        .map_or(DEFAULT_AGENT_TIMEOUT, Duration::from_secs)
+}
+
+/// `~/x` against `HOME`; anything else as written.
+pub fn expand_home(dir: &str, env: &impl Fn(&str) -> Option<String>) -> PathBuf {
+    match (dir.strip_prefix("~/"), env("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(dir),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::ToolsConfig;
+
+    fn config(text: &str) -> Config {
+        let value = openclaw_core::config::json5::parse(text).unwrap().value;
+        openclaw_core::config::check(&value).unwrap().config
+    }
+
+    #[test]
+    fn gateway_keys() {
+        let gw = GatewaySettings::project(&config(
+            "{ gateway: { port: 19001, bind: 'lan', mode: 'local',
+             auth: { mode: 'password', password: 'pw', }, controlUi: { allowedOrigins: ['http://a'] },
+             customBindHost: '10.0.0.1', reload: {mode: 'off'} } }",
+        ))
+        .unwrap();
+        assert_eq!(gw.port, Some(19001));
+        assert_eq!(gw.mode, Some(core::GatewayMode::Local));
+        assert_eq!(gw.bind, Some(Bind::Lan));
+        assert_eq!(gw.auth.mode, Some(AuthKind::Password));
+        assert_eq!(gw.auth.password.as_deref(), Some("pw"));
+        assert_eq!(gw.control_ui.allowed_origins, vec!["http://a".to_owned()]);
+        assert_eq!(gw.custom_bind_host, Some("10.0.0.1".parse().unwrap()));
+        assert_eq!(gw.auth_rate_limit, RateLimitPolicy::default());
+        assert!(!format!("{:?}", gw.auth).contains("pw\""));
+        assert_eq!(GatewaySettings::project(&config("{}")).unwrap(), GatewaySettings::default());
+        assert_eq!(GatewaySettings::project(&config("{gateway: {bind: 'auto'}}")).unwrap().bind, Some(Bind::Loopback));
+        assert_eq!(GatewaySettings::project(&config("{gateway: {bind: 'tailnet'}}")).unwrap().bind, None);
+        let e = GatewaySettings::project(&config("{gateway: {customBindHost: 'nope'}}")).unwrap_err();
+        assert_eq!(e.field, "gateway.customBindHost");
+        assert!(e.to_string().contains("not an IP address"), "{e}");
+    }
+
+    #[test]
+    fn rate_limit_keys_reach_the_policy() {
+        let gw = GatewaySettings::project(&config(
+            "{ gateway: { auth: { rateLimit: { maxAttempts: 2, windowMs: 1000, lockoutMs: 5000, exemptLoopback: false } } } }",
+        ))
+        .unwrap();
+        let want = RateLimitPolicy {
+            max_attempts: 2,
+            window: Duration::from_secs(1),
+            lockout: Duration::from_secs(5),
+            exempt_loopback: false,
+        };
+        assert_eq!(gw.auth_rate_limit, want);
+        let gw = GatewaySettings::project(&config("{ gateway: { auth: { rateLimit: { maxAttempts: 3 } } } }")).unwrap();
+        assert_eq!(gw.auth_rate_limit, RateLimitPolicy { max_attempts: 3, ..RateLimitPolicy::default() });
+    }
+
+    #[test]
+    fn remote_keys_are_read() {
+        let gw = GatewaySettings::project(&config(
+            "{ gateway: { mode: 'remote', remote: { url: 'ws://10.0.0.2:18789', token: 'rt', password: ' ' } } }",
+        ))
+        .unwrap();
+        let r = gw.remote;
+        assert_eq!(r.url.as_deref(), Some("ws://10.0.0.2:18789"));
+        assert_eq!(r.token.as_deref(), Some("rt"));
+        assert_eq!(r.password, None);
+        assert!(!format!("{r:?}").contains("rt\""));
+    }
+
+    #[test]
+    fn resolves_providers_and_models() {
+        let c = config(
+            "{ models: { providers: { local: { baseUrl: 'http://127.0.0.1:11434/v1', apiKey: 'x-sk-1' },
+               claude: { baseUrl: 'http://proxy', api: 'anthropic-messages', models: [] } } },
+               agents: { defaults: { model: { primary: 'local/llama3', fallbacks: ['claude/sonnet'] } } } }",
+        );
+        let c = agent(&c, Path::new("/s"), |_| None).unwrap();
+        assert_eq!(c.providers["local"].api_key.as_deref(), Some("x-sk-1"));
+        assert_eq!(c.providers["local"].api, Api::OpenAiCompletions);
+        assert_eq!(c.providers["claude"].api, Api::AnthropicMessages);
+        let model = c.model.unwrap();
+        assert_eq!(model.primary.to_string(), "local/llama3");
+        assert_eq!(model.fallbacks[0].to_string(), "claude/sonnet");
+        assert_eq!(c.workspace, Some(PathBuf::from("/s/workspace")));
+        let c = config("{ agents: { defaults: { workspace: '~/w', systemPrompt: 'be brief' } } }");
+        let c = agent(&c, Path::new("/s"), |n| (n == "HOME").then(|| "/h".into())).unwrap();
+        assert_eq!(c.workspace, Some(PathBuf::from("/h/w")));
+        assert_eq!(c.system_prompt.as_deref(), Some("be brief"));
+    }
+
+    #[test]
+    fn run_timeout_follows_agents_defaults_timeout_seconds() {
+        assert_eq!(agent_timeout(&config("{ agents: { defaults: { timeoutSeconds: 45 } } }")), Duration::from_secs(45));
+        assert_eq!(agent_timeout(&config("{ agents: { defaults: { timeoutSeconds: 0 } } }")), Duration::ZERO);
+        assert_eq!(agent_timeout(&config("{}")), Duration::from_secs(600));
+    }
+
+    #[test]
+    fn tools_allow_and_deny_reach_the_agent_config() {
+        let c = agent(&config("{ tools: { allow: ['read', 'write'], deny: ['write'] } }"), Path::new("/s"), |_| None).unwrap();
+        assert_eq!(c.tools.allow, Some(vec!["read".to_owned(), "write".to_owned()]));
+        assert_eq!(c.tools.deny, vec!["write".to_owned()]);
+        assert!(c.tools.allows("read") && !c.tools.allows("write") && !c.tools.allows("exec"));
+        let c = agent(&config("{ tools: { deny: ['*'] } }"), Path::new("/s"), |_| None).unwrap();
+        assert_eq!(c.tools.allow, None);
+        assert!(!c.tools.allows("read"));
+        let c = agent(&config("{}"), Path::new("/s"), |_| None).unwrap();
+        assert_eq!(c.tools, ToolsConfig::default());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let e = agent(&config("{ agents: { defaults: { model: 'ghost/m' } } }"), Path::new("/s"), |_| None).unwrap_err().to_string();
+        assert!(e.contains("agents.defaults.model") && e.contains("models.providers.ghost"), "{e}");
+        let e = agent(&config("{ agents: { defaults: { model: 'nomodel' } } }"), Path::new("/s"), |_| None).unwrap_err().to_string();
+        assert!(e.contains(r#"is not "<provider>/<model>""#), "{e}");
+    }
+
+    #[test]
+    fn the_whole_snapshot() {
+        let s = Settings::project(&config("{ gateway: { port: 1 }, agents: { defaults: { timeoutSeconds: 5 } } }"), Path::new("/s"), |_| None)
+            .unwrap();
+        assert_eq!(s.gateway.port, Some(1));
+        assert_eq!(s.agent_timeout, Duration::from_secs(5));
+        assert_eq!(s.agent.workspace, Some(PathBuf::from("/s/workspace")));
+    }
+}
