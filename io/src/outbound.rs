@@ -198,3 +198,42 @@ impl Response {
         String::from_utf8_lossy(&out).into_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Outbound {
+        let config = OutboundConfig { connect_timeout: Duration::from_secs(5), read_timeout: None, extra_root_certs: vec![] };
+        Outbound::new(&config).expect("client")
+    }
+
+    #[tokio::test]
+    async fn bad_urls_fail_for_good() {
+        for url in ["ftp://example.com/x", "not a url", "http://"] {
+            let e = client().post_json(url, &[], b"{}".to_vec()).await.expect_err(url);
+            assert!(matches!(e, OutboundError::BadUrl { .. }) && !e.is_transient(), "{url}: {e:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_may_come_back() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        drop(listener);
+        let e = client().post_json(&format!("http://127.0.0.1:{port}/v1"), &[], vec![]).await.expect_err("refused");
+        assert!(matches!(e, OutboundError::Connect { .. }) && e.is_transient(), "{e:?}");
+        assert!(e.to_string().starts_with(&format!("cannot connect to 127.0.0.1:{port}: ")), "{e}");
+    }
+
+    #[test]
+    fn an_extra_root_must_be_a_certificate() {
+        let config = OutboundConfig {
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: None,
+            extra_root_certs: vec![b"not DER".to_vec()],
+        };
+        let e = Outbound::new(&config).expect_err("junk root");
+        assert!(matches!(e, OutboundError::Setup(_)), "{e:?}");
+    }
+}
