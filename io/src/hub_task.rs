@@ -28,7 +28,7 @@ const BUDGET: usize = 512;
 #[derive(Debug)]
 pub(crate) enum HubInput {
     /// A session task is starting: where to deliver its messages. Sent before any event.
-    Attach { conn: ConnId, mailbox: mpsc::Sender<HubToSession>, signals: Arc<Signals> },
+    Attach { conn: ConnId, mailbox: mpsc::Sender<Box<HubToSession>>, signals: Arc<Signals> },
     Session { conn: ConnId, event: SessionEvent },
     /// The listener is up: admit `connect` from now on.
     Ready,
@@ -76,7 +76,9 @@ pub(crate) struct ShutdownRequest {
 }
 
 struct Route {
-    mailbox: mpsc::Sender<HubToSession>,
+    /// Boxed: a tokio channel allocates 32 slots up front, and an idle socket should not pay
+    /// 32 × `size_of::<HubToSession>()` for them (issue #11 §2).
+    mailbox: mpsc::Sender<Box<HubToSession>>,
     signals: Arc<Signals>,
 }
 
@@ -221,7 +223,7 @@ fn deliver_to_caller(callers: &mut BTreeMap<Caller, mpsc::Sender<CallerEvent>>, 
 
 fn deliver(routes: &BTreeMap<ConnId, Route>, conn: ConnId, msg: HubToSession) {
     let Some(route) = routes.get(&conn) else { return };
-    match route.mailbox.try_send(msg) {
+    match route.mailbox.try_send(Box::new(msg)) {
         Ok(()) => {}
         // Blocking here would stall every other socket: close this one instead.
         Err(TrySendError::Full(_)) => {

@@ -124,8 +124,8 @@ struct Driver {
 impl Driver {
     async fn run(
         &mut self,
-        mut inbound: mpsc::Receiver<Inbound>,
-        mut mailbox: mpsc::Receiver<HubToSession>,
+        mut inbound: mpsc::Receiver<Box<Inbound>>,
+        mut mailbox: mpsc::Receiver<Box<HubToSession>>,
     ) {
         loop {
             let wait = self.drain().await;
@@ -141,11 +141,11 @@ impl Driver {
                 biased;
                 () = self.signals.notify.notified() => self.handle_signals(),
                 msg = mailbox.recv() => match msg {
-                    Some(msg) => self.session.handle_hub(clock::now(), msg),
+                    Some(msg) => self.session.handle_hub(clock::now(), *msg),
                     // The hub has exited (drained): nobody will close us gracefully any more.
                     None => self.terminate(),
                 },
-                msg = inbound.recv() => self.handle_inbound(msg),
+                msg = inbound.recv() => self.handle_inbound(msg.map(|m| *m)),
                 () = tokio::time::sleep_until(sleep_at), if deadline.is_some() => {
                     let now = clock::now();
                     if deadline.is_some_and(|at| now >= at) {

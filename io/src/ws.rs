@@ -21,7 +21,8 @@ use tokio::sync::{mpsc, Notify};
 
 use frame::{FrameReader, OpCode, ReadError, MAX_CONTROL_PAYLOAD, PROTOCOL_ERROR};
 
-/// What the reader hands the session.
+/// What the reader hands the session (boxed in the channel: a tokio channel allocates 32 slots
+/// up front, which an idle socket should not pay for at full size).
 #[derive(Debug)]
 pub(crate) enum Inbound {
     /// One whole text (or binary) message.
@@ -189,13 +190,13 @@ impl ReadLimit {
 /// session goes away. Ends by dropping `tx`.
 pub(crate) async fn run_reader<R: AsyncRead + Unpin>(
     raw: R,
-    tx: mpsc::Sender<Inbound>,
+    tx: mpsc::Sender<Box<Inbound>>,
     queue: Arc<WriteQueue>,
     limit: Arc<ReadLimit>,
 ) {
     let mut frames = FrameReader::new(raw);
     if let Some(fatal) = read_messages(&mut frames, &tx, &queue, &limit).await {
-        let _ = tx.send(fatal).await;
+        let _ = tx.send(Box::new(fatal)).await;
         // The stream cannot be parsed any more, but closing it now would reset the connection
         // (unread input → RST) and lose our close frame (1009, 1002, 1007). Discard input until
         // the peer hangs up; the session terminates us after its close grace otherwise.
@@ -207,7 +208,7 @@ pub(crate) async fn run_reader<R: AsyncRead + Unpin>(
 /// 6455 violation), or `None` when the stream ended.
 async fn read_messages<R: AsyncRead + Unpin>(
     frames: &mut FrameReader<R>,
-    tx: &mpsc::Sender<Inbound>,
+    tx: &mpsc::Sender<Box<Inbound>>,
     queue: &WriteQueue,
     limit: &ReadLimit,
 ) -> Option<Inbound> {
@@ -267,7 +268,7 @@ async fn read_messages<R: AsyncRead + Unpin>(
                 None => {
                     // Echo the peer's close (its code and reason) to complete the handshake.
                     queue.push(WriteItem::Control { opcode: OpCode::Close, payload });
-                    let _ = tx.send(Inbound::PeerClosed).await;
+                    let _ = tx.send(Box::new(Inbound::PeerClosed)).await;
                     return None;
                 }
             },
@@ -278,7 +279,7 @@ async fn read_messages<R: AsyncRead + Unpin>(
             }
         };
         if let Some(msg) = inbound {
-            if tx.send(msg).await.is_err() {
+            if tx.send(Box::new(msg)).await.is_err() {
                 return None;
             }
         }

@@ -4,9 +4,9 @@
 //!
 //! The limit is read when a header has arrived, not when the read starts: a socket waiting for
 //! its next frame while `connect` is decided must accept a large frame the client sends after
-//! `hello-ok`. Read-ahead is a small buffer (released once drained if a large frame grew it);
-//! a payload is read into its own allocation, growing as bytes arrive rather than by the
-//! declared length.
+//! `hello-ok`. An idle socket holds no read buffer: the wait for its next bytes reads into the
+//! stack, and read-ahead is kept on the heap only until consumed. A payload is read into its own
+//! allocation, growing as bytes arrive rather than by the declared length.
 
 use tokio::io::{AsyncRead, AsyncReadExt};
 
@@ -16,10 +16,10 @@ pub(crate) use fastwebsockets::OpCode;
 pub(crate) const PROTOCOL_ERROR: u16 = 1002;
 /// RFC 6455 §5.5: control frames carry at most 125 bytes.
 pub(crate) const MAX_CONTROL_PAYLOAD: usize = 125;
-/// Bytes asked of the socket per read while looking for a header.
+/// Stack bytes for the first read after an idle wait: a header and a typical small request.
+const FIRST_READ: usize = 256;
+/// Bytes asked of the socket per further read while completing a header.
 const READ_AHEAD: usize = 1024;
-/// A read-ahead buffer grown past this by a large frame is released once drained.
-const KEEP_CAPACITY: usize = 4 * READ_AHEAD;
 /// Payload bytes added to a growing payload per read.
 const PAYLOAD_STEP: usize = 64 * 1024;
 
@@ -136,9 +136,21 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
         Ok(out)
     }
 
-    /// Makes at least `n` unconsumed bytes available.
+    /// Makes at least `n` unconsumed bytes available. With nothing buffered, the wait for the
+    /// peer's next bytes uses a small stack buffer, so an idle socket holds no read buffer.
     async fn fill(&mut self, n: usize) -> Result<(), ReadError> {
         while self.buf.len() - self.pos < n {
+            if self.pos == self.buf.len() {
+                let mut first = [0u8; FIRST_READ];
+                let got = self.raw.read(&mut first).await?;
+                if got == 0 {
+                    return Err(ReadError::Gone(std::io::ErrorKind::UnexpectedEof.into()));
+                }
+                self.buf.clear();
+                self.pos = 0;
+                self.buf.extend_from_slice(&first[..got]);
+                continue;
+            }
             if self.pos > 0 {
                 self.buf.drain(..self.pos);
                 self.pos = 0;
@@ -154,11 +166,9 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
     fn consume(&mut self, n: usize) {
         self.pos += n;
         if self.pos == self.buf.len() {
+            // Drained: free it, so that a socket waiting for its next frame holds nothing.
             self.pos = 0;
-            self.buf.clear();
-            if self.buf.capacity() > KEEP_CAPACITY {
-                self.buf = Vec::new();
-            }
+            self.buf = Vec::new();
         }
     }
 }
