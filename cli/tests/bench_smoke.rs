@@ -29,7 +29,7 @@ fn bench_smoke_runs_every_scenario_against_our_binary() {
             .unwrap_or_else(|| panic!("metric {scenario}/{name} missing"))
             .value
     };
-    for scenario in ["startup", "handshake", "rpc", "fanout", "memory", "slow consumer", "shutdown"] {
+    for scenario in ["startup", "handshake", "rpc", "fanout", "memory", "slow consumer", "shutdown", "agent soak"] {
         assert!(metrics.iter().any(|m| m.scenario == scenario), "{scenario} produced no figure");
     }
     assert_eq!(value("fanout", "10 clients missing"), 0.0, "no broadcast lost");

@@ -4,13 +4,14 @@
 pub mod conn;
 pub mod report;
 pub mod scenarios;
+pub mod soak;
 pub mod stats;
 pub mod target;
 
 use std::path::PathBuf;
 
 use scenarios::Scale;
-use stats::Metric;
+use stats::{Better, Metric};
 use target::{Kind, Launch, Target};
 
 /// What to run.
@@ -22,7 +23,7 @@ pub struct Plan {
     pub launch: Launch,
     pub out: Option<PathBuf>,
     /// Run only these scenarios (empty = all): startup, handshake, rpc, fanout, memory,
-    /// slow-consumer, shutdown.
+    /// slow-consumer, shutdown, soak (ours only).
     pub only: Vec<String>,
 }
 
@@ -40,6 +41,11 @@ pub async fn run_once(kind: Kind, plan: &Plan) -> anyhow::Result<Vec<Metric>> {
         out.push(Metric::ms("startup", "spawn to first hello-ok", started));
         let (stopped, _) = idle.terminate().await?;
         out.push(Metric::ms("startup", "SIGTERM to exit (idle)", stopped));
+        if kind == Kind::Ours {
+            // The file as built (the release profile strips it).
+            let bytes = std::fs::metadata(&plan.launch.ours_bin)?.len();
+            out.push(Metric::new("startup", "release binary", "MiB", bytes as f64 / (1024.0 * 1024.0), Better::Lower));
+        }
     }
     let scale = &plan.scale;
     if plan.wants("memory") {
@@ -63,6 +69,11 @@ pub async fn run_once(kind: Kind, plan: &Plan) -> anyhow::Result<Vec<Metric>> {
     }
     if plan.wants("shutdown") {
         out.extend(scenarios::shutdown(t, scale).await?);
+    }
+    if plan.wants("soak") && kind == Kind::Ours {
+        for sessions in [soak::Sessions::Reuse(50), soak::Sessions::New] {
+            out.extend(soak::soak(&plan.launch, scale.soak_conns, scale.soak_turns, sessions).await?);
+        }
     }
     Ok(out)
 }

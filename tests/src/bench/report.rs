@@ -36,17 +36,35 @@ pub fn advantage(ours: f64, reference: f64, better: Better) -> Option<f64> {
     }
 }
 
-/// The issue's targets, keyed by (scenario, metric name).
-fn target_for(m: &Metric) -> &'static str {
+/// A goal of issue #11 for one metric: what it says, and whether ours meets it (`ratio`: ours
+/// over the reference in the same run, when the goal is relative).
+struct Goal {
+    text: &'static str,
+    met: fn(ours: f64, ratio: Option<f64>) -> Option<bool>,
+}
+
+fn at_most(limit: f64) -> impl Fn(f64) -> bool {
+    move |v| v <= limit
+}
+
+/// The issue's goals, keyed by (scenario, metric name).
+fn goal_for(m: &Metric) -> Option<Goal> {
+    let goal = |text, met| Some(Goal { text, met });
     match (m.scenario, m.name.as_str()) {
-        ("startup", "spawn to first hello-ok") => "≤ 50 ms",
-        ("memory", "idle RSS") => "≤ 20 MiB",
-        ("memory", "per idle connection at 5000") => "≤ 4 KiB",
-        ("handshake", "rate c=32") => "≥ 10× reference",
-        ("rpc", "health c=16") => "≥ 25× reference",
-        ("fanout", "1000 clients last receiver p99") => "≤ 15 ms",
-        ("shutdown", n) if n.starts_with("SIGTERM to exit with 1000") => "≤ 100 ms",
-        _ => "",
+        ("startup", "spawn to first hello-ok") => goal("≤ 10 ms", |v, _| Some(at_most(10.0)(v))),
+        ("startup", "release binary") => goal("≤ 8 MiB", |v, _| Some(at_most(8.0)(v))),
+        ("memory", "idle RSS") => goal("≤ 5 MiB", |v, _| Some(at_most(5.0)(v))),
+        ("memory", "per idle connection at 5000") => goal("≤ 4 KiB", |v, _| Some(at_most(4.0)(v))),
+        ("handshake", "rate c=32") => goal("≥ 13× reference", |_, r| r.map(|r| r >= 13.0)),
+        ("rpc", "health c=16") => goal("≥ 30× reference", |_, r| r.map(|r| r >= 30.0)),
+        ("fanout", "1000 clients last receiver p99") => goal("≤ 15 ms", |v, _| Some(at_most(15.0)(v))),
+        ("shutdown", n) if n.starts_with("SIGTERM to exit with 1000") => {
+            goal("≤ 100 ms", |v, _| Some(at_most(100.0)(v)))
+        }
+        ("agent soak", n) if n.ends_with("growth over 6000 turns") => {
+            goal("≤ 8 MiB", |v, _| Some(at_most(8.0)(v)))
+        }
+        _ => None,
     }
 }
 
@@ -71,12 +89,13 @@ pub fn render(h: &Header, ours: &[Metric], reference: Option<&[Metric]>) -> Stri
     let _ = writeln!(s, "- Ratio: how many times better ours is (>1 = ours better), by each metric's direction.\n");
     let _ = writeln!(s, "| scenario | metric | ours | reference | ratio | target |");
     let _ = writeln!(s, "|---|---|---:|---:|---:|---|");
+    let mut goals = String::new();
     for m in ours {
         let r = reference.and_then(|rs| rs.iter().find(|x| x.key() == m.key()));
         let rv = r.map_or_else(|| "–".to_owned(), |r| fmt_value(r.value));
-        let ratio = r
-            .and_then(|r| advantage(m.value, r.value, m.better))
-            .map_or_else(|| "–".to_owned(), |x| format!("{x:.1}×"));
+        let advantage = r.and_then(|r| advantage(m.value, r.value, m.better));
+        let ratio = advantage.map_or_else(|| "–".to_owned(), |x| format!("{x:.1}×"));
+        let goal = goal_for(m);
         let _ = writeln!(
             s,
             "| {} | {} ({}) | {} | {} | {} | {} |",
@@ -86,8 +105,26 @@ pub fn render(h: &Header, ours: &[Metric], reference: Option<&[Metric]>) -> Stri
             fmt_value(m.value),
             rv,
             ratio,
-            target_for(m)
+            goal.as_ref().map_or("", |g| g.text)
         );
+        if let Some(g) = goal {
+            let verdict = match (g.met)(m.value, advantage) {
+                Some(true) => "met",
+                Some(false) => "**missed**",
+                None => "not measured (needs the reference in the same run)",
+            };
+            let ours = match advantage {
+                Some(x) if g.text.contains("reference") => format!("{x:.1}×"),
+                _ => format!("{} {}", fmt_value(m.value), m.unit),
+            };
+            let _ = writeln!(goals, "| {} {} | {} | {ours} | {verdict} |", m.scenario, m.name, g.text);
+        }
+    }
+    if !goals.is_empty() {
+        let _ = writeln!(s, "\n### Goals (issue #11)\n");
+        let _ = writeln!(s, "| figure | goal | ours | verdict |");
+        let _ = writeln!(s, "|---|---|---:|---|");
+        s.push_str(&goals);
     }
     s
 }
@@ -126,6 +163,7 @@ mod tests {
             &m,
             Some(&[Metric::new("rpc", "health c=16", "/s", 2.0, Better::Higher)]),
         );
-        assert!(text.contains("| rpc | health c=16 (/s) | 20.0 | 2.00 | 10.0× | ≥ 25× reference |"), "{text}");
+        assert!(text.contains("| rpc | health c=16 (/s) | 20.0 | 2.00 | 10.0× | ≥ 30× reference |"), "{text}");
+        assert!(text.contains("| rpc health c=16 | ≥ 30× reference | 10.0× | **missed** |"), "{text}");
     }
 }

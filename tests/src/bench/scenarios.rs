@@ -24,6 +24,9 @@ pub struct Scale {
     pub slow_healthy: usize,
     pub slow_requests: usize,
     pub shutdown_clients: usize,
+    /// Agent soak: connections and turns (each shape).
+    pub soak_conns: usize,
+    pub soak_turns: usize,
 }
 
 impl Scale {
@@ -44,6 +47,8 @@ impl Scale {
             // for the kernel's socket buffers.
             slow_requests: 1_600,
             shutdown_clients: 1_000,
+            soak_conns: 10,
+            soak_turns: 6_000,
         }
     }
 
@@ -62,6 +67,8 @@ impl Scale {
             // kernel's loopback socket buffers (several MiB each way) have absorbed their share.
             slow_requests: 1_600,
             shutdown_clients: 20,
+            soak_conns: 2,
+            soak_turns: 40,
         }
     }
 }

@@ -47,10 +47,24 @@ impl Target {
     /// Spawns the gateway and waits for the first successful `hello-ok`.
     /// Returns the target and the time from spawn to that `hello-ok`.
     pub async fn start(kind: Kind, launch: &Launch) -> anyhow::Result<(Target, Duration)> {
+        Self::start_configured(kind, launch, None).await
+    }
+
+    /// [`Target::start`] with `config` (JSON5) as our `~/.openclaw/openclaw.json`.
+    pub async fn start_configured(
+        kind: Kind,
+        launch: &Launch,
+        config: Option<&str>,
+    ) -> anyhow::Result<(Target, Duration)> {
         let port = free_port()?;
         let home = TempDir::new(&format!("openclaw-bench-{}", kind.label()))?;
         let mut cmd = match kind {
             Kind::Ours => {
+                if let Some(config) = config {
+                    let dir = home.path().join(".openclaw");
+                    std::fs::create_dir_all(&dir)?;
+                    std::fs::write(dir.join("openclaw.json"), config)?;
+                }
                 let mut c = Command::new(&launch.ours_bin);
                 c.args(["gateway", "--port", &port.to_string(), "--auth", "token", "--token", TOKEN]);
                 c.args(["--allow-unconfigured"]);

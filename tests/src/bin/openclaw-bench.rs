@@ -33,12 +33,15 @@ struct Args {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Only these scenarios (repeatable): startup, handshake, rpc, fanout, memory,
-    /// slow-consumer, shutdown.
+    /// slow-consumer, shutdown, soak.
     #[arg(long = "only")]
     only: Vec<String>,
     /// Idle-connection counts for the memory scenario (comma-separated), e.g. 1000,5000.
     #[arg(long, value_delimiter = ',')]
     idle: Vec<usize>,
+    /// Agent turns per soak shape (default 6000; smoke 40).
+    #[arg(long)]
+    soak_turns: Option<usize>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -65,6 +68,9 @@ fn main() -> anyhow::Result<()> {
             let mut scale = if args.smoke { Scale::smoke() } else { Scale::full() };
             if !args.idle.is_empty() {
                 scale.idle = args.idle.clone();
+            }
+            if let Some(turns) = args.soak_turns {
+                scale.soak_turns = turns;
             }
             scale
         },
