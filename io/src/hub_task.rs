@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use openclaw_core::wire::agent::RunReport;
 use openclaw_core::auth::scopes::ScopeSet;
+use openclaw_core::hub::StoreCommand;
 use openclaw_core::methods::MethodCall;
 use openclaw_core::{Caller, CallerEvent, ConnId, Hub, HubOutput, HubToSession, Lifecycle, RequestId, RunId, SessionEvent};
 use openclaw_core::HubInput as CoreInput;
@@ -15,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 use crate::agent::runner::AgentRuntime;
 use crate::clock;
 use crate::host::Host;
+use crate::store_queue::StoreOutbox;
 use crate::ws::Signals;
 
 /// Hub → session messages waiting per connection; beyond this the socket is a slow consumer.
@@ -94,15 +96,24 @@ pub(crate) async fn run(
 ) {
     let mut routes: BTreeMap<ConnId, Route> = BTreeMap::new();
     let mut callers: BTreeMap<Caller, mpsc::Sender<CallerEvent>> = BTreeMap::new();
+    let mut store = runtime.store_outbox();
+    let mut store_reported = false;
     let mut shutdown_open = true;
     loop {
-        let mut wait = drain(&mut hub, &routes, &mut callers, &mut runtime, &host, &hub_tx).await;
+        let mut wait = drain(&mut hub, &routes, &mut callers, &mut runtime, &mut store, &host, &hub_tx).await;
+        // The store queue filled up or caught up: the hub refuses or admits store work.
+        while store.is_backed_up() != store_reported {
+            store_reported = store.is_backed_up();
+            let input = CoreInput::StoreBackpressure { backed_up: store_reported };
+            hub.handle_input(clock::now(), clock::wall(), input);
+            wait = drain(&mut hub, &routes, &mut callers, &mut runtime, &mut store, &host, &hub_tx).await;
+        }
         // Callers nobody listens to any more (dropped streams, overflow): the hub forgets them.
         let gone: Vec<Caller> = callers.iter().filter(|(_, tx)| tx.is_closed()).map(|(c, _)| c.clone()).collect();
         for caller in gone {
             callers.remove(&caller);
             hub.handle_input(clock::now(), clock::wall(), CoreInput::CallerGone(caller));
-            wait = drain(&mut hub, &routes, &mut callers, &mut runtime, &host, &hub_tx).await;
+            wait = drain(&mut hub, &routes, &mut callers, &mut runtime, &mut store, &host, &hub_tx).await;
         }
         let lifecycle = hub.lifecycle();
         status.send_if_modified(|l| std::mem::replace(l, lifecycle) != lifecycle);
@@ -111,8 +122,11 @@ pub(crate) async fn run(
         }
         let deadline = wait.map(|(at, _)| at);
         let sleep_at = clock::to_tokio(deadline.unwrap_or_default());
+        let backed_up = store.is_backed_up();
+        let store_room = store.room();
         tokio::select! {
             biased;
+            slot = store_room, if backed_up => store.refill(slot),
             changed = shutdown.changed(), if shutdown_open => match changed {
                 Ok(()) => {
                     let request = shutdown.borrow_and_update().clone();
@@ -174,11 +188,12 @@ pub(crate) async fn run(
 }
 
 /// Carries out outputs until `Wait`, yielding every [`BUDGET`] outputs.
-async fn drain(
+async fn drain<J: From<StoreCommand> + Send + 'static>(
     hub: &mut Hub,
     routes: &BTreeMap<ConnId, Route>,
     callers: &mut BTreeMap<Caller, mpsc::Sender<CallerEvent>>,
     runtime: &mut AgentRuntime,
+    store: &mut StoreOutbox<J>,
     host: &Host,
     hub_tx: &mpsc::Sender<HubInput>,
 ) -> Option<(openclaw_core::Instant, openclaw_core::HubTimer)> {
@@ -188,7 +203,8 @@ async fn drain(
             HubOutput::ToSession(conn, msg) => deliver(routes, conn, msg),
             HubOutput::ToCaller(caller, event) => deliver_to_caller(callers, caller, event),
             HubOutput::Run(command) => runtime.handle(command),
-            HubOutput::Store(command) => runtime.persist(command).await,
+            // Never waits: a full store queue is a state the hub is told about, not a stall.
+            HubOutput::Store(command) => store.push(command),
             HubOutput::Host { conn, id, request } => host.dispatch(conn, id, request, hub_tx.clone()),
             HubOutput::Wait(wait) => return wait,
         }

@@ -39,6 +39,7 @@ mod http;
 mod hub_task;
 mod identity;
 mod session_task;
+mod store_queue;
 mod ws;
 
 pub use agent::AgentConfig;

@@ -28,8 +28,8 @@ impl Hub {
     ) {
         let Some(Conn::Open(open)) = self.conns.get(&conn) else { return };
         let admin = open.scopes.contains(Scope::Admin);
-        if matches!(self.lifecycle, Lifecycle::Draining | Lifecycle::Drained) {
-            return self.respond_err(&Caller::Socket { conn, id }, &draining_error(&call.method()));
+        if let Some(error) = self.refusal(&call.method()) {
+            return self.respond_err(&Caller::Socket { conn, id }, &error);
         }
         call.dispatch(self, Req { now, wall, caller: Caller::Socket { conn, id }, admin });
     }
@@ -42,11 +42,24 @@ impl Hub {
         if let Err(denial) = authorize(&method, Role::Operator, scopes) {
             return self.respond_err(&caller, &denial.to_error());
         }
-        if matches!(self.lifecycle, Lifecycle::Draining | Lifecycle::Drained) {
-            return self.respond_err(&caller, &draining_error(&method));
+        if let Some(error) = self.refusal(&method) {
+            return self.respond_err(&caller, &error);
         }
         let admin = scopes.contains(Scope::Admin);
         call.dispatch(self, Req { now, wall, caller, admin });
+    }
+
+    /// Why a permitted request is refused before its handler: the gateway drains, or the
+    /// method needs the store while its queue is backed up.
+    fn refusal(&self, method: &Method) -> Option<ErrorShape> {
+        if matches!(self.lifecycle, Lifecycle::Draining | Lifecycle::Drained) {
+            return Some(draining_error(method));
+        }
+        (self.store_backed_up.is_some() && method.uses_store()).then(|| {
+            ErrorShape::new(ErrorCode::Unavailable, format!("{} unavailable: the session store is behind", method.name()))
+                .with_details(json!({ "method": method.name(), "reason": "store-backpressure" }))
+                .retry_after(1000)
+        })
     }
 
     /// The host's answer to a [`HubOutput::Host`] request.

@@ -37,6 +37,10 @@ pub enum HubInput {
     HostReply { conn: ConnId, id: RequestId, reply: Result<serde_json::Value, ErrorShape> },
     /// The config watcher's status for `health.configReload`.
     ConfigReload { status: HotReloadStatus, last_error: Option<String> },
+    /// The store writer's queue filled up (`true`) or caught up (`false`). While backed up,
+    /// methods that need the store (table `store: writes`) are refused with a retryable
+    /// UNAVAILABLE and `health` shows it.
+    StoreBackpressure { backed_up: bool },
     /// Hot reload of the agent settings: whether a default model is configured, and the
     /// default run timeout for runs started from now on.
     AgentSettings { model_configured: bool, timeout: std::time::Duration },
@@ -66,6 +70,9 @@ impl Hub {
             },
             HubInput::HostReply { conn, id, reply } => self.handle_host_reply(conn, id, reply),
             HubInput::ConfigReload { status, last_error } => self.set_config_reload(wall, status, last_error),
+            HubInput::StoreBackpressure { backed_up } => {
+                self.store_backed_up = if backed_up { self.store_backed_up.or(Some(wall)) } else { None };
+            }
             HubInput::AgentSettings { model_configured, timeout } => {
                 self.set_model_configured(model_configured);
                 self.set_agent_timeout(timeout);

@@ -37,11 +37,15 @@ impl Hub {
     }
 
     /// The `health` method's answer: the snapshot plus `configReload.lastError` when a reload
-    /// failed.
+    /// failed and `storeBackpressure` while the store queue is backed up.
     pub(super) fn health_result(&self) -> Value {
         let mut health = serde_json::to_value(&self.health).unwrap_or_default();
         if let (Some(error), Some(reload)) = (&self.reload_error, health.get_mut("configReload")) {
             reload["lastError"] = json!({ "message": error.message, "ts": error.at.0 });
+        }
+        // Outside the closed snapshot schema too, and only while it lasts.
+        if let Some(since) = self.store_backed_up {
+            health["storeBackpressure"] = json!({ "backedUp": true, "since": since.0 });
         }
         health
     }

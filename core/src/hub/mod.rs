@@ -189,6 +189,8 @@ pub struct Hub {
     /// Who gets each active run's `tool` events: the sockets that started or joined it and
     /// advertised `tool-events` (channels-agent-nodes.md §5.3). Pruned as runs end.
     tool_recipients: BTreeMap<RunId, Vec<ConnId>>,
+    /// Since when the store writer's queue is backed up (`None`: it keeps up).
+    store_backed_up: Option<UnixMillis>,
     /// Why the last config reload was not applied (`health.configReload.lastError`).
     reload_error: Option<ReloadError>,
     timers: Timers<HubTimer>,
@@ -240,6 +242,7 @@ impl Hub {
             delayed_counter: 0,
             system_events: VecDeque::new(),
             reload_error: None,
+            store_backed_up: None,
             tool_recipients: BTreeMap::new(),
             timers,
             out: VecDeque::new(),

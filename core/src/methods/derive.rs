@@ -8,6 +8,8 @@
 
 /// See the module docs and `table.rs`.
 macro_rules! method_table {
+    (@uses_store) => { false };
+    (@uses_store writes) => { true };
     ($(
         $(#[doc = $doc:literal])*
         $variant:ident = $name:literal {
@@ -16,6 +18,7 @@ macro_rules! method_table {
             scope: $scope:ident,
             handler: $($handler:ident)::+,
             $(check: $check:path,)?
+            $(store: $store:ident,)?
         }
     ),* $(,)?) => {
         /// A method this gateway serves (one variant per table entry), `connect`, or any other
@@ -60,6 +63,15 @@ macro_rules! method_table {
                 match self {
                     $(Self::$variant => Some(crate::auth::scopes::Scope::$scope),)*
                     Self::Connect | Self::Other(_) => None,
+                }
+            }
+
+            /// The method writes or reads the session store (table `store: writes`): refused
+            /// while the store queue is backed up.
+            pub fn uses_store(&self) -> bool {
+                match self {
+                    $(Self::$variant => method_table!(@uses_store $($store)?),)*
+                    Self::Connect | Self::Other(_) => false,
                 }
             }
 

@@ -10,8 +10,10 @@
 //!    `JsonSchema`), `Box<…>` here if it is large.
 //! 2. One entry below: `Variant = "wire.name" { params: Type => "method.wire.name.params",
 //!    result: Type => "method.wire.name.result", scope: Read|Write|Admin|…, handler: module::fn, }`
-//!    (`result` and `check` are optional; `check: path` is a `fn(&Params) -> Result<(), String>`
-//!    run after the schema, for rules a schema cannot say). The scope must match the reference's
+//!    (`result`, `check` and `store` are optional; `check: path` is a
+//!    `fn(&Params) -> Result<(), String>` run after the schema, for rules a schema cannot say;
+//!    `store: writes` marks a method that needs the session store, refused with a retryable
+//!    UNAVAILABLE while the store queue is backed up). The scope must match the reference's
 //!    (`scope_table.rs`; a test checks it).
 //! 3. The handler: `pub(crate) fn name(hub: &mut Hub, rq: Req, params: Params)` in the hub
 //!    module of the service that owns the method (`crate::hub::<module>`), answering with
@@ -64,6 +66,7 @@ method_table! {
         result: AgentAccepted => "method.agent.accepted",
         scope: Write,
         handler: agent::agent,
+        store: writes,
     },
     /// `agent.wait` (§5.7).
     AgentWait = "agent.wait" {
@@ -76,6 +79,7 @@ method_table! {
         params: Box<ChatHistoryParams> => "method.chat.history.params",
         scope: Read,
         handler: chat::history,
+        store: writes,
     },
     /// `chat.abort` (§5.8).
     ChatAbort = "chat.abort" {
@@ -88,6 +92,7 @@ method_table! {
         params: Box<ChatSendParams> => "method.chat.send.params",
         scope: Write,
         handler: chat::send,
+        store: writes,
     },
     SessionsList = "sessions.list" {
         params: SessionsListParams => "method.sessions.list.params",
@@ -98,11 +103,13 @@ method_table! {
         params: SessionsResetParams => "method.sessions.reset.params",
         scope: Admin,
         handler: sessions::reset,
+        store: writes,
     },
     SessionsDelete = "sessions.delete" {
         params: SessionsDeleteParams => "method.sessions.delete.params",
         scope: Write,
         handler: sessions::delete,
+        store: writes,
     },
     /// `logs.tail` (§5.11), answered by the host (files).
     LogsTail = "logs.tail" {

@@ -17,6 +17,7 @@ use super::store::Store;
 use super::tools::Tools;
 use super::writer::{write_loop, WriterJob, STORE_QUEUE};
 use crate::hub_task::HubInput;
+use crate::store_queue::{StoreOutbox, STORE_OVERFLOW};
 use crate::outbound::{Outbound, OutboundConfig, OutboundError};
 
 /// What every run of one configuration shares.
@@ -71,11 +72,9 @@ impl AgentRuntime {
         Ok(())
     }
 
-    /// Queues a store command (waits while the writer is behind).
-    pub(crate) async fn persist(&self, command: StoreCommand) {
-        if self.shared.writer.send(WriterJob::Command(command)).await.is_err() {
-            tracing::error!("the session store writer has stopped; a change was not saved");
-        }
+    /// The hub task's never-waiting way into the store writer's queue.
+    pub(crate) fn store_outbox(&self) -> StoreOutbox<impl From<StoreCommand> + Send + 'static> {
+        StoreOutbox::<WriterJob>::new(self.shared.writer.clone(), STORE_OVERFLOW)
     }
 
     pub(crate) fn handle(&mut self, command: RunCommand) {

@@ -20,7 +20,14 @@ pub(super) enum WriterJob {
     LoadHistory { session_id: String, limit: usize, reply: oneshot::Sender<Result<Vec<ChatMessage>, String>> },
 }
 
-/// Store commands waiting for the writer; the hub waits when it is full (backpressure).
+impl From<StoreCommand> for WriterJob {
+    fn from(command: StoreCommand) -> Self {
+        Self::Command(command)
+    }
+}
+
+/// Store commands waiting for the writer; beyond this the hub task holds them in its
+/// overflow and the store is backed up (`crate::store_queue`).
 pub(super) const STORE_QUEUE: usize = 1024;
 
 /// Reads the session's transcript through the writer, after every write queued before.
