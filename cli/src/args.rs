@@ -36,7 +36,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the gateway in the foreground (`openclaw gateway`), or call a running one
+    /// Run the gateway in the foreground (`openclaw gateway`), install it as a service, or
+    /// call a running one
     Gateway(GatewayCommand),
     /// Print a short health summary of the running gateway (agents, session store)
     Health(ClientArgs),
@@ -75,6 +76,21 @@ pub enum Command {
                       ollama/llama3.1 --base-url http://127.0.0.1:11434/v1"
     )]
     Setup(SetupArgs),
+    /// Check the config, the service, ports, permissions, the token and the logs; --fix
+    /// repairs what is safe
+    #[command(
+        after_help = "Exits 0 whatever it finds (the findings are the result, as the \
+                      reference); 1 only when a --fix repair failed.\nExamples:\n  openclaw doctor\n  openclaw doctor --fix\n  openclaw \
+                      doctor --json"
+    )]
+    Doctor(DoctorArgs),
+    /// Print a shell completion script
+    #[command(
+        after_help = "Examples:\n  openclaw completion bash > ~/.local/share/bash-completion/completions/openclaw\n  \
+                      openclaw completion zsh > \"${fpath[1]}/_openclaw\"\n  openclaw completion fish > \
+                      ~/.config/fish/completions/openclaw.fish"
+    )]
+    Completion(CompletionArgs),
 }
 
 /// `openclaw setup`.
@@ -266,12 +282,120 @@ pub enum GatewayAction {
     Call(CallArgs),
     /// Ask a running gateway for its health (`health` RPC)
     Health(ClientArgs),
-    /// Probe a running gateway: can we connect, which version, which capability
+    /// Show the gateway service (installed, loaded, running, pid) and probe connectivity
     #[command(
-        after_help = "Connects as a probe (protocol 3..4) and makes no RPC. Exits 1 when \
-                            the gateway cannot be reached or refuses the credentials."
+        after_help = "Connects as a probe (protocol 3..4) and makes no RPC. Exits 0 when the \
+                      gateway cannot be reached or refuses the credentials too (the output says \
+                      so); with --require-rpc it exits 1 then.\nExamples:\n  openclaw gateway \
+                      status\n  openclaw gateway status --deep --json"
     )]
-    Status(ClientArgs),
+    Status(GatewayStatusArgs),
+    /// Install the gateway as a service (systemd user unit on Linux, LaunchAgent on macOS) and
+    /// start it
+    #[command(
+        after_help = "Writes ~/.config/systemd/user/openclaw-gateway[-<profile>].service (macOS: \
+                      ~/Library/LaunchAgents/ai.openclaw.<profile|gateway>.plist), then runs \
+                      systemctl --user daemon-reload and enable --now. Already installed and \
+                      unchanged: nothing to do (exit 0). Without a reachable service manager (a \
+                      container) the unit is still written and the commands to start it are \
+                      printed.\nExamples:\n  openclaw gateway install\n  openclaw --profile \
+                      rescue gateway install --port 19789\n  sudo openclaw gateway install --system"
+    )]
+    Install(InstallArgs),
+    /// Stop and remove the gateway service
+    Uninstall(ServiceArgs),
+    /// Start the installed gateway service
+    Start(ServiceArgs),
+    /// Stop the gateway service (SIGTERM through the service manager; exit 143 counts as a
+    /// clean stop)
+    Stop(ServiceArgs),
+    /// Restart the gateway service through the service manager
+    Restart(ServiceArgs),
+}
+
+/// `openclaw gateway status`.
+#[derive(Debug, Args)]
+pub struct GatewayStatusArgs {
+    /// Also scan system-level services (/etc/systemd/system, /usr/lib/systemd/system, …) for
+    /// other gateways
+    #[arg(long)]
+    pub deep: bool,
+    /// Skip the RPC probe (service and local view only)
+    #[arg(long)]
+    pub no_probe: bool,
+    /// Exit 1 when the RPC probe fails
+    #[arg(long, conflicts_with = "no_probe")]
+    pub require_rpc: bool,
+    /// Local gateway port to inspect and probe (default: the service's --port, else
+    /// $OPENCLAW_GATEWAY_PORT, gateway.port, 18789)
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `openclaw gateway install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Rewrite the definition and restart even when it is installed and unchanged
+    #[arg(long)]
+    pub force: bool,
+    /// Port the service's gateway listens on. Default: $OPENCLAW_GATEWAY_PORT, else gateway.port
+    /// in the config, else 18789 (19001 with --dev)
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+    /// Install a system unit (/etc/systemd/system, User= this user, WantedBy=multi-user.target)
+    /// instead of a user unit; needs root
+    #[arg(long)]
+    pub system: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `openclaw gateway uninstall|start|stop|restart`.
+#[derive(Debug, Args)]
+pub struct ServiceArgs {
+    /// The system unit written by `install --system` instead of the user unit
+    #[arg(long)]
+    pub system: bool,
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `openclaw doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Apply the safe repairs (permissions, the service definition), with backups, and say
+    /// what changed
+    #[arg(long, alias = "repair")]
+    pub fix: bool,
+    /// Print the findings as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Also scan system-level services for other gateways
+    #[arg(long)]
+    pub deep: bool,
+}
+
+/// Shells `openclaw completion` can write a script for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+/// `openclaw completion`.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell
+    #[arg(value_enum, value_name = "SHELL", required_unless_present = "shell_flag")]
+    pub shell: Option<Shell>,
+    /// The shell (as the reference's -s/--shell)
+    #[arg(short = 's', long = "shell", value_enum, value_name = "SHELL", conflicts_with = "shell")]
+    pub shell_flag: Option<Shell>,
 }
 
 /// How to listen: `loopback` is 127.0.0.1, `lan` is 0.0.0.0, `custom` takes an address.

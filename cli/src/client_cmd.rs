@@ -85,6 +85,23 @@ impl Target {
         })
     }
 
+    /// As [`Self::resolve`], but a config that cannot be read does not stop the command:
+    /// `--url` (else `fallback_url`) and `--token`/`--password` (else the token file) are used.
+    pub fn resolve_lenient(args: &ClientArgs, fallback_url: &str) -> Self {
+        Self::resolve(args).unwrap_or_else(|_| {
+            let non_blank = |s: &Option<String>| s.clone().filter(|v| !v.trim().is_empty());
+            let token = non_blank(&args.token).or_else(|| {
+                Paths::from_env().ok().and_then(|p| token::read(&p.token_file()).ok().flatten())
+            });
+            Self {
+                url: non_blank(&args.url).unwrap_or_else(|| fallback_url.to_owned()),
+                token,
+                password: non_blank(&args.password),
+                timeout: Duration::from_millis(args.timeout),
+            }
+        })
+    }
+
     pub(crate) fn options(&self, mode: &'static str, scopes: &[&str]) -> ConnectOptions {
         let mut opts = ConnectOptions::cli(self.url.clone());
         opts.token = self.token.clone();
@@ -143,36 +160,37 @@ pub async fn gateway_health(args: &ClientArgs) -> Result<Report, CallFailure> {
     Ok(Report::GatewayHealth(payload))
 }
 
-/// `openclaw health`: the `health` RPC, shown as a short summary of agents and sessions.
+/// `openclaw health`: the `health` RPC, shown as a short summary of agents and sessions. A
+/// broken config does not stop it (a warning says the defaults stood in).
 pub async fn health(args: &ClientArgs) -> Result<Report, CallFailure> {
-    let target = Target::resolve(args).map_err(CallFailure::Config)?;
+    let (local, problem) = Local::resolve_lenient(args).map_err(CallFailure::Config)?;
+    if let Some(problem) = problem {
+        let first = problem.to_string();
+        tracing::warn!(
+            "{} (probing {} with the defaults; details: openclaw doctor)",
+            first.lines().next().unwrap_or_default(),
+            local.probe_url
+        );
+    }
+    let target = Target::resolve_lenient(args, &local.probe_url);
     let payload = call_once(&target, "cli", READ_SCOPES, "health", Value::Null).await?;
     Ok(Report::Health(payload))
 }
 
-/// `openclaw gateway status`: connect as a probe (protocol 3..4, like the reference CLI,
-/// reference-facts §4.3), read `hello-ok`, close. No RPC is made. The local view (config,
-/// bind, port, derived ports, port holders) is shown next to the probe result; it is left out
-/// when the config cannot be read (a fully specified `--url --token` probe still works).
-pub async fn status(args: &ClientArgs) -> Result<Report, CallFailure> {
-    let target = Target::resolve(args).map_err(CallFailure::Config)?;
-    let local = Local::resolve(args).ok();
-    let mut opts = target.options("probe", READ_SCOPES);
-    opts.min_protocol = 3;
-    opts.max_protocol = 4;
-    match Client::connect(opts).await {
-        Ok((client, hello)) => {
-            client.close().await;
-            let mut probe = Probe::from_hello(target.url, &hello);
-            probe.local = local.map(Box::new);
-            Ok(Report::Status(probe))
+/// Connects; a connection failure names the URL it tried.
+pub(crate) async fn connect(opts: ConnectOptions) -> Result<(Client, Value), ClientError> {
+    let url = opts.url.clone();
+    Client::connect(opts).await.map_err(|e| name_the_url(e, &url))
+}
+
+/// `cannot connect: Connection refused` becomes `cannot connect to <url>: Connection refused`.
+pub(crate) fn name_the_url(error: ClientError, url: &str) -> ClientError {
+    if let ClientError::Connect(m) = &error {
+        if !m.starts_with(url) {
+            return ClientError::Connect(format!("{url}: {m}"));
         }
-        Err(error) => Err(CallFailure::Probe {
-            url: target.url,
-            error,
-            local: local.map(Box::new),
-        }),
     }
+    error
 }
 
 /// Connects, makes one call, closes.
@@ -183,7 +201,7 @@ async fn call_once(
     method: &str,
     params: Value,
 ) -> Result<Value, CallFailure> {
-    let (mut client, _hello) = Client::connect(target.options(mode, scopes))
+    let (mut client, _hello) = connect(target.options(mode, scopes))
         .await
         .map_err(CallFailure::Gateway)?;
     let result = client.call(method, params).await;
@@ -199,12 +217,10 @@ pub struct Probe {
     pub conn_id: Option<String>,
     pub role: Option<String>,
     pub scopes: Option<Vec<String>>,
-    /// What is known locally about the gateway being probed.
-    pub local: Option<Box<Local>>,
 }
 
 impl Probe {
-    fn from_hello(url: String, hello: &Value) -> Self {
+    pub(crate) fn from_hello(url: String, hello: &Value) -> Self {
         let text = |v: &Value| v.as_str().map(str::to_owned);
         let auth = hello.get("auth");
         Self {
@@ -222,7 +238,6 @@ impl Probe {
                         .map(str::to_owned)
                         .collect()
                 }),
-            local: None,
         }
     }
 
@@ -283,7 +298,11 @@ impl From<&ClientError> for ErrorReport {
                 retryable: true,
                 ..Self::local(
                     "gateway_connect_error",
-                    format!("cannot connect: {message}"),
+                    if message.starts_with("ws://") || message.starts_with("wss://") {
+                        format!("cannot connect to {message}")
+                    } else {
+                        format!("cannot connect: {message}")
+                    },
                 )
             },
             ClientError::Closed { code, reason } => Self {

@@ -33,10 +33,22 @@ impl Outcome {
 /// are how the problem is inspected.
 pub fn allow_listed(command: &Command) -> bool {
     match command {
-        Command::Health(_) | Command::Status(_) | Command::Logs(_) => true,
+        // doctor reports the config's problems itself; completion does not read it.
+        Command::Health(_) | Command::Status(_) | Command::Logs(_) | Command::Doctor(_) | Command::Completion(_) => true,
+        // The service commands drive the service manager; install needs the config only for
+        // the port (and says so).
         Command::Gateway(g) => matches!(
             g.action,
-            Some(GatewayAction::Call(_) | GatewayAction::Health(_) | GatewayAction::Status(_))
+            Some(
+                GatewayAction::Call(_)
+                    | GatewayAction::Health(_)
+                    | GatewayAction::Status(_)
+                    | GatewayAction::Install(_)
+                    | GatewayAction::Uninstall(_)
+                    | GatewayAction::Start(_)
+                    | GatewayAction::Stop(_)
+                    | GatewayAction::Restart(_)
+            )
         ),
         Command::Config(c) => matches!(c.action, ConfigAction::Validate(_) | ConfigAction::File | ConfigAction::Schema),
         Command::Agent(_) | Command::Sessions(_) | Command::Setup(_) => false,

@@ -40,11 +40,11 @@ pub fn init_gateway(args: &RunArgs) {
             secrets.push(token);
         }
     }
-    // Profiles never share a rolling log file (the reference's naming).
-    let profile = std::env::var("OPENCLAW_PROFILE").ok();
+    // Profiles never share a rolling log file (the reference's naming), nor do gateways
+    // isolated by their own state dir or config path.
     let base = LogSettings {
         secrets,
-        profile: logs::profile_segment(profile.as_deref()),
+        profile: file_segment(paths.as_ref(), |k| std::env::var_os(k)),
         ..LogSettings::default()
     };
     let (settings, problem) = match section.and_then(|s| {
@@ -70,6 +70,49 @@ pub fn init_gateway(args: &RunArgs) {
         }
         Err(e) => eprintln!("openclaw: cannot set up logging: {e}"),
     }
+}
+
+/// The rolling file's name segment: the profile's (`openclaw-<profile>-<date>.log`, as the
+/// reference); without a profile, `state-<hash>` when the state dir or the config path is not
+/// the default one (`OPENCLAW_STATE_DIR` / `OPENCLAW_CONFIG_PATH` isolate a gateway, and so
+/// must its default log file); none for the default gateway (`openclaw-<date>.log`).
+pub fn file_segment(
+    paths: Option<&Paths>,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Option<String> {
+    let profile = env("OPENCLAW_PROFILE").map(|p| p.to_string_lossy().into_owned());
+    if let Some(segment) = logs::profile_segment(profile.as_deref()) {
+        return Some(segment);
+    }
+    let paths = paths?;
+    let isolated = |k: &str| !matches!(k, "OPENCLAW_STATE_DIR" | "OPENCLAW_CONFIG_PATH");
+    let default = Paths::resolve(|k| if isolated(k) { env(k).filter(|v| !v.is_empty()) } else { None }).ok()?;
+    if &default == paths {
+        return None;
+    }
+    // FNV-1a over both paths: stable across runs and releases, short, no extra dependency.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let key = format!("{}\0{}", paths.state_dir.display(), paths.config_path.display());
+    for byte in key.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    Some(format!("state-{hash:016x}"))
+}
+
+/// The file a gateway started from this environment logs to now (`logging.file`, else the
+/// rolling file of [`file_segment`]): `gateway status` shows it and reads its last error.
+pub fn current_file() -> std::path::PathBuf {
+    let paths = Paths::from_env().ok();
+    let section = paths
+        .as_ref()
+        .and_then(|p| read_config(&p.config_path).ok().flatten())
+        .and_then(|mut v| v.get_mut("logging").map(Value::take));
+    let base = LogSettings {
+        profile: file_segment(paths.as_ref(), |k| std::env::var_os(k)),
+        ..LogSettings::default()
+    };
+    let settings = base.clone().with_config(section.as_ref(), false).unwrap_or(base);
+    logs::current_file(&settings).path
 }
 
 fn console_default(verbose: bool) -> logs::Level {
@@ -165,6 +208,26 @@ fn config_secrets(config: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_state_dir_gets_its_own_log_file() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| std::ffi::OsString::from(*v))
+        };
+        let seg = |pairs: &'static [(&'static str, &'static str)]| {
+            let paths = Paths::resolve(env(pairs)).unwrap();
+            file_segment(Some(&paths), env(pairs))
+        };
+        assert_eq!(seg(&[("HOME", "/h")]), None, "the default gateway keeps openclaw-<date>.log");
+        assert_eq!(seg(&[("HOME", "/h"), ("OPENCLAW_STATE_DIR", "/h/.openclaw")]), None);
+        let a = seg(&[("HOME", "/h"), ("OPENCLAW_STATE_DIR", "/a")]).unwrap();
+        let b = seg(&[("HOME", "/h"), ("OPENCLAW_STATE_DIR", "/b")]).unwrap();
+        let c = seg(&[("HOME", "/h"), ("OPENCLAW_CONFIG_PATH", "/c/openclaw.json")]).unwrap();
+        assert!(a.starts_with("state-") && a.len() == "state-".len() + 16, "{a}");
+        assert!(a != b && b != c && a != c);
+        assert_eq!(seg(&[("HOME", "/h"), ("OPENCLAW_STATE_DIR", "/a")]).unwrap(), a, "stable");
+        assert_eq!(seg(&[("HOME", "/h"), ("OPENCLAW_PROFILE", "work"), ("OPENCLAW_STATE_DIR", "/a")]).as_deref(), Some("work"));
+    }
 
     #[test]
     fn reads_the_logging_object_and_the_configured_secrets() {

@@ -8,15 +8,19 @@
 mod agent_cmd;
 mod args;
 mod client_cmd;
+mod completion;
 mod config;
 mod config_cmd;
 mod dev;
+mod doctor;
+mod gateway_status;
 mod log_setup;
 mod logs_cmd;
 mod output;
 mod profile;
 mod reload;
 mod run;
+mod service;
 mod setup_cmd;
 mod status_cmd;
 mod supervise;
@@ -77,9 +81,28 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 client_cmd::gateway_health(&args),
             ),
             Some(GatewayAction::Status(args)) => {
-                client_with(&runtime, &args, "Gateway status", client_cmd::status(&args))
+                init_logging();
+                Ok(print_rendered(&runtime.block_on(gateway_status::run(&args))))
             }
+            Some(GatewayAction::Install(args)) => {
+                let opts = service::cmd::InstallOptions {
+                    force: args.force,
+                    port: args.port,
+                    system: args.system,
+                };
+                Ok(print_service(&service::cmd::install(opts), args.json))
+            }
+            Some(GatewayAction::Uninstall(args)) => Ok(lifecycle(service::cmd::Action::Uninstall, &args)),
+            Some(GatewayAction::Start(args)) => Ok(lifecycle(service::cmd::Action::Start, &args)),
+            Some(GatewayAction::Stop(args)) => Ok(lifecycle(service::cmd::Action::Stop, &args)),
+            Some(GatewayAction::Restart(args)) => Ok(lifecycle(service::cmd::Action::Restart, &args)),
         },
+        Command::Doctor(args) => Ok(print_rendered(&doctor::run(&args))),
+        Command::Completion(args) => {
+            let shell = args.shell.or(args.shell_flag).unwrap_or(args::Shell::Bash);
+            print!("{}", completion::script(shell));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Health(args) => client_with(&runtime, &args, "Health", client_cmd::health(&args)),
         Command::Status(args) => {
             client_with(&runtime, &args, "Status", status_cmd::status(&args))
@@ -105,6 +128,22 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         },
     }
+}
+
+fn lifecycle(action: service::cmd::Action, args: &args::ServiceArgs) -> ExitCode {
+    print_service(&service::cmd::lifecycle(action, args.system), args.json)
+}
+
+fn print_service(outcome: &service::cmd::Outcome, json: bool) -> ExitCode {
+    let (stdout, stderr, code) = outcome.render(json);
+    print_rendered(&output::Rendered { stdout, stderr, code })
+}
+
+fn print_rendered(rendered: &output::Rendered) -> ExitCode {
+    print!("{}", rendered.stdout);
+    eprint!("{}", rendered.stderr);
+    let _ = std::io::stdout().flush();
+    ExitCode::from(rendered.code)
 }
 
 /// Prints a config command's (or the config guard's) output; its exit code.

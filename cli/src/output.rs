@@ -18,7 +18,6 @@ pub enum Report {
     Call(Value),
     GatewayHealth(Value),
     Health(Value),
-    Status(Probe),
     /// The final `agent` payload.
     Agent(Value),
     /// The `sessions.list` result.
@@ -35,13 +34,6 @@ pub enum CallFailure {
     Config(ConfigError),
     /// The gateway refused, closed, timed out or was unreachable.
     Gateway(ClientError),
-    /// `gateway status` could not connect.
-    Probe {
-        url: String,
-        error: ClientError,
-        /// The local view, when the config could be read.
-        local: Option<Box<crate::status_cmd::Local>>,
-    },
 }
 
 /// What to print where, and the exit code.
@@ -59,11 +51,9 @@ impl Report {
             (Self::Agent(v) | Self::Sessions(v), true) => pretty(v),
             (Self::Agent(v), false) => crate::agent_cmd::reply_text(v),
             (Self::Sessions(v), false) => crate::agent_cmd::sessions_text(v),
-            (Self::Status(probe), true) => pretty(&probe_json(probe, None)),
             (Self::Call(v), false) => pretty(v),
             (Self::GatewayHealth(v), false) => gateway_health_text(v),
             (Self::Health(v), false) => health_text(v),
-            (Self::Status(probe), false) => status_text(probe),
             (Self::Overview(overview), true) => pretty(&overview.json()),
             (Self::Overview(overview), false) => overview.text(),
         };
@@ -81,7 +71,7 @@ impl CallFailure {
         let report = match self {
             Self::Usage(message) => ErrorReport::local("cli_error", message.clone()),
             Self::Config(e) => ErrorReport::local("config_error", e.to_string()),
-            Self::Gateway(e) | Self::Probe { error: e, .. } => ErrorReport::from(e),
+            Self::Gateway(e) => ErrorReport::from(e),
         };
         let human = match &report.code {
             Some(code) => format!("{command} failed: {code}: {}", report.message),
@@ -96,22 +86,21 @@ impl CallFailure {
         if let Some(detail) = detail {
             let _ = writeln!(stderr, "  detail: {detail}");
         }
-        let stdout = match self {
-            Self::Probe { url, error, local } if json => {
-                pretty(&with_local(probe_json_failed(url, error), local.as_deref()))
-            }
-            Self::Probe { url, local, .. } => format!(
-                "{}Probe target: {url}\nConnectivity probe: failed\nCapability: unknown\n",
-                local_text(local.as_deref())
-            ),
-            Self::Usage(_) | Self::Config(_) | Self::Gateway(_) if json => {
-                pretty(&json!({ "ok": false, "error": error_json(&report) }))
-            }
-            Self::Usage(_) | Self::Config(_) | Self::Gateway(_) => String::new(),
+        if matches!(self, Self::Gateway(ClientError::Connect(_))) {
+            let cli = crate::service::Names::for_profile(std::env::var("OPENCLAW_PROFILE").ok().as_deref()).cli();
+            let _ = writeln!(
+                stderr,
+                "  Is the gateway running? Start it with `{cli} gateway` (or `{cli} gateway start` \
+                 when installed as a service); diagnose with `{cli} gateway status`."
+            );
+        }
+        let stdout = if json {
+            pretty(&json!({ "ok": false, "error": error_json(&report) }))
+        } else {
+            String::new()
         };
-        // A failed probe is a finding, not a failure of the command: the reference exits 0
-        // (unreachable or refused alike; docs/reference-facts.md §5).
-        let code = if matches!(self, Self::Probe { .. }) { 0 } else { 1 };
+        // A command line we cannot use is exit 2, as clap's own errors (README: exit codes).
+        let code = if matches!(self, Self::Usage(_)) { 2 } else { 1 };
         Rendered { stdout, stderr, code }
     }
 }
@@ -204,21 +193,8 @@ fn store_line(sessions: &Value) -> String {
     format!("{path} ({count} entries)")
 }
 
-fn status_text(probe: &Probe) -> String {
-    let mut out = local_text(probe.local.as_deref());
-    let _ = writeln!(out, "Probe target: {}", probe.url);
-    let _ = writeln!(
-        out,
-        "Gateway version: {}",
-        probe.version.as_deref().unwrap_or("unknown")
-    );
-    let _ = writeln!(out, "Connectivity probe: ok");
-    let _ = writeln!(out, "Capability: {}", probe.capability().replace('_', "-"));
-    out
-}
-
-/// The reference's `rpc` object of `gateway status --json`.
-fn probe_json(probe: &Probe, error: Option<&str>) -> Value {
+/// `{ok, kind, capability, url, auth?, server?, version?}` of a probe.
+pub(crate) fn probe_rpc_json(probe: &Probe, error: Option<&str>) -> Value {
     let mut rpc = json!({
         "ok": error.is_none(),
         "kind": "connect",
@@ -233,36 +209,11 @@ fn probe_json(probe: &Probe, error: Option<&str>) -> Value {
         rpc["server"] = json!({ "version": version, "connId": probe.conn_id });
         rpc["version"] = json!(version);
     }
-    with_local(json!({ "url": probe.url, "rpc": rpc }), probe.local.as_deref())
-}
-
-/// The local view's lines (config, bind and port, derived ports) and a blank line.
-fn local_text(local: Option<&crate::status_cmd::Local>) -> String {
-    local.map(|l| l.gateway_text() + "\n").unwrap_or_default()
-}
-
-/// `{url, config, gateway, port, rpc}`: the reference's keys around `rpc` (`gateway status`).
-fn with_local(status: Value, local: Option<&crate::status_cmd::Local>) -> Value {
-    let Some(local) = local else { return status };
-    json!({
-        "url": status["url"],
-        "config": local.config_json(),
-        "gateway": local.gateway_json(),
-        "port": local.port_json(),
-        "rpc": status["rpc"],
-    })
-}
-
-fn probe_json_failed(url: &str, error: &ClientError) -> Value {
-    let error = error_json(&ErrorReport::from(error));
-    json!({
-        "url": url,
-        "rpc": { "ok": false, "kind": "connect", "capability": "unknown", "url": url, "error": error },
-    })
+    rpc
 }
 
 /// `{"type","code","message"[,"details"],"retryable"}`, in the reference's key order.
-fn error_json(report: &ErrorReport) -> Value {
+pub(crate) fn error_json(report: &ErrorReport) -> Value {
     let mut error = json!({ "type": report.kind, "code": report.code, "message": report.message });
     if let Some(details) = &report.details {
         error["details"] = details.clone();
@@ -300,7 +251,7 @@ mod tests {
     #[test]
     fn usage_failure_as_json() {
         let r = CallFailure::Usage("bad".into()).render(true, "Gateway call");
-        assert_eq!(r.code, 1);
+        assert_eq!(r.code, 2, "a bad command line is exit 2");
         let v: Value = serde_json::from_str(&r.stdout).unwrap();
         assert_eq!(
             v,

@@ -81,8 +81,22 @@ fn fresh(paths: &Paths) -> Result<Value, SetupError> {
     let token = crate::token::generate().map_err(|e| SetupError::Usage(e.to_string()))?;
     Ok(json!({
         "gateway": { "mode": "local", "auth": { "mode": "token", "token": token } },
-        "agents": { "defaults": { "workspace": paths.state_dir.join("workspace").display().to_string() } },
+        "agents": { "defaults": { "workspace": default_workspace(paths, |k| std::env::var_os(k)).display().to_string() } },
     }))
+}
+
+/// The default workspace (lifecycle.md §8.2, as the reference): `~/.openclaw/workspace-<profile>`
+/// under a profile (`openclaw --dev setup` → `~/.openclaw/workspace-dev`, as the runbook says),
+/// else `<state dir>/workspace`. Home is `OPENCLAW_HOME`, else `HOME`.
+fn default_workspace(paths: &Paths, env: impl Fn(&str) -> Option<std::ffi::OsString>) -> PathBuf {
+    let set = |k: &str| env(k).filter(|v| !v.to_string_lossy().trim().is_empty());
+    let profile = set("OPENCLAW_PROFILE")
+        .map(|p| p.to_string_lossy().trim().to_owned())
+        .filter(|p| !p.eq_ignore_ascii_case("default"));
+    match (profile, set("OPENCLAW_HOME").or_else(|| set("HOME"))) {
+        (Some(p), Some(home)) => PathBuf::from(home).join(".openclaw").join(format!("workspace-{p}")),
+        _ => paths.state_dir.join("workspace"),
+    }
 }
 
 fn had_comments(loaded: &Loaded) -> bool {
@@ -155,4 +169,31 @@ fn check(root: &Value) -> Result<(), SetupError> {
     openclaw_io::settings::agent(&c, std::path::Path::new(""), |_| None)
         .map_err(|e| ConfigError::settings(std::path::Path::new(""), e))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod workspace_tests {
+    use super::*;
+
+    #[test]
+    fn profiles_get_a_workspace_beside_the_main_one() {
+        let paths = Paths { state_dir: "/h/.openclaw-dev".into(), config_path: "/h/.openclaw-dev/openclaw.json".into() };
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| std::ffi::OsString::from(*v))
+        };
+        assert_eq!(
+            default_workspace(&paths, env(&[("HOME", "/h"), ("OPENCLAW_PROFILE", "dev")])),
+            PathBuf::from("/h/.openclaw/workspace-dev")
+        );
+        assert_eq!(
+            default_workspace(&paths, env(&[("HOME", "/h"), ("OPENCLAW_HOME", "/o"), ("OPENCLAW_PROFILE", "rescue")])),
+            PathBuf::from("/o/.openclaw/workspace-rescue")
+        );
+        let main = Paths { state_dir: "/h/.openclaw".into(), config_path: "/h/.openclaw/openclaw.json".into() };
+        assert_eq!(default_workspace(&main, env(&[("HOME", "/h")])), PathBuf::from("/h/.openclaw/workspace"));
+        assert_eq!(
+            default_workspace(&main, env(&[("HOME", "/h"), ("OPENCLAW_PROFILE", "Default")])),
+            PathBuf::from("/h/.openclaw/workspace")
+        );
+    }
 }

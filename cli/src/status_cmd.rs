@@ -15,7 +15,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use openclaw_core::ports::DerivedPorts;
-use openclaw_io::client::Client;
 use openclaw_io::force::Holder;
 use serde_json::{json, Value};
 
@@ -54,11 +53,32 @@ pub enum PortState {
 }
 
 impl Local {
-    /// Resolves the view from the environment and the config file, as the gateway would.
-    pub fn resolve(args: &ClientArgs) -> Result<Self, ConfigError> {
+    /// Resolves the view from the environment and the config file, as the gateway would. A
+    /// broken config (or a bad `OPENCLAW_GATEWAY_PORT`) does not stop it: the defaults stand
+    /// in, and the problem is returned next to the view, so that `status` and `gateway status`
+    /// still probe and report.
+    pub fn resolve_lenient(args: &ClientArgs) -> Result<(Self, Option<ConfigError>), ConfigError> {
         let paths = Paths::from_env()?;
-        let gateway = Config::load(&paths.config_path)?.gateway;
-        let port = config::resolve_port(None, config::port_from_env()?, &gateway);
+        let (gateway, problem) = match Config::load(&paths.config_path) {
+            Ok(cfg) => (cfg.gateway, None),
+            Err(e) => (crate::config::GatewayConfig::default(), Some(e)),
+        };
+        let (env_port, problem) = match (config::port_from_env(), problem) {
+            (Ok(port), problem) => (port, problem),
+            (Err(e), None) => (None, Some(e)),
+            (Err(_), problem) => (None, problem),
+        };
+        let local = Self::resolve_with(args, &paths, &gateway, env_port)?;
+        Ok((local, problem))
+    }
+
+    fn resolve_with(
+        args: &ClientArgs,
+        paths: &Paths,
+        gateway: &crate::config::GatewayConfig,
+        env_port: Option<u16>,
+    ) -> Result<Self, ConfigError> {
+        let port = config::resolve_port(None, env_port, gateway);
         let (bind_mode, bind_host) = match (gateway.bind.map(BindMode::from), gateway.custom_bind_host) {
             (Some(BindMode::Lan), _) => ("lan", IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
             (Some(BindMode::Custom), Some(ip)) => ("custom", ip),
@@ -68,15 +88,15 @@ impl Local {
         let explicit_url = args.url.clone().filter(|u| !u.trim().is_empty());
         let (probe_url, url_source) = match explicit_url {
             Some(url) => (url, "--url"),
-            None => (crate::client_cmd::default_url(&gateway)?, "local loopback"),
+            None => (local_url(gateway, port), "local loopback"),
         };
         let profile = std::env::var("OPENCLAW_PROFILE")
             .ok()
             .filter(|p| !p.trim().is_empty());
         Ok(Self {
             config_exists: paths.config_path.exists(),
-            config_path: paths.config_path,
-            state_dir: paths.state_dir,
+            config_path: paths.config_path.clone(),
+            state_dir: paths.state_dir.clone(),
             profile,
             bind_mode,
             bind_host,
@@ -85,6 +105,16 @@ impl Local {
             url_source,
             port_state: port_state(bind_host, port),
         })
+    }
+
+    /// Points the view at `port` (the port a supervised service runs on); the probe URL
+    /// follows unless `--url` chose it.
+    pub fn retarget(&mut self, port: u16) {
+        self.ports = DerivedPorts::from_base(port);
+        if self.url_source != "--url" {
+            self.probe_url = local_url_for(self.bind_mode, self.bind_host, port);
+        }
+        self.port_state = port_state(self.bind_host, port);
     }
 
     /// The reference's `gateway` object of `gateway status --json`, plus `derivedPorts`.
@@ -118,11 +148,6 @@ impl Local {
         })
     }
 
-    /// `{"cli": {"path", "exists"}}`.
-    pub fn config_json(&self) -> Value {
-        json!({ "cli": { "path": self.config_path, "exists": self.config_exists } })
-    }
-
     /// The lines `gateway status` prints before the probe result.
     pub fn gateway_text(&self) -> String {
         let mut out = String::new();
@@ -136,6 +161,24 @@ impl Local {
         let _ = writeln!(out, "{}", derived_line(&self.ports));
         out
     }
+}
+
+/// `ws://<host>:<port>`: the custom bind host when configured, else 127.0.0.1.
+fn local_url(gateway: &crate::config::GatewayConfig, port: u16) -> String {
+    let host = match (gateway.bind.map(BindMode::from), gateway.custom_bind_host) {
+        (Some(BindMode::Custom), Some(ip)) => ip,
+        _ => IpAddr::V4(Ipv4Addr::LOCALHOST),
+    };
+    format!("ws://{}", SocketAddr::new(host, port))
+}
+
+fn local_url_for(bind_mode: &str, bind_host: IpAddr, port: u16) -> String {
+    let host = if bind_mode == "custom" && !bind_host.is_unspecified() {
+        bind_host
+    } else {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    };
+    format!("ws://{}", SocketAddr::new(host, port))
 }
 
 /// `Derived ports: browser control P, canvas P, browser CDP A-B`.
@@ -195,6 +238,8 @@ fn port_hints(holders: &[Holder]) -> Vec<&'static str> {
 pub struct Overview {
     pub local: Local,
     pub remote: Result<Remote, ErrorReport>,
+    /// The config could not be used (the defaults stood in for the probe).
+    pub config_problem: Option<String>,
 }
 
 /// The answers of a reachable gateway.
@@ -208,10 +253,11 @@ pub struct Remote {
 /// `openclaw status [--json]`: one connection, `status` and `health`. An unreachable gateway
 /// is a result (`reachable: false`, exit 0, as the reference), not a failure.
 pub async fn status(args: &ClientArgs) -> Result<Report, CallFailure> {
-    let local = Local::resolve(args).map_err(CallFailure::Config)?;
-    let target = Target::resolve(args).map_err(CallFailure::Config)?;
+    // A broken config does not stop the overview: the defaults stand in, and it says so.
+    let (local, problem) = Local::resolve_lenient(args).map_err(CallFailure::Config)?;
+    let target = Target::resolve_lenient(args, &local.probe_url);
     let started = Instant::now();
-    let remote = match Client::connect(target.options("cli", OVERVIEW_SCOPES)).await {
+    let remote = match crate::client_cmd::connect(target.options("cli", OVERVIEW_SCOPES)).await {
         Ok((mut client, _hello)) => {
             let connect_latency_ms =
                 u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -232,7 +278,8 @@ pub async fn status(args: &ClientArgs) -> Result<Report, CallFailure> {
         }
         Err(error) => Err(ErrorReport::from(&error)),
     };
-    Ok(Report::Overview(Box::new(Overview { local, remote })))
+    let config_problem = problem.map(|e| e.to_string());
+    Ok(Report::Overview(Box::new(Overview { local, remote, config_problem })))
 }
 
 impl Overview {
@@ -273,13 +320,19 @@ impl Overview {
         json!({
             "runtimeVersion": self.remote_str("runtimeVersion"),
             "profile": local.profile,
-            "config": { "path": local.config_path, "exists": local.config_exists },
+            "config": {
+                "path": local.config_path,
+                "exists": local.config_exists,
+                "valid": self.config_problem.is_none(),
+                "error": self.config_problem,
+            },
             "stateDir": local.state_dir,
             "gateway": gateway,
             "ports": {
                 "gateway": local.ports.gateway,
                 "browserControl": local.ports.browser_control,
-                "canvasHost": local.ports.canvas_host,
+                // 2026.9.6 serves the canvas on the gateway port (no separate canvas host).
+                "canvasHost": local.ports.gateway,
                 "browserCdpRange": { "start": local.ports.cdp_range.start, "end": local.ports.cdp_range.end },
             },
             "port": local.port_json(),
@@ -332,6 +385,10 @@ impl Overview {
             "Config",
             &format!("{}{missing}", local.config_path.display()),
         );
+        if let Some(problem) = &self.config_problem {
+            let first = problem.lines().next().unwrap_or_default();
+            line(&mut out, "", &format!("invalid, defaults used: {first} (details: openclaw doctor)"));
+        }
         line(
             &mut out,
             "State dir",
@@ -341,10 +398,9 @@ impl Overview {
             &mut out,
             "Ports",
             &format!(
-                "gateway {}, browser control {}, canvas {}, browser CDP {}-{}",
+                "gateway {} (also canvas), browser control {}, browser CDP {}-{}",
                 local.ports.gateway,
                 local.ports.browser_control,
-                local.ports.canvas_host,
                 local.ports.cdp_range.start,
                 local.ports.cdp_range.end
             ),
@@ -436,13 +492,15 @@ mod tests {
                                "configPath": "/c", "stateDir": "/s", "pid": 9}),
                 health: json!({"sessions": {"path": "/s/agents/main/sessions.sqlite", "count": 2}}),
             }),
+            config_problem: None,
         };
         let v = up.json();
         assert_eq!(v["gateway"]["reachable"], true);
         assert_eq!(v["gateway"]["uptimeMs"], 125_000);
         assert_eq!(v["gateway"]["authMode"], "token");
         assert_eq!(v["sessions"]["count"], 2);
-        assert_eq!(v["ports"]["canvasHost"], 19005);
+        // No phantom canvas port (base+4): the canvas is served on the gateway port.
+        assert_eq!(v["ports"]["canvasHost"], 19001);
         let text = up.text();
         assert!(text.contains("Uptime       2m 5s\n"), "{text}");
         assert!(
@@ -450,7 +508,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("Ports        gateway 19001, browser control 19003"),
+            text.contains("Ports        gateway 19001 (also canvas), browser control 19003, browser CDP"),
             "{text}"
         );
 
@@ -460,6 +518,7 @@ mod tests {
                 "gateway_connect_error",
                 "cannot connect: refused".into(),
             )),
+            config_problem: Some("Config invalid: /c: gateway.prot: unknown key".into()),
         };
         let v = down.json();
         assert_eq!(v["gateway"]["reachable"], false);
@@ -467,6 +526,8 @@ mod tests {
         assert!(down
             .text()
             .contains("unreachable (cannot connect: refused)"));
+        assert_eq!(v["config"]["valid"], false);
+        assert!(down.text().contains("invalid, defaults used: Config invalid"), "{}", down.text());
     }
 
     #[test]

@@ -307,7 +307,8 @@ fn client_commands_happy_paths_and_errors() {
     let (status, stdout, _) = client(&[
         "gateway", "call", "health", "--params", "{nope", "--token", TOKEN, "--json",
     ]);
-    assert_eq!(status.code(), Some(1));
+    // A bad --params is a bad command line: exit 2, as the README says (issue 17).
+    assert_eq!(status.code(), Some(2));
     assert_eq!(json(&stdout)["error"]["type"], "cli_error");
 
     let (status, _, _) = client(&["gateway", "call"]);

@@ -271,14 +271,15 @@ fn runbook_dev_quick_path() {
         stdout.contains(&format!("State dir    {}", state.display())),
         "{stdout}"
     );
+    // The canvas is served on the gateway port (2026.9.6): no phantom canvas port (base+4).
     assert!(
         stdout.contains(&format!(
-            "browser control {}, canvas {}",
-            port + 2,
-            port + 4
+            "gateway {port} (also canvas), browser control {}",
+            port + 2
         )),
         "{stdout}"
     );
+    assert!(!stdout.contains(&format!("canvas {}", port + 4)), "{stdout}");
 
     let (status, stdout, stderr) = run(dev(&["health"]));
     assert!(status.success(), "--dev health: {stderr}");
