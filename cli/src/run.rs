@@ -162,7 +162,7 @@ async fn start(
     let settings = Settings::project(&config.typed, &paths.state_dir, |name| std::env::var(name).ok())
         .map_err(|e| ConfigError::settings(&paths.config_path, e))?;
     let mut server = ServerConfig::new(SocketAddr::new(ip, port), auth.clone());
-    server.apply_settings(&settings);
+    server.settings = settings;
     server.config_path = Some(paths.config_path.display().to_string());
     server.state_dir = Some(paths.state_dir.display().to_string());
     server.verbose = args.verbose;

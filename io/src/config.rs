@@ -3,11 +3,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use openclaw_core::auth::limiter::RateLimitPolicy;
 use openclaw_core::auth::AuthMode;
 use openclaw_core::Limits;
 
-use crate::agent::AgentConfig;
 use crate::host::Host;
 use crate::settings::Settings;
 
@@ -18,12 +16,12 @@ pub struct ServerConfig {
     pub bind: SocketAddr,
     /// Token/password/none with its secret.
     pub auth: AuthMode,
-    /// `gateway.auth.rateLimit` (10 wrong secrets in 60 s lock an address out for 5 min;
-    /// loopback exempt).
-    pub auth_rate_limit: RateLimitPolicy,
-    /// `gateway.controlUi.allowedOrigins` (`*` allows any); the gateway's own loopback origins
-    /// are always allowed.
-    pub allowed_origins: Vec<String>,
+    /// What the config file says, projected once ([`Settings::project`]): the auth rate
+    /// limit, `gateway.controlUi.allowedOrigins` (`*` allows any; the gateway's own loopback
+    /// origins are always allowed), the agent runtime and its default run timeout. Defaults
+    /// without a config file. [`Gateway::apply_settings`](crate::Gateway::apply_settings)
+    /// replaces it on a running gateway.
+    pub settings: Settings,
     /// Sockets per client IP that have not completed `hello-ok` (32,
     /// `OPENCLAW_MAX_PREAUTH_CONNECTIONS_PER_IP`); the next upgrade gets HTTP 503.
     pub max_preauth_per_ip: usize,
@@ -35,41 +33,24 @@ pub struct ServerConfig {
     pub state_dir: Option<String>,
     /// Debug logs of handshakes, requests, responses and events (secrets never logged).
     pub verbose: bool,
-    /// Run timeout of an `agent`/`chat.send` call that names none
-    /// (`agents.defaults.timeoutSeconds`, 600 s); zero: no timeout.
-    pub agent_timeout: Duration,
-    /// Providers, default model, system prompt (`models.*`, `agents.defaults.*`).
-    pub agent: AgentConfig,
     /// Answers `logs.tail` and `config.*`; none: a [`FileHost`](crate::FileHost) on
     /// `config_path` when it is set, else those methods answer UNAVAILABLE.
     pub host: Host,
 }
 
 impl ServerConfig {
-    /// Takes the config-file settings: origins, the auth rate limit, the agent runtime and its
-    /// default timeout (the start-up half of the one projection, [`Settings`]).
-    pub fn apply_settings(&mut self, settings: &Settings) {
-        self.allowed_origins = settings.gateway.control_ui.allowed_origins.clone();
-        self.auth_rate_limit = settings.gateway.auth_rate_limit;
-        self.agent = settings.agent.clone();
-        self.agent_timeout = settings.agent_timeout;
-    }
-
     /// Production defaults for everything but the address and the auth mode.
     pub fn new(bind: SocketAddr, auth: AuthMode) -> Self {
         Self {
             bind,
             auth,
-            auth_rate_limit: RateLimitPolicy::default(),
-            allowed_origins: Vec::new(),
+            settings: Settings::default(),
             max_preauth_per_ip: 32,
             limits: Limits::default(),
             header_read_timeout: Duration::from_secs(10),
             config_path: None,
             state_dir: None,
             verbose: false,
-            agent_timeout: openclaw_core::limits::DEFAULT_AGENT_TIMEOUT,
-            agent: AgentConfig::default(),
             host: Host::default(),
         }
     }

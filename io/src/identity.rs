@@ -103,13 +103,13 @@ pub(crate) fn hub_config(config: &ServerConfig, wall: UnixMillis) -> HubConfig {
         build_id: None,
         boot_id: random_uuid(),
         auth: config.auth.clone(),
-        auth_rate_limit: config.auth_rate_limit,
+        auth_rate_limit: config.settings.gateway.auth_rate_limit,
         limits: config.limits.clone(),
         session_defaults: SessionDefaults {
-            model_configured: config.agent.model.is_some(),
+            model_configured: config.settings.agent.model.is_some(),
             ..SessionDefaults::default()
         },
-        agent_timeout: config.agent_timeout,
+        agent_timeout: config.settings.agent_timeout,
         config_path: config.config_path.clone(),
         state_dir: config.state_dir.clone(),
         hot_reload: HotReloadStatus::Active,

@@ -11,6 +11,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use openclaw_core::{Hub, Lifecycle};
+use arc_swap::ArcSwap;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -62,6 +63,9 @@ pub(crate) struct Shared {
     pub tracker: Tracker,
     /// The HTTP route table (built once at start).
     pub router: http::Router,
+    /// The live settings snapshot: `config.settings` at start, replaced by
+    /// [`Gateway::apply_settings`]. Readers `load()` it per request and never hold it.
+    pub settings: ArcSwap<Settings>,
 }
 
 impl Shared {
@@ -108,7 +112,7 @@ impl Gateway {
         let (status_tx, mut status_rx) = watch::channel(hub.lifecycle());
         let (shutdown_tx, shutdown_rx) = watch::channel(None);
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INPUT_CAPACITY);
-        let (runtime, store_writer) = AgentRuntime::new(config.agent.clone(), store, hub_tx.clone())
+        let (runtime, store_writer) = AgentRuntime::new(config.settings.agent.clone(), store, hub_tx.clone())
             .map_err(|e| IoError::Agent(e.to_string()))?;
         let hub_task = tokio::spawn(hub_task::run(
             hub,
@@ -120,6 +124,7 @@ impl Gateway {
             status_tx,
         ));
         let shared = Arc::new(Shared {
+            settings: ArcSwap::from_pointee(config.settings.clone()),
             port: local_addr.port(),
             preauth: PreauthBudget::new(config.max_preauth_per_ip),
             config,
@@ -157,6 +162,7 @@ impl Gateway {
     /// `tools.*`); runs in flight finish on the settings they started with. Never drops a
     /// connection. (`gateway.*` changes restart the gateway; see `openclaw_core::reload`.)
     pub async fn apply_settings(&self, settings: &Settings) {
+        self.shared.settings.store(Arc::new(settings.clone()));
         let input = HubInput::AgentConfig { config: Box::new(settings.agent.clone()), timeout: settings.agent_timeout };
         let _ = self.shared.hub.send(input).await;
     }

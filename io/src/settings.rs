@@ -5,9 +5,10 @@
 //! derived here and nowhere else: the `gateway.*` settings ([`GatewaySettings`]: port, bind,
 //! auth, rate limit, origins, remote), the agent runtime ([`AgentConfig`] from `models.*`,
 //! `agents.defaults.*`, `tools.*`) and the default run timeout. [`Settings`] is the whole
-//! snapshot; [`ServerConfig::apply_settings`](crate::ServerConfig::apply_settings) puts it into
-//! a gateway's start configuration and [`Gateway::apply_settings`](crate::Gateway::apply_settings)
-//! hands a reloaded one to the running gateway.
+//! snapshot: a gateway starts on [`ServerConfig::settings`](crate::ServerConfig::settings) and
+//! [`Gateway::apply_settings`](crate::Gateway::apply_settings) hands it a reloaded one (HTTP
+//! handlers read the live snapshot through an `ArcSwap`; the hub and the agent runtime get it as
+//! an input).
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -34,13 +35,20 @@ impl SettingsError {
 }
 
 /// The whole snapshot the gateway runs on.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct Settings {
     pub gateway: GatewaySettings,
     /// Providers, default model, system prompt, workspace, tools.
     pub agent: AgentConfig,
     /// `agents.defaults.timeoutSeconds` (600 s; 0: none).
     pub agent_timeout: Duration,
+}
+
+/// No config file: every default (a 600 s run timeout, no providers).
+impl Default for Settings {
+    fn default() -> Self {
+        Self { gateway: GatewaySettings::default(), agent: AgentConfig::default(), agent_timeout: DEFAULT_AGENT_TIMEOUT }
+    }
 }
 
 impl Settings {

@@ -385,7 +385,7 @@ async fn reference_agent_turn_prints_the_reply() {
         primary: ModelRef { provider: "fake".into(), model: "echo-1".into() },
         fallbacks: Vec::new(),
     });
-    let gw = Running::start_with(move |c| c.agent = agent).await;
+    let gw = Running::start_with(move |c| c.settings.agent = agent).await;
     let port = gw.url.rsplit(':').next().unwrap().to_owned();
     let home = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(home.path().join(".openclaw")).unwrap();

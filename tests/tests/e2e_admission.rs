@@ -26,7 +26,7 @@ async fn thirty_third_unauthenticated_socket_gets_503() {
 
 #[tokio::test]
 async fn foreign_origin_is_refused_before_the_upgrade() {
-    let gw = gateway(|c| c.allowed_origins = vec!["https://ui.example.com".into()]).await;
+    let gw = gateway(|c| c.settings.gateway.control_ui.allowed_origins = vec!["https://ui.example.com".into()]).await;
     let addr = gw.local_addr();
     let (status, body, _) = upgrade(addr, "Origin: https://evil.example\r\n").await;
     assert_eq!(status, 403);

@@ -37,7 +37,7 @@ fn agent_config(fakes: &[&FakeModel]) -> AgentConfig {
 }
 
 fn with_agent(agent: AgentConfig) -> impl FnOnce(&mut ServerConfig) {
-    move |c: &mut ServerConfig| c.agent = agent
+    move |c: &mut ServerConfig| c.settings.agent = agent
 }
 
 /// Sends `agent` and returns (every frame up to the final `res`, the final `res`).
@@ -237,7 +237,7 @@ async fn shutdown_mid_run_keeps_the_partial_reply_across_a_restart() {
     let dir = state.path().display().to_string();
     let start = |d: String, agent: AgentConfig| {
         gateway(move |c| {
-            c.agent = agent;
+            c.settings.agent = agent;
             c.state_dir = Some(d);
         })
     };
@@ -289,7 +289,7 @@ async fn transcript_survives_a_restart() {
         let agent = agent_config(&[&fake]);
         let d = dir.clone();
         let gw = gateway(move |c| {
-            c.agent = agent;
+            c.settings.agent = agent;
             c.state_dir = Some(d);
         })
         .await;
@@ -312,7 +312,7 @@ async fn duplicates_are_detected_across_a_restart_and_sessions_are_listed() {
     let dir = state.path().display().to_string();
     let start = |agent: AgentConfig, d: String| {
         gateway(move |c| {
-            c.agent = agent;
+            c.settings.agent = agent;
             c.state_dir = Some(d);
         })
     };

@@ -43,7 +43,7 @@ async fn provider_calls_go_through_the_proxy_unless_no_proxy_says_otherwise() {
     agent.providers.insert("direct".into(), provider(format!("http://localhost:{}/v1", direct.addr.port())));
     agent.model = Some(ModelChoice { primary: ModelRef { provider: "behind".into(), model: "m".into() }, fallbacks: vec![] });
     agent.retry.max_attempts = 1;
-    let gw = gateway(move |c| c.agent = agent).await;
+    let gw = gateway(move |c| c.settings.agent = agent).await;
     let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
 
     let fin = agent_turn(&mut ws, "k1", None).await;

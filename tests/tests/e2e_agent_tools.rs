@@ -68,7 +68,7 @@ async fn openai_tool_calls_run_and_loop_to_the_answer() {
         Script::Echo,
     ])
     .await;
-    let gw = gateway(|c| c.agent = agent_config(&fake, workspace.path())).await;
+    let gw = gateway(|c| c.settings.agent = agent_config(&fake, workspace.path())).await;
     let (mut ws, _) = RawWs::authed_with_caps(gw.local_addr(), &["tool-events"]).await;
     let (frames, fin) = agent_turn(&mut ws, "a1", "what is in notes.txt?", "k1").await;
     assert_eq!(fin["ok"], true, "{fin}");
@@ -134,7 +134,7 @@ async fn anthropic_tool_use_blocks_run_and_a_path_escape_is_a_tool_error() {
         Script::Echo,
     ])
     .await;
-    let gw = gateway(|c| c.agent = agent_config(&fake, &workspace)).await;
+    let gw = gateway(|c| c.settings.agent = agent_config(&fake, &workspace)).await;
     let (mut ws, _) = RawWs::authed_with_caps(gw.local_addr(), &["tool-events"]).await;
     let (frames, fin) = agent_turn(&mut ws, "a1", "read the secret", "k1").await;
     assert_eq!(fin["ok"], true, "a refused tool call does not fail the run: {fin}");
@@ -166,7 +166,7 @@ async fn a_model_that_keeps_calling_tools_is_stopped_at_the_round_limit() {
     let fake = FakeModel::start(FakeApi::OpenAi, (0..5).map(ls).collect()).await;
     let mut config = agent_config(&fake, workspace.path());
     config.tools.max_rounds = 2;
-    let gw = gateway(|c| c.agent = config).await;
+    let gw = gateway(|c| c.settings.agent = config).await;
     let (mut ws, _) = RawWs::authed_with_caps(gw.local_addr(), &["tool-events"]).await;
     let (frames, fin) = agent_turn(&mut ws, "a1", "list forever", "k1").await;
     assert_eq!(fin["ok"], false, "{fin}");
@@ -187,7 +187,7 @@ async fn a_model_without_tool_support_is_asked_again_without_tools() {
         body: r#"{"error":{"message":"registry.ollama.ai/library/tiny:latest does not support tools"}}"#.into(),
     };
     let fake = FakeModel::start(FakeApi::OpenAi, vec![refused, Script::Echo]).await;
-    let gw = gateway(|c| c.agent = agent_config(&fake, workspace.path())).await;
+    let gw = gateway(|c| c.settings.agent = agent_config(&fake, workspace.path())).await;
     let (mut ws, _) = RawWs::authed_with_caps(gw.local_addr(), &["tool-events"]).await;
     let (_, fin) = agent_turn(&mut ws, "a1", "hello", "k1").await;
     assert_eq!(fin["ok"], true, "{fin}");

@@ -33,7 +33,7 @@ fn write() -> ScopeSet {
 async fn an_http_caller_runs_an_agent_turn_through_the_hub_handle() {
     let fake = FakeModel::start(FakeApi::OpenAi, vec![Script::Reply(vec!["Hel".into(), "lo".into()])]).await;
     let agent = agent_config(&fake);
-    let gw = gateway(move |c| c.agent = agent).await;
+    let gw = gateway(move |c| c.settings.agent = agent).await;
     let (mut ws, _) = RawWs::authed(gw.local_addr()).await;
     let hub = gw.hub_handle();
     let caller = hub.http_caller();

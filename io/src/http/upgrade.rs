@@ -26,7 +26,8 @@ pub(super) fn upgrade(req: &mut Request<Incoming>, remote: SocketAddr, shared: &
     }
     if let Some(origin) = req.headers().get("origin") {
         let origin = origin.to_str().unwrap_or("");
-        if !origin_allowed(origin, &config.allowed_origins, shared.port) {
+        let settings = shared.settings.load();
+        if !origin_allowed(origin, &settings.gateway.control_ui.allowed_origins, shared.port) {
             if config.verbose {
                 tracing::debug!(%remote, origin, "upgrade refused: origin not allowed");
             }
