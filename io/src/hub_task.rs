@@ -132,7 +132,8 @@ pub(crate) async fn run(
                     let request = shutdown.borrow_and_update().clone();
                     if let Some(r) = request {
                         tracing::info!(reason = %r.reason, "gateway shutting down");
-                        hub.begin_shutdown(clock::now(), &r.reason, r.restart_expected_ms);
+                        let input = CoreInput::Shutdown { reason: r.reason, restart_expected_ms: r.restart_expected_ms };
+                        hub.handle_input(clock::now(), clock::wall(), input);
                     }
                 }
                 Err(_) => shutdown_open = false,
@@ -145,33 +146,35 @@ pub(crate) async fn run(
                     if matches!(event, SessionEvent::Closed) {
                         routes.remove(&conn);
                     }
-                    hub.handle_session(clock::now(), clock::wall(), conn, event);
+                    hub.handle_input(clock::now(), clock::wall(), CoreInput::Session { conn, event });
                 }
-                Some(HubInput::Ready) => hub.set_ready(),
+                Some(HubInput::Ready) => hub.handle_input(clock::now(), clock::wall(), CoreInput::Ready),
                 Some(HubInput::Call { caller, scopes, call, events }) => {
                     callers.insert(caller.clone(), events);
                     hub.handle_input(clock::now(), clock::wall(), CoreInput::Call { caller, scopes, call: *call });
                 }
                 Some(HubInput::Run { run, report }) => {
-                    hub.handle_run(clock::now(), clock::wall(), &run, report);
+                    hub.handle_input(clock::now(), clock::wall(), CoreInput::Run { run, report });
                 }
-                Some(HubInput::History { conn, id, session_key, session_id, result }) => match result {
-                    Ok(page) => hub.handle_history(conn, id, &session_key, &session_id, page),
-                    Err(message) => hub.handle_history_failed(conn, id, &message),
-                },
-                Some(HubInput::HostReply { conn, id, reply }) => hub.handle_host_reply(conn, id, reply),
+                Some(HubInput::History { conn, id, session_key, session_id, result }) => {
+                    let input = CoreInput::History { conn, id, session_key, session_id, result };
+                    hub.handle_input(clock::now(), clock::wall(), input);
+                }
+                Some(HubInput::HostReply { conn, id, reply }) => {
+                    hub.handle_input(clock::now(), clock::wall(), CoreInput::HostReply { conn, id, reply });
+                }
                 Some(HubInput::HttpAuth { ip, bearer, reply }) => {
                     let _ = reply.send(hub.authenticate_http(clock::now(), ip, bearer.as_deref()));
                 }
                 Some(HubInput::AgentConfig { config, timeout }) => {
-                    hub.set_model_configured(config.model.is_some());
-                    hub.set_agent_timeout(timeout);
+                    let settings = CoreInput::AgentSettings { model_configured: config.model.is_some(), timeout };
+                    hub.handle_input(clock::now(), clock::wall(), settings);
                     if let Err(e) = runtime.set_config(*config) {
                         tracing::warn!("config reload failed: agent settings not applied: {e}");
                     }
                 }
                 Some(HubInput::ConfigReload { status, last_error }) => {
-                    hub.set_config_reload(clock::wall(), status, last_error);
+                    hub.handle_input(clock::now(), clock::wall(), CoreInput::ConfigReload { status, last_error });
                 }
                 None => break,
             },
@@ -179,7 +182,7 @@ pub(crate) async fn run(
                 // Trust the clock, not the timer (quinn `drive_timer`).
                 let now = clock::now();
                 if deadline.is_some_and(|at| now >= at) {
-                    hub.handle_timeout(now, clock::wall());
+                    hub.handle_input(now, clock::wall(), CoreInput::Timeout);
                 }
             }
         }

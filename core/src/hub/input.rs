@@ -29,6 +29,8 @@ pub enum HubInput {
     Timeout,
     /// Start-up finished: `connect` is admitted from now on.
     Ready,
+    /// Begin a graceful shutdown (see [`Hub::begin_shutdown`]).
+    Shutdown { reason: String, restart_expected_ms: Option<u64> },
     /// Progress of an agent run the hub started.
     Run { run: RunId, report: RunReport },
     /// The page a `StoreCommand::ReadHistory` asked for, or why it could not be read.
@@ -63,6 +65,7 @@ impl Hub {
             }
             HubInput::Timeout => self.handle_timeout(now, wall),
             HubInput::Ready => self.set_ready(),
+            HubInput::Shutdown { reason, restart_expected_ms } => self.begin_shutdown(now, &reason, restart_expected_ms),
             HubInput::Run { run, report } => self.handle_run(now, wall, &run, report),
             HubInput::History { conn, id, session_key, session_id, result } => match result {
                 Ok(page) => self.handle_history(conn, id, &session_key, &session_id, page),

@@ -2,9 +2,11 @@
 //! scope-filtered broadcast, `stateVersion`, presence, `tick`, health, two-stage runs and
 //! shutdown (protocol.md §2.5, §3, §5, §6).
 //!
-//! One task owns the hub. Feed it [`SessionEvent`]s with [`Hub::handle_session`] and deadlines with
-//! [`Hub::handle_timeout`]; drain [`Hub::poll_output`] until [`HubOutput::Wait`]; route each
-//! [`HubOutput::ToSession`] to that connection's session.
+//! One task owns the hub. Feed it everything with [`Hub::handle_input`] ([`HubInput`]: session
+//! events, non-socket callers' requests, run reports, store and host answers, deadlines,
+//! shutdown); drain [`Hub::poll_output`] until [`HubOutput::Wait`]; route each
+//! [`HubOutput::ToSession`] to that connection's session and each [`HubOutput::ToCaller`] to
+//! whoever waits for that caller.
 
 pub(crate) mod agent;
 pub(crate) mod chat;
@@ -48,8 +50,8 @@ pub use presence::PresenceStore;
 pub use runs::{Admission, RunOutcome, RunTracker};
 pub use sessions::{HistoryPage, HistoryQuery, StoreCommand};
 
-/// Static facts and policy the hub runs with. Hot-swappable parts are replaced with
-/// [`Hub::update_config`].
+/// Static facts and policy the hub runs with. What hot reload changes arrives as inputs
+/// ([`HubInput::ConfigReload`], [`HubInput::AgentSettings`]).
 #[derive(Clone, Debug)]
 pub struct HubConfig {
     /// Release string reported as `hello-ok.server.version`.
@@ -270,12 +272,6 @@ impl Hub {
     /// Accepting connections (what `/ready` reports).
     pub fn is_ready(&self) -> bool {
         self.lifecycle == Lifecycle::Running
-    }
-
-    /// Replaces the hot-reloadable configuration (auth secrets, limits for new sockets, …).
-    pub fn update_config(&mut self, config: HubConfig) {
-        self.limiter.set_policy(config.auth_rate_limit);
-        self.config = config;
     }
 
     pub fn config(&self) -> &HubConfig {
