@@ -31,6 +31,9 @@ pub const PRESENCE_TTL: Duration = Duration::from_secs(5 * 60);
 pub const MAX_PRESENCE_ENTRIES: usize = 200;
 pub const IDEMPOTENCY_TTL: Duration = Duration::from_secs(5 * 60);
 pub const MAX_IDEMPOTENCY_KEYS: usize = 1000;
+/// Bytes of finished run results (their JSON text) kept for replay; the oldest are evicted
+/// first, before the TTL if need be (the reference bounds keys only; issue #11 §3).
+pub const MAX_IDEMPOTENCY_BYTES: usize = 1024 * 1024;
 /// An `agent` run without a `timeout` param ends with AGENT_TIMEOUT after this (§5.6).
 pub const DEFAULT_AGENT_TIMEOUT: Duration = Duration::from_secs(600);
 /// `agent.wait` without `timeoutMs` answers `status:"timeout"` after this (§5.7).

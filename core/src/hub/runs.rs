@@ -1,7 +1,9 @@
 //! Two-stage replies (protocol.md §5.6): a run is admitted once per idempotency key (which is
 //! its `runId`), answered `accepted` at once and with its final result later on the same request
 //! id. Duplicates while in flight join the run and get the same final result; finished results
-//! are replayed for 5 min (at most 1000 keys, oldest evicted first).
+//! are replayed for 5 min (at most 1000 keys and [`MAX_IDEMPOTENCY_BYTES`] of results, oldest
+//! evicted first). A finished result is kept as its JSON text: a `Value` tree costs several
+//! times its text, and the byte bound is then the memory it holds.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -10,7 +12,7 @@ use serde_json::Value;
 
 use crate::caller::Caller;
 use crate::ids::{ConnId, RunId};
-use crate::limits::{IDEMPOTENCY_TTL, MAX_IDEMPOTENCY_KEYS};
+use crate::limits::{IDEMPOTENCY_TTL, MAX_IDEMPOTENCY_BYTES, MAX_IDEMPOTENCY_KEYS};
 use crate::time::Instant;
 use crate::wire::frames::ErrorShape;
 
@@ -40,10 +42,45 @@ struct Active {
     next_seq: u64,
 }
 
+/// A finished run's outcome as kept for replay: the payload as JSON text.
+#[derive(Debug)]
+struct Stored {
+    payload: Option<Box<str>>,
+    /// `None`: the run succeeded.
+    error: Option<ErrorShape>,
+}
+
+impl Stored {
+    fn new(outcome: RunOutcome) -> Self {
+        let text = |v: Value| v.to_string().into_boxed_str();
+        match outcome {
+            RunOutcome::Ok(payload) => Stored { payload: Some(text(payload)), error: None },
+            RunOutcome::Failed { payload, error } => Stored { payload: payload.map(text), error: Some(error) },
+        }
+    }
+
+    /// What it holds, counted in bytes (the error by its message; the rest is small and fixed).
+    fn bytes(&self) -> usize {
+        let error = self.error.as_ref().map_or(0, |e| e.message.len() + 64);
+        self.payload.as_ref().map_or(0, |p| p.len()) + error + 64
+    }
+
+    fn outcome(&self) -> RunOutcome {
+        // The text was written from a `Value`: it always parses back.
+        let value = |p: &str| serde_json::from_str(p).unwrap_or(Value::Null);
+        match &self.error {
+            None => RunOutcome::Ok(self.payload.as_deref().map_or(Value::Null, value)),
+            Some(error) => RunOutcome::Failed { payload: self.payload.as_deref().map(value), error: error.clone() },
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct RunTracker {
     active: BTreeMap<RunId, Active>,
-    done: BTreeMap<RunId, (RunOutcome, Instant)>,
+    done: BTreeMap<RunId, (Stored, Instant)>,
+    /// [`Stored::bytes`] summed over `done`.
+    done_bytes: usize,
     expiry: VecDeque<(Instant, RunId)>,
     ttl: Duration,
 }
@@ -55,8 +92,8 @@ impl RunTracker {
 
     pub fn admit(&mut self, now: Instant, run: &RunId, waiter: Caller) -> Admission {
         self.expire(now);
-        if let Some((outcome, _)) = self.done.get(run) {
-            return Admission::Cached(outcome.clone());
+        if let Some((stored, _)) = self.done.get(run) {
+            return Admission::Cached(stored.outcome());
         }
         if let Some(active) = self.active.get_mut(run) {
             active.waiters.push(waiter);
@@ -73,16 +110,11 @@ impl RunTracker {
             return false;
         }
         let expires = now + (self.ttl - age);
-        self.done.insert(run.clone(), (outcome, expires));
+        self.insert_done(run, outcome, expires);
         // Keep the expiry queue ordered: restored entries come before anything new.
         let at = self.expiry.partition_point(|(t, _)| *t <= expires);
         self.expiry.insert(at, (expires, run.clone()));
-        while self.done.len() > MAX_IDEMPOTENCY_KEYS {
-            match self.expiry.pop_front() {
-                Some((_, old)) => self.done.remove(&old),
-                None => break,
-            };
-        }
+        self.evict_over_bounds();
         true
     }
 
@@ -90,8 +122,8 @@ impl RunTracker {
     /// final result on a request id.
     pub fn admit_detached(&mut self, now: Instant, run: &RunId) -> Admission {
         self.expire(now);
-        if let Some((outcome, _)) = self.done.get(run) {
-            return Admission::Cached(outcome.clone());
+        if let Some((stored, _)) = self.done.get(run) {
+            return Admission::Cached(stored.outcome());
         }
         if self.active.contains_key(run) {
             return Admission::Joined;
@@ -111,15 +143,34 @@ impl RunTracker {
     /// Ends a run, records its outcome and returns who must get the final `res`.
     pub fn finish(&mut self, now: Instant, run: &RunId, outcome: RunOutcome) -> Vec<Caller> {
         let Some(active) = self.active.remove(run) else { return Vec::new() };
-        self.done.insert(run.clone(), (outcome, now + self.ttl));
+        self.insert_done(run, outcome, now + self.ttl);
         self.expiry.push_back((now + self.ttl, run.clone()));
-        while self.done.len() > MAX_IDEMPOTENCY_KEYS {
-            match self.expiry.pop_front() {
-                Some((_, old)) => self.done.remove(&old),
-                None => break,
-            };
-        }
+        self.evict_over_bounds();
         active.waiters
+    }
+
+    fn insert_done(&mut self, run: &RunId, outcome: RunOutcome, expires: Instant) {
+        let stored = Stored::new(outcome);
+        self.done_bytes += stored.bytes();
+        if let Some((old, _)) = self.done.insert(run.clone(), (stored, expires)) {
+            self.done_bytes -= old.bytes();
+        }
+    }
+
+    fn remove_done(&mut self, run: &RunId) {
+        if let Some((old, _)) = self.done.remove(run) {
+            self.done_bytes -= old.bytes();
+        }
+    }
+
+    /// Oldest first, until both the key and the byte bound hold.
+    fn evict_over_bounds(&mut self) {
+        while self.done.len() > MAX_IDEMPOTENCY_KEYS || self.done_bytes > MAX_IDEMPOTENCY_BYTES {
+            match self.expiry.pop_front() {
+                Some((_, old)) => self.remove_done(&old),
+                None => break,
+            }
+        }
     }
 
     /// A socket went away: it no longer waits for anything.
@@ -148,7 +199,8 @@ impl RunTracker {
             }
             // Only drop the record if this expiry entry is its current one.
             if self.done.get(run).is_some_and(|(_, exp)| exp == at) {
-                self.done.remove(run);
+                let run = run.clone();
+                self.remove_done(&run);
             }
             self.expiry.pop_front();
         }
@@ -164,6 +216,11 @@ impl RunTracker {
 
     pub fn active_runs(&self) -> Vec<RunId> {
         self.active.keys().cloned().collect()
+    }
+
+    /// Bytes held by finished results (bounded by [`MAX_IDEMPOTENCY_BYTES`]).
+    pub fn cached_bytes(&self) -> usize {
+        self.done_bytes
     }
 
     pub fn cached_len(&self) -> usize {
@@ -209,6 +266,30 @@ mod tests {
         }
         assert_eq!(r.cached_len(), MAX_IDEMPOTENCY_KEYS);
         assert_eq!(r.admit(t0, &RunId("k0".into()), w(1, "y")), Admission::Started, "oldest evicted");
+    }
+
+    #[test]
+    fn cache_is_bounded_in_bytes_and_replays_exactly() {
+        let t0 = Instant::ZERO;
+        let mut r = RunTracker::new();
+        let big = serde_json::json!({"runId": "x", "status": "ok", "summary": "s".repeat(10_000)});
+        for i in 0..200 {
+            let run = RunId(format!("k{i}"));
+            r.admit(t0, &run, w(1, "x"));
+            r.finish(t0, &run, RunOutcome::Ok(big.clone()));
+        }
+        assert!(r.cached_bytes() <= MAX_IDEMPOTENCY_BYTES, "{} bytes", r.cached_bytes());
+        assert!(r.cached_len() < 200, "large results evict before the key bound");
+        assert_eq!(r.admit(t0, &RunId("k0".into()), w(1, "y")), Admission::Started, "oldest evicted");
+        assert_eq!(r.admit(t0, &RunId("k199".into()), w(1, "y")), Admission::Cached(RunOutcome::Ok(big)));
+        let failed = RunOutcome::Failed {
+            payload: Some(serde_json::json!({"runId": "f", "status": "error"})),
+            error: ErrorShape::invalid_request("nope"),
+        };
+        let run = RunId("f".into());
+        r.admit(t0, &run, w(1, "x"));
+        r.finish(t0, &run, failed.clone());
+        assert_eq!(r.admit(t0, &run, w(1, "z")), Admission::Cached(failed));
     }
 
     #[test]
