@@ -153,7 +153,8 @@ fn last_error_line(file: &Path) -> Option<String> {
             if !level.eq_ignore_ascii_case("error") && !level.eq_ignore_ascii_case("fatal") {
                 return None;
             }
-            let msg = v.get("1").or_else(|| v.get("msg")).or_else(|| v.get("0")).or_else(|| v.get("message"))?;
+            // Ours and the reference's lines carry `message`; tslog's positional "1" otherwise.
+            let msg = v.get("message").or_else(|| v.get("msg")).or_else(|| v.get("1"))?;
             return Some(msg.as_str().map_or_else(|| msg.to_string(), str::to_owned));
         }
         (line.contains("ERROR") || line.contains("error")).then(|| line.trim().to_owned())

@@ -350,3 +350,48 @@ fn launch_agent_flow_on_macos() {
     assert_eq!(code, 0);
     assert!(!plist.exists());
 }
+
+#[test]
+fn status_shows_the_last_error_and_other_gateway_units() {
+    let env = Env::new();
+    // The gateway's log file (logging.file), with an error as its last error line.
+    let log = env.home.path().join("gw.log");
+    let state = env.home.path().join(".openclaw");
+    fs::create_dir_all(&state).unwrap();
+    fs::write(
+        state.join("openclaw.json"),
+        format!("{{ gateway: {{ mode: 'local' }}, logging: {{ file: '{}' }} }}", log.display()),
+    )
+    .unwrap();
+    let line = |level: &str, msg: &str| {
+        format!("{{\"0\":\"{{\\\"subsystem\\\":\\\"gateway\\\"}}\",\"1\":\"{msg}\",\"_meta\":{{\"logLevelName\":\"{level}\"}},\"message\":\"{msg}\"}}\n")
+    };
+    fs::write(&log, [line("INFO", "starting"), line("ERROR", "bind failed: address in use"), line("INFO", "retrying")].concat()).unwrap();
+    // A foreign gateway-like unit (an old clawdbot install) and the installed service.
+    let units = env.home.path().join(".config/systemd/user");
+    fs::create_dir_all(&units).unwrap();
+    fs::write(units.join("clawdbot-gateway.service"), "[Service]\nExecStart=/usr/bin/node /opt/clawdbot/dist/index.js gateway --port 18789\n").unwrap();
+    fs::write(units.join("unrelated.service"), "[Service]\nExecStart=/usr/bin/python3 -m http.server\n").unwrap();
+    let (code, _, err) = env.run(&["gateway", "install", "--port", "9"]);
+    assert_eq!(code, 0, "{err}");
+
+    // Running (per systemctl) but nothing listens on port 9: the last error line is shown.
+    let (code, out, _) = env.run(&["gateway", "status", "--json"]);
+    assert_eq!(code, 0);
+    let status = json(&out);
+    assert_eq!(status["logFile"], log.display().to_string().as_str());
+    assert_eq!(status["lastError"], "bind failed: address in use", "{status}");
+    let extra = status["extraServices"].as_array().unwrap();
+    assert_eq!(extra.len(), 1, "{status}");
+    assert_eq!(extra[0]["label"], "clawdbot-gateway.service");
+    assert_eq!(extra[0]["legacy"], true);
+    let (_, text, _) = env.run(&["gateway", "status", "--no-probe"]);
+    assert!(text.contains("Last gateway error: bind failed: address in use"), "{text}");
+    assert!(text.contains("Other gateway-like services detected (best effort):\n  clawdbot-gateway.service"), "{text}");
+    assert!(text.contains("Cleanup: systemctl --user disable --now -- clawdbot-gateway.service"), "{text}");
+
+    // Stopped: no last-error line (it only explains a service that is up with its port closed).
+    env.run(&["gateway", "stop"]);
+    let (_, out, _) = env.run(&["gateway", "status", "--json", "--no-probe"]);
+    assert!(json(&out).get("lastError").is_none(), "{out}");
+}
