@@ -75,15 +75,14 @@ macro_rules! method_table {
                 }
             }
 
-            /// The params validator of a served method, compiled from its checked-in schema on
-            /// first use (once per process).
+            /// The params validator of a served method, compiled on first use (once per
+            /// process) from the schema its params type emits (the same text as the checked-in
+            /// `schemas/` file: a test keeps them equal).
             pub(crate) fn validator(&self) -> Option<&'static crate::schema::Validator> {
                 match self {
                     $(Self::$variant => {
                         static CELL: std::sync::OnceLock<crate::schema::Validator> = std::sync::OnceLock::new();
-                        Some(CELL.get_or_init(|| crate::schema::Validator::compile(include_str!(
-                            concat!(env!("CARGO_MANIFEST_DIR"), "/../schemas/", $stem, ".schema.json")
-                        ))))
+                        Some(CELL.get_or_init(|| crate::schema::Validator::from_schema(&crate::schema::gen::<$params>())))
                     })*
                     Self::Connect | Self::Other(_) => None,
                 }

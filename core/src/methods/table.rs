@@ -18,7 +18,10 @@
 //! 3. The handler: `pub(crate) fn name(hub: &mut Hub, rq: Req, params: Params)` in the hub
 //!    module of the service that owns the method (`crate::hub::<module>`), answering with
 //!    `hub.respond_ok(&rq, …)` / `hub.respond_err(&rq, …)` now or later; plus its test.
-//! 4. `cargo run -p openclaw-core --example emit-schemas` writes the new schema file(s).
+//! 4. `cargo run -p openclaw-core --example emit-schemas` writes the new schema file(s) (the
+//!    validator is compiled from the same emitted schema; `schemas_current` checks the files)
+//!    and `INSTA_UPDATE=always cargo test -p openclaw-core` the snapshots that list
+//!    `hello-ok.features.methods`, if any.
 //!
 //! Methods not listed here get today's answer for an unknown method (the reference's scope
 //! table still decides who may call them, then `unknown method`).
