@@ -3,3 +3,4 @@ pub mod bench;
 pub mod e2e;
 pub mod fake_model;
 pub mod fake_proxy;
+pub mod fake_telegram;
