@@ -10,7 +10,7 @@
 //! Faults are scripted per method with [`FakeTelegram::script`]: each request of that method takes
 //! the next [`Fault`] before being served normally.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -60,13 +60,13 @@ struct Bot {
 }
 
 struct State {
-    bots: HashMap<String, Bot>,
+    bots: BTreeMap<String, Bot>,
     requests: Vec<Recorded>,
     /// Updates not yet confirmed (an offset above their id confirms them).
     updates: VecDeque<Value>,
     next_update_id: i64,
     next_message_id: i64,
-    scripts: HashMap<String, VecDeque<Fault>>,
+    scripts: BTreeMap<String, VecDeque<Fault>>,
     /// Connections whose client went away while frozen.
     hangups: usize,
 }
@@ -92,12 +92,12 @@ impl FakeTelegram {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind fake telegram");
         let addr = listener.local_addr().expect("addr");
         let state = Arc::new(Mutex::new(State {
-            bots: HashMap::new(),
+            bots: BTreeMap::new(),
             requests: Vec::new(),
             updates: VecDeque::new(),
             next_update_id: 5000,
             next_message_id: 1,
-            scripts: HashMap::new(),
+            scripts: BTreeMap::new(),
             hangups: 0,
         }));
         let fake = FakeTelegram {

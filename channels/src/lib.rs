@@ -1,0 +1,15 @@
+//! The messaging channels of the gateway: one connection per (channel, account), inbound messages
+//! turned into agent runs through the channel caller, replies delivered back to the chat.
+//!
+//! This slice holds the pure parts (no IO, no clock, no randomness: time and random bytes are
+//! passed in), each unit-tested:
+//! - [`backoff`]: the reconnect delay `initial × factor^(attempt−1)` capped, with seeded jitter;
+//! - [`pairing`]: the channel pairing store (8-character codes, 1 h TTL, at most 3 pending);
+//! - [`route`]: the session key an inbound message routes to (`session.dmScope`);
+//! - [`telegram`]: Bot API update parsing, the response envelope and its errors, the DM policy,
+//!   4096-character chunking, the pairing reply text.
+
+pub mod backoff;
+pub mod pairing;
+pub mod route;
+pub mod telegram;
