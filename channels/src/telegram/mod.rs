@@ -1,5 +1,6 @@
 //! Telegram over the Bot API: the pure parts.
 //! - [`update`]: `getUpdates` results parsed into typed updates;
+//! - [`bot`]: the Bot API client (start-up, long polls, replies) over an injected transport;
 //! - [`api`]: the response envelope (`{ok, result}` / `{ok:false, error_code, description,
 //!   parameters.retry_after}`) and what each error means for the caller;
 //! - [`policy`]: `dmPolicy` and `allowFrom`, the decision for an inbound DM;
@@ -7,6 +8,7 @@
 //! - [`pairing_reply`]: the text an unknown sender gets under `dmPolicy: "pairing"`.
 
 pub mod api;
+pub mod bot;
 pub mod chunk;
 pub mod policy;
 pub mod update;
