@@ -7,7 +7,8 @@
 //! - [`pairing`]: the channel pairing store (8-character codes, 1 h TTL, at most 3 pending);
 //! - [`route`]: the session key an inbound message routes to (`session.dmScope`);
 //! - [`telegram`]: Bot API update parsing, the response envelope and its errors, the DM policy,
-//!   4096-character chunking, the pairing reply text.
+//!   4096-character chunking, the pairing reply text; and the Bot API client
+//!   (`telegram::bot`), which does IO only through an injected transport.
 
 pub mod backoff;
 pub mod pairing;

@@ -1,4 +1,4 @@
-//! Telegram over the Bot API: the pure parts.
+//! Telegram over the Bot API: the pure parts, and the client.
 //! - [`update`]: `getUpdates` results parsed into typed updates;
 //! - [`bot`]: the Bot API client (start-up, long polls, replies) over an injected transport;
 //! - [`api`]: the response envelope (`{ok, result}` / `{ok:false, error_code, description,
