@@ -103,11 +103,12 @@ pub struct Harness {
     /// Requests whose method answers twice (two-stage); counted separately.
     pub two_stage_ids: BTreeSet<String>,
     /// Agent-run commands the hub gave the driver, in order (tests answer them with
-    /// `hub.handle_run`).
+    /// [`HubInput::Run`](crate::hub::HubInput::Run)).
     pub run_commands: Vec<crate::hub::RunCommand>,
     /// What the hub asked the driver to persist, in order.
     pub store_commands: Vec<crate::hub::StoreCommand>,
-    /// Requests handed to the host, in order; answer them with `hub.handle_host_reply`.
+    /// Requests handed to the host, in order; answer them with
+    /// [`HubInput::HostReply`](crate::hub::HubInput::HostReply).
     pub host_requests: Vec<(ConnId, crate::ids::RequestId, crate::wire::host::HostRequest)>,
     /// What non-socket callers received, in order (see [`Harness::call`]).
     pub caller_events: Vec<(crate::caller::Caller, crate::caller::CallerEvent)>,
@@ -123,11 +124,11 @@ impl Harness {
     /// A ready gateway (startup finished) with `config`.
     pub fn new(config: HubConfig) -> Self {
         let mut h = Self::starting(config);
-        h.hub.set_ready();
+        h.hub.handle_input(h.now, h.wall(), crate::hub::HubInput::Ready);
         h
     }
 
-    /// A gateway still starting: `connect` is refused with 1013 until `hub.set_ready()`.
+    /// A gateway still starting: `connect` is refused with 1013 until [`HubInput::Ready`](crate::hub::HubInput::Ready).
     pub fn starting(config: HubConfig) -> Self {
         let now = Instant::ZERO;
         let hub = Hub::new(config, now, UnixMillis(WALL_EPOCH));
@@ -300,7 +301,9 @@ impl Harness {
     /// Starts the gateway's shutdown.
     pub fn shutdown(&mut self, reason: &str, restart_expected_ms: Option<u64>) {
         self.log(format!("! shutdown {reason:?}"));
-        self.hub.begin_shutdown(self.now, reason, restart_expected_ms);
+        let (now, wall) = (self.now, self.wall());
+        let input = crate::hub::HubInput::Shutdown { reason: reason.to_owned(), restart_expected_ms };
+        self.hub.handle_input(now, wall, input);
         self.pump();
     }
 
@@ -318,7 +321,7 @@ impl Harness {
     fn fire_due(&mut self) {
         let (now, wall) = (self.now, self.wall());
         if self.hub.next_deadline().is_some_and(|(at, _)| at <= now) {
-            self.hub.handle_timeout(now, wall);
+            self.hub.handle_input(now, wall, crate::hub::HubInput::Timeout);
         }
         let due: Vec<ConnId> = self
             .conns
@@ -459,7 +462,7 @@ impl Harness {
                 self.log(l);
             }
             if let Some(event) = to_hub {
-                self.hub.handle_session(now, wall, conn, event);
+                self.hub.handle_input(now, wall, crate::hub::HubInput::Session { conn, event });
             }
         }
     }

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use openclaw_core::HubInput;
 use openclaw_core::hub::{AbortReason, RunCommand, StoreCommand};
 use openclaw_core::testing::{test_config, Harness};
 use openclaw_core::wire::agent::{RunErrorKind, RunFailure, RunReport, Usage};
@@ -19,7 +20,7 @@ fn configured() -> HubConfig {
 fn report(h: &mut Harness, run: &str, r: RunReport) {
     h.transcript.push(format!("⚙ report {run} {r:?}"));
     let (now, wall) = (h.now, h.wall());
-    h.hub.handle_run(now, wall, &RunId(run.into()), r);
+    h.hub.handle_input(now, wall, HubInput::Run { run: RunId(run.into()), report: r });
     h.pump();
 }
 

@@ -2,6 +2,7 @@
 //! stream with its per-run `seq`, the chat flush before the tool events, and the transcript
 //! writes (user, assistant with `toolCall`, `toolResult`, final assistant) in order.
 
+use openclaw_core::HubInput;
 use openclaw_core::hub::StoreCommand;
 use openclaw_core::testing::{test_config, Harness};
 use openclaw_core::wire::agent::{RunReport, ToolCall, ToolOutcome};
@@ -36,7 +37,7 @@ fn appended(h: &mut Harness, seen: &mut usize) -> Vec<Value> {
 fn report(h: &mut Harness, seen: &mut usize, run: &str, r: RunReport) -> Vec<Value> {
     h.transcript.push(format!("⚙ report {run} {r:?}"));
     let (now, wall) = (h.now, h.wall());
-    h.hub.handle_run(now, wall, &RunId(run.into()), r);
+    h.hub.handle_input(now, wall, HubInput::Run { run: RunId(run.into()), report: r });
     h.pump();
     appended(h, seen)
 }

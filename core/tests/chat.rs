@@ -1,5 +1,6 @@
 //! `chat.send`, `chat.abort` and `chat.history` (protocol.md §5.8) on the virtual clock.
 
+use openclaw_core::HubInput;
 use openclaw_core::hub::{AbortReason, HistoryPage, HistoryQuery, RunCommand, StoreCommand};
 use openclaw_core::testing::{test_config, Harness};
 use openclaw_core::wire::agent::RunReport;
@@ -21,7 +22,7 @@ fn snapshot(name: &str, h: &mut Harness) {
 fn report(h: &mut Harness, run: &str, r: RunReport) {
     h.transcript.push(format!("⚙ report {run} {r:?}"));
     let (now, wall) = (h.now, h.wall());
-    h.hub.handle_run(now, wall, &RunId(run.into()), r);
+    h.hub.handle_input(now, wall, HubInput::Run { run: RunId(run.into()), report: r });
     h.pump();
 }
 
@@ -94,7 +95,7 @@ fn history_is_read_by_the_driver() {
     h.request(ui, "h1", "chat.history", json!({"sessionKey":"main","limit":10}));
     let (conn, id, key, sid, query) = last_read(&h);
     assert_eq!((key.as_str(), query), ("agent:main:main", HistoryQuery::Tail { limit: 10, offset: 0 }));
-    h.hub.handle_history(conn, id, &key, &sid, HistoryPage { messages: stored(1, 2), total: 2 });
+    h.hub.handle_input(h.now, h.wall(), HubInput::History { conn, id, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(1, 2), total: 2 }) });
     h.pump();
     let page = res(&h, ui, "h1");
     assert_eq!(page["messages"][0]["content"][0]["text"], "m1");
@@ -114,20 +115,20 @@ fn history_pages_by_offset_and_follows_a_cursor() {
     // The newest two of nine, then the two before them.
     h.request(ui, "p1", "chat.history", json!({"sessionKey":"main","limit":2}));
     let (conn, id, key, sid, _) = last_read(&h);
-    h.hub.handle_history(conn, id, &key, &sid, HistoryPage { messages: stored(8, 2), total: 9 });
+    h.hub.handle_input(h.now, h.wall(), HubInput::History { conn, id, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(8, 2), total: 9 }) });
     h.pump();
     let p1 = res(&h, ui, "p1");
     assert_eq!((p1["nextOffset"].clone(), p1["hasMore"].clone(), p1["totalMessages"].clone()), (json!(2), json!(true), json!(9)));
     h.request(ui, "p2", "chat.history", json!({"sessionKey":"main","limit":2,"offset":2}));
     let (conn, id, key, sid, query) = last_read(&h);
     assert_eq!(query, HistoryQuery::Tail { limit: 2, offset: 2 });
-    h.hub.handle_history(conn, id, &key, &sid, HistoryPage { messages: stored(6, 2), total: 9 });
+    h.hub.handle_input(h.now, h.wall(), HubInput::History { conn, id, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(6, 2), total: 9 }) });
     h.pump();
     let p2 = res(&h, ui, "p2");
     assert_eq!((p2["offset"].clone(), p2["nextOffset"].clone()), (json!(2), json!(4)));
     h.request(ui, "p3", "chat.history", json!({"sessionKey":"main","limit":2,"offset":8}));
     let (conn, id, key, sid, _) = last_read(&h);
-    h.hub.handle_history(conn, id, &key, &sid, HistoryPage { messages: stored(1, 1), total: 9 });
+    h.hub.handle_input(h.now, h.wall(), HubInput::History { conn, id, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(1, 1), total: 9 }) });
     h.pump();
     let p3 = res(&h, ui, "p3");
     assert_eq!(p3["hasMore"], false);
@@ -138,7 +139,7 @@ fn history_pages_by_offset_and_follows_a_cursor() {
     h.request(ui, "d1", "chat.history", json!({"sessionKey":"main","cursor":cursor}));
     let (conn, id, key, sid, query) = last_read(&h);
     assert_eq!(query, HistoryQuery::After { seq: 9, limit: 201 });
-    h.hub.handle_history(conn, id, &key, &sid, HistoryPage { messages: stored(10, 1), total: 10 });
+    h.hub.handle_input(h.now, h.wall(), HubInput::History { conn, id, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(10, 1), total: 10 }) });
     h.pump();
     let d1 = res(&h, ui, "d1");
     assert_eq!(d1["kind"], "delta");
@@ -147,7 +148,7 @@ fn history_pages_by_offset_and_follows_a_cursor() {
     // Too many new messages, a junk cursor, or a cursor of a session since reset: start over.
     h.request(ui, "d2", "chat.history", json!({"sessionKey":"main","cursor":cursor}));
     let (conn, id, key, sid, _) = last_read(&h);
-    h.hub.handle_history(conn, id, &key, &sid, HistoryPage { messages: stored(10, 201), total: 210 });
+    h.hub.handle_input(h.now, h.wall(), HubInput::History { conn, id, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(10, 201), total: 210 }) });
     h.pump();
     assert_eq!(res(&h, ui, "d2"), json!({"kind":"reset"}));
     h.request(ui, "d3", "chat.history", json!({"sessionKey":"main","cursor":"abc"}));

@@ -1,6 +1,7 @@
 //! Requests the hub hands to its host (`logs.tail`, `config.*`): params are validated and
 //! scopes checked before the host sees them, and the host's answer reaches the caller.
 
+use openclaw_core::HubInput;
 use openclaw_core::testing::{test_config, Harness};
 use openclaw_core::wire::frames::{ErrorCode, ErrorShape};
 use openclaw_core::wire::host::{HostRequest, LogsTailParams};
@@ -20,7 +21,7 @@ fn host_requests_round_trip_with_scopes_and_validation() {
         request,
         HostRequest::LogsTail(LogsTailParams { cursor: Some(10), limit: Some(5), max_bytes: None })
     );
-    h.hub.handle_host_reply(conn, id, Ok(json!({"file": "/tmp/x.log", "cursor": 20, "size": 20, "lines": []})));
+    h.hub.handle_input(h.now, h.wall(), HubInput::HostReply { conn, id, reply: Ok(json!({"file": "/tmp/x.log", "cursor": 20, "size": 20, "lines": []})) });
     h.pump();
     let res = h.last_frame(reader).unwrap_or_default();
     assert_eq!(res["id"], "t1");
@@ -41,7 +42,7 @@ fn host_requests_round_trip_with_scopes_and_validation() {
     assert_eq!(h.host_requests.len(), 1);
     let (conn, id, request) = h.host_requests.remove(0);
     assert_eq!(request, HostRequest::ConfigGet);
-    h.hub.handle_host_reply(conn, id, Err(ErrorShape::new(ErrorCode::Unavailable, "config read failed")));
+    h.hub.handle_input(h.now, h.wall(), HubInput::HostReply { conn, id, reply: Err(ErrorShape::new(ErrorCode::Unavailable, "config read failed")) });
     h.pump();
     let res = h.last_frame(reader).unwrap_or_default();
     assert_eq!(res["ok"], false);
@@ -55,7 +56,7 @@ fn host_requests_round_trip_with_scopes_and_validation() {
     h.request(admin, "p2", "config.get", json!({}));
     let (conn, id, _) = h.host_requests.remove(0);
     h.disconnect(admin);
-    h.hub.handle_host_reply(conn, id, Ok(json!({})));
+    h.hub.handle_input(h.now, h.wall(), HubInput::HostReply { conn, id, reply: Ok(json!({})) });
     h.pump();
     h.check_final();
     assert!(h.violations.is_empty(), "{:?}", h.violations);
@@ -71,7 +72,8 @@ fn config_reload_status_and_last_error_reach_health() {
     assert_eq!(health["configReload"], json!({"hotReloadStatus": "active"}));
 
     let wall = h.wall();
-    h.hub.set_config_reload(wall, HotReloadStatus::Active, Some("openclaw.json:3:5: gateway.bind: bad".into()));
+    let last_error = Some("openclaw.json:3:5: gateway.bind: bad".into());
+    h.hub.handle_input(h.now, wall, HubInput::ConfigReload { status: HotReloadStatus::Active, last_error });
     h.pump();
     assert_eq!(h.last_frame(a).unwrap_or_default()["event"], "health", "a new error is announced");
     h.request(a, "h2", "health", json!({}));
@@ -80,7 +82,7 @@ fn config_reload_status_and_last_error_reach_health() {
     assert_eq!(health["configReload"]["lastError"]["message"], "openclaw.json:3:5: gateway.bind: bad");
 
     // Turning reload off is broadcast as a fresh health event; a good reload clears the error.
-    h.hub.set_config_reload(wall, HotReloadStatus::Disabled, None);
+    h.hub.handle_input(h.now, wall, HubInput::ConfigReload { status: HotReloadStatus::Disabled, last_error: None });
     h.pump();
     let event = h.last_frame(a).unwrap_or_default();
     assert_eq!(event["event"], "health");

@@ -2,6 +2,7 @@
 //! `sessions.reset`, `sessions.delete`, `/reset` through `agent`, what the driver is told to
 //! persist, and results restored after a restart replaying to duplicates.
 
+use openclaw_core::HubInput;
 use openclaw_core::hub::StoreCommand;
 use openclaw_core::testing::{test_config, Harness};
 use openclaw_core::wire::agent::{RunReport, Usage};
@@ -22,15 +23,15 @@ fn snapshot(name: &str, h: &mut Harness) {
 
 fn finish(h: &mut Harness, run: &str, text: &str) {
     let (now, wall) = (h.now, h.wall());
-    h.hub.handle_run(now, wall, &RunId(run.into()), RunReport::Model { provider: "fake".into(), model: "m".into() });
+    h.hub.handle_input(now, wall, HubInput::Run { run: RunId(run.into()), report: RunReport::Model { provider: "fake".into(), model: "m".into() } });
     let usage = Some(Usage { input: 4, output: 2 });
-    h.hub.handle_run(now, wall, &RunId(run.into()), RunReport::Completed { text: text.into(), usage });
+    h.hub.handle_input(now, wall, HubInput::Run { run: RunId(run.into()), report: RunReport::Completed { text: text.into(), usage } });
     h.pump();
 }
 
 fn report_done(h: &mut Harness, run: &str) {
     let (now, wall) = (h.now, h.wall());
-    h.hub.handle_run(now, wall, &RunId(run.into()), RunReport::Completed { text: "ok".into(), usage: None });
+    h.hub.handle_input(now, wall, HubInput::Run { run: RunId(run.into()), report: RunReport::Completed { text: "ok".into(), usage: None } });
     h.pump();
 }
 
@@ -193,7 +194,7 @@ fn delete_aborts_the_running_session_first() {
     h.request(a, "r1", "agent", json!({"message":"long","sessionKey":"agent:main:busy","idempotencyKey":"k1"}));
     h.request(a, "r2", "agent", json!({"message":"next","sessionKey":"agent:main:busy","idempotencyKey":"k2"}));
     let (now, wall) = (h.now, h.wall());
-    h.hub.handle_run(now, wall, &RunId("k1".into()), RunReport::Delta { text: "partial".into() });
+    h.hub.handle_input(now, wall, HubInput::Run { run: RunId("k1".into()), report: RunReport::Delta { text: "partial".into() } });
     h.pump();
     h.request(a, "d1", "sessions.delete", json!({"key":"agent:main:busy"}));
     let frames = h.frames(a);

@@ -312,7 +312,7 @@ fn starting_gateway_refuses_connect_1013() {
     let mut h = Harness::starting(openclaw_core::testing::test_config());
     let c = h.connect_cli("early", &[]);
     assert_eq!(h.close_of(c), Some((1013, "gateway starting".into())));
-    h.hub.set_ready();
+    h.hub.handle_input(h.now, h.wall(), openclaw_core::HubInput::Ready);
     let c = h.connect_cli("later", &[]);
     assert_eq!(h.close_of(c), None);
     snapshot("starting_gateway", &mut h);
@@ -438,48 +438,6 @@ fn close_grace_then_terminate() {
     h.advance(Duration::from_millis(1));
     assert!(h.is_gone(c));
     snapshot("close_grace", &mut h);
-}
-
-#[test]
-fn two_stage_reply() {
-    let mut h = Harness::default();
-    let a = h.connect_cli("a", &["operator.write"]);
-    let b = h.connect_cli("b", &["operator.write"]);
-    let run = openclaw_core::RunId("run-1".into());
-    let (now, wall) = (h.now, h.wall());
-    h.two_stage_ids.extend(["r1".to_owned(), "r2".to_owned()]);
-    h.hub.begin_run(now, a, openclaw_core::RequestId("r1".into()), &run, &json!({"runId":"run-1","status":"accepted","acceptedAt": wall.0}));
-    h.pump();
-    h.hub.begin_run(now, b, openclaw_core::RequestId("r2".into()), &run, &json!({"runId":"run-1","status":"accepted"}));
-    h.pump();
-    h.hub.emit_run_event(wall, &run, "lifecycle", json!({"phase":"start"}), Some("agent:main:main"));
-    h.hub.emit_run_event(wall, &run, "assistant", json!({"text":"hi","delta":"hi"}), Some("agent:main:main"));
-    h.pump();
-    h.hub.finish_run(now, &run, openclaw_core::hub::RunOutcome::Ok(json!({"runId":"run-1","status":"ok","summary":"completed"})));
-    h.pump();
-    // A duplicate after the end replays the cached result once.
-    h.hub.begin_run(now, a, openclaw_core::RequestId("r3".into()), &run, &json!({}));
-    h.pump();
-    snapshot("two_stage_reply", &mut h);
-}
-
-#[test]
-fn shutdown_tells_everyone_then_1012_and_drains() {
-    let mut h = Harness::default();
-    let a = h.connect_cli("admin", &["operator.admin"]);
-    let n = h.open("noscope");
-    h.request(n, "c1", "connect", json!({"minProtocol":4,"maxProtocol":4,"client":{"id":"test","version":"1","platform":"linux","mode":"test"},"auth":{"token":TOKEN}}));
-    let pending = h.open("pending");
-    let run = openclaw_core::RunId("run-x".into());
-    h.two_stage_ids.insert("r1".into());
-    let now = h.now;
-    h.hub.begin_run(now, a, openclaw_core::RequestId("r1".into()), &run, &json!({"status":"accepted"}));
-    h.pump();
-    h.shutdown("gateway stopping", None);
-    assert_eq!(h.close_of(a), Some((1012, "service restart".into())));
-    assert_eq!(h.close_of(pending), Some((1012, "service restart".into())));
-    assert!(h.hub.is_drained());
-    snapshot("shutdown", &mut h);
 }
 
 #[test]

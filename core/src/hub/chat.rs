@@ -136,7 +136,7 @@ impl Hub {
     }
 
     /// The driver read the page a [`StoreCommand::ReadHistory`] asked for. Poll after.
-    pub fn handle_history(&mut self, conn: ConnId, id: RequestId, session_key: &str, session_id: &str, page: HistoryPage) {
+    pub(crate) fn handle_history(&mut self, conn: ConnId, id: RequestId, session_key: &str, session_id: &str, page: HistoryPage) {
         let Some(read) = self.sessions.reads.remove(&(conn, id.clone())) else { return };
         let cursor = DeltaCursor { agent_id: read.agent_id, session_id: session_id.to_owned(), last_seq: page.total }.encode();
         let result = match read.query {
@@ -168,7 +168,7 @@ impl Hub {
     }
 
     /// Reading the history failed in the driver.
-    pub fn handle_history_failed(&mut self, conn: ConnId, id: RequestId, message: &str) {
+    pub(crate) fn handle_history_failed(&mut self, conn: ConnId, id: RequestId, message: &str) {
         self.sessions.reads.remove(&(conn, id.clone()));
         let error = ErrorShape::new(ErrorCode::Unavailable, message.to_owned());
         self.respond_err(&Caller::Socket { conn, id }, &error);

@@ -63,7 +63,7 @@ impl Hub {
     }
 
     /// The host's answer to a [`HubOutput::Host`] request.
-    pub fn handle_host_reply(&mut self, conn: ConnId, id: RequestId, reply: Result<serde_json::Value, ErrorShape>) {
+    pub(crate) fn handle_host_reply(&mut self, conn: ConnId, id: RequestId, reply: Result<serde_json::Value, ErrorShape>) {
         let caller = Caller::Socket { conn, id };
         match reply {
             Ok(payload) => self.respond_ok(&caller, &payload),

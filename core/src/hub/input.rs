@@ -29,7 +29,8 @@ pub enum HubInput {
     Timeout,
     /// Start-up finished: `connect` is admitted from now on.
     Ready,
-    /// Begin a graceful shutdown (see [`Hub::begin_shutdown`]).
+    /// Begin a graceful shutdown: unfinished runs fail, every socket gets `shutdown`, then a
+    /// 1012 close; the hub is drained when all are gone or the grace period ends.
     Shutdown { reason: String, restart_expected_ms: Option<u64> },
     /// Progress of an agent run the hub started.
     Run { run: RunId, report: RunReport },

@@ -14,7 +14,7 @@ impl Hub {
     /// Any change is broadcast as a fresh `health`; the error is shown by the `health`
     /// method as `configReload.lastError` (outside the reference's closed snapshot schema, like
     /// its `modelRuntime`).
-    pub fn set_config_reload(&mut self, wall: UnixMillis, status: HotReloadStatus, last_error: Option<String>) {
+    pub(crate) fn set_config_reload(&mut self, wall: UnixMillis, status: HotReloadStatus, last_error: Option<String>) {
         let error_changed = self.reload_error.as_ref().map(|e| &e.message) != last_error.as_ref();
         self.reload_error = last_error.map(|message| ReloadError { message, at: wall });
         if status != self.config.hot_reload || error_changed {
@@ -27,12 +27,12 @@ impl Hub {
 
     /// Hot reload of the agent settings: whether a default model is configured now (`agent`
     /// refuses with UNAVAILABLE without one; `hello-ok.snapshot.sessionDefaults` reports it).
-    pub fn set_model_configured(&mut self, configured: bool) {
+    pub(crate) fn set_model_configured(&mut self, configured: bool) {
         self.config.session_defaults.model_configured = configured;
     }
 
     /// `agents.defaults.timeoutSeconds` changed (config reload): runs started from now on use it.
-    pub fn set_agent_timeout(&mut self, timeout: std::time::Duration) {
+    pub(crate) fn set_agent_timeout(&mut self, timeout: std::time::Duration) {
         self.config.agent_timeout = timeout;
     }
 

@@ -18,6 +18,8 @@ mod live;
 mod presence;
 mod runs;
 pub(crate) mod sessions;
+#[cfg(test)]
+mod two_stage_tests;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -89,12 +91,12 @@ pub enum HubOutput {
     /// driver hands it to whoever waits for that caller, or drops it if nobody does (then
     /// tells the hub with [`HubInput::CallerGone`]).
     ToCaller(Caller, CallerEvent),
-    /// Start or stop an agent run; the driver reports back with [`Hub::handle_run`].
+    /// Start or stop an agent run; the driver reports back with [`HubInput::Run`].
     Run(RunCommand),
     /// Persist a session or run-result change (in order).
     Store(StoreCommand),
     /// A request only the host can answer (files: logs, config). The host answers with
-    /// [`Hub::handle_host_reply`] on the same `(conn, id)`; if the connection is gone by then
+    /// [`HubInput::HostReply`] on the same `(conn, id)`; if the connection is gone by then
     /// the reply is dropped.
     Host { conn: ConnId, id: RequestId, request: HostRequest },
     /// Nothing more until the deadline (or an input).
@@ -135,7 +137,7 @@ impl TimerKind for HubTimer {
 /// The gateway's accept/drain cycle.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lifecycle {
-    /// Listening, but `connect` is refused with 1013 until [`Hub::set_ready`].
+    /// Listening, but `connect` is refused with 1013 until [`HubInput::Ready`].
     Starting,
     Running,
     /// `shutdown` sent and every socket told to close; waiting for them to go.
@@ -254,7 +256,7 @@ impl Hub {
     }
 
     /// Startup finished: `connect` is admitted from now on.
-    pub fn set_ready(&mut self) {
+    pub(crate) fn set_ready(&mut self) {
         if self.lifecycle == Lifecycle::Starting {
             self.lifecycle = Lifecycle::Running;
         }
@@ -284,7 +286,7 @@ impl Hub {
     }
 
     /// A message from the session of `conn`. Poll after.
-    pub fn handle_session(&mut self, now: Instant, wall: UnixMillis, conn: ConnId, event: SessionEvent) {
+    pub(crate) fn handle_session(&mut self, now: Instant, wall: UnixMillis, conn: ConnId, event: SessionEvent) {
         self.last_wall = wall;
         match event {
             SessionEvent::Opened { peer } => {
@@ -303,7 +305,7 @@ impl Hub {
     }
 
     /// Deadlines that have passed. Poll after.
-    pub fn handle_timeout(&mut self, now: Instant, wall: UnixMillis) {
+    pub(crate) fn handle_timeout(&mut self, now: Instant, wall: UnixMillis) {
         self.last_wall = wall;
         if self.timers.is_due(HubTimer::ShutdownGrace, now) {
             self.timers.stop_all();
@@ -337,7 +339,7 @@ impl Hub {
 
     /// Starts a graceful shutdown: unfinished runs fail, every socket gets `shutdown`, then a
     /// 1012 close; the hub is drained when all are gone or the grace period ends. Poll after.
-    pub fn begin_shutdown(&mut self, now: Instant, reason: &str, restart_expected_ms: Option<u64>) {
+    pub(crate) fn begin_shutdown(&mut self, now: Instant, reason: &str, restart_expected_ms: Option<u64>) {
         if matches!(self.lifecycle, Lifecycle::Draining | Lifecycle::Drained) {
             return;
         }
@@ -373,22 +375,10 @@ impl Hub {
         HubOutput::Wait(self.timers.next())
     }
 
-    /// Admits a two-stage run for request `id` on `conn` (protocol.md §5.6). A new run is
-    /// answered with `accepted` and returns [`Admission::Started`]: the caller then runs it,
-    /// reporting progress with [`Hub::emit_run_event`] and the end with [`Hub::finish_run`].
-    pub fn begin_run(
-        &mut self,
-        now: Instant,
-        conn: ConnId,
-        id: RequestId,
-        run: &RunId,
-        accepted: &impl Serialize,
-    ) -> Admission {
-        self.begin_run_for(now, Caller::Socket { conn, id }, run, accepted)
-    }
-
-    /// [`Hub::begin_run`] for any caller: a non-socket caller gets the same answers as
-    /// [`CallerEvent`]s (`Response`, then `Final` from [`Hub::finish_run`]).
+    /// Admits a two-stage run for `caller` (protocol.md §5.6). A new run is answered with
+    /// `accepted` and returns [`Admission::Started`]: the agent service then runs it; its end
+    /// reaches every waiter through [`Hub::finish_run`]. A socket caller gets `res` frames, any
+    /// other caller the same answers as [`CallerEvent`]s (`Response`, then `Final`).
     pub(crate) fn begin_run_for(
         &mut self,
         now: Instant,
@@ -438,9 +428,12 @@ impl Hub {
         }
     }
 
-    /// Broadcasts one `agent` event of an active run with the next per-run `seq`.
-    /// Returns false if the run is not active.
-    pub fn emit_run_event(
+    /// Broadcasts one bare `agent` event of an active run with the next per-run `seq` (no
+    /// agent id, unlike the agent service's events). Returns false if the run is not active.
+    /// Only the crate's own harness uses it (the two-stage transcripts, the fuzz target), to
+    /// drive the run tracker below the `agent` method.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn emit_run_event(
         &mut self,
         wall: UnixMillis,
         run: &RunId,
@@ -461,7 +454,7 @@ impl Hub {
     }
 
     /// Ends a run: every waiter still connected gets the final `res` on its request id.
-    pub fn finish_run(&mut self, now: Instant, run: &RunId, outcome: RunOutcome) {
+    pub(crate) fn finish_run(&mut self, now: Instant, run: &RunId, outcome: RunOutcome) {
         let waiters = self.runs.finish(now, run, outcome.clone());
         for w in waiters {
             self.deliver_outcome(&w, run, &outcome);
@@ -470,7 +463,7 @@ impl Hub {
     }
 
     /// Sends `event` to every open socket the audience admits, each with its own `seq`.
-    pub fn broadcast(&mut self, event: EncodedEvent, audience: Audience) {
+    pub(crate) fn broadcast(&mut self, event: EncodedEvent, audience: Audience) {
         let event = Arc::new(event);
         let recipients: Vec<ConnId> = self
             .conns
@@ -571,7 +564,7 @@ impl Hub {
 
 
     /// Rebuilds the health snapshot and broadcasts `health` (stateVersion.health + 1).
-    pub fn refresh_health(&mut self, wall: UnixMillis) {
+    pub(crate) fn refresh_health(&mut self, wall: UnixMillis) {
         self.health = self.build_health(wall);
         self.state_version.health += 1;
         let event = EncodedEvent::new("health", &self.health, Some(self.state_version), false);

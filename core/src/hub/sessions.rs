@@ -32,8 +32,8 @@ pub enum StoreCommand {
     /// `assistant` (text and `toolCall` parts, `stopReason`, `openclawAbort` when cut short)
     /// and `toolResult`. Applied in order with the other commands.
     AppendMessage { session_key: String, session_id: String, agent_id: String, run: RunId, message: serde_json::Value },
-    /// Read a page of the transcript of `session_id` and answer with [`Hub::handle_history`]
-    /// (or [`Hub::handle_history_failed`]). Carried out in order, after the writes before it.
+    /// Read a page of the transcript of `session_id` and answer with [`HubInput::History`](super::HubInput::History)
+    /// (`Ok` with the page or `Err` with why). Carried out in order, after the writes before it.
     ReadHistory { conn: ConnId, id: RequestId, session_key: String, session_id: String, query: HistoryQuery },
 }
 

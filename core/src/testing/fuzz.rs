@@ -435,7 +435,7 @@ impl Driver {
                 let run = run_id(*run);
                 let now = self.h.now;
                 let accepted = json!({ "runId": run.as_str(), "status": "accepted" });
-                self.h.hub.begin_run(now, conn, id, &run, &accepted);
+                self.h.hub.begin_run_for(now, crate::caller::Caller::Socket { conn, id }, &run, &accepted);
                 self.h.pump();
             }
             Op::RunEvent { run } => {

@@ -167,7 +167,7 @@ pub struct Usage {
     pub output: u64,
 }
 
-/// What the driver reports about a run it was asked to start (`Hub::handle_run`).
+/// What the driver reports about a run it was asked to start (`HubInput::Run`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum RunReport {
     /// A model attempt began (the first, or a fallback).

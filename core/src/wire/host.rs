@@ -110,7 +110,7 @@ pub struct ConfigPatchParams {
 }
 
 /// A request the hub cannot answer alone: the host does the IO and answers with
-/// `Hub::handle_host_reply` on the same `(conn, id)`.
+/// `HubInput::HostReply` on the same `(conn, id)`.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HostRequest {
     LogsTail(LogsTailParams),

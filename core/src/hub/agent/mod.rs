@@ -29,7 +29,7 @@ use crate::wire::frames::{ErrorCode, ErrorShape};
 /// What the hub asks the driver to do about a run.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RunCommand {
-    /// Run one agent turn and report with [`Hub::handle_run`].
+    /// Run one agent turn and report with [`HubInput::Run`](crate::hub::HubInput::Run).
     Start(Box<RunStart>),
     /// Stop the run; further reports about it are ignored.
     Abort { run: RunId, reason: AbortReason },
@@ -357,7 +357,7 @@ impl Hub {
 
     /// Progress of a run started with [`RunCommand::Start`]. Reports about runs that already
     /// ended (timed out, aborted) are ignored. Poll after.
-    pub fn handle_run(&mut self, now: Instant, wall: UnixMillis, run: &RunId, report: RunReport) {
+    pub(crate) fn handle_run(&mut self, now: Instant, wall: UnixMillis, run: &RunId, report: RunReport) {
         self.last_wall = wall;
         let Some(active) = self.agents.active.get_mut(run) else { return };
         match report {
