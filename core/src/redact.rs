@@ -8,12 +8,19 @@
 //!   pattern has none) with [`mask_token`]; a PEM private-key block keeps only its first and
 //!   last lines around `…redacted…`.
 //!
-//! Patterns are written for the `regex` crate (no look-around, no back-references): a
+//! Patterns are written for the `regex` crate's syntax (no look-around, no back-references): a
 //! configured pattern using those is reported as a [`PatternError`] and skipped.
+//!
+//! Footprint (issue #11): the patterns are compiled with `regex-automata`'s meta engine without
+//! its one-pass DFA (captures are resolved by the bounded backtracker on the match span instead),
+//! each lazy-DFA cache is capped at [`LAZY_DFA_CACHE`], and the default list uses ASCII `\b`
+//! and `[0-9]` (as JavaScript's `\b` and `\d` are) instead of the Unicode tables: the 29 default
+//! patterns take ~0.6 MiB of heap instead of ~1.7 MiB.
 
 use std::borrow::Cow;
 
-use regex::Regex;
+use regex_automata::meta::{self, Regex};
+use regex_automata::util::syntax;
 
 /// Secrets shorter than this many characters are masked as `***`.
 const MIN_MASK_LEN: usize = 18;
@@ -22,6 +29,9 @@ const KEEP_START: usize = 6;
 /// Characters kept at the end of a longer secret.
 const KEEP_END: usize = 4;
 const PEM_MARKER: &str = "…redacted…";
+/// Bytes of transitions one pattern's lazy DFA may cache (per thread that searches); past it the
+/// cache is cleared (and after repeated clears the search falls back to the NFA).
+pub const LAZY_DFA_CACHE: usize = 256 * 1024;
 
 /// CLI flag names whose value is a secret (`--token x`, `--api-key=x`).
 const FLAG_KEYS: &str = r"api[-_]?key|hook[-_]?token|access[-_]?token|refresh[-_]?token|id[-_]?token|token|secret|password|passwd|credential|private[-_]?key|client[-_]?secret";
@@ -36,7 +46,7 @@ fn default_sources() -> Vec<(String, bool)> {
     let mut list: Vec<(String, bool)> = vec![
         // FOO_TOKEN=…, API_KEY: "…" (case-sensitive: env names are upper case).
         (
-            r#"\b[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD)\b\s*[=:]\s*["']?([^\s"'\\]+)"#.into(),
+            r#"(?-u:\b)[A-Z0-9_]*(?:KEY|TOKEN|SECRET|PASSWORD|PASSWD)(?-u:\b)\s*[=:]\s*["']?([^\s"'\\]+)"#.into(),
             false,
         ),
         (format!(r#""(?:{JSON_KEYS})"\s*:\s*"([^"]+)""#), true),
@@ -46,8 +56,8 @@ fn default_sources() -> Vec<(String, bool)> {
             r#"Authorization["']?[ \t]*[:=][ \t]*["']?(?:Bearer|Basic|Bot)[ \t]+([^\s\\"',;&#?<>)}\]]+)"#.into(),
             true,
         ),
-        (r"\bBearer\s+([-A-Za-z0-9._~+/=]{18,})".into(), true),
-        (r"\b(?:https?|wss?|ftp)://[^/\s:@]*:([^/\s@]+)@".into(), true),
+        (r"(?-u:\b)Bearer\s+([-A-Za-z0-9._~+/=]{18,})".into(), true),
+        (r"(?-u:\b)(?:https?|wss?|ftp)://[^/\s:@]*:([^/\s@]+)@".into(), true),
         (
             format!(r#"(?:^|[\s,;({{\["])(?:{ASSIGNMENT_KEYS})=["'`]?([^\s&#"'`<>]+)"#),
             true,
@@ -58,7 +68,7 @@ fn default_sources() -> Vec<(String, bool)> {
         ),
     ];
     let vendor = [
-        r"\b(sk-[A-Za-z0-9_-]{8,})\b",
+        r"(?-u:\b)(sk-[A-Za-z0-9_-]{8,})(?-u:\b)",
         r"(ghp_[A-Za-z0-9]{10,})",
         r"(github_pat_[A-Za-z0-9_]{10,})",
         r"(gh[osur]_[A-Za-z0-9]{10,})",
@@ -75,9 +85,9 @@ fn default_sources() -> Vec<(String, bool)> {
         r"(npm_[A-Za-z0-9]{10,})",
         r"(pypi-[A-Za-z0-9_-]{10,})",
         r"(hf_[A-Za-z0-9]{10,})",
-        r"\b(AKIA[A-Z0-9]{16})\b",
-        r"\bbot(\d{6,}:[A-Za-z0-9_-]{20,})\b",
-        r"\b(\d{6,}:[A-Za-z0-9_-]{20,})\b",
+        r"(?-u:\b)(AKIA[A-Z0-9]{16})(?-u:\b)",
+        r"(?-u:\b)bot([0-9]{6,}:[A-Za-z0-9_-]{20,})(?-u:\b)",
+        r"(?-u:\b)([0-9]{6,}:[A-Za-z0-9_-]{20,})(?-u:\b)",
     ];
     list.extend(vendor.iter().map(|s| ((*s).to_owned(), true)));
     list
@@ -244,34 +254,43 @@ fn compile(source: &str, flags: &str) -> Result<Regex, String> {
     } else {
         format!("(?{inline}){source}")
     };
-    Regex::new(&full).map_err(|e| {
-        e.to_string()
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .trim()
-            .to_owned()
-    })
+    let config = meta::Config::new()
+        .onepass(false)
+        .hybrid_cache_capacity(LAZY_DFA_CACHE);
+    Regex::builder()
+        .configure(config)
+        .syntax(syntax::Config::new())
+        .build(&full)
+        .map_err(|e| {
+            let text = e
+                .syntax_error()
+                .map_or_else(|| e.to_string(), ToString::to_string);
+            text.lines().last().unwrap_or_default().trim().to_owned()
+        })
 }
 
 fn redact_pattern<'a>(pattern: &Regex, text: &'a str) -> Cow<'a, str> {
     let mut out = String::new();
     let mut last = 0;
+    // Spans come from a UTF-8 pattern over a `str`, so they fall on char boundaries.
+    let slice = |span: regex_automata::Span| &text[span.start..span.end];
     for caps in pattern.captures_iter(text) {
-        let Some(whole) = caps.get(0) else { continue };
-        let (start, end, replacement) = if whole.as_str().contains("PRIVATE KEY-----") {
-            (whole.start(), whole.end(), mask_pem(whole.as_str()))
+        let Some(whole) = caps.get_match().map(|m| m.span()) else {
+            continue;
+        };
+        let (start, end, replacement) = if slice(whole).contains("PRIVATE KEY-----") {
+            (whole.start, whole.end, mask_pem(slice(whole)))
         } else {
-            let secret = (1..caps.len())
+            let secret = (1..caps.group_len())
                 .rev()
-                .find_map(|i| caps.get(i).filter(|m| !m.as_str().is_empty()));
+                .find_map(|i| caps.get_group(i).filter(|span| !span.is_empty()));
             let secret = secret.unwrap_or(whole);
-            let (value, suffix) = split_trailing_delimiters(secret.as_str());
+            let (value, suffix) = split_trailing_delimiters(slice(secret));
             let masked = mask_token(value);
             if masked == value {
                 continue;
             }
-            (secret.start(), secret.end(), format!("{masked}{suffix}"))
+            (secret.start, secret.end, format!("{masked}{suffix}"))
         };
         out.push_str(&text[last..start]);
         out.push_str(&replacement);
