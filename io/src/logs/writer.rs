@@ -2,6 +2,10 @@
 //! async runtime on disk. A full queue drops the line and counts it; a failed open or write is
 //! swallowed after one warning on stderr (lifecycle.md §10.1: "failures are swallowed").
 //!
+//! The queue is an unbounded `mpsc` channel (it allocates small blocks as lines arrive and frees
+//! them as they are written) bounded by a shared count of queued lines: a `sync_channel` of
+//! [`QUEUE_CAPACITY`] preallocated every slot, ~0.77 MiB held from start-up (issue #11).
+//!
 //! The rolling target is chosen per line by the layer (from the line's local date), so the
 //! writer switches files exactly when the date in the lines changes; whenever it opens a
 //! rolling file it prunes `openclaw-*.log` files in that directory older than 24 h.
@@ -9,8 +13,8 @@
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Sender, SyncSender};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -123,7 +127,10 @@ pub fn prune(dir: &Path, keep: &Path, now: SystemTime) {
 /// The producer side, shared by the layer and the handle.
 #[derive(Clone)]
 pub(crate) struct Queue {
-    tx: SyncSender<Job>,
+    tx: Sender<Job>,
+    /// Lines sent and not yet taken by the writer; never more than `capacity`.
+    queued: Arc<AtomicUsize>,
+    capacity: usize,
     dropped: Arc<AtomicU64>,
     /// Drops not yet reported in the file.
     unreported: Arc<AtomicU64>,
@@ -139,24 +146,34 @@ impl Queue {
         Ok(queue)
     }
 
-    fn unstarted(capacity: usize) -> (Self, Receiver<Job>) {
-        let (tx, rx) = mpsc::sync_channel(capacity);
+    fn unstarted(capacity: usize) -> (Self, Inbox) {
+        let (tx, rx) = mpsc::channel();
+        let queued = Arc::new(AtomicUsize::new(0));
         let queue = Self {
             tx,
+            queued: Arc::clone(&queued),
+            capacity,
             dropped: Arc::new(AtomicU64::new(0)),
             unreported: Arc::new(AtomicU64::new(0)),
         };
-        (queue, rx)
+        (queue, Inbox { rx, queued })
     }
 
     /// Queues a line; never blocks. A full queue drops the line and counts it.
     pub(crate) fn push(&self, target: Target, line: String, now: SystemTime) {
-        match self.tx.try_send(Job::Line { target, line, now }) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-                self.unreported.fetch_add(1, Ordering::Relaxed);
+        let reserved = self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.capacity).then_some(n + 1)
+            })
+            .is_ok();
+        let sent = reserved && self.tx.send(Job::Line { target, line, now }).is_ok();
+        if !sent {
+            if reserved {
+                self.queued.fetch_sub(1, Ordering::AcqRel);
             }
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            self.unreported.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -178,10 +195,36 @@ impl Queue {
     }
 }
 
-fn run(rx: Receiver<Job>) {
+/// The writer's side of the queue: each line taken frees one place.
+pub(crate) struct Inbox {
+    rx: mpsc::Receiver<Job>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Inbox {
+    fn taken(&self, job: Job) -> Job {
+        if matches!(job, Job::Line { .. }) {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+        }
+        job
+    }
+
+    /// The next job; `None` once every producer is gone.
+    fn recv(&self) -> Option<Job> {
+        self.rx.recv().ok().map(|job| self.taken(job))
+    }
+
+    /// The jobs queued now, without waiting.
+    #[cfg(test)]
+    fn try_iter(&self) -> impl Iterator<Item = Job> + '_ {
+        self.rx.try_iter().map(|job| self.taken(job))
+    }
+}
+
+fn run(rx: Inbox) {
     let mut sink = FileSink::default();
     let warned = AtomicBool::new(false);
-    while let Ok(job) = rx.recv() {
+    while let Some(job) = rx.recv() {
         match job {
             Job::Line { target, line, now } => {
                 if let Err(e) = sink.write(&target, &line, now) {
