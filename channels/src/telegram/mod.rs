@@ -1,5 +1,6 @@
 //! Telegram over the Bot API: the pure parts, and the client.
 //! - [`update`]: `getUpdates` results parsed into typed updates;
+//! - [`account`]: one account's polling loop (offsets via a durable sink, backoff, stop on 401);
 //! - [`bot`]: the Bot API client (start-up, long polls, replies) over an injected transport;
 //! - [`api`]: the response envelope (`{ok, result}` / `{ok:false, error_code, description,
 //!   parameters.retry_after}`) and what each error means for the caller;
@@ -7,6 +8,7 @@
 //! - [`chunk`]: splitting a reply into messages of at most 4096 characters;
 //! - [`pairing_reply`]: the text an unknown sender gets under `dmPolicy: "pairing"`.
 
+pub mod account;
 pub mod api;
 pub mod bot;
 pub mod chunk;
