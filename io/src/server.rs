@@ -66,6 +66,8 @@ pub(crate) struct Shared {
     /// The live settings snapshot: `config.settings` at start, replaced by
     /// [`Gateway::apply_settings`]. Readers `load()` it per request and never hold it.
     pub settings: ArcSwap<Settings>,
+    /// The way into the hub for HTTP handlers (the same one [`Gateway::hub_handle`] gives).
+    pub hub_handle: HubHandle,
 }
 
 impl Shared {
@@ -94,7 +96,8 @@ pub struct Gateway {
 impl Gateway {
     /// Binds, starts the hub and the accept loop, and returns once `connect` is admitted.
     pub async fn start(config: ServerConfig) -> Result<Gateway, IoError> {
-        Self::start_with_router(config, http::Router::builtin()).await
+        let router = http::Router::builtin().with_apis(config.settings.gateway.http);
+        Self::start_with_router(config, router).await
     }
 
     /// [`Gateway::start`] with a route table of the caller's (tests add routes to the built-in
@@ -134,6 +137,7 @@ impl Gateway {
             next_conn: AtomicU64::new(1),
             tracker: Tracker(watch::channel(()).0),
             router,
+            hub_handle: HubHandle::new(hub_tx.clone()),
         });
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         // Listening: startup is over (protocol.md §2.5 step 1).
@@ -143,7 +147,8 @@ impl Gateway {
             .await
             .map_err(|_| IoError::Task("hub task ended".into()))?;
         tracing::info!(addr = %local_addr, "gateway listening");
-        let handle = HubHandle::new(hub_tx);
+        let handle = shared.hub_handle.clone();
+        drop(hub_tx);
         Ok(Gateway { local_addr, shutdown: shutdown_tx, hub_task, accept_task, store_writer, shared, handle })
     }
 

@@ -95,6 +95,25 @@ pub struct GatewaySettings {
     /// `gateway.remote`: where client commands connect when `gateway.mode` is `remote` (blank
     /// values read as unset; its `Debug` redacts the secrets).
     pub remote: RemoteConfig,
+    /// `gateway.http.endpoints.*.enabled`.
+    pub http: HttpEndpoints,
+}
+
+/// Which HTTP APIs the gateway serves (`gateway.http.endpoints.*.enabled`, all off by
+/// default). Either one also serves `GET /v1/models` (http.md §1.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct HttpEndpoints {
+    /// `POST /v1/chat/completions`.
+    pub chat_completions: bool,
+    /// `POST /v1/responses`.
+    pub responses: bool,
+}
+
+impl HttpEndpoints {
+    /// Whether `GET /v1/models` is served.
+    pub fn models(self) -> bool {
+        self.chat_completions || self.responses
+    }
 }
 
 /// `gateway.auth.{mode,token,password}`.
@@ -163,6 +182,11 @@ impl GatewaySettings {
                 token: non_blank(r.token),
                 password: non_blank(r.password),
             }),
+            http: {
+                let endpoints = gw.http.and_then(|h| h.endpoints).unwrap_or_default();
+                let on = |e: Option<core::EndpointConfig>| e.and_then(|e| e.enabled).unwrap_or(false);
+                HttpEndpoints { chat_completions: on(endpoints.chat_completions), responses: on(endpoints.responses) }
+            },
         })
     }
 }
@@ -253,6 +277,19 @@ mod tests {
     fn config(text: &str) -> Config {
         let value = openclaw_core::config::json5::parse(text).unwrap().value;
         openclaw_core::config::check(&value).unwrap().config
+    }
+
+    #[test]
+    fn http_endpoints_are_off_unless_enabled() {
+        let off = GatewaySettings::project(&config("{}")).unwrap();
+        assert_eq!(off.http, HttpEndpoints::default());
+        assert!(!off.http.models());
+        let on = GatewaySettings::project(&config(
+            "{ gateway: { http: { endpoints: { chatCompletions: { enabled: true }, responses: { enabled: false } } } } }",
+        ))
+        .unwrap();
+        assert_eq!(on.http, HttpEndpoints { chat_completions: true, responses: false });
+        assert!(on.http.models());
     }
 
     #[test]

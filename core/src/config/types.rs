@@ -75,6 +75,36 @@ pub struct GatewayConfig {
     pub remote: Option<RemoteConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reload: Option<ReloadConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpConfig>,
+}
+
+/// `gateway.http`: the HTTP APIs on the gateway port (http.md §2-3).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<HttpEndpointsConfig>,
+}
+
+/// `gateway.http.endpoints`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct HttpEndpointsConfig {
+    /// `POST /v1/chat/completions` (and `GET /v1/models`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat_completions: Option<EndpointConfig>,
+    /// `POST /v1/responses` (and `GET /v1/models`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responses: Option<EndpointConfig>,
+}
+
+/// One HTTP API endpoint's switch (off by default, as the reference).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EndpointConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
 }
 
 /// `gateway.mode`.

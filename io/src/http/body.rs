@@ -31,7 +31,6 @@ impl RequestBody {
 
     /// The next piece of the body, `None` at its end. A declared length over the limit is
     /// refused before anything is read; otherwise the limit is counted as bytes arrive.
-    #[allow(dead_code)] // read by the routes of issue #13
     pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>, HttpError> {
         if self.declared.is_some_and(|n| n > self.limit as u64) {
             return Err(HttpError::PayloadTooLarge);
@@ -55,7 +54,6 @@ impl RequestBody {
     }
 
     /// The whole body.
-    #[allow(dead_code)] // read by the routes of issue #13
     pub(crate) async fn bytes(mut self) -> Result<Bytes, HttpError> {
         let mut all = BytesMut::new();
         while let Some(chunk) = self.chunk().await? {
@@ -65,7 +63,6 @@ impl RequestBody {
     }
 
     /// The whole body as JSON; invalid JSON is a 400 naming the parse error.
-    #[allow(dead_code)] // the JSON routes of issue #13 read it
     pub(crate) async fn json(self) -> Result<Value, HttpError> {
         let bytes = self.bytes().await?;
         serde_json::from_slice(&bytes).map_err(|e| HttpError::BadRequest(e.to_string()))

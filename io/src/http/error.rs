@@ -28,6 +28,12 @@ pub(crate) enum HttpError {
     /// The client sent something unusable (bad JSON, a bad field); the message names it.
     #[error("{0}")]
     BadRequest(String),
+    /// Nothing by that name (the message says what).
+    #[error("{0}")]
+    NotFound(String),
+    /// The work behind the request failed (an agent run refused or not completed).
+    #[error("{0}")]
+    Upstream(String),
     /// The gateway cannot answer now (its hub is gone: shutting down).
     #[error("gateway is shutting down")]
     Unavailable,
@@ -41,6 +47,8 @@ impl HttpError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -49,7 +57,13 @@ impl HttpError {
     fn retry_after_secs(&self) -> Option<u64> {
         match self {
             Self::RateLimited { retry_after } => Some(retry_after.as_millis().div_ceil(1000).max(1) as u64),
-            Self::Unauthorized | Self::PayloadTooLarge | Self::BodyTimeout | Self::BadRequest(_) | Self::Unavailable => None,
+            Self::Unauthorized
+            | Self::PayloadTooLarge
+            | Self::BodyTimeout
+            | Self::BadRequest(_)
+            | Self::NotFound(_)
+            | Self::Upstream(_)
+            | Self::Unavailable => None,
         }
     }
 }
@@ -62,7 +76,10 @@ pub(crate) fn openai(e: &HttpError) -> Response<Body> {
     let kind = match e {
         HttpError::Unauthorized => "unauthorized",
         HttpError::RateLimited { .. } => "rate_limited",
-        HttpError::PayloadTooLarge | HttpError::BodyTimeout | HttpError::BadRequest(_) => "invalid_request_error",
+        HttpError::PayloadTooLarge | HttpError::BodyTimeout | HttpError::BadRequest(_) | HttpError::NotFound(_) => {
+            "invalid_request_error"
+        }
+        HttpError::Upstream(_) => "api_error",
         HttpError::Unavailable => "unavailable",
     };
     let body = json!({"error": {"message": e.to_string(), "type": kind}});

@@ -21,6 +21,7 @@
 mod auth;
 mod body;
 mod error;
+mod openai;
 mod probes;
 pub(crate) mod sse;
 mod upgrade;
@@ -66,10 +67,8 @@ pub(crate) const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// asking, and the gateway's shared state.
 pub(crate) struct HttpRequest {
     pub parts: Parts,
-    #[allow(dead_code)] // the probes have no body; the routes of issue #13 read it
     pub body: RequestBody,
     /// Path parameters by name (`{key}` in the route's path).
-    #[allow(dead_code)] // read by the parameterised routes (issue #13)
     pub params: BTreeMap<String, String>,
     /// Locality, forwarding headers and scope cap, as for a socket.
     #[allow(dead_code)] // read by the scope-checked routes (issue #13)
@@ -120,13 +119,11 @@ impl Route {
         }
     }
 
-    #[allow(dead_code)] // the API routes of issue #13 set it
     pub(crate) fn auth(mut self, auth: RouteAuth) -> Self {
         self.auth = auth;
         self
     }
 
-    #[allow(dead_code)] // the API routes of issue #13 set it
     pub(crate) fn body_limit(mut self, bytes: usize) -> Self {
         self.body_limit = bytes;
         self
@@ -157,6 +154,11 @@ impl Router {
     /// The gateway's own routes.
     pub(crate) fn builtin() -> Self {
         probes::routes().into_iter().fold(Self::default(), Self::route)
+    }
+
+    /// Adds the HTTP APIs `endpoints` turns on (`gateway.http.endpoints.*`).
+    pub(crate) fn with_apis(self, endpoints: crate::settings::HttpEndpoints) -> Self {
+        openai::routes(endpoints).into_iter().fold(self, Self::route)
     }
 
     /// Adds `route`. The table is built once at start, so a path that conflicts with another

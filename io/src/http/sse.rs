@@ -37,7 +37,6 @@ pub(crate) struct SseSender {
 
 /// A `200 text/event-stream` response (`Cache-Control: no-cache`, `Connection: keep-alive`)
 /// and the sender that feeds it; an idle stream gets `: keep-alive` every `keep_alive`.
-#[allow(dead_code)] // the streaming routes of issue #13 use it
 pub(crate) fn response(keep_alive: Duration) -> (SseSender, Response<Body>) {
     let (tx, rx) = mpsc::channel(QUEUE);
     let mut ticks = tokio::time::interval(keep_alive);
@@ -52,7 +51,6 @@ pub(crate) fn response(keep_alive: Duration) -> (SseSender, Response<Body>) {
     (SseSender { tx }, res)
 }
 
-#[allow(dead_code)] // the streaming routes of issue #13 use it
 impl SseSender {
     /// `data: …` lines (one per line of `data`), then the blank line.
     pub(crate) async fn data(&self, data: &str) -> Result<(), Disconnected> {

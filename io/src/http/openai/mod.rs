@@ -1,0 +1,34 @@
+//! The OpenAI-compatible APIs on the gateway port (http.md §2): `POST /v1/chat/completions`
+//! when `gateway.http.endpoints.chatCompletions.enabled`, and `GET /v1/models[/{id}]` when it
+//! or `…responses.enabled` is on. Disabled endpoints are not in the route table (a bare 404,
+//! as the reference). Every route takes the gateway's auth; errors are the OpenAI envelope.
+
+mod chat;
+mod models;
+mod request;
+mod routing;
+mod run;
+
+use hyper::Method;
+
+use super::{Route, RouteAuth};
+use crate::settings::HttpEndpoints;
+
+/// Chat completions bodies may carry images: 20 MiB (`maxBodyBytes`).
+const CHAT_BODY_LIMIT: usize = 20 * 1024 * 1024;
+
+/// The routes `endpoints` turns on.
+pub(crate) fn routes(endpoints: HttpEndpoints) -> Vec<Route> {
+    let mut routes = Vec::new();
+    if endpoints.models() {
+        routes.push(Route::new("/v1/models", &[Method::GET], models::list).auth(RouteAuth::Gateway));
+        routes.push(Route::new("/v1/models/{id}", &[Method::GET], models::get).auth(RouteAuth::Gateway));
+    }
+    if endpoints.chat_completions {
+        let chat = Route::new("/v1/chat/completions", &[Method::POST], chat::handle)
+            .auth(RouteAuth::Gateway)
+            .body_limit(CHAT_BODY_LIMIT);
+        routes.push(chat);
+    }
+    routes
+}

@@ -1,0 +1,375 @@
+//! `POST /v1/chat/completions` request bodies, parsed once into [`ChatRequest`] (http.md §2.3),
+//! and the agent turn they become: system/developer messages join the extra system prompt, the
+//! last `user`/`tool` message is the turn, earlier ones are rendered as context the way the
+//! reference renders them.
+
+use serde_json::{Map, Value};
+
+use super::routing::AgentTarget;
+use crate::http::HttpError;
+
+/// At most this many `image_url` parts in the active turn (`maxImageParts`).
+const MAX_IMAGE_PARTS: usize = 8;
+/// What an image-only turn says (the images themselves are not passed to the model yet).
+const IMAGE_ONLY_TEXT: &str = "User sent image(s) with no text.";
+
+/// Who said a message; other roles are ignored, as by the reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Role {
+    /// `system` and `developer`.
+    System,
+    User,
+    Assistant,
+    /// `tool` (and its alias `function`).
+    Tool,
+}
+
+impl Role {
+    fn parse(role: &str) -> Option<Self> {
+        match role {
+            "system" | "developer" => Some(Self::System),
+            "user" => Some(Self::User),
+            "assistant" => Some(Self::Assistant),
+            "tool" | "function" => Some(Self::Tool),
+            _ => None,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::System => "System",
+            Self::User => "User",
+            Self::Assistant => "Assistant",
+            Self::Tool => "Tool",
+        }
+    }
+}
+
+/// One message: its role, its text parts joined with `\n`, and how many images it carried.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Message {
+    pub role: Role,
+    pub text: String,
+    pub images: usize,
+}
+
+/// A validated chat completions request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ChatRequest {
+    /// Echoed in every answer (`openclaw` when absent or not a string).
+    pub model: String,
+    pub target: AgentTarget,
+    pub messages: Vec<Message>,
+    pub stream: bool,
+    /// `stream_options.include_usage`: a trailing usage chunk.
+    pub include_usage: bool,
+    /// `user`: a stable session per user.
+    pub user: Option<String>,
+}
+
+/// The agent turn a request becomes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Turn {
+    pub message: String,
+    pub extra_system_prompt: Option<String>,
+}
+
+impl ChatRequest {
+    /// Parses `body`. Errors are 400s naming the field (`messages.1.role: …`) or the
+    /// reference's own sentences.
+    pub(crate) fn parse(body: &Value) -> Result<Self, HttpError> {
+        let obj = body.as_object().ok_or_else(|| invalid("", "object", body))?;
+        let model = obj.get("model").and_then(Value::as_str).unwrap_or("openclaw").to_owned();
+        let target = AgentTarget::from_model(&model)?;
+        let messages = match obj.get("messages") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(m) = message(i, item)? {
+                        out.push(m);
+                    }
+                }
+                out
+            }
+            Some(other) => return Err(invalid("messages", "array", other)),
+        };
+        let stream = match obj.get("stream") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(other) => return Err(invalid("stream", "boolean", other)),
+        };
+        let include_usage = match obj.get("stream_options") {
+            None | Some(Value::Null) => false,
+            Some(Value::Object(o)) => match o.get("include_usage") {
+                None | Some(Value::Null) => false,
+                Some(Value::Bool(b)) => *b,
+                Some(other) => return Err(invalid("stream_options.include_usage", "boolean", other)),
+            },
+            Some(other) => return Err(invalid("stream_options", "object", other)),
+        };
+        let user = match obj.get("user") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+            Some(other) => return Err(invalid("user", "string", other)),
+        };
+        check_tools(obj)?;
+        let request = Self { model, target, messages, stream, include_usage, user };
+        if request.active_turn().is_none() {
+            return Err(HttpError::BadRequest("Missing user message in `messages`.".into()));
+        }
+        Ok(request)
+    }
+
+    /// The index of the active turn: the last `user` or `tool` message.
+    fn active_turn(&self) -> Option<usize> {
+        self.messages.iter().rposition(|m| matches!(m.role, Role::User | Role::Tool))
+    }
+
+    /// The agent turn: the active message, with earlier conversation as context.
+    pub(crate) fn turn(&self) -> Turn {
+        let system: Vec<&str> =
+            self.messages.iter().filter(|m| m.role == Role::System).map(|m| m.text.as_str()).filter(|t| !t.is_empty()).collect();
+        let extra_system_prompt = (!system.is_empty()).then(|| system.join("\n\n"));
+        let Some(active) = self.active_turn() else {
+            return Turn { message: String::new(), extra_system_prompt };
+        };
+        let current = &self.messages[active];
+        let current_text = if current.text.trim().is_empty() && current.images > 0 {
+            IMAGE_ONLY_TEXT.to_owned()
+        } else {
+            current.text.clone()
+        };
+        let history: Vec<String> = self.messages[..active]
+            .iter()
+            .filter(|m| m.role != Role::System && !m.text.is_empty())
+            .map(|m| format!("{}: {}", m.role.label(), m.text))
+            .collect();
+        let message = if history.is_empty() {
+            current_text
+        } else {
+            format!(
+                "[Chat messages since your last reply - for context]\n{}\n\n[Current message - respond to this]\n{}: {}",
+                history.join("\n"),
+                current.role.label(),
+                current_text
+            )
+        };
+        Turn { message, extra_system_prompt }
+    }
+}
+
+/// `messages[i]`: `None` for a role the reference ignores.
+fn message(i: usize, item: &Value) -> Result<Option<Message>, HttpError> {
+    let field = |name: &str| format!("messages.{i}.{name}");
+    let obj = item.as_object().ok_or_else(|| invalid(&format!("messages.{i}"), "object", item))?;
+    let role = match obj.get("role") {
+        Some(Value::String(r)) => r,
+        Some(other) => return Err(invalid(&field("role"), "string", other)),
+        None => return Err(invalid(&field("role"), "string", &Value::Null)),
+    };
+    let Some(role) = Role::parse(role) else { return Ok(None) };
+    let (text, images) = content(&field("content"), obj.get("content").unwrap_or(&Value::Null))?;
+    Ok(Some(Message { role, text, images }))
+}
+
+/// A message's text (string, or the text of its parts joined with `\n`) and its image count.
+fn content(field: &str, value: &Value) -> Result<(String, usize), HttpError> {
+    match value {
+        Value::Null => Ok((String::new(), 0)),
+        Value::String(s) => Ok((s.clone(), 0)),
+        Value::Array(parts) => {
+            let mut texts = Vec::new();
+            let mut images = 0;
+            for part in parts {
+                let Some(p) = part.as_object() else { continue };
+                match p.get("type").and_then(Value::as_str) {
+                    Some("text" | "input_text") => {
+                        if let Some(t) = p.get("text").and_then(Value::as_str) {
+                            texts.push(t.to_owned());
+                        }
+                    }
+                    Some("image_url") => {
+                        check_image(p)?;
+                        images += 1;
+                        if images > MAX_IMAGE_PARTS {
+                            return Err(bad_image());
+                        }
+                    }
+                    _ => {
+                        if let Some(t) = p.get("input_text").and_then(Value::as_str) {
+                            texts.push(t.to_owned());
+                        }
+                    }
+                }
+            }
+            Ok((texts.join("\n"), images))
+        }
+        other => Err(invalid(field, "string or array", other)),
+    }
+}
+
+/// `image_url: "<url>" | {url}`: only `data:…;base64,…` URIs (`images.allowUrl` is off).
+fn check_image(part: &Map<String, Value>) -> Result<(), HttpError> {
+    let url = match part.get("image_url") {
+        Some(Value::String(s)) => s.as_str(),
+        Some(Value::Object(o)) => o.get("url").and_then(Value::as_str).unwrap_or(""),
+        _ => "",
+    };
+    let ok = url
+        .strip_prefix("data:")
+        .and_then(|rest| rest.split_once(','))
+        .is_some_and(|(meta, data)| meta.contains(";base64") && !data.is_empty());
+    if ok {
+        Ok(())
+    } else {
+        Err(bad_image())
+    }
+}
+
+fn bad_image() -> HttpError {
+    HttpError::BadRequest("Invalid image_url content in `messages`.".into())
+}
+
+/// `tools` / `tool_choice` are checked for shape (http.md §2.3); client-side tools are not
+/// offered to the model yet, so a valid list changes nothing.
+fn check_tools(obj: &Map<String, Value>) -> Result<(), HttpError> {
+    let bad = |detail: &str| HttpError::BadRequest(format!("Invalid tools/tool_choice: {detail}"));
+    let mut names = Vec::new();
+    match obj.get("tools") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(tools)) => {
+            for tool in tools {
+                if tool.get("type").and_then(Value::as_str) != Some("function") {
+                    return Err(bad("only function tools are supported"));
+                }
+                match tool.get("function").and_then(|f| f.get("name")).and_then(Value::as_str) {
+                    Some(name) if !name.trim().is_empty() => names.push(name.to_owned()),
+                    _ => return Err(bad("tool.function.name is required")),
+                }
+            }
+        }
+        Some(_) => return Err(bad("tools must be an array")),
+    }
+    match obj.get("tool_choice") {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s)) if s == "auto" || s == "none" => Ok(()),
+        Some(Value::String(s)) if s == "required" => {
+            if names.is_empty() {
+                Err(bad("tool_choice=required but no tools were provided"))
+            } else {
+                Ok(())
+            }
+        }
+        Some(Value::Object(o)) if o.get("type").and_then(Value::as_str) == Some("function") => {
+            let name = o.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).unwrap_or("");
+            if names.iter().any(|n| n == name) {
+                Ok(())
+            } else {
+                Err(bad(&format!("tool_choice requested unknown tool: {name}")))
+            }
+        }
+        Some(Value::String(s)) => Err(bad(&format!("tool_choice {s} is not supported"))),
+        Some(other) => Err(bad(&format!("tool_choice {} is not supported", kind(other)))),
+    }
+}
+
+/// A zod-style message: `<path>: Invalid input: expected <what>, received <kind>`.
+fn invalid(path: &str, expected: &str, got: &Value) -> HttpError {
+    HttpError::BadRequest(format!("{path}: Invalid input: expected {expected}, received {}", kind(got)))
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn message_of(err: HttpError) -> String {
+        match err {
+            HttpError::BadRequest(m) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn one_user_message_is_the_turn() {
+        let r = ChatRequest::parse(&json!({"model":"openclaw","messages":[{"role":"user","content":"hi"}]})).unwrap();
+        assert_eq!(r.turn(), Turn { message: "hi".into(), extra_system_prompt: None });
+        assert!(!r.stream);
+        assert_eq!(r.model, "openclaw");
+    }
+
+    #[test]
+    fn history_and_system_are_rendered_as_the_reference_does() {
+        let r = ChatRequest::parse(&json!({"messages":[
+            {"role":"system","content":"be brief"},
+            {"role":"developer","content":"no lists"},
+            {"role":"user","content":"first q"},
+            {"role":"assistant","content":"first a"},
+            {"role":"critic","content":"ignored"},
+            {"role":"user","content":[{"type":"text","text":"second"},{"type":"input_text","text":"q"}]}
+        ]}))
+        .unwrap();
+        assert_eq!(r.model, "openclaw");
+        let turn = r.turn();
+        assert_eq!(turn.extra_system_prompt.as_deref(), Some("be brief\n\nno lists"));
+        assert_eq!(
+            turn.message,
+            "[Chat messages since your last reply - for context]\nUser: first q\nAssistant: first a\n\n\
+             [Current message - respond to this]\nUser: second\nq"
+        );
+    }
+
+    #[test]
+    fn bad_bodies_name_the_field() {
+        let cases = [
+            (json!([1]), ": Invalid input: expected object, received array"),
+            (json!({"messages":"x"}), "messages: Invalid input: expected array, received string"),
+            (json!({"messages":[{"role":"user","content":7}]}), "messages.0.content: Invalid input: expected string or array, received number"),
+            (json!({"messages":[{"content":"x"}]}), "messages.0.role: Invalid input: expected string, received null"),
+            (json!({"messages":[{"role":"user","content":"x"}],"stream":"yes"}), "stream: Invalid input: expected boolean, received string"),
+            (json!({"messages":[{"role":"user","content":"x"}],"user":1}), "user: Invalid input: expected string, received number"),
+            (json!({}), "Missing user message in `messages`."),
+            (json!({"messages":[{"role":"system","content":"x"}]}), "Missing user message in `messages`."),
+            (json!({"model":"gpt-4","messages":[{"role":"user","content":"x"}]}), "Invalid `model`. Use `openclaw` or `openclaw/<agentId>`."),
+            (json!({"messages":[{"role":"user","content":"x"}],"tools":{}}), "Invalid tools/tool_choice: tools must be an array"),
+            (json!({"messages":[{"role":"user","content":"x"}],"tool_choice":"required"}), "Invalid tools/tool_choice: tool_choice=required but no tools were provided"),
+            (json!({"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"http://x/y.png"}}]}]}), "Invalid image_url content in `messages`."),
+        ];
+        for (body, expected) in cases {
+            assert_eq!(message_of(ChatRequest::parse(&body).unwrap_err()), expected, "{body}");
+        }
+    }
+
+    #[test]
+    fn an_image_only_turn_gets_placeholder_text() {
+        let r = ChatRequest::parse(&json!({"messages":[{"role":"user","content":[
+            {"type":"image_url","image_url":"data:image/png;base64,iVBORw0KGgo="}]}]}))
+        .unwrap();
+        assert_eq!(r.turn().message, IMAGE_ONLY_TEXT);
+        let nine: Vec<Value> = (0..9).map(|_| json!({"type":"image_url","image_url":"data:image/png;base64,AA=="})).collect();
+        let err = ChatRequest::parse(&json!({"messages":[{"role":"user","content":nine}]})).unwrap_err();
+        assert_eq!(message_of(err), "Invalid image_url content in `messages`.");
+    }
+
+    #[test]
+    fn stream_options_and_user() {
+        let r = ChatRequest::parse(&json!({"stream":true,"stream_options":{"include_usage":true},"user":" bob ",
+            "messages":[{"role":"user","content":"x"}]}))
+        .unwrap();
+        assert!(r.stream && r.include_usage);
+        assert_eq!(r.user.as_deref(), Some("bob"));
+    }
+}
