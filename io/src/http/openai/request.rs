@@ -205,7 +205,7 @@ fn content(field: &str, value: &Value) -> Result<(String, usize), HttpError> {
             }
             Ok((texts.join("\n"), images))
         }
-        other => Err(invalid(field, "string or array", other)),
+        other @ (Value::Bool(_) | Value::Number(_) | Value::Object(_)) => Err(invalid(field, "string or array", other)),
     }
 }
 
@@ -297,10 +297,8 @@ mod tests {
     use super::*;
 
     fn message_of(err: HttpError) -> String {
-        match err {
-            HttpError::BadRequest(m) => m,
-            other => panic!("{other:?}"),
-        }
+        let HttpError::BadRequest(m) = err else { panic!("{err:?}") };
+        m
     }
 
     #[test]

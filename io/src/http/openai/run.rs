@@ -84,9 +84,7 @@ impl AgentRun {
     /// The next thing the run produced; after `Done`/`Failed` there is nothing more. A stream
     /// that ends early (the gateway stopped, the caller fell behind) reads as `Failed`.
     pub(crate) async fn next(&mut self) -> Option<RunEvent> {
-        if self.guard.hub.is_none() {
-            return None;
-        }
+        self.guard.hub.as_ref()?;
         loop {
             let event = match self.stream.next().await {
                 Some(event) => event,
@@ -140,7 +138,12 @@ fn done(payload: &Value) -> RunEvent {
 fn refused(e: &ErrorShape) -> HttpError {
     match e.code {
         ErrorCode::InvalidRequest => HttpError::BadRequest(e.message.clone()),
-        _ => HttpError::Upstream(e.message.clone()),
+        ErrorCode::Forbidden
+        | ErrorCode::NotPaired
+        | ErrorCode::Unavailable
+        | ErrorCode::ApprovalNotFound
+        | ErrorCode::NotLinked
+        | ErrorCode::AgentTimeout => HttpError::Upstream(e.message.clone()),
     }
 }
 
