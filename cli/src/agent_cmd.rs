@@ -3,7 +3,6 @@
 
 use std::io::IsTerminal;
 
-use openclaw_io::client::Client;
 use serde_json::{json, Value};
 
 use crate::args::{AgentArgs, ClientArgs};
@@ -55,7 +54,7 @@ pub async fn agent(args: &AgentArgs) -> Result<Report, CallFailure> {
         params["timeout"] = json!(t);
     }
     let (mut client, _hello) =
-        Client::connect(target.options("cli", AGENT_SCOPES)).await.map_err(CallFailure::Gateway)?;
+        crate::client_cmd::connect(target.options("cli", AGENT_SCOPES)).await.map_err(CallFailure::Gateway)?;
     let progress = !args.json && std::io::stderr().is_terminal();
     if progress {
         eprint!("waiting for the agent…\r");
@@ -71,7 +70,7 @@ pub async fn agent(args: &AgentArgs) -> Result<Report, CallFailure> {
 pub async fn sessions_list(args: &ClientArgs) -> Result<Report, CallFailure> {
     let target = Target::resolve(args).map_err(CallFailure::Config)?;
     let (mut client, _hello) =
-        Client::connect(target.options("cli", READ_SCOPES)).await.map_err(CallFailure::Gateway)?;
+        crate::client_cmd::connect(target.options("cli", READ_SCOPES)).await.map_err(CallFailure::Gateway)?;
     let result = client.call("sessions.list", json!({})).await;
     client.close().await;
     result.map(Report::Sessions).map_err(CallFailure::Gateway)

@@ -91,6 +91,19 @@ fn cannot_connect_names_the_url_and_the_next_step() {
     cmd.args(["--profile", "rescue", "gateway", "health", "--url", "ws://127.0.0.1:9", "--token", "t"]);
     let (_, _, err) = run(cmd);
     assert!(err.contains("`openclaw --profile rescue gateway status`"), "{err}");
+
+    // `agent` and `sessions list` say the same (they connect through the same helper).
+    for args in [
+        &["agent", "--agent", "main", "--message", "hi", "--url", "ws://127.0.0.1:9", "--token", "t"][..],
+        &["sessions", "list", "--url", "ws://127.0.0.1:9", "--token", "t"][..],
+    ] {
+        let mut cmd = openclaw(home.path());
+        cmd.args(args);
+        let (status, _, err) = run(cmd);
+        assert_eq!(status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains("cannot connect to ws://127.0.0.1:9: "), "{args:?}: {err}");
+        assert!(err.contains("`openclaw gateway status`"), "{args:?}: {err}");
+    }
 }
 
 #[test]
