@@ -109,7 +109,7 @@ pub struct Harness {
     pub store_commands: Vec<crate::hub::StoreCommand>,
     /// Requests handed to the host, in order; answer them with
     /// [`HubInput::HostReply`](crate::hub::HubInput::HostReply).
-    pub host_requests: Vec<(ConnId, crate::ids::RequestId, crate::wire::host::HostRequest)>,
+    pub host_requests: Vec<(crate::caller::Caller, crate::wire::host::HostRequest)>,
     /// What non-socket callers received, in order (see [`Harness::call`]).
     pub caller_events: Vec<(crate::caller::Caller, crate::caller::CallerEvent)>,
 }
@@ -372,10 +372,14 @@ impl Harness {
                         progressed = true;
                         self.store_commands.push(command);
                     }
-                    HubOutput::Host { conn, id, request } => {
+                    HubOutput::Host { caller, request } => {
                         progressed = true;
-                        self.transcript.push(format!("-> host {} ({conn:?})", request.method_name()));
-                        self.host_requests.push((conn, id, request));
+                        let who = match caller.socket() {
+                            Some((conn, _)) => format!("{conn:?}"),
+                            None => caller.kind().to_owned(),
+                        };
+                        self.transcript.push(format!("-> host {} ({who})", request.method_name()));
+                        self.host_requests.push((caller, request));
                     }
                     HubOutput::ToCaller(caller, event) => {
                         progressed = true;

@@ -5,10 +5,11 @@
 use std::time::Duration;
 
 use openclaw_core::auth::scopes::{Scope, ScopeSet};
-use openclaw_core::hub::{RunCommand, RunOutcome};
+use openclaw_core::hub::{HistoryPage, HistoryQuery, RunCommand, RunOutcome, StoreCommand};
 use openclaw_core::testing::{test_config, Harness};
 use openclaw_core::wire::agent::{RunReport, Usage};
 use openclaw_core::wire::frames::ErrorCode;
+use openclaw_core::wire::host::HostRequest;
 use openclaw_core::{Caller, CallerEvent, HubConfig, HubInput, RunId};
 use serde_json::json;
 
@@ -123,9 +124,79 @@ fn callers_are_authorised_like_sockets_and_a_gone_caller_stops_waiting() {
     report(&mut h, "c1", RunReport::Completed { text: "x".into(), usage: None });
     assert_eq!(h.caller_events.len(), before, "nothing for a caller that is gone");
 
-    // A method only sockets are served today answers clearly.
-    h.call(channel, [Scope::Read].into_iter().collect(), "logs.tail", json!({})).expect("valid");
-    let Some((_, CallerEvent::Response(Err(e)))) = h.caller_events.last() else { panic!("{:?}", h.caller_events) };
-    assert_eq!(e.code, ErrorCode::Unavailable);
-    assert!(e.message.contains("channel"), "{}", e.message);
+    // A host request (`logs.tail`) of a channel caller goes to the host keyed by that caller,
+    // and the host's answer comes back to it.
+    h.call(channel.clone(), [Scope::Read].into_iter().collect(), "logs.tail", json!({})).expect("valid");
+    let (asked_by, _) = h.host_requests.pop().expect("handed to the host");
+    assert_eq!(asked_by, channel);
+    let (now, wall) = (h.now, h.wall());
+    h.hub.handle_input(now, wall, HubInput::HostReply { caller: channel.clone(), reply: Ok(json!({"cursor": 7})) });
+    h.pump();
+    let Some((to, CallerEvent::Response(Ok(v)))) = h.caller_events.last() else { panic!("{:?}", h.caller_events) };
+    assert_eq!((to, v), (&channel, &json!({"cursor": 7})));
+}
+
+#[test]
+fn an_http_caller_reads_chat_history_and_config() {
+    let mut h = Harness::new(configured());
+    let http = Caller::Http { id: 9 };
+    let read: ScopeSet = [Scope::Read].into_iter().collect();
+    let params = json!({ "message": "hi", "sessionKey": "main", "idempotencyKey": "h1" });
+    h.call(http.clone(), write(), "chat.send", params).expect("valid");
+    report(&mut h, "h1", RunReport::Completed { text: "yo".into(), usage: None });
+
+    h.caller_events.clear();
+    h.call(http.clone(), read.clone(), "chat.history", json!({ "sessionKey": "main", "limit": 5 })).expect("valid");
+    assert!(h.caller_events.is_empty(), "answered once the store read the page: {:?}", h.caller_events);
+    let (caller, session_key, session_id) = h
+        .store_commands
+        .iter()
+        .rev()
+        .find_map(|c| match c {
+            StoreCommand::ReadHistory { caller, session_key, session_id, query } => {
+                assert_eq!(*query, HistoryQuery::Tail { limit: 5, offset: 0 });
+                Some((caller.clone(), session_key.clone(), session_id.clone()))
+            }
+            StoreCommand::SaveSession(_)
+            | StoreCommand::DeleteSession { .. }
+            | StoreCommand::SaveRunResult { .. }
+            | StoreCommand::AppendMessage { .. } => None,
+        })
+        .expect("a history read");
+    assert_eq!((&caller, session_key.as_str()), (&http, "agent:main:main"));
+    let message = json!({ "role": "assistant", "content": [{ "type": "text", "text": "yo" }], "__openclaw": { "seq": 2 } });
+    let page = HistoryPage { messages: vec![message], total: 2 };
+    let (now, wall) = (h.now, h.wall());
+    h.hub.handle_input(now, wall, HubInput::History { caller, session_key, session_id, result: Ok(page) });
+    h.pump();
+    let [(to, CallerEvent::Response(Ok(page)))] = h.caller_events.as_slice() else { panic!("{:?}", h.caller_events) };
+    assert_eq!(to, &http);
+    assert_eq!(page["sessionKey"], "agent:main:main");
+    assert_eq!(page["messages"][0]["content"][0]["text"], "yo");
+    assert_eq!((page["hasMore"].clone(), page["totalMessages"].clone()), (json!(true), json!(2)));
+
+    // A failed read answers UNAVAILABLE; a read for a caller that went away answers nobody.
+    h.caller_events.clear();
+    h.call(http.clone(), read.clone(), "chat.history", json!({ "sessionKey": "main" })).expect("valid");
+    let failed = HubInput::History { caller: http.clone(), session_key: "agent:main:main".into(), session_id: "x".into(), result: Err("disk gone".into()) };
+    h.hub.handle_input(now, wall, failed);
+    h.pump();
+    let [(_, CallerEvent::Response(Err(e)))] = h.caller_events.as_slice() else { panic!("{:?}", h.caller_events) };
+    assert_eq!((e.code, e.message.as_str()), (ErrorCode::Unavailable, "disk gone"));
+    h.caller_events.clear();
+    h.call(http.clone(), read.clone(), "chat.history", json!({ "sessionKey": "main" })).expect("valid");
+    h.hub.handle_input(now, wall, HubInput::CallerGone(http.clone()));
+    let late = HubInput::History { caller: http.clone(), session_key: "agent:main:main".into(), session_id: "x".into(), result: Ok(HistoryPage { messages: Vec::new(), total: 0 }) };
+    h.hub.handle_input(now, wall, late);
+    h.pump();
+    assert!(h.caller_events.is_empty(), "{:?}", h.caller_events);
+
+    // `config.get` goes to the host for the HTTP caller and its answer comes back.
+    h.call(http.clone(), read, "config.get", json!({})).expect("valid");
+    let (asked_by, request) = h.host_requests.pop().expect("handed to the host");
+    assert_eq!((asked_by, request), (http.clone(), HostRequest::ConfigGet));
+    h.hub.handle_input(now, wall, HubInput::HostReply { caller: http.clone(), reply: Ok(json!({ "hash": "abc" })) });
+    h.pump();
+    let [(to, CallerEvent::Response(Ok(v)))] = h.caller_events.as_slice() else { panic!("{:?}", h.caller_events) };
+    assert_eq!((to, v), (&http, &json!({ "hash": "abc" })));
 }

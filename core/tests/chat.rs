@@ -63,10 +63,10 @@ fn send_streams_chat_events_then_abort_and_stop() {
 }
 
 /// The last `ReadHistory` the hub asked the driver for.
-fn last_read(h: &Harness) -> (openclaw_core::ConnId, openclaw_core::RequestId, String, String, HistoryQuery) {
+fn last_read(h: &Harness) -> (openclaw_core::Caller, String, String, HistoryQuery) {
     let read = h.store_commands.iter().rev().find_map(|c| match c {
-        StoreCommand::ReadHistory { conn, id, session_key, session_id, query } => {
-            Some((*conn, id.clone(), session_key.clone(), session_id.clone(), *query))
+        StoreCommand::ReadHistory { caller, session_key, session_id, query } => {
+            Some((caller.clone(), session_key.clone(), session_id.clone(), *query))
         }
         StoreCommand::SaveSession(_)
         | StoreCommand::DeleteSession { .. }
@@ -93,9 +93,9 @@ fn history_is_read_by_the_driver() {
     h.request(ui, "s1", "chat.send", json!({"sessionKey":"main","message":"hi","idempotencyKey":"c1"}));
     report(&mut h, "c1", RunReport::Completed { text: "yo".into(), usage: None });
     h.request(ui, "h1", "chat.history", json!({"sessionKey":"main","limit":10}));
-    let (conn, id, key, sid, query) = last_read(&h);
+    let (caller, key, sid, query) = last_read(&h);
     assert_eq!((key.as_str(), query), ("agent:main:main", HistoryQuery::Tail { limit: 10, offset: 0 }));
-    h.hub.handle_input(h.now, h.wall(), HubInput::History { conn, id, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(1, 2), total: 2 }) });
+    h.hub.handle_input(h.now, h.wall(), HubInput::History { caller, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(1, 2), total: 2 }) });
     h.pump();
     let page = res(&h, ui, "h1");
     assert_eq!(page["messages"][0]["content"][0]["text"], "m1");
@@ -114,21 +114,21 @@ fn history_pages_by_offset_and_follows_a_cursor() {
 
     // The newest two of nine, then the two before them.
     h.request(ui, "p1", "chat.history", json!({"sessionKey":"main","limit":2}));
-    let (conn, id, key, sid, _) = last_read(&h);
-    h.hub.handle_input(h.now, h.wall(), HubInput::History { conn, id, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(8, 2), total: 9 }) });
+    let (caller, key, sid, _) = last_read(&h);
+    h.hub.handle_input(h.now, h.wall(), HubInput::History { caller, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(8, 2), total: 9 }) });
     h.pump();
     let p1 = res(&h, ui, "p1");
     assert_eq!((p1["nextOffset"].clone(), p1["hasMore"].clone(), p1["totalMessages"].clone()), (json!(2), json!(true), json!(9)));
     h.request(ui, "p2", "chat.history", json!({"sessionKey":"main","limit":2,"offset":2}));
-    let (conn, id, key, sid, query) = last_read(&h);
+    let (caller, key, sid, query) = last_read(&h);
     assert_eq!(query, HistoryQuery::Tail { limit: 2, offset: 2 });
-    h.hub.handle_input(h.now, h.wall(), HubInput::History { conn, id, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(6, 2), total: 9 }) });
+    h.hub.handle_input(h.now, h.wall(), HubInput::History { caller, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(6, 2), total: 9 }) });
     h.pump();
     let p2 = res(&h, ui, "p2");
     assert_eq!((p2["offset"].clone(), p2["nextOffset"].clone()), (json!(2), json!(4)));
     h.request(ui, "p3", "chat.history", json!({"sessionKey":"main","limit":2,"offset":8}));
-    let (conn, id, key, sid, _) = last_read(&h);
-    h.hub.handle_input(h.now, h.wall(), HubInput::History { conn, id, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(1, 1), total: 9 }) });
+    let (caller, key, sid, _) = last_read(&h);
+    h.hub.handle_input(h.now, h.wall(), HubInput::History { caller, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(1, 1), total: 9 }) });
     h.pump();
     let p3 = res(&h, ui, "p3");
     assert_eq!(p3["hasMore"], false);
@@ -137,9 +137,9 @@ fn history_pages_by_offset_and_follows_a_cursor() {
     // The cursor of the first page asks for what came after message 9.
     let cursor = p1["deltaCursor"].as_str().expect("a cursor").to_owned();
     h.request(ui, "d1", "chat.history", json!({"sessionKey":"main","cursor":cursor}));
-    let (conn, id, key, sid, query) = last_read(&h);
+    let (caller, key, sid, query) = last_read(&h);
     assert_eq!(query, HistoryQuery::After { seq: 9, limit: 201 });
-    h.hub.handle_input(h.now, h.wall(), HubInput::History { conn, id, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(10, 1), total: 10 }) });
+    h.hub.handle_input(h.now, h.wall(), HubInput::History { caller, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(10, 1), total: 10 }) });
     h.pump();
     let d1 = res(&h, ui, "d1");
     assert_eq!(d1["kind"], "delta");
@@ -147,8 +147,8 @@ fn history_pages_by_offset_and_follows_a_cursor() {
     assert_ne!(d1["deltaCursor"], json!(cursor), "the next cursor is past message 10");
     // Too many new messages, a junk cursor, or a cursor of a session since reset: start over.
     h.request(ui, "d2", "chat.history", json!({"sessionKey":"main","cursor":cursor}));
-    let (conn, id, key, sid, _) = last_read(&h);
-    h.hub.handle_input(h.now, h.wall(), HubInput::History { conn, id, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(10, 201), total: 210 }) });
+    let (caller, key, sid, _) = last_read(&h);
+    h.hub.handle_input(h.now, h.wall(), HubInput::History { caller, session_key: key, session_id: sid, result: Ok(HistoryPage { messages: stored(10, 201), total: 210 }) });
     h.pump();
     assert_eq!(res(&h, ui, "d2"), json!({"kind":"reset"}));
     h.request(ui, "d3", "chat.history", json!({"sessionKey":"main","cursor":"abc"}));

@@ -15,13 +15,13 @@ fn host_requests_round_trip_with_scopes_and_validation() {
 
     h.request(reader, "t1", "logs.tail", json!({"cursor": 10, "limit": 5}));
     assert_eq!(h.host_requests.len(), 1);
-    let (conn, id, request) = h.host_requests.remove(0);
-    assert_eq!(conn, reader);
+    let (caller, request) = h.host_requests.remove(0);
+    assert!(caller.is_on(reader), "{caller:?}");
     assert_eq!(
         request,
         HostRequest::LogsTail(LogsTailParams { cursor: Some(10), limit: Some(5), max_bytes: None })
     );
-    h.hub.handle_input(h.now, h.wall(), HubInput::HostReply { conn, id, reply: Ok(json!({"file": "/tmp/x.log", "cursor": 20, "size": 20, "lines": []})) });
+    h.hub.handle_input(h.now, h.wall(), HubInput::HostReply { caller, reply: Ok(json!({"file": "/tmp/x.log", "cursor": 20, "size": 20, "lines": []})) });
     h.pump();
     let res = h.last_frame(reader).unwrap_or_default();
     assert_eq!(res["id"], "t1");
@@ -40,23 +40,23 @@ fn host_requests_round_trip_with_scopes_and_validation() {
     assert_eq!(h.last_frame(reader).unwrap_or_default()["error"]["code"], "FORBIDDEN");
     h.request(reader, "g1", "config.get", json!({}));
     assert_eq!(h.host_requests.len(), 1);
-    let (conn, id, request) = h.host_requests.remove(0);
+    let (caller, request) = h.host_requests.remove(0);
     assert_eq!(request, HostRequest::ConfigGet);
-    h.hub.handle_input(h.now, h.wall(), HubInput::HostReply { conn, id, reply: Err(ErrorShape::new(ErrorCode::Unavailable, "config read failed")) });
+    h.hub.handle_input(h.now, h.wall(), HubInput::HostReply { caller, reply: Err(ErrorShape::new(ErrorCode::Unavailable, "config read failed")) });
     h.pump();
     let res = h.last_frame(reader).unwrap_or_default();
     assert_eq!(res["ok"], false);
     assert_eq!(res["error"]["message"], "config read failed");
 
     h.request(admin, "p1", "config.patch", json!({"raw": "{gateway:{}}", "baseHash": "abc"}));
-    let (_, _, request) = h.host_requests.remove(0);
+    let (_, request) = h.host_requests.remove(0);
     assert!(matches!(request, HostRequest::ConfigPatch(p) if p.base_hash.as_deref() == Some("abc")));
 
     // A reply for a connection that went away is dropped quietly.
     h.request(admin, "p2", "config.get", json!({}));
-    let (conn, id, _) = h.host_requests.remove(0);
+    let (caller, _) = h.host_requests.remove(0);
     h.disconnect(admin);
-    h.hub.handle_input(h.now, h.wall(), HubInput::HostReply { conn, id, reply: Ok(json!({})) });
+    h.hub.handle_input(h.now, h.wall(), HubInput::HostReply { caller, reply: Ok(json!({})) });
     h.pump();
     h.check_final();
     assert!(h.violations.is_empty(), "{:?}", h.violations);

@@ -8,7 +8,7 @@ use openclaw_core::wire::agent::RunReport;
 use openclaw_core::auth::scopes::ScopeSet;
 use openclaw_core::hub::StoreCommand;
 use openclaw_core::methods::MethodCall;
-use openclaw_core::{Caller, CallerEvent, ConnId, Hub, HubOutput, HubToSession, Lifecycle, RequestId, RunId, SessionEvent};
+use openclaw_core::{Caller, CallerEvent, ConnId, Hub, HubOutput, HubToSession, Lifecycle, RunId, SessionEvent};
 use openclaw_core::HubInput as CoreInput;
 use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
@@ -38,8 +38,7 @@ pub(crate) enum HubInput {
     Run { run: RunId, report: RunReport },
     /// The answer to a `StoreCommand::ReadHistory`.
     History {
-        conn: ConnId,
-        id: RequestId,
+        caller: Caller,
         session_key: String,
         session_id: String,
         result: Result<openclaw_core::hub::HistoryPage, String>,
@@ -64,8 +63,7 @@ pub(crate) enum HubInput {
     },
     /// The answer to a `HubOutput::Host` request.
     HostReply {
-        conn: ConnId,
-        id: RequestId,
+        caller: Caller,
         reply: Result<serde_json::Value, openclaw_core::wire::frames::ErrorShape>,
     },
 }
@@ -156,12 +154,12 @@ pub(crate) async fn run(
                 Some(HubInput::Run { run, report }) => {
                     hub.handle_input(clock::now(), clock::wall(), CoreInput::Run { run, report });
                 }
-                Some(HubInput::History { conn, id, session_key, session_id, result }) => {
-                    let input = CoreInput::History { conn, id, session_key, session_id, result };
+                Some(HubInput::History { caller, session_key, session_id, result }) => {
+                    let input = CoreInput::History { caller, session_key, session_id, result };
                     hub.handle_input(clock::now(), clock::wall(), input);
                 }
-                Some(HubInput::HostReply { conn, id, reply }) => {
-                    hub.handle_input(clock::now(), clock::wall(), CoreInput::HostReply { conn, id, reply });
+                Some(HubInput::HostReply { caller, reply }) => {
+                    hub.handle_input(clock::now(), clock::wall(), CoreInput::HostReply { caller, reply });
                 }
                 Some(HubInput::HttpAuth { ip, bearer, reply }) => {
                     let _ = reply.send(hub.authenticate_http(clock::now(), ip, bearer.as_deref()));
@@ -208,7 +206,7 @@ async fn drain<J: From<StoreCommand> + Send + 'static>(
             HubOutput::Run(command) => runtime.handle(command),
             // Never waits: a full store queue is a state the hub is told about, not a stall.
             HubOutput::Store(command) => store.push(command),
-            HubOutput::Host { conn, id, request } => host.dispatch(conn, id, request, hub_tx.clone()),
+            HubOutput::Host { caller, request } => host.dispatch(caller, request, hub_tx.clone()),
             HubOutput::Wait(wait) => return wait,
         }
         budget -= 1;

@@ -6,9 +6,9 @@ use serde_json::{json, Value};
 
 use super::agent::{AbortOrigin, Launch};
 use super::sessions::{HistoryPage, HistoryQuery, PendingRead, StoreCommand};
-use super::{not_for_caller, Admission, Hub, HubOutput, RunOutcome};
+use super::{Admission, Hub, HubOutput, RunOutcome};
 use crate::caller::Caller;
-use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
+use crate::ids::{RunId, UnixMillis};
 use crate::time::Instant;
 use crate::wire::chat::{ChatAbortParams, ChatHistoryParams, ChatSendParams};
 use crate::wire::frames::{ErrorCode, ErrorShape};
@@ -125,19 +125,15 @@ impl Hub {
             let error = ErrorShape::new(ErrorCode::Unavailable, "too many history reads in progress").retry_after(1000);
             return self.respond_err(&caller, &error);
         }
-        // The store answers reads by socket and request id; other callers are not served yet.
-        let Some((conn, id)) = caller.socket().map(|(c, id)| (c, id.clone())) else {
-            return self.respond_err(&caller, &not_for_caller("chat.history", &caller));
-        };
         let pending = PendingRead { query, agent_id, offset_given: p.offset.is_some() };
-        self.sessions.reads.insert((conn, id.clone()), pending);
-        let read = StoreCommand::ReadHistory { conn, id, session_key, session_id, query };
+        self.sessions.reads.insert(caller.clone(), pending);
+        let read = StoreCommand::ReadHistory { caller, session_key, session_id, query };
         self.out.push_back(HubOutput::Store(read));
     }
 
     /// The driver read the page a [`StoreCommand::ReadHistory`] asked for. Poll after.
-    pub(crate) fn handle_history(&mut self, conn: ConnId, id: RequestId, session_key: &str, session_id: &str, page: HistoryPage) {
-        let Some(read) = self.sessions.reads.remove(&(conn, id.clone())) else { return };
+    pub(crate) fn handle_history(&mut self, caller: Caller, session_key: &str, session_id: &str, page: HistoryPage) {
+        let Some(read) = self.sessions.reads.remove(&caller) else { return };
         let cursor = DeltaCursor { agent_id: read.agent_id, session_id: session_id.to_owned(), last_seq: page.total }.encode();
         let result = match read.query {
             HistoryQuery::After { .. } if page.messages.len() > MAX_DELTA as usize => json!({ "kind": "reset" }),
@@ -164,14 +160,16 @@ impl Hub {
                 result
             }
         };
-        self.respond_ok(&Caller::Socket { conn, id }, &result);
+        self.respond_ok(&caller, &result);
     }
 
     /// Reading the history failed in the driver.
-    pub(crate) fn handle_history_failed(&mut self, conn: ConnId, id: RequestId, message: &str) {
-        self.sessions.reads.remove(&(conn, id.clone()));
+    pub(crate) fn handle_history_failed(&mut self, caller: Caller, message: &str) {
+        if self.sessions.reads.remove(&caller).is_none() {
+            return;
+        }
         let error = ErrorShape::new(ErrorCode::Unavailable, message.to_owned());
-        self.respond_err(&Caller::Socket { conn, id }, &error);
+        self.respond_err(&caller, &error);
     }
 }
 

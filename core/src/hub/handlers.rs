@@ -63,11 +63,10 @@ impl Hub {
     }
 
     /// The host's answer to a [`HubOutput::Host`] request.
-    pub(crate) fn handle_host_reply(&mut self, conn: ConnId, id: RequestId, reply: Result<serde_json::Value, ErrorShape>) {
-        let caller = Caller::Socket { conn, id };
+    pub(crate) fn handle_host_reply(&mut self, caller: &Caller, reply: Result<serde_json::Value, ErrorShape>) {
         match reply {
-            Ok(payload) => self.respond_ok(&caller, &payload),
-            Err(error) => self.respond_err(&caller, &error),
+            Ok(payload) => self.respond_ok(caller, &payload),
+            Err(error) => self.respond_err(caller, &error),
         }
     }
 
@@ -190,13 +189,9 @@ pub(crate) fn system_event(hub: &mut Hub, rq: Req, params: Box<SystemEventParams
 }
 
 /// Hands a request only the host can answer (files) to the driver ([`HubOutput::Host`]).
-/// The host answers by socket and request id; other callers are not served yet.
+/// The host answers for the same caller, whoever it is (a socket, an HTTP request, …).
 fn to_host(hub: &mut Hub, rq: Req, request: HostRequest) {
-    if let Caller::Socket { conn, id } = rq.caller {
-        return hub.out.push_back(HubOutput::Host { conn, id, request });
-    }
-    let error = super::not_for_caller(request.method_name(), &rq.caller);
-    hub.respond_err(&rq.caller, &error);
+    hub.out.push_back(HubOutput::Host { caller: rq.caller, request });
 }
 
 pub(crate) fn logs_tail(hub: &mut Hub, rq: Req, params: LogsTailParams) {

@@ -3,7 +3,7 @@
 
 use crate::auth::scopes::ScopeSet;
 use crate::caller::Caller;
-use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
+use crate::ids::{ConnId, RunId, UnixMillis};
 use crate::link::SessionEvent;
 use crate::methods::MethodCall;
 use crate::time::Instant;
@@ -35,9 +35,9 @@ pub enum HubInput {
     /// Progress of an agent run the hub started.
     Run { run: RunId, report: RunReport },
     /// The page a `StoreCommand::ReadHistory` asked for, or why it could not be read.
-    History { conn: ConnId, id: RequestId, session_key: String, session_id: String, result: Result<HistoryPage, String> },
-    /// The host's answer to a `HubOutput::Host` request.
-    HostReply { conn: ConnId, id: RequestId, reply: Result<serde_json::Value, ErrorShape> },
+    History { caller: Caller, session_key: String, session_id: String, result: Result<HistoryPage, String> },
+    /// The host's answer to a `HubOutput::Host` request, for the caller it named.
+    HostReply { caller: Caller, reply: Result<serde_json::Value, ErrorShape> },
     /// The config watcher's status for `health.configReload`.
     ConfigReload { status: HotReloadStatus, last_error: Option<String> },
     /// The store writer's queue filled up (`true`) or caught up (`false`). While backed up,
@@ -62,17 +62,18 @@ impl Hub {
             HubInput::CallerGone(caller) => {
                 self.runs.forget(&caller);
                 self.agents.forget_caller(&caller);
+                self.sessions.reads.remove(&caller);
                 self.sync_timers();
             }
             HubInput::Timeout => self.handle_timeout(now, wall),
             HubInput::Ready => self.set_ready(),
             HubInput::Shutdown { reason, restart_expected_ms } => self.begin_shutdown(now, &reason, restart_expected_ms),
             HubInput::Run { run, report } => self.handle_run(now, wall, &run, report),
-            HubInput::History { conn, id, session_key, session_id, result } => match result {
-                Ok(page) => self.handle_history(conn, id, &session_key, &session_id, page),
-                Err(message) => self.handle_history_failed(conn, id, &message),
+            HubInput::History { caller, session_key, session_id, result } => match result {
+                Ok(page) => self.handle_history(caller, &session_key, &session_id, page),
+                Err(message) => self.handle_history_failed(caller, &message),
             },
-            HubInput::HostReply { conn, id, reply } => self.handle_host_reply(conn, id, reply),
+            HubInput::HostReply { caller, reply } => self.handle_host_reply(&caller, reply),
             HubInput::ConfigReload { status, last_error } => self.set_config_reload(wall, status, last_error),
             HubInput::StoreBackpressure { backed_up } => {
                 self.store_backed_up = if backed_up { self.store_backed_up.or(Some(wall)) } else { None };

@@ -96,9 +96,9 @@ pub enum HubOutput {
     /// Persist a session or run-result change (in order).
     Store(StoreCommand),
     /// A request only the host can answer (files: logs, config). The host answers with
-    /// [`HubInput::HostReply`] on the same `(conn, id)`; if the connection is gone by then
-    /// the reply is dropped.
-    Host { conn: ConnId, id: RequestId, request: HostRequest },
+    /// [`HubInput::HostReply`] for the same caller; if that caller is gone by then (socket
+    /// closed, HTTP client away) the answer goes nowhere.
+    Host { caller: Caller, request: HostRequest },
     /// Nothing more until the deadline (or an input).
     Wait(Option<(Instant, HubTimer)>),
 }
@@ -482,6 +482,7 @@ impl Hub {
         let Some(old) = self.conns.remove(&conn) else { return };
         self.runs.forget_conn(conn);
         self.agents.forget_conn(conn);
+        self.sessions.reads.retain(|caller, _| !caller.is_on(conn));
         self.delayed.retain(|_, (c, _)| *c != conn);
         // The row stays (marked `disconnect`) until the presence TTL removes it, as in the
         // reference.
@@ -605,12 +606,6 @@ impl Hub {
     pub fn next_deadline(&self) -> Option<(Instant, HubTimer)> {
         self.timers.next()
     }
-}
-
-/// UNAVAILABLE for a method whose answer only a socket can receive today (the store and the
-/// host answer by socket and request id).
-fn not_for_caller(method: &str, caller: &Caller) -> ErrorShape {
-    ErrorShape::new(ErrorCode::Unavailable, format!("{method} is not available to {} callers", caller.kind()))
 }
 
 fn admits(audience: Audience, open: &OpenConn) -> bool {

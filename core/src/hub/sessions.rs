@@ -10,7 +10,7 @@ use serde_json::json;
 use super::agent::AbortOrigin;
 use super::{Hub, HubOutput};
 use crate::caller::Caller;
-use crate::ids::{ConnId, RequestId, RunId, UnixMillis};
+use crate::ids::{RunId, UnixMillis};
 use crate::time::Instant;
 use crate::wire::frames::ErrorShape;
 use crate::wire::sessions::{SessionEntry, SessionsDeleteParams, SessionsListParams, SessionsResetParams};
@@ -34,7 +34,8 @@ pub enum StoreCommand {
     AppendMessage { session_key: String, session_id: String, agent_id: String, run: RunId, message: serde_json::Value },
     /// Read a page of the transcript of `session_id` and answer with [`HubInput::History`](super::HubInput::History)
     /// (`Ok` with the page or `Err` with why). Carried out in order, after the writes before it.
-    ReadHistory { conn: ConnId, id: RequestId, session_key: String, session_id: String, query: HistoryQuery },
+    /// The answer goes back to `caller` (any kind: a socket, an HTTP request, …).
+    ReadHistory { caller: Caller, session_key: String, session_id: String, query: HistoryQuery },
 }
 
 /// Which messages of a transcript to read. Messages are numbered by `seq` from 1 (oldest) in
@@ -59,7 +60,7 @@ pub struct HistoryPage {
 pub(super) struct SessionIndex {
     entries: BTreeMap<String, SessionEntry>,
     /// `chat.history` reads the driver is carrying out, with what they asked for.
-    pub(super) reads: BTreeMap<(ConnId, RequestId), PendingRead>,
+    pub(super) reads: BTreeMap<Caller, PendingRead>,
 }
 
 /// A `chat.history` call waiting for its page.

@@ -66,7 +66,7 @@ pub(super) async fn write_loop(store: Arc<Store>, mut queue: mpsc::Receiver<Writ
             }
             WriterJob::Command(command) => command,
         };
-        if let StoreCommand::ReadHistory { conn, id, session_key, session_id, query } = command {
+        if let StoreCommand::ReadHistory { caller, session_key, session_id, query } = command {
             let s = Arc::clone(&store);
             let sid = session_id.clone();
             let read = tokio::task::spawn_blocking(move || s.history_page(&sid, query)).await;
@@ -78,7 +78,7 @@ pub(super) async fn write_loop(store: Arc<Store>, mut queue: mpsc::Receiver<Writ
             // Never wait on the hub here: the hub may be waiting for this queue (a cycle).
             let hub = hub.clone();
             tokio::spawn(async move {
-                let _ = hub.send(HubInput::History { conn, id, session_key, session_id, result }).await;
+                let _ = hub.send(HubInput::History { caller, session_key, session_id, result }).await;
             });
             continue;
         }

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use openclaw_core::wire::frames::{ErrorCode, ErrorShape};
 use openclaw_core::wire::host::HostRequest;
-use openclaw_core::{ConnId, RequestId};
+use openclaw_core::Caller;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
@@ -51,7 +51,7 @@ impl Host {
     }
 
     /// Runs `request` off the hub task and feeds the answer back as [`HubInput::HostReply`].
-    pub(crate) fn dispatch(&self, conn: ConnId, id: RequestId, request: HostRequest, hub: mpsc::Sender<HubInput>) {
+    pub(crate) fn dispatch(&self, caller: Caller, request: HostRequest, hub: mpsc::Sender<HubInput>) {
         let Some(handler) = self.0.clone() else {
             let error = ErrorShape::new(
                 ErrorCode::Unavailable,
@@ -59,13 +59,13 @@ impl Host {
             );
             // The hub input queue is bounded; never wait on it from the hub task itself.
             tokio::spawn(async move {
-                let _ = hub.send(HubInput::HostReply { conn, id, reply: Err(error) }).await;
+                let _ = hub.send(HubInput::HostReply { caller, reply: Err(error) }).await;
             });
             return;
         };
         tokio::spawn(async move {
             let reply = handler.handle(request).await;
-            let _ = hub.send(HubInput::HostReply { conn, id, reply }).await;
+            let _ = hub.send(HubInput::HostReply { caller, reply }).await;
         });
     }
 }
