@@ -192,7 +192,7 @@ pub struct Hub {
     system_events: VecDeque<String>,
     /// Who gets each active run's `tool` events: the sockets that started or joined it and
     /// advertised `tool-events` (channels-agent-nodes.md §5.3). Pruned as runs end.
-    tool_recipients: BTreeMap<RunId, Vec<ConnId>>,
+    tool_recipients: agent::ToolRecipients,
     /// Since when the store writer's queue is backed up (`None`: it keeps up).
     store_backed_up: Option<UnixMillis>,
     /// Why the last config reload was not applied (`health.configReload.lastError`).
@@ -247,7 +247,7 @@ impl Hub {
             system_events: VecDeque::new(),
             reload_error: None,
             store_backed_up: None,
-            tool_recipients: BTreeMap::new(),
+            tool_recipients: agent::ToolRecipients::default(),
             timers,
             out: VecDeque::new(),
         };

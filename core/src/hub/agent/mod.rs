@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use self::end::{assistant_message, chat_head};
 use self::tools::user_message;
-pub(super) use self::tools::AbortOrigin;
+pub(super) use self::tools::{AbortOrigin, ToolRecipients};
 use super::{Audience, Hub, HubOutput, RunOutcome};
 use crate::auth::scopes::Scope;
 use crate::caller::Caller;

@@ -3,9 +3,10 @@
 //! text and `toolCall` parts), one `toolResult` per executed call, and the last assistant
 //! message — complete, failed, or cut short with `openclawAbort`.
 
-use serde_json::{json, Value};
-
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use serde_json::{json, Value};
 
 use super::super::sessions::StoreCommand;
 use super::super::{admits, Audience, Conn, Hub, HubOutput};
@@ -139,13 +140,10 @@ impl Hub {
         // Other callers get every event of their runs as values (`CallerEvent::Run`).
         let Some((conn, _)) = caller.socket() else { return };
         let runs = &self.runs;
-        self.tool_recipients.retain(|r, _| runs.is_active(r));
+        self.tool_recipients.prune(|r| runs.is_active(r));
         let wants = matches!(self.conns.get(&conn), Some(Conn::Open(open)) if open.tool_events);
         if wants && self.runs.is_active(run) {
-            let list = self.tool_recipients.entry(run.clone()).or_default();
-            if !list.contains(&conn) {
-                list.push(conn);
-            }
+            self.tool_recipients.add(run, conn);
         }
     }
 
@@ -153,8 +151,9 @@ impl Hub {
     /// operators with read scope (others get nothing: the reference's `session.tool` summary
     /// event is not built yet).
     pub(in crate::hub) fn send_tool_event(&mut self, run: &RunId, event: EncodedEvent) {
-        let Some(list) = self.tool_recipients.get(run) else { return };
-        let recipients: Vec<ConnId> = list
+        let recipients: Vec<ConnId> = self
+            .tool_recipients
+            .of(run)
             .iter()
             .copied()
             .filter(|c| matches!(self.conns.get(c), Some(Conn::Open(open)) if admits(Audience::Operators(Scope::Read), open)))
@@ -163,5 +162,53 @@ impl Hub {
         for conn in recipients {
             self.to(conn, HubToSession::Event { event: Arc::clone(&event), sequenced: true });
         }
+    }
+}
+
+/// Who gets each active run's `tool` events: the sockets that started or joined it and
+/// advertised `tool-events`, in the order they came, each once.
+#[derive(Clone, Debug, Default)]
+pub(in crate::hub) struct ToolRecipients(BTreeMap<RunId, Vec<ConnId>>);
+
+impl ToolRecipients {
+    /// `conn` gets the `tool` events of `run` from now on (once, however often it joins).
+    pub(in crate::hub) fn add(&mut self, run: &RunId, conn: ConnId) {
+        let list = self.0.entry(run.clone()).or_default();
+        if !list.contains(&conn) {
+            list.push(conn);
+        }
+    }
+
+    /// Drops the entries of runs `active` no longer admits.
+    pub(in crate::hub) fn prune(&mut self, active: impl Fn(&RunId) -> bool) {
+        self.0.retain(|run, _| active(run));
+    }
+
+    /// The recipients of `run`'s `tool` events (none if nobody asked).
+    pub(in crate::hub) fn of(&self, run: &RunId) -> &[ConnId] {
+        self.0.get(run).map_or(&[], Vec::as_slice)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(s: &str) -> RunId {
+        RunId(s.into())
+    }
+
+    #[test]
+    fn recipients_are_kept_once_in_order_and_pruned_with_their_run() {
+        let mut t = ToolRecipients::default();
+        assert!(t.of(&run("a")).is_empty());
+        t.add(&run("a"), ConnId(2));
+        t.add(&run("a"), ConnId(1));
+        t.add(&run("a"), ConnId(2));
+        t.add(&run("b"), ConnId(3));
+        assert_eq!(t.of(&run("a")), [ConnId(2), ConnId(1)]);
+        t.prune(|r| r.as_str() == "b");
+        assert!(t.of(&run("a")).is_empty());
+        assert_eq!(t.of(&run("b")), [ConnId(3)]);
     }
 }
