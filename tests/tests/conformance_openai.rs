@@ -16,7 +16,7 @@ use openclaw_tests::bench::target::free_port;
 use openclaw_tests::e2e::{gateway, within, TOKEN};
 use openclaw_tests::fake_model::{FakeApi, FakeModel, Script};
 use serde_json::{json, Map, Value};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};
 
@@ -54,28 +54,32 @@ impl Reference {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", home.path())
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true);
         cmd.env("OPENCLAW_PEER_HOME", &peer.cache);
-        let child = cmd.spawn().expect("spawn the reference gateway (scripts/openclaw-peer install first)");
+        let mut child = cmd.spawn().expect("spawn the reference gateway (scripts/openclaw-peer install first)");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let started = tokio::time::Instant::now();
-        loop {
-            if let Ok(Ok(mut s)) = tokio::time::timeout(Duration::from_secs(5), TcpStream::connect(addr)).await {
-                let head = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
-                let mut out = Vec::new();
-                if s.write_all(head.as_bytes()).await.is_ok()
-                    && tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut out)).await.is_ok()
-                    && out.starts_with(b"HTTP/1.1 200")
-                {
-                    break;
+        // Wait for the line the reference logs once its HTTP server accepts (an event, not a
+        // poll), then keep draining its stdout so a full pipe never blocks it.
+        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let listening = tokio::time::timeout(PEER_START, async {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if line.contains("http server listening") {
+                    return true;
                 }
             }
-            assert!(started.elapsed() < PEER_START, "the reference gateway did not answer /health within {PEER_START:?}");
-            // Polling a process that is starting: there is no event to wait on.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+            false
+        })
+        .await;
+        assert_eq!(listening, Ok(true), "the reference gateway did not log `http server listening` within {PEER_START:?}");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let mut s = TcpStream::connect(addr).await.expect("connect to the reference");
+        let head = "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+        let mut out = Vec::new();
+        s.write_all(head.as_bytes()).await.unwrap();
+        tokio::time::timeout(PEER_REQUEST, s.read_to_end(&mut out)).await.expect("health in time").unwrap();
+        assert!(out.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&out));
         Self { addr, _child: child, _home: home }
     }
 }
