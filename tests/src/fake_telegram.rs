@@ -15,6 +15,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use openclaw_channels::telegram::bot::BotApi;
+use openclaw_io::outbound::{Outbound, OutboundConfig};
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -448,4 +450,40 @@ pub async fn call(root: SocketAddr, token: &str, method: &str, body: &Value) -> 
     let (head, json) = text.split_once("\r\n\r\n").ok_or("connection closed without an answer")?;
     let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).ok_or("bad status line")?;
     Ok((status, serde_json::from_str(json).map_err(|e| e.to_string())?))
+}
+
+/// The Bot API client the tests drive: over the gateway's one outbound client
+/// ([`Outbound`]), pointed at this fake.
+pub struct OutboundTransport(Outbound);
+
+impl OutboundTransport {
+    /// The gateway's outbound client with a 5 s connect timeout and no read timeout.
+    pub fn new() -> Self {
+        let config = OutboundConfig { connect_timeout: Duration::from_secs(5), read_timeout: None, extra_root_certs: Vec::new() };
+        Self(Outbound::new(&config).expect("outbound client"))
+    }
+}
+
+impl Default for OutboundTransport {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl openclaw_channels::telegram::bot::Transport for OutboundTransport {
+    async fn post_json(&self, url: String, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
+        let mut res = self.0.post_json(&url, &[], body).await.map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        while let Some(chunk) = res.chunk().await {
+            out.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
+        }
+        Ok((res.status(), out))
+    }
+}
+
+impl FakeTelegram {
+    /// A [`BotApi`] for `token` against this fake, over the gateway's outbound client.
+    pub fn bot_api(&self, token: &str) -> BotApi<OutboundTransport> {
+        BotApi::new(OutboundTransport::new(), &self.api_root(), token)
+    }
 }

@@ -6,31 +6,16 @@ use std::time::Duration;
 use openclaw_channels::backoff::BackoffPolicy;
 use openclaw_channels::telegram::account::{run, Event, LoopConfig, Sink};
 use openclaw_channels::telegram::api::ApiError;
-use openclaw_channels::telegram::bot::{BotApi, BotInfo, CallError, Transport};
+use openclaw_channels::telegram::bot::{BotApi, BotInfo, CallError};
 use openclaw_channels::telegram::update::{Update, UpdateKind};
-use openclaw_io::outbound::{Outbound, OutboundConfig};
-use openclaw_tests::fake_telegram::{Fault, FakeTelegram, TOKEN};
+use openclaw_tests::fake_telegram::{Fault, FakeTelegram, OutboundTransport, TOKEN};
 use serde_json::json;
 use tokio::sync::Notify;
 
 const DEADLINE: Duration = Duration::from_secs(10);
 
-struct Out(Outbound);
-
-impl Transport for Out {
-    async fn post_json(&self, url: String, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
-        let mut res = self.0.post_json(&url, &[], body).await.map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
-        while let Some(chunk) = res.chunk().await {
-            out.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
-        }
-        Ok((res.status(), out))
-    }
-}
-
-fn api(tg: &FakeTelegram, token: &str) -> BotApi<Out> {
-    let config = OutboundConfig { connect_timeout: Duration::from_secs(5), read_timeout: None, extra_root_certs: Vec::new() };
-    BotApi::new(Out(Outbound::new(&config).expect("client")), &tg.api_root(), token).with_poll_grace(Duration::from_millis(500))
+fn api(tg: &FakeTelegram, token: &str) -> BotApi<OutboundTransport> {
+    tg.bot_api(token).with_poll_grace(Duration::from_millis(500))
 }
 
 /// Fast loop settings: short polls, millisecond backoff.

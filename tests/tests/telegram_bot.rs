@@ -3,30 +3,15 @@
 use std::time::Duration;
 
 use openclaw_channels::telegram::api::ApiError;
-use openclaw_channels::telegram::bot::{BotApi, CallError, Transport, ALLOWED_UPDATES};
+use openclaw_channels::telegram::bot::{BotApi, CallError, ALLOWED_UPDATES};
 use openclaw_channels::telegram::update::UpdateKind;
-use openclaw_io::outbound::{Outbound, OutboundConfig};
-use openclaw_tests::fake_telegram::{Fault, FakeTelegram, TOKEN};
+use openclaw_tests::fake_telegram::{Fault, FakeTelegram, OutboundTransport, TOKEN};
 use serde_json::json;
 
 const DEADLINE: Duration = Duration::from_secs(10);
 
-struct Out(Outbound);
-
-impl Transport for Out {
-    async fn post_json(&self, url: String, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
-        let mut res = self.0.post_json(&url, &[], body).await.map_err(|e| e.to_string())?;
-        let mut out = Vec::new();
-        while let Some(chunk) = res.chunk().await {
-            out.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
-        }
-        Ok((res.status(), out))
-    }
-}
-
-fn bot(tg: &FakeTelegram, token: &str) -> BotApi<Out> {
-    let config = OutboundConfig { connect_timeout: Duration::from_secs(5), read_timeout: None, extra_root_certs: Vec::new() };
-    BotApi::new(Out(Outbound::new(&config).expect("client")), &tg.api_root(), token)
+fn bot(tg: &FakeTelegram, token: &str) -> BotApi<OutboundTransport> {
+    tg.bot_api(token)
 }
 
 #[tokio::test]
@@ -51,8 +36,7 @@ async fn a_bad_token_fails_start_up_with_401_and_never_shows_the_secret() {
     // Unreachable API root: a transport error whose text keeps the token masked.
     let addr = tg.addr;
     drop(tg);
-    let config = OutboundConfig { connect_timeout: Duration::from_secs(5), read_timeout: None, extra_root_certs: Vec::new() };
-    let gone = BotApi::new(Out(Outbound::new(&config).expect("client")), &format!("http://{addr}"), TOKEN);
+    let gone = BotApi::new(OutboundTransport::new(), &format!("http://{addr}"), TOKEN);
     let err = gone.start_up().await.expect_err("unreachable");
     assert!(matches!(err, CallError::Transport(_)) && err.is_retryable(), "{err}");
     assert!(!err.to_string().contains("AAFakeToken"), "{err}");
