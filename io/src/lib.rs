@@ -33,6 +33,7 @@ pub mod reload;
 pub mod server;
 pub mod settings;
 pub mod signals;
+pub mod state_db;
 
 mod admission;
 mod http;

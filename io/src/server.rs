@@ -21,6 +21,7 @@ use crate::agent::runner::AgentRuntime;
 use crate::agent::Store;
 use crate::clock;
 use crate::config::ServerConfig;
+use crate::state_db::StateDb;
 use crate::error::IoError;
 use crate::settings::Settings;
 use crate::host::{FileHost, Host};
@@ -68,6 +69,9 @@ pub(crate) struct Shared {
     pub settings: ArcSwap<Settings>,
     /// The way into the hub for HTTP handlers (the same one [`Gateway::hub_handle`] gives).
     pub hub_handle: HubHandle,
+    /// The state database (`<state>/state/openclaw.sqlite`, in memory without a state dir);
+    /// opened on first use.
+    pub state_db: Arc<StateDb>,
 }
 
 impl Shared {
@@ -126,6 +130,10 @@ impl Gateway {
             shutdown_rx.clone(),
             status_tx,
         ));
+        let state_db = Arc::new(match &config.state_dir {
+            Some(dir) => StateDb::in_state_dir(std::path::Path::new(dir)),
+            None => StateDb::in_memory(),
+        });
         let shared = Arc::new(Shared {
             settings: ArcSwap::from_pointee(config.settings.clone()),
             port: local_addr.port(),
@@ -138,6 +146,7 @@ impl Gateway {
             tracker: Tracker(watch::channel(()).0),
             router,
             hub_handle: HubHandle::new(hub_tx.clone()),
+            state_db,
         });
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         // Listening: startup is over (protocol.md §2.5 step 1).
@@ -160,6 +169,11 @@ impl Gateway {
     /// [`crate::callers`].
     pub fn hub_handle(&self) -> HubHandle {
         self.handle.clone()
+    }
+
+    /// The state database (paired devices, channel offsets and pairing codes).
+    pub fn state_db(&self) -> Arc<StateDb> {
+        Arc::clone(&self.shared.state_db)
     }
 
     /// Hot reload (the running half of the one projection, [`Settings`]): runs started from
