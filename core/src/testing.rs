@@ -381,6 +381,10 @@ impl Harness {
                         self.transcript.push(format!("-> host {} ({who})", request.method_name()));
                         self.host_requests.push((caller, request));
                     }
+                    HubOutput::HttpAuth { caller, result } => {
+                        progressed = true;
+                        self.transcript.push(format!("-> {} auth {result:?}", caller.kind()));
+                    }
                     HubOutput::ToCaller(caller, event) => {
                         progressed = true;
                         self.transcript.push(format!("-> {} {}", caller.kind(), describe_caller_event(&event)));

@@ -57,9 +57,10 @@ pub(crate) enum HubInput {
     /// An HTTP request's `Authorization: Bearer` credential to check against `gateway.auth`
     /// on the hub's failed-attempt limiter (the one `connect` uses).
     HttpAuth {
+        caller: Caller,
         ip: std::net::IpAddr,
         bearer: Option<String>,
-        reply: tokio::sync::oneshot::Sender<Result<(), openclaw_core::hub::HttpAuthRefusal>>,
+        reply: AuthReply,
     },
     /// The answer to a `HubOutput::Host` request.
     HostReply {
@@ -67,6 +68,9 @@ pub(crate) enum HubInput {
         reply: Result<serde_json::Value, openclaw_core::wire::frames::ErrorShape>,
     },
 }
+
+/// Where the answer to one HTTP auth check goes (the request handler waits on it).
+pub(crate) type AuthReply = tokio::sync::oneshot::Sender<Result<(), openclaw_core::hub::HttpAuthRefusal>>;
 
 /// A `Gateway::shutdown` request.
 #[derive(Clone, Debug)]
@@ -94,24 +98,25 @@ pub(crate) async fn run(
 ) {
     let mut routes: BTreeMap<ConnId, Route> = BTreeMap::new();
     let mut callers: BTreeMap<Caller, mpsc::Sender<CallerEvent>> = BTreeMap::new();
+    let mut auths: BTreeMap<Caller, AuthReply> = BTreeMap::new();
     let mut store = runtime.store_outbox();
     let mut store_reported = false;
     let mut shutdown_open = true;
     loop {
-        let mut wait = drain(&mut hub, &routes, &mut callers, &mut runtime, &mut store, &host, &hub_tx).await;
+        let mut wait = drain(&mut hub, &routes, &mut callers, &mut auths, &mut runtime, &mut store, &host, &hub_tx).await;
         // The store queue filled up or caught up: the hub refuses or admits store work.
         while store.is_backed_up() != store_reported {
             store_reported = store.is_backed_up();
             let input = CoreInput::StoreBackpressure { backed_up: store_reported };
             hub.handle_input(clock::now(), clock::wall(), input);
-            wait = drain(&mut hub, &routes, &mut callers, &mut runtime, &mut store, &host, &hub_tx).await;
+            wait = drain(&mut hub, &routes, &mut callers, &mut auths, &mut runtime, &mut store, &host, &hub_tx).await;
         }
         // Callers nobody listens to any more (dropped streams, overflow): the hub forgets them.
         let gone: Vec<Caller> = callers.iter().filter(|(_, tx)| tx.is_closed()).map(|(c, _)| c.clone()).collect();
         for caller in gone {
             callers.remove(&caller);
             hub.handle_input(clock::now(), clock::wall(), CoreInput::CallerGone(caller));
-            wait = drain(&mut hub, &routes, &mut callers, &mut runtime, &mut store, &host, &hub_tx).await;
+            wait = drain(&mut hub, &routes, &mut callers, &mut auths, &mut runtime, &mut store, &host, &hub_tx).await;
         }
         let lifecycle = hub.lifecycle();
         status.send_if_modified(|l| std::mem::replace(l, lifecycle) != lifecycle);
@@ -161,8 +166,9 @@ pub(crate) async fn run(
                 Some(HubInput::HostReply { caller, reply }) => {
                     hub.handle_input(clock::now(), clock::wall(), CoreInput::HostReply { caller, reply });
                 }
-                Some(HubInput::HttpAuth { ip, bearer, reply }) => {
-                    let _ = reply.send(hub.authenticate_http(clock::now(), ip, bearer.as_deref()));
+                Some(HubInput::HttpAuth { caller, ip, bearer, reply }) => {
+                    auths.insert(caller.clone(), reply);
+                    hub.handle_input(clock::now(), clock::wall(), CoreInput::HttpAuth { caller, ip, bearer });
                 }
                 Some(HubInput::AgentConfig { config, timeout }) => {
                     let settings = CoreInput::AgentSettings { model_configured: config.model.is_some(), timeout };
@@ -193,6 +199,7 @@ async fn drain<J: From<StoreCommand> + Send + 'static>(
     hub: &mut Hub,
     routes: &BTreeMap<ConnId, Route>,
     callers: &mut BTreeMap<Caller, mpsc::Sender<CallerEvent>>,
+    auths: &mut BTreeMap<Caller, AuthReply>,
     runtime: &mut AgentRuntime,
     store: &mut StoreOutbox<J>,
     host: &Host,
@@ -207,6 +214,11 @@ async fn drain<J: From<StoreCommand> + Send + 'static>(
             // Never waits: a full store queue is a state the hub is told about, not a stall.
             HubOutput::Store(command) => store.push(command),
             HubOutput::Host { caller, request } => host.dispatch(caller, request, hub_tx.clone()),
+            HubOutput::HttpAuth { caller, result } => {
+                if let Some(reply) = auths.remove(&caller) {
+                    let _ = reply.send(result);
+                }
+            }
             HubOutput::Wait(wait) => return wait,
         }
         budget -= 1;

@@ -38,6 +38,10 @@ pub enum HubInput {
     History { caller: Caller, session_key: String, session_id: String, result: Result<HistoryPage, String> },
     /// The host's answer to a `HubOutput::Host` request, for the caller it named.
     HostReply { caller: Caller, reply: Result<serde_json::Value, ErrorShape> },
+    /// An HTTP request's `Authorization: Bearer` credential (`None`: none sent) from `ip`, to
+    /// check against `gateway.auth` on the failed-attempt limiter `connect` uses. Answered
+    /// with [`HubOutput::HttpAuth`](super::HubOutput::HttpAuth) for the same `caller`.
+    HttpAuth { caller: Caller, ip: core::net::IpAddr, bearer: Option<String> },
     /// The config watcher's status for `health.configReload`.
     ConfigReload { status: HotReloadStatus, last_error: Option<String> },
     /// The store writer's queue filled up (`true`) or caught up (`false`). While backed up,
@@ -74,6 +78,7 @@ impl Hub {
                 Err(message) => self.handle_history_failed(caller, &message),
             },
             HubInput::HostReply { caller, reply } => self.handle_host_reply(&caller, reply),
+            HubInput::HttpAuth { caller, ip, bearer } => self.handle_http_auth(now, caller, ip, bearer.as_deref()),
             HubInput::ConfigReload { status, last_error } => self.set_config_reload(wall, status, last_error),
             HubInput::StoreBackpressure { backed_up } => {
                 self.store_backed_up = if backed_up { self.store_backed_up.or(Some(wall)) } else { None };

@@ -99,6 +99,9 @@ pub enum HubOutput {
     /// [`HubInput::HostReply`] for the same caller; if that caller is gone by then (socket
     /// closed, HTTP client away) the answer goes nowhere.
     Host { caller: Caller, request: HostRequest },
+    /// The answer to [`HubInput::HttpAuth`] for the HTTP request `caller` names: `Ok` when the
+    /// bearer is the gateway's secret; otherwise why not, and how long to hold the refusal back.
+    HttpAuth { caller: Caller, result: Result<(), HttpAuthRefusal> },
     /// Nothing more until the deadline (or an input).
     Wait(Option<(Instant, HubTimer)>),
 }

@@ -24,7 +24,8 @@ pub(super) fn bearer(headers: &HeaderMap) -> Option<String> {
 /// after the limiter's escalating delay, as on the socket (loopback is delayed, not locked out).
 pub(super) async fn check(shared: &Shared, peer: &PeerInfo, headers: &HeaderMap) -> Result<(), HttpError> {
     let (reply, answer) = oneshot::channel();
-    let input = HubInput::HttpAuth { ip: peer.ip, bearer: bearer(headers), reply };
+    let caller = shared.hub_handle.http_caller();
+    let input = HubInput::HttpAuth { caller, ip: peer.ip, bearer: bearer(headers), reply };
     shared.hub.send(input).await.map_err(|_| HttpError::Unavailable)?;
     let refusal = match answer.await.map_err(|_| HttpError::Unavailable)? {
         Ok(()) => return Ok(()),
