@@ -193,22 +193,8 @@ async fn start(
     let hot = crate::reload::hot_reload_active(&current);
     let (reload_tx, reloads) = mpsc::channel(8);
     let loader = crate::reload::loader(paths.config_path.clone());
-    let pending_watch = match early_watch {
-        Ok(w) => Some(w),
-        // Typically a first start: the state folder did not exist yet; starting created it.
-        Err(_) => match ConfigWatcher::watch(&watched) {
-            Ok(w) => {
-                w.recheck();
-                Some(w)
-            }
-            Err(e) => {
-                tracing::warn!("config watcher error: {e}; hot reload is off");
-                None
-            }
-        },
-    };
-    let watcher = pending_watch.map(|w| w.run(current, loader, reload_tx));
-    gateway.set_config_reload(hot && watcher.is_some(), None).await;
+    let watcher = early_watch.run(current, loader, reload_tx);
+    gateway.set_config_reload(hot, None).await;
     Ok(Running { gateway, paths, watcher, reloads, sigusr1_allowed })
 }
 

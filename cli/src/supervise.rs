@@ -18,8 +18,7 @@ use crate::run::{RunError, Stopped};
 pub(crate) struct Running {
     pub gateway: Gateway,
     pub paths: Paths,
-    /// `None` when the config directory cannot be watched (logged).
-    pub watcher: Option<ConfigWatcher>,
+    pub watcher: ConfigWatcher,
     pub reloads: mpsc::Receiver<ReloadEvent>,
     /// `commands.restart`: an external SIGUSR1 may restart.
     pub sigusr1_allowed: bool,

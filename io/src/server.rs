@@ -114,12 +114,17 @@ impl Gateway {
         let hub_cfg = hub_config(&config, clock::wall());
         let store = open_store(config.state_dir.is_some().then(|| hub_cfg.sessions_path.clone())).await?;
         let mut hub = Hub::new(hub_cfg, clock::now(), clock::wall());
-        let store = Arc::new(store);
-        restore(&mut hub, &store).await?;
+        let (store, created_later) = match store {
+            Opened::Now(store) => (Arc::new(store), false),
+            Opened::Later(store) => (Arc::new(store), true),
+        };
+        if !created_later {
+            restore(&mut hub, &store).await?;
+        }
         let (status_tx, mut status_rx) = watch::channel(hub.lifecycle());
         let (shutdown_tx, shutdown_rx) = watch::channel(None);
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INPUT_CAPACITY);
-        let (runtime, store_writer) = AgentRuntime::new(config.settings.agent.clone(), store, hub_tx.clone())
+        let (runtime, store_writer) = AgentRuntime::new(config.settings.agent.clone(), Arc::clone(&store), hub_tx.clone())
             .map_err(|e| IoError::Agent(e.to_string()))?;
         let hub_task = tokio::spawn(hub_task::run(
             hub,
@@ -149,6 +154,16 @@ impl Gateway {
             state_db,
         });
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
+        if created_later {
+            // Create the new file now, beside the accept loop rather than before it; a failure
+            // is logged here and reported again by the first write that needs the file.
+            let store = Arc::clone(&store);
+            drop(tokio::task::spawn_blocking(move || {
+                if let Err(e) = store.ensure_open() {
+                    tracing::warn!("{e}");
+                }
+            }));
+        }
         // Listening: startup is over (protocol.md §2.5 step 1).
         hub_tx.send(HubInput::Ready).await.map_err(|_| IoError::Task("hub task ended".into()))?;
         status_rx
@@ -237,11 +252,28 @@ fn host_for(config: &ServerConfig) -> Host {
     }
 }
 
+/// The session store, opened now (there are sessions to restore) or created later.
+enum Opened {
+    Now(Store),
+    /// The file does not exist yet: nothing to restore, and creating it (the journal switch
+    /// and its `fsync`s) need not delay the first `hello-ok`.
+    Later(Store),
+}
+
 /// The session database under the state dir, or a private in-memory one without a state dir.
-async fn open_store(path: Option<String>) -> Result<Store, IoError> {
+async fn open_store(path: Option<String>) -> Result<Opened, IoError> {
     let opened = tokio::task::spawn_blocking(move || match path {
-        Some(p) => Store::open(std::path::Path::new(&p)),
-        None => Store::in_memory(),
+        Some(p) => {
+            let p = std::path::Path::new(&p);
+            if p.exists() {
+                Store::open(p).map(Opened::Now)
+            } else {
+                // Its folder now (no `fsync`; the state dir exists from here on, as before, and
+                // a folder that cannot be made still stops the start).
+                Store::deferred(p).with_folder().map(Opened::Later)
+            }
+        }
+        None => Store::in_memory().map(Opened::Now),
     })
     .await
     .map_err(|e| IoError::Task(e.to_string()))?;

@@ -126,6 +126,7 @@ impl StateDb {
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        crate::agent::store::no_checkpoint_on_close(&conn)?;
         migrate(&mut conn)?;
         Ok(conn)
     }

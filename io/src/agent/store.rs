@@ -2,9 +2,10 @@
 //! per write) holding sessions and their transcripts. Calls are blocking; the runtime makes
 //! them from `spawn_blocking`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, OptionalExtension};
 use openclaw_core::hub::{HistoryPage, HistoryQuery};
 use openclaw_core::wire::sessions::SessionEntry;
@@ -75,53 +76,55 @@ pub struct MessageOwner<'a> {
 }
 
 pub struct Store {
-    conn: Mutex<Connection>,
+    /// The file, for a store created on first use ([`Store::deferred`]).
+    path: Option<PathBuf>,
+    /// `None` until a deferred store is first used.
+    conn: Mutex<Option<Connection>>,
 }
 
 impl Store {
     /// Opens (creating) the database at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let shown = path.display().to_string();
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
-                path: shown.clone(),
-                source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
-            })?;
+        let conn = open_file(path)?;
+        Ok(Self { path: Some(path.to_owned()), conn: Mutex::new(Some(conn)) })
+    }
+
+    /// The database at `path`, created (and migrated) on first use rather than now: for a file
+    /// that does not exist yet, so creating it (journal switch, `fsync`s) is not on the
+    /// gateway's start-up path. There is nothing to restore from a file that does not exist.
+    /// An error creating it is reported by the first call that needs it.
+    pub fn deferred(path: &Path) -> Self {
+        Self { path: Some(path.to_owned()), conn: Mutex::new(None) }
+    }
+
+    /// Creates the folder of a deferred store's file now (cheap: no `fsync`).
+    pub fn with_folder(self) -> Result<Self, StoreError> {
+        if let Some(path) = &self.path {
+            create_folder(path)?;
         }
-        let conn = Connection::open(path).map_err(|source| StoreError::Open { path: shown, source })?;
-        Self::init(conn)
+        Ok(self)
     }
 
     /// A private database that lives as long as the process (no state dir).
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory()?)
+        let conn = init(Connection::open_in_memory()?)?;
+        Ok(Self { path: None, conn: Mutex::new(Some(conn)) })
     }
 
-    /// Durability: WAL with `synchronous = NORMAL`, set first so that even the switch to WAL on
-    /// a new file runs under it. A commit is atomic and consistent at once and durable from the
-    /// next checkpoint (a power loss may lose the last commits, never corrupt the file; a
-    /// process crash loses nothing). Pending migrations run in one transaction (one WAL commit, not one per version), so a
-    /// new database costs the journal switch and the WAL's own header sync, no per-step syncs.
-    fn init(mut conn: Connection) -> Result<Self, StoreError> {
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
-        if version < MIGRATIONS.len() {
-            let tx = conn.transaction()?;
-            for sql in &MIGRATIONS[version..] {
-                tx.execute_batch(sql)?;
-            }
-            tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
-            tx.commit()?;
-        }
-        Ok(Self { conn: Mutex::new(conn) })
+    /// Opens a deferred store now (a no-op once open); the first write need not wait for it.
+    pub fn ensure_open(&self) -> Result<(), StoreError> {
+        self.with(|_| Ok(()))
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T, rusqlite::Error>) -> Result<T, StoreError> {
-        let mut conn = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
-        Ok(f(&mut conn)?)
+        let mut slot = self.conn.lock().map_err(|_| StoreError::Poisoned)?;
+        if slot.is_none() {
+            if let Some(path) = &self.path {
+                *slot = Some(open_file(path)?);
+            }
+        }
+        let conn = slot.as_mut().ok_or(StoreError::Poisoned)?;
+        Ok(f(conn)?)
     }
 
     /// The last `limit` messages of a session id, oldest first, as the model is sent them.
@@ -353,6 +356,54 @@ impl Store {
     }
 }
 
+/// Opens (creating, with its folder) the database file at `path` and migrates it.
+fn open_file(path: &Path) -> Result<Connection, StoreError> {
+    create_folder(path)?;
+    let conn = Connection::open(path).map_err(|source| StoreError::Open { path: path.display().to_string(), source })?;
+    init(conn)
+}
+
+fn create_folder(path: &Path) -> Result<(), StoreError> {
+    let Some(dir) = path.parent() else { return Ok(()) };
+    std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+        path: path.display().to_string(),
+        source: rusqlite::Error::ToSqlConversionFailure(Box::new(e)),
+    })
+}
+
+/// Durability: WAL with `synchronous = NORMAL`, set first so that even the switch to WAL on
+/// a new file runs under it. A commit is atomic and consistent at once and durable from the
+/// next checkpoint (a power loss may lose the last commits, never corrupt the file; a
+/// process crash loses nothing). Pending migrations run in one transaction (one WAL commit, not
+/// one per version), so a new database costs the journal switch and the WAL's own header sync,
+/// no per-step syncs. Closing does not checkpoint (see [`no_checkpoint_on_close`]).
+fn init(mut conn: Connection) -> Result<Connection, StoreError> {
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    no_checkpoint_on_close(&conn)?;
+    let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version < MIGRATIONS.len() {
+        let tx = conn.transaction()?;
+        for sql in &MIGRATIONS[version..] {
+            tx.execute_batch(sql)?;
+        }
+        tx.pragma_update(None, "user_version", MIGRATIONS.len())?;
+        tx.commit()?;
+    }
+    Ok(conn)
+}
+
+/// `SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE`: closing the last connection leaves the WAL as it is
+/// instead of copying it into the database file (two `fsync`s and the pages' writes on the
+/// gateway's way out, ~2-20 ms). Nothing is lost: the WAL is a valid part of the database and
+/// the next open reads it; SQLite's automatic checkpoints (every ~1000 pages) still run while
+/// the gateway does.
+pub(crate) fn no_checkpoint_on_close(conn: &Connection) -> Result<(), rusqlite::Error> {
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true).map(drop)
+}
+
 /// Milliseconds since the epoch as ISO 8601 UTC (`2026-11-25T16:10:02.123Z`).
 fn iso(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
@@ -437,6 +488,44 @@ mod tests {
         s.delete_session(key, "sid", true).unwrap();
         assert!(s.load_sessions().unwrap().is_empty());
         assert!(s.history("sid", 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn closing_leaves_the_wal_and_the_next_open_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.sqlite");
+        {
+            let s = Store::open(&path).unwrap();
+            s.append_message(&owner("k", "sid", "r1"), &text("user", "kept", 5)).unwrap();
+        }
+        let wal = dir.path().join("s.sqlite-wal");
+        assert!(std::fs::metadata(&wal).unwrap().len() > 0, "no checkpoint on close: the commit is still in the WAL");
+        let s = Store::open(&path).unwrap();
+        assert!(s.is_intact().unwrap());
+        assert_eq!(s.history("sid", 10).unwrap(), [ChatMessage::User("kept".into())]);
+    }
+
+    #[test]
+    fn a_deferred_store_creates_its_file_on_first_use() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("agents/main/sessions.sqlite");
+        let s = Store::deferred(&path);
+        assert!(!path.exists(), "nothing is created before first use");
+        assert!(s.load_sessions().unwrap().is_empty());
+        assert!(path.exists());
+        s.append_message(&owner("k", "sid", "r1"), &text("user", "hi", 5)).unwrap();
+        drop(s);
+        let again = Store::open(&path).unwrap();
+        assert_eq!(again.load_sessions().unwrap()[0].key, "k");
+    }
+
+    #[test]
+    fn a_deferred_store_that_cannot_be_created_says_where() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("agents"), "a file where the folder should be").unwrap();
+        let s = Store::deferred(&dir.path().join("agents/main/sessions.sqlite"));
+        let err = s.ensure_open().unwrap_err();
+        assert!(err.to_string().contains("agents/main/sessions.sqlite"), "{err}");
     }
 
     #[test]
