@@ -56,6 +56,7 @@ pub mod redact;
 pub mod reload;
 pub mod schema;
 pub mod session;
+pub(crate) mod services;
 pub mod time;
 pub mod turn;
 pub mod wire;

@@ -81,7 +81,11 @@ mod tests {
                     assert_eq!(to, caller);
                     assert!(answer.replace(result).is_none(), "answered twice");
                 }
-                other => panic!("unexpected output {other:?}"),
+                other @ (HubOutput::ToSession(..)
+                | HubOutput::ToCaller(..)
+                | HubOutput::Run(_)
+                | HubOutput::Store(_)
+                | HubOutput::Host { .. }) => panic!("unexpected output {other:?}"),
             }
         }
         answer.expect("an answer for the caller")

@@ -66,7 +66,7 @@ impl Hub {
             HubInput::CallerGone(caller) => {
                 self.runs.forget(&caller);
                 self.agents.forget_caller(&caller);
-                self.sessions.reads.remove(&caller);
+                self.chat.forget_caller(&caller);
                 self.sync_timers();
             }
             HubInput::Timeout => self.handle_timeout(now, wall),

@@ -34,6 +34,7 @@ use crate::caller::{Caller, CallerEvent};
 use crate::ids::{CloseCode, ConnId, IdGen, RequestId, RunId, UnixMillis};
 use crate::limits::Limits;
 use crate::link::{HubToSession, PeerInfo, SessionEvent};
+use crate::services::chat::Chat;
 use crate::session::millis;
 use crate::time::{Instant, TimerKind, Timers};
 use crate::wire::codec::{encode_err, encode_ok, encode_response, EncodedEvent};
@@ -187,6 +188,8 @@ pub struct Hub {
     runs: RunTracker,
     agents: agent::AgentRuns,
     sessions: sessions::SessionIndex,
+    /// The chat service: `chat.history` reads in flight.
+    chat: Chat,
     /// The latest wall time an input brought (for events emitted from `begin_shutdown`).
     last_wall: UnixMillis,
     /// Replies held back (the loopback auth-failure delay), in due order.
@@ -244,6 +247,7 @@ impl Hub {
             runs: RunTracker::new(),
             agents: agent::AgentRuns::default(),
             sessions: sessions::SessionIndex::default(),
+            chat: Chat::default(),
             last_wall: wall,
             delayed: BTreeMap::new(),
             delayed_counter: 0,
@@ -485,7 +489,7 @@ impl Hub {
         let Some(old) = self.conns.remove(&conn) else { return };
         self.runs.forget_conn(conn);
         self.agents.forget_conn(conn);
-        self.sessions.reads.retain(|caller, _| !caller.is_on(conn));
+        self.chat.forget_conn(conn);
         self.delayed.retain(|_, (c, _)| *c != conn);
         // The row stays (marked `disconnect`) until the presence TTL removes it, as in the
         // reference.

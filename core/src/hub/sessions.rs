@@ -59,17 +59,6 @@ pub struct HistoryPage {
 #[derive(Debug, Default)]
 pub(super) struct SessionIndex {
     entries: BTreeMap<String, SessionEntry>,
-    /// `chat.history` reads the driver is carrying out, with what they asked for.
-    pub(super) reads: BTreeMap<Caller, PendingRead>,
-}
-
-/// A `chat.history` call waiting for its page.
-#[derive(Debug)]
-pub(super) struct PendingRead {
-    pub query: HistoryQuery,
-    pub agent_id: String,
-    /// `offset` was given (the tail result echoes it).
-    pub offset_given: bool,
 }
 
 impl SessionIndex {
