@@ -166,6 +166,7 @@ async fn start(
     server.config_path = Some(paths.config_path.display().to_string());
     server.state_dir = Some(paths.state_dir.display().to_string());
     server.verbose = args.verbose;
+    server.canvas_host = !env_truthy(std::env::var("OPENCLAW_SKIP_CANVAS_HOST").ok().as_deref());
     server.host = openclaw_io::Host::new(FileHost {
         config_path: paths.config_path.clone(),
         state_dir: paths.state_dir.clone(),
@@ -511,4 +512,9 @@ mod tests {
         };
         assert_eq!(src, Some(generated));
     }
+}
+
+/// A truthy environment value (`1`, `true`, `yes`, `on`, any case).
+fn env_truthy(value: Option<&str>) -> bool {
+    value.is_some_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
 }

@@ -31,6 +31,10 @@ pub struct ServerConfig {
     pub header_read_timeout: Duration,
     pub config_path: Option<String>,
     pub state_dir: Option<String>,
+    /// Serve the canvas host (`/__openclaw__/canvas/<id>/…` from
+    /// `<state_dir>/canvas/documents/<id>/`, live reload on `/__openclaw__/ws`). On by default;
+    /// the CLI turns it off for `OPENCLAW_SKIP_CANVAS_HOST=1`. Needs a `state_dir`.
+    pub canvas_host: bool,
     /// Debug logs of handshakes, requests, responses and events (secrets never logged).
     pub verbose: bool,
     /// Answers `logs.tail` and `config.*`; none: a [`FileHost`](crate::FileHost) on
@@ -50,6 +54,7 @@ impl ServerConfig {
             header_read_timeout: Duration::from_secs(10),
             config_path: None,
             state_dir: None,
+            canvas_host: true,
             verbose: false,
             host: Host::default(),
         }

@@ -36,6 +36,7 @@ pub mod signals;
 pub mod state_db;
 
 mod admission;
+mod canvas_reload;
 mod http;
 mod hub_task;
 mod identity;

@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use crate::admission::PreauthBudget;
 use crate::agent::runner::AgentRuntime;
 use crate::agent::Store;
+use crate::canvas_reload::CanvasHost;
 use crate::clock;
 use crate::config::ServerConfig;
 use crate::state_db::StateDb;
@@ -72,6 +73,8 @@ pub(crate) struct Shared {
     /// The state database (`<state>/state/openclaw.sqlite`, in memory without a state dir);
     /// opened on first use.
     pub state_db: Arc<StateDb>,
+    /// The canvas host, when on (a state dir and not `OPENCLAW_SKIP_CANVAS_HOST`).
+    pub canvas: Option<CanvasHost>,
 }
 
 impl Shared {
@@ -139,7 +142,16 @@ impl Gateway {
             Some(dir) => StateDb::in_state_dir(std::path::Path::new(dir)),
             None => StateDb::in_memory(),
         });
+        let canvas = match (&config.state_dir, config.canvas_host) {
+            (Some(dir), true) => Some(CanvasHost::start(PathBuf::from(dir).join("canvas").join("documents"))),
+            _ => None,
+        };
+        let router = match &canvas {
+            Some(host) => router.with_canvas(host.root.clone()),
+            None => router,
+        };
         let shared = Arc::new(Shared {
+            canvas,
             settings: ArcSwap::from_pointee(config.settings.clone()),
             port: local_addr.port(),
             preauth: PreauthBudget::new(config.max_preauth_per_ip),

@@ -20,12 +20,16 @@
 
 mod auth;
 mod body;
+mod canvas;
 mod error;
+mod files;
 mod openai;
 mod probes;
 pub(crate) mod sse;
 mod upgrade;
 
+#[cfg(test)]
+mod canvas_tests;
 #[cfg(test)]
 mod tests;
 
@@ -161,6 +165,11 @@ impl Router {
         openai::routes(endpoints).into_iter().fold(self, Self::route)
     }
 
+    /// Adds the canvas host's routes for documents under `root` (http.md §7).
+    pub(crate) fn with_canvas(self, root: std::path::PathBuf) -> Self {
+        canvas::routes(root).into_iter().fold(self, Self::route)
+    }
+
     /// Adds `route`. The table is built once at start, so a path that conflicts with another
     /// one, or a method served twice on one path, is a programming error and panics.
     pub(crate) fn route(mut self, route: Route) -> Self {
@@ -186,6 +195,9 @@ impl Router {
 /// Answers one HTTP request; an accepted upgrade spawns the session task.
 pub(crate) async fn handle(mut req: Request<Incoming>, remote: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
     if fastwebsockets::upgrade::is_upgrade_request(&req) {
+        if req.uri().path() == canvas::RELOAD_PATH && shared.canvas.is_some() {
+            return canvas::upgrade(&mut req, remote, &shared).await;
+        }
         return upgrade::upgrade(&mut req, remote, &shared);
     }
     let mut res = dispatch(req, remote, shared).await;
