@@ -15,9 +15,13 @@
 //! its one-pass DFA (captures are resolved by the bounded backtracker on the match span instead),
 //! each lazy-DFA cache is capped at [`LAZY_DFA_CACHE`], and the default list uses ASCII `\b`
 //! and `[0-9]` (as JavaScript's `\b` and `\d` are) instead of the Unicode tables: the 29 default
-//! patterns take ~0.6 MiB of heap instead of ~1.7 MiB.
+//! patterns take ~0.6 MiB of heap instead of ~1.7 MiB. The default list is compiled once per
+//! process, on first use or ahead of it by [`Redactor::prepare_defaults`] (the gateway calls it on
+//! a thread of its own at start, so the ~10 ms it takes are not spent before the port is bound),
+//! and shared by every [`Redactor`] built from it (a hot reload recompiles nothing).
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use regex_automata::meta::{self, Regex};
 use regex_automata::util::syntax;
@@ -123,10 +127,31 @@ pub struct PatternError {
     pub message: String,
 }
 
+/// The default list, compiled once per process ([`Patterns::Defaults`]).
+static DEFAULTS: OnceLock<Vec<Regex>> = OnceLock::new();
+
+fn defaults() -> &'static [Regex] {
+    DEFAULTS.get_or_init(|| {
+        default_sources()
+            .into_iter()
+            .filter_map(|(source, ci)| compile(&source, if ci { "i" } else { "" }).ok())
+            .collect()
+    })
+}
+
+/// Which patterns a [`Redactor`] applies.
+#[derive(Clone, Debug)]
+enum Patterns {
+    /// The default list (`DEFAULTS`, compiled on first use).
+    Defaults,
+    /// `logging.redactPatterns` as configured (empty with `redactSensitive: "off"`).
+    Configured(Vec<Regex>),
+}
+
 /// Compiled redaction rules; cheap to share behind an `Arc`.
 #[derive(Clone, Debug)]
 pub struct Redactor {
-    patterns: Vec<Regex>,
+    patterns: Patterns,
     /// With the default list: values of fields named like a secret are masked whole.
     field_keys: bool,
     /// Longest first, so a secret containing another is masked whole.
@@ -150,8 +175,8 @@ impl Redactor {
     ) -> (Self, Vec<PatternError>) {
         let mut errors = Vec::new();
         let compiled = match (mode, patterns) {
-            (RedactMode::Off, _) => Vec::new(),
-            (RedactMode::Tools, Some(list)) if !list.is_empty() => list
+            (RedactMode::Off, _) => Patterns::Configured(Vec::new()),
+            (RedactMode::Tools, Some(list)) if !list.is_empty() => Patterns::Configured(list
                 .iter()
                 .enumerate()
                 .filter(|(_, raw)| !raw.trim().is_empty())
@@ -167,11 +192,8 @@ impl Redactor {
                         })
                         .ok()
                 })
-                .collect(),
-            (RedactMode::Tools, _) => default_sources()
-                .into_iter()
-                .filter_map(|(source, ci)| compile(&source, if ci { "i" } else { "" }).ok())
-                .collect(),
+                .collect()),
+            (RedactMode::Tools, _) => Patterns::Defaults,
         };
         let field_keys = mode == RedactMode::Tools && patterns.is_none_or(<[String]>::is_empty);
         let mut secrets: Vec<String> = secrets
@@ -191,9 +213,23 @@ impl Redactor {
         )
     }
 
+    /// Compiles the default list now (a no-op once done): call it off the path that must not
+    /// wait; a [`Redactor`] that needs the list meanwhile waits for it instead of compiling twice.
+    pub fn prepare_defaults() {
+        defaults();
+    }
+
+    fn patterns(&self) -> &[Regex] {
+        match &self.patterns {
+            Patterns::Defaults => defaults(),
+            Patterns::Configured(list) => list,
+        }
+    }
+
     /// Whether redaction can never change anything (no patterns, no secrets).
     pub fn is_noop(&self) -> bool {
-        self.patterns.is_empty() && self.secrets.is_empty()
+        let no_patterns = matches!(&self.patterns, Patterns::Configured(list) if list.is_empty());
+        no_patterns && self.secrets.is_empty()
     }
 
     /// A structured field's value: masked whole when the field is named like a secret
@@ -216,7 +252,7 @@ impl Redactor {
                 out = Cow::Owned(out.replace(secret.as_str(), &mask_token(secret)));
             }
         }
-        for pattern in &self.patterns {
+        for pattern in self.patterns() {
             if let Cow::Owned(next) = redact_pattern(pattern, &out) {
                 out = Cow::Owned(next);
             }

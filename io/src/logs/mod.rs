@@ -446,6 +446,13 @@ pub fn install(
     settings: LogSettings,
     console: ConsoleSink,
 ) -> std::io::Result<(LogHandle, Vec<PatternError>)> {
+    if settings.redact_mode == RedactMode::Tools && settings.redact_patterns.is_empty() {
+        // The default redaction list takes ~10 ms to compile: on a thread of its own, so the
+        // gateway binds its port meanwhile; a line logged before it is ready waits for it.
+        let _ = std::thread::Builder::new()
+            .name("openclaw-redact".into())
+            .spawn(openclaw_core::redact::Redactor::prepare_defaults);
+    }
     let (layer, handle, errors) = layer(settings, console, None)?;
     let subscriber = tracing_subscriber::registry().with(layer);
     tracing::subscriber::set_global_default(subscriber).map_err(std::io::Error::other)?;
