@@ -45,6 +45,7 @@
 pub mod auth;
 pub mod caller;
 pub mod config;
+pub mod devices;
 pub mod error;
 pub mod hub;
 pub mod ids;

@@ -6,7 +6,7 @@ use core::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::scopes::{Role, ScopeSet};
-use crate::ids::{CloseCode, RequestId};
+use crate::ids::{CloseCode, Nonce, RequestId};
 use crate::methods::MethodCall;
 use crate::wire::codec::EncodedEvent;
 use crate::wire::connect::ConnectParams;
@@ -47,7 +47,8 @@ impl PeerInfo {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SessionEvent {
     /// The socket opened; sent once, first.
-    Opened { peer: Box<PeerInfo> },
+    /// `nonce` is the socket's `connect.challenge` nonce (a device proof must sign it).
+    Opened { peer: Box<PeerInfo>, nonce: Nonce },
     /// A schema-valid `connect`; the hub answers with `Accept` or `Reject`.
     Connect { id: RequestId, params: Box<ConnectParams> },
     /// An authorised request with typed params.

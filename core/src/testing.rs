@@ -107,6 +107,8 @@ pub struct Harness {
     pub run_commands: Vec<crate::hub::RunCommand>,
     /// What the hub asked the driver to persist, in order.
     pub store_commands: Vec<crate::hub::StoreCommand>,
+    /// Pairing-store batches the hub asked the driver to persist (one transaction each).
+    pub device_ops: Vec<Vec<crate::devices::StoreOp>>,
     /// Requests handed to the host, in order; answer them with
     /// [`HubInput::HostReply`](crate::hub::HubInput::HostReply).
     pub host_requests: Vec<(crate::caller::Caller, crate::wire::host::HostRequest)>,
@@ -142,6 +144,7 @@ impl Harness {
             two_stage_ids: BTreeSet::new(),
             run_commands: Vec::new(),
             store_commands: Vec::new(),
+            device_ops: Vec::new(),
             host_requests: Vec::new(),
             caller_events: Vec::new(),
         }
@@ -371,6 +374,10 @@ impl Harness {
                     HubOutput::Store(command) => {
                         progressed = true;
                         self.store_commands.push(command);
+                    }
+                    HubOutput::Devices(ops) => {
+                        progressed = true;
+                        self.device_ops.push(ops);
                     }
                     HubOutput::Host { caller, request } => {
                         progressed = true;

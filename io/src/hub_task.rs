@@ -16,6 +16,7 @@ use tokio::sync::{mpsc, watch};
 use crate::agent::runner::AgentRuntime;
 use crate::clock;
 use crate::host::Host;
+use crate::state_db::StateDb;
 use crate::store_queue::StoreOutbox;
 use crate::ws::Signals;
 
@@ -95,6 +96,7 @@ pub(crate) async fn run(
     mut inputs: mpsc::Receiver<HubInput>,
     mut shutdown: watch::Receiver<Option<ShutdownRequest>>,
     status: watch::Sender<Lifecycle>,
+    state_db: Arc<StateDb>,
 ) {
     let mut routes: BTreeMap<ConnId, Route> = BTreeMap::new();
     let mut callers: BTreeMap<Caller, mpsc::Sender<CallerEvent>> = BTreeMap::new();
@@ -103,20 +105,20 @@ pub(crate) async fn run(
     let mut store_reported = false;
     let mut shutdown_open = true;
     loop {
-        let mut wait = drain(&mut hub, &routes, &mut callers, &mut auths, &mut runtime, &mut store, &host, &hub_tx).await;
+        let mut wait = drain(&mut hub, &routes, &mut callers, &mut auths, &mut runtime, &mut store, &host, &hub_tx, &state_db).await;
         // The store queue filled up or caught up: the hub refuses or admits store work.
         while store.is_backed_up() != store_reported {
             store_reported = store.is_backed_up();
             let input = CoreInput::StoreBackpressure { backed_up: store_reported };
             hub.handle_input(clock::now(), clock::wall(), input);
-            wait = drain(&mut hub, &routes, &mut callers, &mut auths, &mut runtime, &mut store, &host, &hub_tx).await;
+            wait = drain(&mut hub, &routes, &mut callers, &mut auths, &mut runtime, &mut store, &host, &hub_tx, &state_db).await;
         }
         // Callers nobody listens to any more (dropped streams, overflow): the hub forgets them.
         let gone: Vec<Caller> = callers.iter().filter(|(_, tx)| tx.is_closed()).map(|(c, _)| c.clone()).collect();
         for caller in gone {
             callers.remove(&caller);
             hub.handle_input(clock::now(), clock::wall(), CoreInput::CallerGone(caller));
-            wait = drain(&mut hub, &routes, &mut callers, &mut auths, &mut runtime, &mut store, &host, &hub_tx).await;
+            wait = drain(&mut hub, &routes, &mut callers, &mut auths, &mut runtime, &mut store, &host, &hub_tx, &state_db).await;
         }
         let lifecycle = hub.lifecycle();
         status.send_if_modified(|l| std::mem::replace(l, lifecycle) != lifecycle);
@@ -195,6 +197,7 @@ pub(crate) async fn run(
 }
 
 /// Carries out outputs until `Wait`, yielding every [`BUDGET`] outputs.
+#[allow(clippy::too_many_arguments)]
 async fn drain<J: From<StoreCommand> + Send + 'static>(
     hub: &mut Hub,
     routes: &BTreeMap<ConnId, Route>,
@@ -204,6 +207,7 @@ async fn drain<J: From<StoreCommand> + Send + 'static>(
     store: &mut StoreOutbox<J>,
     host: &Host,
     hub_tx: &mpsc::Sender<HubInput>,
+    state_db: &StateDb,
 ) -> Option<(openclaw_core::Instant, openclaw_core::HubTimer)> {
     let mut budget = BUDGET;
     loop {
@@ -217,6 +221,13 @@ async fn drain<J: From<StoreCommand> + Send + 'static>(
             HubOutput::HttpAuth { caller, result } => {
                 if let Some(reply) = auths.remove(&caller) {
                     let _ = reply.send(result);
+                }
+            }
+            // Written before the outputs after it (an approval is on disk before it is
+            // answered); one short SQLite transaction.
+            HubOutput::Devices(ops) => {
+                if let Err(e) = crate::devices_db::apply(state_db, &ops) {
+                    tracing::error!("pairing store not saved: {e}");
                 }
             }
             HubOutput::Wait(wait) => return wait,

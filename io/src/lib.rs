@@ -34,6 +34,7 @@ pub mod server;
 pub mod settings;
 pub mod signals;
 pub mod state_db;
+pub mod devices_db;
 
 mod admission;
 mod canvas_reload;

@@ -124,6 +124,11 @@ impl Gateway {
         if !created_later {
             restore(&mut hub, &store).await?;
         }
+        let state_db = Arc::new(match &config.state_dir {
+            Some(dir) => StateDb::in_state_dir(std::path::Path::new(dir)),
+            None => StateDb::in_memory(),
+        });
+        load_devices(&mut hub, &state_db, config.settings.gateway.auto_approve_local()).await?;
         let (status_tx, mut status_rx) = watch::channel(hub.lifecycle());
         let (shutdown_tx, shutdown_rx) = watch::channel(None);
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INPUT_CAPACITY);
@@ -137,11 +142,8 @@ impl Gateway {
             hub_rx,
             shutdown_rx.clone(),
             status_tx,
+            Arc::clone(&state_db),
         ));
-        let state_db = Arc::new(match &config.state_dir {
-            Some(dir) => StateDb::in_state_dir(std::path::Path::new(dir)),
-            None => StateDb::in_memory(),
-        });
         let canvas = match (&config.state_dir, config.canvas_host) {
             (Some(dir), true) => Some(CanvasHost::start(PathBuf::from(dir).join("canvas").join("documents"))),
             _ => None,
@@ -304,6 +306,21 @@ async fn restore(hub: &mut Hub, store: &Arc<Store>) -> Result<(), IoError> {
     for (run, response, wait, finished_at) in results {
         hub.restore_run_result(clock::now(), clock::wall(), openclaw_core::RunId(run), &response, wait, finished_at);
     }
+    Ok(())
+}
+
+/// Loads the pairing store (paired devices survive a restart) and gives the hub a fresh
+/// device-token seed.
+async fn load_devices(hub: &mut Hub, db: &Arc<StateDb>, auto_approve_local: bool) -> Result<(), IoError> {
+    let d = Arc::clone(db);
+    let store = tokio::task::spawn_blocking(move || crate::devices_db::load(&d))
+        .await
+        .map_err(|e| IoError::Task(e.to_string()))?
+        .map_err(|e| IoError::Task(format!("loading paired devices: {e}")))?;
+    let mut token_seed = [0u8; 32];
+    getrandom::fill(&mut token_seed).map_err(|e| IoError::Task(format!("no randomness for device tokens: {e}")))?;
+    let load = openclaw_core::devices::DevicesLoad { store, token_seed, auto_approve_local };
+    hub.handle_input(clock::now(), clock::wall(), openclaw_core::HubInput::Devices(Box::new(load)));
     Ok(())
 }
 

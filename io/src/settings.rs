@@ -97,6 +97,9 @@ pub struct GatewaySettings {
     pub remote: RemoteConfig,
     /// `gateway.http.endpoints.*.enabled`.
     pub http: HttpEndpoints,
+    /// `gateway.nodes.pairing.autoApproveLocal` as written (see
+    /// [`GatewaySettings::auto_approve_local`]).
+    pub auto_approve_local: Option<bool>,
 }
 
 /// Which HTTP APIs the gateway serves (`gateway.http.endpoints.*.enabled`, all off by
@@ -187,7 +190,17 @@ impl GatewaySettings {
                 let on = |e: Option<core::EndpointConfig>| e.and_then(|e| e.enabled).unwrap_or(false);
                 HttpEndpoints { chat_completions: on(endpoints.chat_completions), responses: on(endpoints.responses) }
             },
+            auto_approve_local: config
+                .gateway()
+                .nodes
+                .and_then(|n| n.pairing)
+                .and_then(|p| p.auto_approve_local),
         })
+    }
+
+    /// Approve new loopback devices without an operator (`autoApproveLocal`, default true).
+    pub fn auto_approve_local(&self) -> bool {
+        self.auto_approve_local.unwrap_or(true)
     }
 }
 

@@ -25,7 +25,9 @@ pub struct Migration {
 }
 
 /// Applied in order on open; append only (a name, once released, never changes its SQL).
-pub const MIGRATIONS: &[Migration] = &[Migration {
+pub const MIGRATIONS: &[Migration] = &[SCHEMA_META, crate::devices_db::MIGRATION];
+
+const SCHEMA_META: Migration = Migration {
     name: "schema_meta",
     sql: "CREATE TABLE IF NOT EXISTS schema_meta (
   meta_key TEXT NOT NULL PRIMARY KEY,
@@ -36,7 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[Migration {
   created_at INTEGER NOT NULL,
   updated_at INTEGER NOT NULL
 ) STRICT;",
-}];
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateDbError {

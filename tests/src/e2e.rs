@@ -130,7 +130,14 @@ impl RawWs {
 
     /// The next frame, close or end of stream.
     pub async fn recv(&mut self) -> Msg {
-        let frame = within("a frame", self.ws.read_frame()).await;
+        self.recv_within(STEP).await
+    }
+
+    /// [`RawWs::recv`] with a longer bound (waiting for a slow peer process to act).
+    pub async fn recv_within(&mut self, limit: Duration) -> Msg {
+        let frame = tokio::time::timeout(limit, self.ws.read_frame())
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for a frame ({limit:?})"));
         let Ok(frame) = frame else { return Msg::Gone };
         match frame.opcode {
             OpCode::Text | OpCode::Binary => {

@@ -72,6 +72,8 @@ pub enum AuthFailure {
     PasswordMismatch,
     PasswordNotConfigured,
     RateLimited { retry_after_ms: u64 },
+    /// `auth.deviceToken` is not the live token of the device's pairing for that role.
+    DeviceTokenMismatch,
 }
 
 /// Checks the connect `auth` against the configured mode.
@@ -135,6 +137,7 @@ impl AuthFailure {
             Self::PasswordMismatch => "password_mismatch",
             Self::PasswordNotConfigured => "password_missing_config",
             Self::RateLimited { .. } => "rate_limited",
+            Self::DeviceTokenMismatch => "device_token_mismatch",
         }
     }
 
@@ -147,6 +150,7 @@ impl AuthFailure {
             Self::PasswordMismatch => "AUTH_PASSWORD_MISMATCH",
             Self::PasswordNotConfigured => "AUTH_PASSWORD_NOT_CONFIGURED",
             Self::RateLimited { .. } => "AUTH_RATE_LIMITED",
+            Self::DeviceTokenMismatch => "AUTH_DEVICE_TOKEN_MISMATCH",
         }
     }
 
@@ -156,7 +160,7 @@ impl AuthFailure {
             | Self::TokenNotConfigured
             | Self::PasswordMissing
             | Self::PasswordNotConfigured => "update_auth_configuration",
-            Self::TokenMismatch | Self::PasswordMismatch => "update_auth_credentials",
+            Self::TokenMismatch | Self::PasswordMismatch | Self::DeviceTokenMismatch => "update_auth_credentials",
             Self::RateLimited { .. } => "wait_then_retry",
         }
     }
@@ -193,6 +197,7 @@ impl AuthFailure {
             Self::RateLimited { .. } => {
                 "unauthorized: too many failed authentication attempts (retry later)".into()
             }
+            Self::DeviceTokenMismatch => "unauthorized: device token mismatch (rotate/reissue device token)".into(),
         }
     }
 
@@ -212,13 +217,21 @@ impl AuthFailure {
             | Self::TokenNotConfigured
             | Self::PasswordMissing
             | Self::PasswordMismatch
-            | Self::PasswordNotConfigured => error,
+            | Self::PasswordNotConfigured
+            | Self::DeviceTokenMismatch => error,
         }
     }
 
     /// Does this failure count toward the rate limiter? (Misconfiguration does not.)
     pub fn counts_as_attempt(self) -> bool {
-        matches!(self, Self::TokenMismatch | Self::PasswordMismatch | Self::TokenMissing | Self::PasswordMissing)
+        matches!(
+            self,
+            Self::TokenMismatch
+                | Self::PasswordMismatch
+                | Self::TokenMissing
+                | Self::PasswordMissing
+                | Self::DeviceTokenMismatch
+        )
     }
 }
 

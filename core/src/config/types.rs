@@ -77,6 +77,25 @@ pub struct GatewayConfig {
     pub reload: Option<ReloadConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nodes: Option<NodesConfig>,
+}
+
+/// `gateway.nodes`: device and node pairing.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodesConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pairing: Option<NodesPairingConfig>,
+}
+
+/// `gateway.nodes.pairing`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodesPairingConfig {
+    /// Approve a new device connecting from loopback without an operator (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_approve_local: Option<bool>,
 }
 
 /// `gateway.http`: the HTTP APIs on the gateway port (http.md §2-3).

@@ -4,16 +4,17 @@
 
 use serde_json::json;
 
+use super::devices::DeviceGrant;
 use super::{Conn, Hub, Lifecycle, OpenConn};
 use crate::auth::scopes::{Role, ScopeSet};
 use crate::auth::{authenticate, AuthFailure, FailureContext};
-use crate::ids::{CloseCode, ConnId, RequestId, UnixMillis};
+use crate::ids::{CloseCode, ConnId, Nonce, RequestId, UnixMillis};
 use crate::limits::{MIN_NODE_PROTOCOL, MIN_PROBE_PROTOCOL, PROTOCOL_VERSION};
 use crate::link::{HubToSession, PeerInfo};
 use crate::session::millis;
 use crate::time::Instant;
 use crate::wire::codec::{encode_err, encode_ok};
-use crate::wire::connect::{ClientId, ClientMode, ConnectParams};
+use crate::wire::connect::{ClientId, ClientMode, ConnectParams, DeviceIdentity};
 use crate::wire::events::SERVED_EVENTS;
 use crate::wire::frames::{ErrorCode, ErrorShape};
 use crate::wire::hello::{
@@ -21,6 +22,14 @@ use crate::wire::hello::{
     Suspension, SuspensionPhase,
 };
 use crate::methods::SERVED_METHODS;
+
+/// What an accepted `connect` was granted.
+struct Grant {
+    role: Role,
+    scopes: ScopeSet,
+    /// The paired device and its token, for a socket that proved a device identity.
+    device: Option<DeviceGrant>,
+}
 
 /// A refused `connect`: the error `res` and the close that follows it.
 struct Refusal {
@@ -45,10 +54,10 @@ impl Hub {
         id: RequestId,
         params: ConnectParams,
     ) {
-        let Some(Conn::Handshaking { peer }) = self.conns.get(&conn) else { return };
-        let peer = peer.clone();
-        match self.admit_connect(now, &peer, &params) {
-            Ok((role, scopes)) => self.open_conn(now, wall, conn, id, peer, params, role, scopes),
+        let Some(Conn::Handshaking { peer, nonce }) = self.conns.get(&conn) else { return };
+        let (peer, nonce) = (peer.clone(), nonce.clone());
+        match self.admit_connect(now, wall, &peer, &nonce, &params) {
+            Ok(grant) => self.open_conn(now, wall, conn, id, peer, params, grant),
             Err(refused) => {
                 let (refusal, delay) = *refused;
                 let msg = HubToSession::Reject {
@@ -71,9 +80,11 @@ impl Hub {
     fn admit_connect(
         &mut self,
         now: Instant,
+        wall: UnixMillis,
         peer: &PeerInfo,
+        nonce: &Nonce,
         params: &ConnectParams,
-    ) -> Result<(Role, ScopeSet), Box<(Refusal, std::time::Duration)>> {
+    ) -> Result<Grant, Box<(Refusal, std::time::Duration)>> {
         let refuse = |r: Refusal| Box::new((r, std::time::Duration::ZERO));
         let is_node = params.role.as_deref() == Some("node") && params.client.mode == ClientMode::Node;
         match self.lifecycle {
@@ -95,7 +106,11 @@ impl Hub {
             let failure = AuthFailure::RateLimited { retry_after_ms: millis(remaining) };
             return Err(refuse(Refusal::policy(failure.to_error(ctx))));
         }
-        if let Err(failure) = authenticate(&self.config.auth, params.auth.as_ref()) {
+        let shared = authenticate(&self.config.auth, params.auth.as_ref());
+        if let Some(device) = &params.device {
+            return self.admit_device(now, wall, peer, nonce, params, role, device, shared);
+        }
+        if let Err(failure) = shared {
             // No secret offered and no device identity: the reference answers that a device
             // identity is required (observed), not AUTH_TOKEN_MISSING.
             if matches!(failure, AuthFailure::TokenMissing | AuthFailure::PasswordMissing)
@@ -111,8 +126,7 @@ impl Hub {
             return Err(Box::new((Refusal::policy(failure.to_error(ctx)), delay)));
         }
         self.limiter.record_success(peer.ip);
-        // Device identity (signatures, pairing, device tokens) is a later layer; until it
-        // exists every socket is device-less here, which nodes may never be (§3.4).
+        // A device-less socket: nodes must sign (§3.4).
         if role == Role::Node {
             return Err(refuse(device_required()));
         }
@@ -124,7 +138,56 @@ impl Hub {
         if let Some(cap) = &peer.scope_cap {
             scopes = scopes.intersect(cap);
         }
-        Ok((role, scopes))
+        Ok(Grant { role, scopes, device: None })
+    }
+
+    /// A `connect` with `device`: its proof first (each failure as the reference answers
+    /// it), then its credentials (the shared secret, or the device token of its pairing),
+    /// then the pairing decision.
+    #[allow(clippy::too_many_arguments)]
+    fn admit_device(
+        &mut self,
+        now: Instant,
+        wall: UnixMillis,
+        peer: &PeerInfo,
+        nonce: &Nonce,
+        params: &ConnectParams,
+        role: Role,
+        device: &DeviceIdentity,
+        shared: Result<(), AuthFailure>,
+    ) -> Result<Grant, Box<(Refusal, std::time::Duration)>> {
+        let refuse = |r: Refusal| Box::new((r, std::time::Duration::ZERO));
+        let verified = crate::devices::verify(device, params, role.as_str(), &nonce.0, wall)
+            .map_err(|failure| refuse(Refusal::policy(failure.to_error())))?;
+        let scopes: Vec<String> = match role {
+            Role::Node => Vec::new(),
+            Role::Operator => params.scopes.iter().flatten().map(|s| s.0.clone()).collect(),
+        };
+        if let Err(failure) = shared {
+            let auth = params.auth.as_ref();
+            let offered = auth.and_then(|a| a.device_token.as_deref());
+            let candidate = offered.or_else(|| auth.and_then(|a| a.token.as_deref()));
+            let valid = candidate
+                .is_some_and(|t| self.devices.store.verify_token(&verified.id, t, role.as_str(), &scopes));
+            if !valid {
+                let failure = if offered.is_some() { AuthFailure::DeviceTokenMismatch } else { failure };
+                let delay = if failure.counts_as_attempt() {
+                    self.limiter.record_failure(now, peer.ip)
+                } else {
+                    std::time::Duration::ZERO
+                };
+                let ctx = FailureContext { client: params.client.id, is_local: peer.is_direct_local() };
+                return Err(Box::new((Refusal::policy(failure.to_error(ctx)), delay)));
+            }
+        }
+        self.limiter.record_success(peer.ip);
+        match self.pair_device(wall, peer, params, role, &verified, &scopes) {
+            Ok(device) => Ok(Grant { role, scopes: Hub::device_scopes(peer, role, &scopes), device: Some(device) }),
+            Err(required) => {
+                let (error, reason) = required.to_error();
+                Err(refuse(Refusal { error, code: CloseCode::POLICY, reason }))
+            }
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -136,9 +199,9 @@ impl Hub {
         id: RequestId,
         peer: PeerInfo,
         params: ConnectParams,
-        role: Role,
-        scopes: ScopeSet,
+        grant: Grant,
     ) {
+        let Grant { role, scopes, device } = grant;
         // Operator rows are keyed by the connection (its hello-ok connId), so one client
         // instance with two sockets shows twice, as in the reference.
         let conn_uuid = self.ids.uuid();
@@ -147,7 +210,11 @@ impl Hub {
             let entry = client_presence(&peer, &params, role, &scopes, wall);
             self.presence.upsert(now, key.clone(), entry);
         }
-        let hello = self.hello(now, wall, conn_uuid, role, &scopes);
+        let mut hello = self.hello(now, wall, conn_uuid, role, &scopes);
+        if let Some(d) = &device {
+            hello.auth.device_token = Some(d.token.clone());
+            hello.auth.issued_at_ms = Some(d.issued_at_ms);
+        }
         let frame = encode_ok(&id, &hello);
         self.conns.insert(
             conn,
@@ -204,6 +271,8 @@ impl Hub {
                 method: self.config.auth.name(),
                 role: role.as_str().to_owned(),
                 scopes: scopes.names().map(str::to_owned).collect(),
+                device_token: None,
+                issued_at_ms: None,
             },
             policy: Policy {
                 max_payload: limits.max_payload as u64,

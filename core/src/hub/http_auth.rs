@@ -85,7 +85,8 @@ mod tests {
                 | HubOutput::ToCaller(..)
                 | HubOutput::Run(_)
                 | HubOutput::Store(_)
-                | HubOutput::Host { .. }) => panic!("unexpected output {other:?}"),
+                | HubOutput::Host { .. }
+                | HubOutput::Devices(_)) => panic!("unexpected output {other:?}"),
             }
         }
         answer.expect("an answer for the caller")

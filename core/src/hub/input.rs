@@ -51,6 +51,9 @@ pub enum HubInput {
     /// Hot reload of the agent settings: whether a default model is configured, and the
     /// default run timeout for runs started from now on.
     AgentSettings { model_configured: bool, timeout: std::time::Duration },
+    /// The pairing store as loaded from the state database, the device-token seed and the
+    /// pairing policy (sent once at start, before `Ready`).
+    Devices(Box<crate::devices::DevicesLoad>),
 }
 
 impl Hub {
@@ -83,6 +86,7 @@ impl Hub {
             HubInput::StoreBackpressure { backed_up } => {
                 self.store_backed_up = if backed_up { self.store_backed_up.or(Some(wall)) } else { None };
             }
+            HubInput::Devices(load) => self.load_devices(*load),
             HubInput::AgentSettings { model_configured, timeout } => {
                 self.set_model_configured(model_configured);
                 self.set_agent_timeout(timeout);

@@ -11,6 +11,7 @@
 pub(crate) mod agent;
 pub(crate) mod chat;
 mod connect;
+mod devices;
 pub(crate) mod handlers;
 mod http_auth;
 mod input;
@@ -31,7 +32,8 @@ use crate::auth::limiter::{AuthLimiter, RateLimitPolicy};
 use crate::auth::scopes::{Role, Scope, ScopeSet};
 use crate::auth::AuthMode;
 use crate::caller::{Caller, CallerEvent};
-use crate::ids::{CloseCode, ConnId, IdGen, RequestId, RunId, UnixMillis};
+use crate::devices::{Devices, StoreOp};
+use crate::ids::{CloseCode, ConnId, IdGen, Nonce, RequestId, RunId, UnixMillis};
 use crate::limits::Limits;
 use crate::link::{HubToSession, PeerInfo, SessionEvent};
 use crate::services::chat::Chat;
@@ -103,6 +105,9 @@ pub enum HubOutput {
     /// The answer to [`HubInput::HttpAuth`] for the HTTP request `caller` names: `Ok` when the
     /// bearer is the gateway's secret; otherwise why not, and how long to hold the refusal back.
     HttpAuth { caller: Caller, result: Result<(), HttpAuthRefusal> },
+    /// Persist these pairing-store changes in ONE transaction before carrying out the
+    /// outputs after it (an approval is on disk before anyone hears of it).
+    Devices(Vec<StoreOp>),
     /// Nothing more until the deadline (or an input).
     Wait(Option<(Instant, HubTimer)>),
 }
@@ -152,7 +157,7 @@ pub enum Lifecycle {
 
 #[derive(Clone, Debug)]
 enum Conn {
-    Handshaking { peer: PeerInfo },
+    Handshaking { peer: PeerInfo, nonce: Nonce },
     Open(Box<OpenConn>),
 }
 
@@ -203,6 +208,8 @@ pub struct Hub {
     store_backed_up: Option<UnixMillis>,
     /// Why the last config reload was not applied (`health.configReload.lastError`).
     reload_error: Option<ReloadError>,
+    /// Pairing store, device tokens and pairing policy (`crate::devices`).
+    devices: Devices,
     timers: Timers<HubTimer>,
     ids: IdGen,
     out: VecDeque<HubOutput>,
@@ -255,6 +262,7 @@ impl Hub {
             reload_error: None,
             store_backed_up: None,
             tool_recipients: agent::ToolRecipients::default(),
+            devices: Devices::default(),
             timers,
             out: VecDeque::new(),
         };
@@ -296,8 +304,8 @@ impl Hub {
     pub(crate) fn handle_session(&mut self, now: Instant, wall: UnixMillis, conn: ConnId, event: SessionEvent) {
         self.last_wall = wall;
         match event {
-            SessionEvent::Opened { peer } => {
-                self.conns.insert(conn, Conn::Handshaking { peer: *peer });
+            SessionEvent::Opened { peer, nonce } => {
+                self.conns.insert(conn, Conn::Handshaking { peer: *peer, nonce });
                 if matches!(self.lifecycle, Lifecycle::Draining | Lifecycle::Drained) {
                     self.to(conn, HubToSession::Close {
                         code: CloseCode::SERVICE_RESTART,
@@ -330,6 +338,7 @@ impl Hub {
             self.timers.set(HubTimer::Tick, now + self.config.limits.tick_interval);
             let tick = EncodedEvent::new("tick", &TickEvent { ts: wall }, None, true);
             self.broadcast(tick, Audience::All);
+            self.expire_pairing(wall);
         }
         if self.timers.is_due(HubTimer::HealthRefresh, now) {
             self.timers.set(HubTimer::HealthRefresh, now + self.config.limits.health_refresh_interval);

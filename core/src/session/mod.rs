@@ -116,7 +116,7 @@ impl Session {
             liveness: Liveness::Idle,
             out: VecDeque::new(),
         };
-        session.out.push_back(Output::ToHub(SessionEvent::Opened { peer: Box::new(peer) }));
+        session.out.push_back(Output::ToHub(SessionEvent::Opened { peer: Box::new(peer), nonce: nonce.clone() }));
         let challenge = ConnectChallenge {
             nonce,
             ts: wall,

@@ -126,11 +126,16 @@ pub enum AuthModeName {
 
 /// `hello-ok.auth` (closed): the live, enforced grant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct HelloAuth {
     pub method: AuthModeName,
     pub role: String,
     pub scopes: Vec<String>,
+    /// A paired device's token for this role (send it as `auth.deviceToken` next time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_at_ms: Option<u64>,
 }
 
 /// `hello-ok.policy` (closed).

@@ -1,0 +1,261 @@
+//! Device identity and pairing through the hub, under virtual time: silent loopback approval,
+//! NOT_PAIRED for everyone else, device tokens, forged / replayed / mismatched identities,
+//! expiry, scope upgrades.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use ed25519_dalek::{Signer as _, SigningKey};
+use openclaw_core::devices::{proof, DevicesLoad, PairingStore, StoreOp};
+use openclaw_core::testing::{test_config, Harness};
+use openclaw_core::{ConnId, HubInput, PeerInfo};
+use serde_json::{json, Value};
+
+fn remote() -> PeerInfo {
+    PeerInfo {
+        ip: "192.0.2.50".parse().unwrap(),
+        forwarded: false,
+        origin: None,
+        host_is_local: false,
+        scope_cap: None,
+    }
+}
+
+fn harness(auto_approve_local: bool) -> Harness {
+    let mut h = Harness::new(test_config());
+    let load = DevicesLoad { store: PairingStore::default(), token_seed: [9; 32], auto_approve_local };
+    let (now, wall) = (h.now, h.wall());
+    h.hub.handle_input(now, wall, HubInput::Devices(Box::new(load)));
+    h.pump();
+    h
+}
+
+/// A device: its key and how it signs a connect.
+struct Device {
+    key: SigningKey,
+}
+
+impl Device {
+    fn new(seed: u8) -> Self {
+        Self { key: SigningKey::from_bytes(&[seed; 32]) }
+    }
+
+    fn id(&self) -> String {
+        proof::device_id_of(&self.key.verifying_key().to_bytes())
+    }
+
+    /// Node-host connect params, signed (v3) for the socket's `nonce` at `signed_at`.
+    fn node_params(&self, nonce: &str, signed_at: u64, auth: Value) -> Value {
+        self.params("node-host", "node", "node", &[], nonce, signed_at, auth)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn params(&self, client: &str, mode: &str, role: &str, scopes: &[&str], nonce: &str, signed_at: u64, auth: Value) -> Value {
+        let raw = self.key.verifying_key().to_bytes();
+        let token = ["token", "deviceToken"].iter().find_map(|k| auth.get(*k).and_then(Value::as_str)).unwrap_or("");
+        let text = format!(
+            "v3|{}|{client}|{mode}|{role}|{}|{signed_at}|{token}|{nonce}|linux|linux",
+            self.id(),
+            scopes.join(",")
+        );
+        json!({
+            "minProtocol": 4, "maxProtocol": 4,
+            "client": {"id": client, "displayName": "vm", "version": "2026.9.6", "platform": "linux",
+                       "deviceFamily": "Linux", "mode": mode},
+            "role": role, "scopes": scopes, "auth": auth,
+            "device": {"id": self.id(), "publicKey": URL_SAFE_NO_PAD.encode(raw),
+                       "signature": URL_SAFE_NO_PAD.encode(self.key.sign(text.as_bytes()).to_bytes()),
+                       "signedAt": signed_at, "nonce": nonce},
+        })
+    }
+}
+
+fn nonce(conn: ConnId) -> String {
+    format!("nonce-{}", conn.0)
+}
+
+fn connect_node(h: &mut Harness, d: &Device, peer: PeerInfo, auth: Value) -> ConnId {
+    let c = h.open_with("node", peer);
+    let p = d.node_params(&nonce(c), h.wall().0, auth);
+    h.request(c, "c1", "connect", p);
+    c
+}
+
+fn response(h: &Harness, c: ConnId, id: &str) -> Value {
+    h.frames(c).into_iter().find(|f| f["type"] == "res" && f["id"] == id).unwrap_or_else(|| panic!("no res {id}"))
+}
+
+#[test]
+fn a_new_loopback_node_is_approved_silently_and_gets_a_device_token() {
+    let mut h = harness(true);
+    let d = Device::new(1);
+    let c = connect_node(&mut h, &d, PeerInfo::loopback(), json!({"token": "test-token"}));
+    let hello = response(&h, c, "c1");
+    assert_eq!(hello["ok"], true, "{hello}");
+    let auth = &hello["payload"]["auth"];
+    assert_eq!(auth["role"], "node");
+    assert_eq!(auth["scopes"], json!([]));
+    let token = auth["deviceToken"].as_str().expect("deviceToken").to_owned();
+    assert_eq!(URL_SAFE_NO_PAD.decode(&token).unwrap().len(), 32);
+    assert_eq!(auth["issuedAtMs"], json!(h.wall().0));
+    // One batch: the request recorded and approved in the same transaction.
+    assert_eq!(h.device_ops.len(), 1, "{:?}", h.device_ops);
+    let ops = &h.device_ops[0];
+    assert!(matches!(&ops[..], [StoreOp::PutPending(_), StoreOp::DropPending(_), StoreOp::PutPaired(p)] if p.approved_via == "silent" && p.device_id == d.id()));
+
+    // Later the device token alone authenticates it (no gateway token).
+    let c2 = connect_node(&mut h, &d, PeerInfo::loopback(), json!({"deviceToken": token}));
+    let hello = response(&h, c2, "c1");
+    assert_eq!(hello["ok"], true, "{hello}");
+    assert_eq!(hello["payload"]["auth"]["deviceToken"], json!(token), "the same token until rotated");
+    // A wrong device token is refused as the reference refuses it.
+    let c3 = connect_node(&mut h, &d, PeerInfo::loopback(), json!({"deviceToken": "nope"}));
+    h.advance(Duration::from_secs(5)); // failed credentials are answered after the failure delay
+    let err = response(&h, c3, "c1");
+    assert_eq!(err["error"]["details"]["code"], "AUTH_DEVICE_TOKEN_MISMATCH", "{err}");
+    assert_eq!(h.close_of(c3), Some((1008, "unauthorized: device token mismatch (rotate/reissue device token)".into())));
+    // Another device may not use it.
+    let other = Device::new(2);
+    let c4 = connect_node(&mut h, &other, remote(), json!({"deviceToken": token}));
+    h.advance(Duration::from_secs(5));
+    assert_eq!(response(&h, c4, "c1")["error"]["details"]["code"], "AUTH_DEVICE_TOKEN_MISMATCH");
+}
+
+#[test]
+fn a_remote_device_waits_for_an_operator_with_not_paired() {
+    let mut h = harness(true);
+    let op = h.connect_cli("op", &["operator.pairing"]);
+    let reader = h.connect_cli("reader", &["operator.read"]);
+    let d = Device::new(3);
+    let c = connect_node(&mut h, &d, remote(), json!({"token": "test-token"}));
+    let err = response(&h, c, "c1");
+    assert_eq!(err["ok"], false);
+    assert_eq!(err["error"]["code"], "NOT_PAIRED");
+    assert_eq!(err["error"]["message"], "pairing required: device is not approved yet");
+    let details = &err["error"]["details"];
+    let request_id = details["requestId"].as_str().expect("requestId").to_owned();
+    assert_eq!(
+        details,
+        &json!({"code": "PAIRING_REQUIRED", "reason": "not-paired", "requestId": request_id,
+                "remediationHint": "Approve this device from the pending pairing requests.",
+                "deviceId": d.id(), "requestedRole": "node"})
+    );
+    assert_eq!(
+        h.close_of(c),
+        Some((1008, format!("pairing required: device is not approved yet (requestId: {request_id})")))
+    );
+    let requested: Vec<Value> = h.frames(op).into_iter().filter(|f| f["event"] == "device.pair.requested").collect();
+    assert_eq!(requested.len(), 1);
+    let p = &requested[0]["payload"];
+    assert_eq!((p["requestId"].as_str(), p["deviceId"].as_str()), (Some(request_id.as_str()), Some(d.id().as_str())));
+    assert_eq!((p["clientId"].as_str(), p["role"].as_str(), p["silent"].as_bool()), (Some("node-host"), Some("node"), Some(false)));
+    assert_eq!(p["remoteIp"], "192.0.2.50");
+    assert!(h.frames(reader).iter().all(|f| f["event"] != "device.pair.requested"), "pairing scope only");
+
+    // Reconnecting reuses the request (no second event) until it expires after 5 minutes.
+    let c2 = connect_node(&mut h, &d, remote(), json!({"token": "test-token"}));
+    assert_eq!(response(&h, c2, "c1")["error"]["details"]["requestId"], json!(request_id));
+    assert_eq!(h.frames(op).iter().filter(|f| f["event"] == "device.pair.requested").count(), 1);
+    h.advance(Duration::from_secs(301));
+    assert!(
+        h.device_ops.iter().flatten().any(|o| o == &StoreOp::DropPending(request_id.clone())),
+        "expired request dropped: {:?}",
+        h.device_ops
+    );
+    let c3 = connect_node(&mut h, &d, remote(), json!({"token": "test-token"}));
+    assert_ne!(response(&h, c3, "c1")["error"]["details"]["requestId"], json!(request_id), "a fresh request");
+}
+
+#[test]
+fn with_auto_approve_local_off_loopback_devices_wait_too() {
+    let mut h = harness(false);
+    let c = connect_node(&mut h, &Device::new(4), PeerInfo::loopback(), json!({"token": "test-token"}));
+    assert_eq!(response(&h, c, "c1")["error"]["code"], "NOT_PAIRED");
+}
+
+#[test]
+fn forged_replayed_and_mismatched_identities_are_refused_as_the_reference() {
+    let mut h = harness(true);
+    let d = Device::new(5);
+    let auth = json!({"token": "test-token"});
+    let expect = |h: &mut Harness, c: ConnId, code: &str, message: &str| {
+        let err = response(h, c, "c1");
+        assert_eq!(err["error"]["code"], "INVALID_REQUEST", "{err}");
+        assert_eq!(err["error"]["message"], message);
+        assert_eq!(err["error"]["details"]["code"], code);
+        assert_eq!(h.close_of(c), Some((1008, message.to_owned())));
+    };
+    // Replayed: signed for another socket's challenge.
+    let c = h.open("replay");
+    let p = d.node_params("nonce-999", h.wall().0, auth.clone());
+    h.request(c, "c1", "connect", p);
+    expect(&mut h, c, "DEVICE_AUTH_NONCE_MISMATCH", "device nonce mismatch");
+    // Forged: the signature does not match the fields (role changed after signing).
+    let c = h.open("forged");
+    let mut p = d.node_params(&nonce(c), h.wall().0, auth.clone());
+    p["client"]["platform"] = json!("darwin");
+    h.request(c, "c1", "connect", p);
+    expect(&mut h, c, "DEVICE_AUTH_SIGNATURE_INVALID", "device signature invalid");
+    // Someone else's id with this key.
+    let c = h.open("wrong-id");
+    let mut p = d.node_params(&nonce(c), h.wall().0, auth.clone());
+    p["device"]["id"] = json!(Device::new(6).id());
+    h.request(c, "c1", "connect", p);
+    expect(&mut h, c, "DEVICE_AUTH_DEVICE_ID_MISMATCH", "device identity mismatch");
+    // Signed three minutes ago.
+    let c = h.open("stale");
+    let p = d.node_params(&nonce(c), h.wall().0 - 180_000, auth.clone());
+    h.request(c, "c1", "connect", p);
+    expect(&mut h, c, "DEVICE_AUTH_SIGNATURE_EXPIRED", "device signature expired");
+    // The proof is checked before the shared secret (as the reference orders them).
+    let c = h.open("proof-first");
+    let p = d.node_params("nonce-998", h.wall().0, json!({"token": "wrong"}));
+    h.request(c, "c1", "connect", p);
+    expect(&mut h, c, "DEVICE_AUTH_NONCE_MISMATCH", "device nonce mismatch");
+    assert!(h.device_ops.is_empty(), "nothing was paired: {:?}", h.device_ops);
+    // A valid device with a wrong gateway token is still unauthorized.
+    let c = h.open("bad-token");
+    let p = d.node_params(&nonce(c), h.wall().0, json!({"token": "wrong"}));
+    h.request(c, "c1", "connect", p);
+    h.advance(Duration::from_secs(5));
+    assert_eq!(response(&h, c, "c1")["error"]["details"]["code"], "AUTH_TOKEN_MISMATCH");
+}
+
+#[test]
+fn a_paired_operator_asking_for_more_scopes_needs_approval_even_on_loopback() {
+    let mut h = harness(true);
+    let d = Device::new(7);
+    let c = h.open("op1");
+    let p = d.params("cli", "cli", "operator", &["operator.read"], &nonce(c), h.wall().0, json!({"token": "test-token"}));
+    h.request(c, "c1", "connect", p);
+    let hello = response(&h, c, "c1");
+    assert_eq!(hello["payload"]["auth"]["scopes"], json!(["operator.read"]), "{hello}");
+    let c = h.open("op2");
+    let p = d.params("cli", "cli", "operator", &["operator.read", "operator.admin"], &nonce(c), h.wall().0, json!({"token": "test-token"}));
+    h.request(c, "c1", "connect", p);
+    let err = response(&h, c, "c1");
+    assert_eq!(err["error"]["code"], "NOT_PAIRED");
+    assert_eq!(err["error"]["message"], "pairing required: device is asking for more scopes than currently approved");
+    assert_eq!(err["error"]["details"]["reason"], "scope-upgrade");
+    // Asking for a role it never had is a role upgrade.
+    let c = h.open("node");
+    let p = d.node_params(&nonce(c), h.wall().0, json!({"token": "test-token"}));
+    h.request(c, "c1", "connect", p);
+    assert_eq!(response(&h, c, "c1")["error"]["details"]["reason"], "role-upgrade");
+}
+
+#[test]
+fn device_less_sockets_keep_the_old_rules() {
+    let mut h = harness(true);
+    // A node without a device is refused.
+    let c = h.open("node");
+    h.request(c, "c1", "connect", json!({"minProtocol": 4, "maxProtocol": 4,
+        "client": {"id": "node-host", "version": "1", "platform": "linux", "mode": "node"},
+        "role": "node", "auth": {"token": "test-token"}}));
+    assert_eq!(response(&h, c, "c1")["error"]["details"]["code"], "DEVICE_IDENTITY_REQUIRED");
+    // The local CLI keeps its scopes without a device.
+    let cli = h.connect_cli("cli", &["operator.admin"]);
+    assert_eq!(response(&h, cli, "c1")["payload"]["auth"]["scopes"], json!(["operator.admin"]));
+    assert!(response(&h, cli, "c1")["payload"]["auth"].get("deviceToken").is_none());
+}
