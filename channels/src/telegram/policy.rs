@@ -1,31 +1,7 @@
 //! Inbound DM access (spec §2.4): `dmPolicy` and `allowFrom`, and the decision for one sender.
 //! The effective allowlist is the config `allowFrom` ∪ the pairing store's approvals.
 
-/// `channels.telegram.dmPolicy`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum DmPolicy {
-    /// Unknown senders get a pairing code (the default).
-    #[default]
-    Pairing,
-    /// Only `allowFrom` (and approvals); others are dropped silently.
-    Allowlist,
-    /// Anyone (`allowFrom` must contain `"*"`).
-    Open,
-    /// No DMs at all.
-    Disabled,
-}
-
-impl DmPolicy {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pairing" => Self::Pairing,
-            "allowlist" => Self::Allowlist,
-            "open" => Self::Open,
-            "disabled" => Self::Disabled,
-            _ => return None,
-        })
-    }
-}
+pub use crate::policy::{DmDecision, DmPolicy};
 
 /// One `allowFrom` entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -91,17 +67,6 @@ impl DmAccess {
             DmPolicy::Pairing => DmDecision::Pair,
         }
     }
-}
-
-/// The decision for one inbound DM.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DmDecision {
-    /// Process it: run the agent.
-    Allow,
-    /// Create/refresh a pairing request; reply with the code only when newly created.
-    Pair,
-    /// Drop silently (logged).
-    Drop,
 }
 
 #[cfg(test)]
