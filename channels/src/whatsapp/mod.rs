@@ -1,12 +1,22 @@
-//! WhatsApp as a linked device (spec §4; the reference's plugin `@openclaw/whatsapp`): the pure
-//! rules, each unit-tested.
+//! WhatsApp as a linked device (spec §4; the reference's plugin `@openclaw/whatsapp`).
 //! - [`target`]: `send` targets, `allowFrom` entries and inbound JIDs normalised (E.164, user /
 //!   group / newsletter JIDs, `@lid`, the Brazil 9th-digit rule);
 //! - [`inbound`]: the verdict for one inbound message (broadcasts and our own echoes ignored,
 //!   the linked number always allowed, `dmPolicy` / `groupPolicy` / mention gating through the
-//!   shared [`crate::policy`]).
+//!   shared [`crate::policy`]);
+//! - [`link`]: the seam to a WhatsApp Web protocol implementation (connections, their events,
+//!   sends with a caller-chosen message id);
+//! - [`creds`]: the linked-device credentials in `<state>/credentials/whatsapp/<account>/`
+//!   (0600, atomic, backed up, deleted on logout);
+//! - [`ledger`]: the durable send ledger that makes `send` idempotent across restarts;
+//! - [`account`]: the QR login and the connection loop (reconnect backoff, logout detection,
+//!   `lastDisconnect`, inbound → agent → reply, sends).
 
+pub mod account;
+pub mod creds;
 pub mod inbound;
+pub mod ledger;
+pub mod link;
 pub mod target;
 
 use crate::pairing::PairingCode;
