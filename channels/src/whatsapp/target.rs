@@ -293,7 +293,7 @@ mod tests {
                 if let Ok(t) = normalize_target(&raw) {
                     prop_assert_eq!(normalize_target(&t.jid()), Ok(t.clone()));
                     if !raw.contains('@') {
-                        prop_assert_eq!(normalize_target(&t.to_string()), Ok(t.clone()));
+                        prop_assert_eq!(normalize_target(&t.to_string()), Ok(t));
                     }
                 }
             }
@@ -302,7 +302,7 @@ mod tests {
             #[test]
             fn brazil_numbers_are_stable(area in 11u32..100, rest in "9[0-9]{8}") {
                 let t = normalize_target(&format!("+55{area}{rest}")).expect("a number");
-                prop_assert_eq!(normalize_target(&t.to_string()), Ok(t.clone()));
+                prop_assert_eq!(normalize_target(&t.to_string()), Ok(t));
             }
 
             /// Any phone number in any punctuation normalises to `+` and its digits (Brazil aside).

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use openclaw_channels::pairing::{PairingStore, Upsert};
@@ -44,7 +44,7 @@ struct State {
     attempts: Vec<Attempt>,
     /// Messages the "server" kept: one per id.
     delivered: Vec<Attempt>,
-    ids: HashSet<String>,
+    ids: BTreeSet<String>,
     /// The next send is delivered, but the connection drops before the answer.
     lose_next_answer: bool,
     reads: Vec<(String, String)>,
