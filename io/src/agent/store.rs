@@ -16,6 +16,9 @@ use openclaw_core::turn::ChatMessage;
 
 use super::provider::{message_from_transcript, plain_text};
 
+/// `PRAGMA cache_size` (negative: KiB).
+const CACHE_KIB: i64 = -512;
+
 /// Schema versions, applied in order; `PRAGMA user_version` records the last one applied.
 const MIGRATIONS: &[&str] = &[
     // 1: sessions, their messages (per session id, so a reset starts a fresh transcript), and
@@ -382,6 +385,9 @@ fn init(mut conn: Connection) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    // Page cache: 512 KiB (SQLite's default is 2 MiB per connection, all of it kept once a
+    // long soak has touched that many pages; reads here are a session's last messages).
+    conn.pragma_update(None, "cache_size", CACHE_KIB)?;
     no_checkpoint_on_close(&conn)?;
     let version: usize = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if version < MIGRATIONS.len() {
