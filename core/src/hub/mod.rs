@@ -37,6 +37,7 @@ use crate::ids::{CloseCode, ConnId, IdGen, Nonce, RequestId, RunId, UnixMillis};
 use crate::limits::Limits;
 use crate::link::{HubToSession, PeerInfo, SessionEvent};
 use crate::services::chat::Chat;
+use crate::services::sessions::Sessions;
 use crate::session::millis;
 use crate::time::{Instant, TimerKind, Timers};
 use crate::wire::codec::{encode_err, encode_ok, encode_response, EncodedEvent};
@@ -192,7 +193,8 @@ pub struct Hub {
     limiter: AuthLimiter,
     runs: RunTracker,
     agents: agent::AgentRuns,
-    sessions: sessions::SessionIndex,
+    /// The sessions service: the session index.
+    sessions: Sessions,
     /// The chat service: `chat.history` reads in flight.
     chat: Chat,
     /// The latest wall time an input brought (for events emitted from `begin_shutdown`).
@@ -253,7 +255,7 @@ impl Hub {
             health: HealthSnapshot::default(),
             runs: RunTracker::new(),
             agents: agent::AgentRuns::default(),
-            sessions: sessions::SessionIndex::default(),
+            sessions: Sessions::default(),
             chat: Chat::default(),
             last_wall: wall,
             delayed: BTreeMap::new(),

@@ -1,15 +1,15 @@
-//! The session index (channels-agent-nodes.md §7): which sessions exist, their ids and usage.
-//! The hub owns it; the driver restores it at start ([`Hub::restore_sessions`]) and persists
-//! every change it is told about ([`StoreCommand`]). `sessions.list/reset/delete` read and
-//! change it.
-
-use std::collections::BTreeMap;
+//! `sessions.list/reset/delete` and the store commands (channels-agent-nodes.md §7). The
+//! session index and its rules are the sessions service's (`crate::services::sessions`); the
+//! hub routes to it, persists every row it returns ([`StoreCommand`]) and the driver restores
+//! it at start ([`Hub::restore_sessions`]).
 
 use serde_json::json;
 
 use super::agent::AbortOrigin;
 use super::{Hub, HubOutput};
 use crate::caller::Caller;
+pub(super) use crate::services::sessions::SessionRunEnd;
+use crate::services::sessions::{agent_of, archive_path, canonical_key};
 use crate::ids::{RunId, UnixMillis};
 use crate::time::Instant;
 use crate::wire::frames::ErrorShape;
@@ -56,32 +56,10 @@ pub struct HistoryPage {
     pub total: u64,
 }
 
-#[derive(Debug, Default)]
-pub(super) struct SessionIndex {
-    entries: BTreeMap<String, SessionEntry>,
-}
-
-impl SessionIndex {
-    pub(super) fn session_id(&self, key: &str) -> Option<String> {
-        self.entries.get(key).map(|e| e.session_id.clone())
-    }
-
-    /// The key of the session whose current id is `session_id`.
-    pub(super) fn key_of_session_id(&self, session_id: &str) -> Option<String> {
-        self.entries.values().find(|e| e.session_id == session_id).map(|e| e.key.clone())
-    }
-
-    pub(super) fn len(&self) -> usize {
-        self.entries.len()
-    }
-}
-
 impl Hub {
     /// Loads the persisted sessions (driver start-up, before any input).
     pub fn restore_sessions(&mut self, entries: Vec<SessionEntry>) {
-        for e in entries {
-            self.sessions.entries.insert(e.key.clone(), e);
-        }
+        self.sessions.restore(entries);
         // The health snapshot reports the session count.
         self.health = self.build_health(self.last_wall);
     }
@@ -93,30 +71,13 @@ impl Hub {
 
     /// As [`Hub::canonical_key`], scoping a bare key to `agent`.
     pub(super) fn canonical_key_for(&self, key: &str, agent: &str) -> String {
-        let d = &self.config.session_defaults;
-        let key = key.trim().to_lowercase();
-        if key.starts_with("agent:") || key == "global" || key == "unknown" {
-            key
-        } else if key == "main" || key == d.main_key {
-            format!("agent:{agent}:{}", d.main_key)
-        } else {
-            format!("agent:{agent}:{key}")
-        }
+        canonical_key(&self.config.session_defaults, key, agent)
     }
 
     /// The session a run uses, created on first use; returns its id.
     pub(super) fn touch_session(&mut self, key: &str, agent_id: &str, wall: UnixMillis) -> String {
-        let entry = match self.sessions.entries.get_mut(key) {
-            Some(e) => {
-                e.updated_at = wall;
-                e.clone()
-            }
-            None => {
-                let e = fresh_entry(key, self.ids.uuid(), agent_id, wall);
-                self.sessions.entries.insert(key.to_owned(), e.clone());
-                e
-            }
-        };
+        let ids = &mut self.ids;
+        let entry = self.sessions.touch(key, agent_id, wall, || ids.uuid());
         let id = entry.session_id.clone();
         self.out.push_back(HubOutput::Store(StoreCommand::SaveSession(entry)));
         id
@@ -124,70 +85,21 @@ impl Hub {
 
     /// Records the end of a run in its session.
     pub(super) fn session_run_ended(&mut self, key: &str, wall: UnixMillis, end: SessionRunEnd) {
-        let Some(e) = self.sessions.entries.get_mut(key) else { return };
-        e.updated_at = wall;
-        e.aborted_last_run = end.aborted;
-        e.input_tokens += end.input_tokens;
-        e.output_tokens += end.output_tokens;
-        if end.provider.is_some() {
-            e.model_provider = end.provider;
-            e.model = end.model;
+        if let Some(saved) = self.sessions.run_ended(key, wall, end) {
+            self.out.push_back(HubOutput::Store(StoreCommand::SaveSession(saved)));
         }
-        let saved = e.clone();
-        self.out.push_back(HubOutput::Store(StoreCommand::SaveSession(saved)));
     }
 
     /// A fresh session id for `key` (`/new`, `/reset`, `sessions.reset`).
     pub(super) fn reset_session(&mut self, key: &str, agent_id: &str, wall: UnixMillis) -> SessionEntry {
         let session_id = self.ids.uuid();
-        let entry = match self.sessions.entries.get(key) {
-            Some(old) => SessionEntry {
-                session_id,
-                updated_at: wall,
-                aborted_last_run: false,
-                input_tokens: 0,
-                output_tokens: 0,
-                ..old.clone()
-            },
-            None => fresh_entry(key, session_id, agent_id, wall),
-        };
-        self.sessions.entries.insert(key.to_owned(), entry.clone());
+        let entry = self.sessions.reset(key, agent_id, wall, session_id);
         self.out.push_back(HubOutput::Store(StoreCommand::SaveSession(entry.clone())));
         entry
     }
 
     pub(super) fn handle_sessions_list(&mut self, wall: UnixMillis, caller: Caller, p: SessionsListParams) {
-        let search = p.search.as_deref().map(str::to_lowercase);
-        let mut rows: Vec<&SessionEntry> = self
-            .sessions
-            .entries
-            .values()
-            .filter(|e| match e.kind() {
-                "global" => p.include_global == Some(true),
-                "unknown" => p.include_unknown == Some(true),
-                _ => true,
-            })
-            .filter(|e| p.agent_id.as_deref().is_none_or(|a| a == e.agent_id))
-            .filter(|e| p.active_minutes.is_none_or(|m| e.updated_at.0 + m * 60_000 >= wall.0))
-            .filter(|e| {
-                search.as_deref().is_none_or(|s| e.key.contains(s) || e.session_id.to_lowercase().contains(s))
-            })
-            .collect();
-        rows.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then_with(|| a.key.cmp(&b.key)));
-        if let Some(limit) = p.limit {
-            rows.truncate(limit as usize);
-        }
-        let sessions: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|e| {
-                json!({
-                    "key": e.key, "kind": e.kind(), "updatedAt": e.updated_at.0, "sessionId": e.session_id,
-                    "abortedLastRun": e.aborted_last_run, "inputTokens": e.input_tokens,
-                    "outputTokens": e.output_tokens, "totalTokens": e.input_tokens + e.output_tokens,
-                    "modelProvider": e.model_provider, "model": e.model,
-                })
-            })
-            .collect();
+        let sessions = self.sessions.list(wall, &p);
         let result = json!({
             "ts": wall.0,
             "path": self.config.sessions_path,
@@ -227,10 +139,11 @@ impl Hub {
             self.abort_run(now, wall, run, AbortOrigin::SessionDelete);
         }
         let mut archived = Vec::new();
-        let deleted = match self.sessions.entries.remove(&key) {
+        let deleted = match self.sessions.remove(&key) {
             Some(e) => {
                 let delete_transcript = p.delete_transcript.unwrap_or(true);
-                let archive = delete_transcript.then(|| self.archive_path(&e.agent_id, &e.session_id, wall)).flatten();
+                let state_dir = self.config.state_dir.as_deref();
+                let archive = delete_transcript.then(|| archive_path(state_dir, &e.agent_id, &e.session_id, wall)).flatten();
                 archived.extend(archive.clone());
                 self.out.push_back(HubOutput::Store(StoreCommand::DeleteSession {
                     key: key.clone(),
@@ -243,17 +156,6 @@ impl Hub {
             None => false,
         };
         self.respond_ok(&caller, &json!({ "ok": true, "key": key, "deleted": deleted, "archived": archived }));
-    }
-
-    /// `<state>/agents/<agentId>/sessions/<sessionId>.jsonl.deleted.<ms>`; none without a
-    /// state directory (an in-memory gateway keeps nothing).
-    fn archive_path(&self, agent_id: &str, session_id: &str, wall: UnixMillis) -> Option<String> {
-        let state = self.config.state_dir.as_deref()?.trim_end_matches('/');
-        // Ids come from clients: keep them to one safe path segment.
-        let safe = |s: &str| -> String {
-            s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_') { c } else { '_' }).collect()
-        };
-        Some(format!("{state}/agents/{}/sessions/{}.jsonl.deleted.{}", safe(agent_id), safe(session_id), wall.0))
     }
 }
 
@@ -270,37 +172,4 @@ pub(crate) fn reset(hub: &mut Hub, rq: super::Req, params: SessionsResetParams) 
 /// The `sessions.delete` method.
 pub(crate) fn delete(hub: &mut Hub, rq: super::Req, params: SessionsDeleteParams) {
     hub.handle_sessions_delete(rq.now, rq.wall, rq.caller, params);
-}
-
-/// Token and model facts about a finished run.
-pub(super) struct SessionRunEnd {
-    pub aborted: bool,
-    pub input_tokens: u64,
-    pub output_tokens: u64,
-    pub provider: Option<String>,
-    pub model: Option<String>,
-}
-
-/// A session that has had no run yet.
-fn fresh_entry(key: &str, session_id: String, agent_id: &str, wall: UnixMillis) -> SessionEntry {
-    SessionEntry {
-        key: key.to_owned(),
-        session_id,
-        agent_id: agent_id.to_owned(),
-        created_at: wall,
-        updated_at: wall,
-        aborted_last_run: false,
-        input_tokens: 0,
-        output_tokens: 0,
-        model_provider: None,
-        model: None,
-    }
-}
-
-fn agent_of(key: &str) -> Option<String> {
-    let mut parts = key.splitn(3, ':');
-    match (parts.next(), parts.next(), parts.next()) {
-        (Some("agent"), Some(id), Some(_)) if !id.is_empty() => Some(id.to_owned()),
-        _ => None,
-    }
 }

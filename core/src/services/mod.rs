@@ -5,3 +5,4 @@
 //! (`crate::hub::<service>`) hand each call to the service and deliver what comes back.
 
 pub(crate) mod chat;
+pub(crate) mod sessions;
