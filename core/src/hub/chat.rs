@@ -27,7 +27,7 @@ impl Hub {
         let message = match checked {
             SendMessage::Run(message) => message,
             SendMessage::Stop => {
-                let runs = self.agents.runs_of(&session_key);
+                let runs = self.agent.runs.runs_of(&session_key);
                 for run in runs.iter().rev() {
                     self.abort_run(now, wall, run, AbortOrigin::StopCommand);
                 }
@@ -39,7 +39,7 @@ impl Hub {
             return self.respond_err(&caller, &error);
         }
         let run = RunId(p.idempotency_key.clone());
-        match self.runs.admit_detached(now, &run) {
+        match self.agent.tracker.admit_detached(now, &run) {
             Admission::Started => {}
             Admission::Joined => {
                 return self.respond_ok(&caller, &json!({ "runId": run.0, "status": "in_flight" }));
@@ -78,7 +78,7 @@ impl Hub {
         let runs = match &p.run_id {
             Some(run_id) => {
                 let run = RunId(run_id.clone());
-                match self.agents.session_of(&run) {
+                match self.agent.runs.session_of(&run) {
                     Some(key) if key != session_key => {
                         let error = ErrorShape::invalid_request("runId does not match sessionKey");
                         return self.respond_err(&caller, &error);
@@ -87,7 +87,7 @@ impl Hub {
                     None => Vec::new(),
                 }
             }
-            None => self.agents.runs_of(&session_key),
+            None => self.agent.runs.runs_of(&session_key),
         };
         for run in runs.iter().rev() {
             self.abort_run(now, wall, run, AbortOrigin::Rpc);

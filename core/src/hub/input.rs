@@ -67,8 +67,7 @@ impl Hub {
                 self.sync_timers();
             }
             HubInput::CallerGone(caller) => {
-                self.runs.forget(&caller);
-                self.agents.forget_caller(&caller);
+                self.agent.forget_caller(&caller);
                 self.chat.forget_caller(&caller);
                 self.sync_timers();
             }

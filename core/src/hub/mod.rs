@@ -17,7 +17,6 @@ mod http_auth;
 mod input;
 mod live;
 mod presence;
-mod runs;
 pub(crate) mod sessions;
 #[cfg(test)]
 mod two_stage_tests;
@@ -36,6 +35,7 @@ use crate::devices::{Devices, StoreOp};
 use crate::ids::{CloseCode, ConnId, IdGen, Nonce, RequestId, RunId, UnixMillis};
 use crate::limits::Limits;
 use crate::link::{HubToSession, PeerInfo, SessionEvent};
+use crate::services::agent::AgentService;
 use crate::services::chat::Chat;
 use crate::services::sessions::Sessions;
 use crate::session::millis;
@@ -53,7 +53,7 @@ pub use agent::{AbortReason, RunCommand, RunStart};
 pub use http_auth::HttpAuthRefusal;
 pub use input::HubInput;
 pub use presence::PresenceStore;
-pub use runs::{Admission, RunOutcome, RunTracker};
+pub use crate::services::agent::tracker::{Admission, RunOutcome, RunTracker};
 pub use sessions::{HistoryPage, HistoryQuery, StoreCommand};
 
 /// Static facts and policy the hub runs with. What hot reload changes arrives as inputs
@@ -191,8 +191,9 @@ pub struct Hub {
     state_version: StateVersion,
     health: HealthSnapshot,
     limiter: AuthLimiter,
-    runs: RunTracker,
-    agents: agent::AgentRuns,
+    /// The agent service: admission and idempotency, runs in flight, `agent.wait`, tool
+    /// event recipients.
+    agent: AgentService,
     /// The sessions service: the session index.
     sessions: Sessions,
     /// The chat service: `chat.history` reads in flight.
@@ -203,9 +204,6 @@ pub struct Hub {
     delayed: BTreeMap<(Instant, u64), (ConnId, HubToSession)>,
     delayed_counter: u64,
     system_events: VecDeque<String>,
-    /// Who gets each active run's `tool` events: the sockets that started or joined it and
-    /// advertised `tool-events` (channels-agent-nodes.md §5.3). Pruned as runs end.
-    tool_recipients: agent::ToolRecipients,
     /// Since when the store writer's queue is backed up (`None`: it keeps up).
     store_backed_up: Option<UnixMillis>,
     /// Why the last config reload was not applied (`health.configReload.lastError`).
@@ -253,8 +251,7 @@ impl Hub {
             conns: BTreeMap::new(),
             state_version: StateVersion { presence: 1, health: 1 },
             health: HealthSnapshot::default(),
-            runs: RunTracker::new(),
-            agents: agent::AgentRuns::default(),
+            agent: AgentService::new(),
             sessions: Sessions::default(),
             chat: Chat::default(),
             last_wall: wall,
@@ -263,7 +260,6 @@ impl Hub {
             system_events: VecDeque::new(),
             reload_error: None,
             store_backed_up: None,
-            tool_recipients: agent::ToolRecipients::default(),
             devices: Devices::default(),
             timers,
             out: VecDeque::new(),
@@ -350,7 +346,7 @@ impl Hub {
             self.broadcast_presence(wall);
         }
         self.agent_timeouts(now, wall);
-        self.runs.expire(now);
+        self.agent.tracker.expire(now);
         self.limiter.prune(now);
         self.sync_timers();
     }
@@ -363,7 +359,7 @@ impl Hub {
         }
         self.lifecycle = Lifecycle::Draining;
         self.end_agent_runs_for_shutdown(now);
-        for run in self.runs.active_runs() {
+        for run in self.agent.tracker.active_runs() {
             let error = ErrorShape::new(ErrorCode::Unavailable, "gateway is shutting down")
                 .retry_after(restart_expected_ms.unwrap_or(1000));
             let payload = json!({ "runId": run.as_str(), "status": "error", "summary": "aborted" });
@@ -404,10 +400,8 @@ impl Hub {
         run: &RunId,
         accepted: &impl Serialize,
     ) -> Admission {
-        let admission = self.runs.admit(now, run, caller.clone());
-        if matches!(admission, Admission::Started | Admission::Joined) {
-            self.register_tool_recipient(run, &caller);
-        }
+        let wants_tools = self.wants_tool_events(&caller);
+        let admission = self.agent.admit(now, run, caller.clone(), wants_tools);
         match &admission {
             Admission::Started => self.respond_ok(&caller, accepted),
             Admission::Joined => {
@@ -439,7 +433,7 @@ impl Hub {
     /// One `agent` event payload of `run` to each non-socket caller waiting for it (sockets
     /// get the broadcast).
     fn send_to_run_callers(&mut self, run: &RunId, stream: &str, payload: &Value) {
-        let callers: Vec<Caller> = self.runs.waiters(run).iter().filter(|c| c.socket().is_none()).cloned().collect();
+        let callers: Vec<Caller> = self.agent.tracker.waiters(run).iter().filter(|c| c.socket().is_none()).cloned().collect();
         for caller in callers {
             let event = CallerEvent::Run { run: run.clone(), stream: stream.to_owned(), data: payload["data"].clone() };
             self.out.push_back(HubOutput::ToCaller(caller, event));
@@ -459,7 +453,7 @@ impl Hub {
         data: Value,
         session_key: Option<&str>,
     ) -> bool {
-        let Some(seq) = self.runs.next_event_seq(run) else { return false };
+        let Some(seq) = self.agent.tracker.next_event_seq(run) else { return false };
         let mut payload = json!({ "runId": run.as_str(), "stream": stream, "data": data });
         if let Some(key) = session_key {
             payload["sessionKey"] = json!(key);
@@ -473,7 +467,7 @@ impl Hub {
 
     /// Ends a run: every waiter still connected gets the final `res` on its request id.
     pub(crate) fn finish_run(&mut self, now: Instant, run: &RunId, outcome: RunOutcome) {
-        let waiters = self.runs.finish(now, run, outcome.clone());
+        let waiters = self.agent.tracker.finish(now, run, outcome.clone());
         for w in waiters {
             self.deliver_outcome(&w, run, &outcome);
         }
@@ -498,8 +492,7 @@ impl Hub {
 
     fn handle_closed(&mut self, now: Instant, wall: UnixMillis, conn: ConnId) {
         let Some(old) = self.conns.remove(&conn) else { return };
-        self.runs.forget_conn(conn);
-        self.agents.forget_conn(conn);
+        self.agent.forget_conn(conn);
         self.chat.forget_conn(conn);
         self.delayed.retain(|_, (c, _)| *c != conn);
         // The row stays (marked `disconnect`) until the presence TTL removes it, as in the
@@ -598,15 +591,15 @@ impl Hub {
             Some(at) => self.timers.set(HubTimer::PresenceExpiry, at),
             None => self.timers.stop(HubTimer::PresenceExpiry),
         }
-        match self.runs.next_expiry() {
+        match self.agent.tracker.next_expiry() {
             Some(at) => self.timers.set(HubTimer::IdempotencyExpiry, at),
             None => self.timers.stop(HubTimer::IdempotencyExpiry),
         }
-        match self.agents.next_run_deadline() {
+        match self.agent.runs.next_run_deadline() {
             Some(at) => self.timers.set(HubTimer::RunTimeout, at),
             None => self.timers.stop(HubTimer::RunTimeout),
         }
-        match self.agents.next_wait_deadline() {
+        match self.agent.runs.next_wait_deadline() {
             Some(at) => self.timers.set(HubTimer::AgentWait, at),
             None => self.timers.stop(HubTimer::AgentWait),
         }

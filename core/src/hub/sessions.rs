@@ -135,7 +135,7 @@ impl Hub {
         // (the run ends, its partial text is queued for the store before the delete), so the
         // reference's wait for the run to stop and its "still active" refusal never apply.
         // Queued runs first: ending the active one would start the next.
-        for run in self.agents.runs_of(&key).iter().rev() {
+        for run in self.agent.runs.runs_of(&key).iter().rev() {
             self.abort_run(now, wall, run, AbortOrigin::SessionDelete);
         }
         let mut archived = Vec::new();

@@ -4,5 +4,6 @@
 //! connections, broadcast, `seq`/`stateVersion` and shutdown; its method handlers
 //! (`crate::hub::<service>`) hand each call to the service and deliver what comes back.
 
+pub(crate) mod agent;
 pub(crate) mod chat;
 pub(crate) mod sessions;

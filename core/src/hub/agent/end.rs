@@ -1,17 +1,15 @@
 //! How an agent run ends: the lifecycle and `chat` events, the final `res`, the session's
 //! bookkeeping, the persisted result and `agent.wait` (protocol.md §5.6-5.7, §6.2-6.3).
 
-use std::collections::VecDeque;
-
 use serde_json::{json, Value};
 
 use super::super::sessions::{SessionRunEnd, StoreCommand};
 use super::super::{Audience, Hub, HubOutput, RunOutcome};
 use super::tools::{aborted_message, AbortOrigin};
-use super::{AgentRun, End};
+use super::End;
+use crate::services::agent::AgentRun;
 use crate::auth::scopes::Scope;
 use crate::ids::{RunId, UnixMillis};
-use crate::limits::MAX_IDEMPOTENCY_KEYS;
 use crate::session::millis;
 use crate::time::Instant;
 use crate::wire::agent::{RunErrorKind, Usage};
@@ -20,7 +18,7 @@ use crate::wire::frames::{ErrorCode, ErrorShape};
 
 impl Hub {
     pub(super) fn end_run(&mut self, now: Instant, wall: UnixMillis, run: &RunId, end: End) {
-        let Some(r) = self.agents.active.get(run) else { return };
+        let Some(r) = self.agent.runs.active.get(run) else { return };
         // The transcript keeps what the run produced, finished or not (§5.5, §7.3).
         let last_message = match &end {
             End::Completed { usage } => {
@@ -46,7 +44,7 @@ impl Hub {
         if let Some(message) = last_message {
             self.append_message(run, message);
         }
-        let Some(r) = self.agents.active.get(run) else { return };
+        let Some(r) = self.agent.runs.active.get(run) else { return };
         let (lifecycle, chat, wait, outcome) = match &end {
             End::Completed { usage } => {
                 let lifecycle = json!({ "phase": "end", "startedAt": r.started_wall.0, "endedAt": wall.0,
@@ -130,11 +128,11 @@ impl Hub {
             }
         };
         self.emit_agent(wall, run, "lifecycle", lifecycle);
-        let seq = self.agents.active.get(run).map_or(0, |r| r.last_seq);
+        let seq = self.agent.runs.active.get(run).map_or(0, |r| r.last_seq);
         let mut chat = chat;
         chat["seq"] = json!(seq);
         self.broadcast(EncodedEvent::new("chat", &chat, None, false), Audience::Operators(Scope::Read));
-        let Some(r) = self.agents.active.remove(run) else { return };
+        let Some(r) = self.agent.runs.active.remove(run) else { return };
         let usage = match &end {
             End::Completed { usage } => usage.unwrap_or_default(),
             End::Failed(_) | End::TimedOut | End::Shutdown | End::Aborted(_) => Usage::default(),
@@ -156,11 +154,7 @@ impl Hub {
         self.out.push_back(HubOutput::Store(save));
         self.record_wait_result(run, wait);
         self.finish_run(now, run, outcome);
-        let next = self.agents.queued.get_mut(&r.session_key).and_then(VecDeque::pop_front);
-        if self.agents.queued.get(&r.session_key).is_some_and(VecDeque::is_empty) {
-            self.agents.queued.remove(&r.session_key);
-        }
-        if let Some(next) = next {
+        if let Some(next) = self.agent.runs.next_queued(&r.session_key) {
             self.launch_run(now, wall, next);
         }
     }
@@ -185,27 +179,16 @@ impl Hub {
             let payload = response.get("payload").filter(|p| !p.is_null()).cloned();
             RunOutcome::Failed { payload, error }
         };
-        if self.runs.restore(now, &run, outcome, age) {
+        if self.agent.tracker.restore(now, &run, outcome, age) {
             self.record_wait_result(&run, wait);
         }
         self.sync_timers();
     }
 
+    /// Records `run`'s `agent.wait` answer; the calls waiting for it get it now.
     pub(super) fn record_wait_result(&mut self, run: &RunId, result: Value) {
-        let (done, keep): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.agents.waiters).into_iter().partition(|w| &w.run == run);
-        self.agents.waiters = keep;
-        for w in done {
-            self.respond_ok(&w.caller, &result);
-        }
-        if self.agents.ended.insert(run.clone(), result).is_none() {
-            self.agents.ended_order.push_back(run.clone());
-        }
-        while self.agents.ended.len() > MAX_IDEMPOTENCY_KEYS {
-            match self.agents.ended_order.pop_front() {
-                Some(old) => self.agents.ended.remove(&old),
-                None => break,
-            };
+        for caller in self.agent.runs.record_wait_result(run, result.clone()) {
+            self.respond_ok(&caller, &result);
         }
     }
 }

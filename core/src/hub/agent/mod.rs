@@ -1,22 +1,25 @@
-//! Agent runs (protocol.md §5.6-5.7, §6.2-6.3). The hub admits a run and answers `accepted`
-//! (through [`RunTracker`](super::RunTracker)), asks the driver to run it with
-//! [`RunCommand::Start`], turns the driver's [`RunReport`]s into `agent` and `chat` events and the
-//! final `res`, enforces the run timeout (AGENT_TIMEOUT) and answers `agent.wait`.
+//! Agent runs (protocol.md §5.6-5.7, §6.2-6.3), the hub's side: it admits a run and answers
+//! `accepted`, asks the driver to run it with [`RunCommand::Start`], turns the driver's
+//! [`RunReport`]s into `agent` and `chat` events, transcript writes and the final `res`,
+//! enforces the run timeout (AGENT_TIMEOUT) and answers `agent.wait`. What it keeps about runs
+//! (admission and idempotency, runs in flight and their queues, waits, tool-event recipients)
+//! is the agent service's state (`crate::services::agent`).
 
 mod end;
 mod tools;
-
-use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{json, Value};
 
 use self::end::{assistant_message, chat_head};
 use self::tools::user_message;
-pub(super) use self::tools::{AbortOrigin, ToolRecipients};
+pub(super) use self::tools::AbortOrigin;
+pub(super) use crate::services::agent::Launch;
+use crate::services::agent::runs::MAX_QUEUED_PER_SESSION;
+use crate::services::agent::{AgentRun, WaitWaiter};
 use super::{Audience, Hub, HubOutput, RunOutcome};
 use crate::auth::scopes::Scope;
 use crate::caller::Caller;
-use crate::ids::{ConnId, RunId, UnixMillis};
+use crate::ids::{RunId, UnixMillis};
 use crate::limits::{CHAT_DELTA_INTERVAL, DEFAULT_AGENT_WAIT, MAX_AGENT_WAITERS};
 use crate::methods::Denial;
 use crate::time::Instant;
@@ -44,22 +47,6 @@ pub enum AbortReason {
     Requested,
 }
 
-/// An admitted run, as `agent` and `chat.send` describe it.
-#[derive(Debug)]
-pub(super) struct Launch {
-    pub run: RunId,
-    pub session_key: String,
-    pub agent_id: String,
-    /// `/new` or `/reset`: start a fresh session first.
-    pub reset: bool,
-    pub message: String,
-    pub timeout: std::time::Duration,
-    pub provider: Option<String>,
-    pub model: Option<String>,
-    pub thinking: Option<String>,
-    pub extra_system_prompt: Option<String>,
-}
-
 /// Everything the driver needs to run one turn.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunStart {
@@ -76,98 +63,6 @@ pub struct RunStart {
     pub model: Option<String>,
     pub thinking: Option<String>,
     pub extra_system_prompt: Option<String>,
-}
-
-#[derive(Debug)]
-struct AgentRun {
-    session_key: String,
-    session_id: String,
-    agent_id: String,
-    started: Instant,
-    started_wall: UnixMillis,
-    deadline: Option<Instant>,
-    timeout_secs: u64,
-    text: String,
-    /// Bytes of `text` already sent in `chat` deltas.
-    chat_sent: usize,
-    last_chat: Option<Instant>,
-    last_seq: u64,
-    provider: Option<String>,
-    model: Option<String>,
-}
-
-#[derive(Debug)]
-struct WaitWaiter {
-    caller: Caller,
-    run: RunId,
-    deadline: Instant,
-}
-
-/// The hub's agent-run state.
-#[derive(Debug, Default)]
-pub(super) struct AgentRuns {
-    active: BTreeMap<RunId, AgentRun>,
-    /// `agent.wait` results of ended runs, oldest first in `ended_order`.
-    ended: BTreeMap<RunId, Value>,
-    ended_order: VecDeque<RunId>,
-    waiters: Vec<WaitWaiter>,
-    /// Runs admitted while their session was busy (one run per session at a time), in order.
-    queued: BTreeMap<String, VecDeque<Launch>>,
-}
-
-/// Runs waiting behind the active one of a session; beyond this a new run fails at once.
-const MAX_QUEUED_PER_SESSION: usize = 32;
-
-impl AgentRuns {
-    pub(super) fn next_run_deadline(&self) -> Option<Instant> {
-        self.active.values().filter_map(|r| r.deadline).min()
-    }
-
-    pub(super) fn next_wait_deadline(&self) -> Option<Instant> {
-        self.waiters.iter().map(|w| w.deadline).min()
-    }
-
-    /// Active and queued runs of a session (abort them in reverse: ending the active run
-    /// starts the next queued one).
-    pub(super) fn runs_of(&self, key: &str) -> Vec<RunId> {
-        let active = self.active.iter().filter(|(_, r)| r.session_key == key).map(|(id, _)| id.clone());
-        let queued = self.queued.get(key).into_iter().flatten().map(|l| l.run.clone());
-        active.chain(queued).collect()
-    }
-
-    /// The session of an active or queued run.
-    pub(super) fn session_of(&self, run: &RunId) -> Option<&str> {
-        if let Some(r) = self.active.get(run) {
-            return Some(r.session_key.as_str());
-        }
-        self.queued.iter().find(|(_, q)| q.iter().any(|l| &l.run == run)).map(|(k, _)| k.as_str())
-    }
-
-    fn is_queued(&self, run: &RunId) -> bool {
-        self.queued.values().any(|q| q.iter().any(|l| &l.run == run))
-    }
-
-    fn is_running(&self, key: &str) -> bool {
-        self.active.values().any(|r| r.session_key == key)
-    }
-
-    fn take_queued(&mut self, run: &RunId) -> Option<Launch> {
-        for q in self.queued.values_mut() {
-            if let Some(i) = q.iter().position(|l| &l.run == run) {
-                return q.remove(i);
-            }
-        }
-        None
-    }
-
-    pub(super) fn forget_conn(&mut self, conn: ConnId) {
-        self.waiters.retain(|w| !w.caller.is_on(conn));
-    }
-
-    /// A non-socket caller went away: it no longer waits for anything.
-    pub(super) fn forget_caller(&mut self, caller: &Caller) {
-        self.waiters.retain(|w| &w.caller != caller);
-    }
 }
 
 /// How a run ended, for the final `res`, the events and `agent.wait`.
@@ -286,11 +181,9 @@ impl Hub {
     /// Starts an admitted run: session bookkeeping, lifecycle `start`, [`RunCommand::Start`].
     pub(super) fn launch_run(&mut self, now: Instant, wall: UnixMillis, l: Launch) {
         // One run per session at a time (the session lane): later ones wait their turn.
-        if self.agents.is_running(&l.session_key) {
-            let queue = self.agents.queued.entry(l.session_key.clone()).or_default();
-            if queue.len() < MAX_QUEUED_PER_SESSION {
-                queue.push_back(l);
-                return;
+        if self.agent.runs.is_running(&l.session_key) {
+            if !self.agent.runs.queue_is_full(&l.session_key) {
+                return self.agent.runs.enqueue(l);
             }
             let message = format!("session {} is busy ({MAX_QUEUED_PER_SESSION} runs queued)", l.session_key);
             let error = ErrorShape::new(ErrorCode::Unavailable, message.clone()).retry_after(1000);
@@ -319,7 +212,7 @@ impl Hub {
             provider: None,
             model: None,
         };
-        self.agents.active.insert(l.run.clone(), agent_run);
+        self.agent.runs.active.insert(l.run.clone(), agent_run);
         self.append_message(&l.run, user_message(&l.run, &message, wall));
         self.emit_agent(wall, &l.run, "lifecycle", json!({ "phase": "start", "startedAt": wall.0 }));
         let start = RunStart {
@@ -339,19 +232,19 @@ impl Hub {
 
     pub(super) fn handle_agent_wait(&mut self, now: Instant, caller: Caller, p: AgentWaitParams) {
         let run = RunId(p.run_id);
-        if let Some(result) = self.agents.ended.get(&run).cloned() {
+        if let Some(result) = self.agent.runs.wait_result(&run).cloned() {
             return self.respond_ok(&caller, &result);
         }
         let timeout = p.timeout_ms.map_or(DEFAULT_AGENT_WAIT, std::time::Duration::from_millis);
         if timeout.is_zero() {
             return self.respond_ok(&caller, &json!({ "runId": run.0, "status": "timeout" }));
         }
-        if self.agents.waiters.len() >= MAX_AGENT_WAITERS {
+        if self.agent.runs.waiter_count() >= MAX_AGENT_WAITERS {
             let error = ErrorShape::new(ErrorCode::Unavailable, "too many pending agent.wait calls")
                 .retry_after(1000);
             return self.respond_err(&caller, &error);
         }
-        self.agents.waiters.push(WaitWaiter { caller, run, deadline: now + timeout });
+        self.agent.runs.add_waiter(WaitWaiter { caller, run, deadline: now + timeout });
         self.sync_timers();
     }
 
@@ -359,7 +252,7 @@ impl Hub {
     /// ended (timed out, aborted) are ignored. Poll after.
     pub(crate) fn handle_run(&mut self, now: Instant, wall: UnixMillis, run: &RunId, report: RunReport) {
         self.last_wall = wall;
-        let Some(active) = self.agents.active.get_mut(run) else { return };
+        let Some(active) = self.agent.runs.active.get_mut(run) else { return };
         match report {
             RunReport::Model { provider, model } => {
                 active.provider = Some(provider.clone());
@@ -391,7 +284,8 @@ impl Hub {
     /// Run deadlines and `agent.wait` deadlines that have passed.
     pub(super) fn agent_timeouts(&mut self, now: Instant, wall: UnixMillis) {
         let due: Vec<RunId> = self
-            .agents
+            .agent
+            .runs
             .active
             .iter()
             .filter(|(_, r)| r.deadline.is_some_and(|d| d <= now))
@@ -401,16 +295,8 @@ impl Hub {
             self.out.push_back(HubOutput::Run(RunCommand::Abort { run: run.clone(), reason: AbortReason::Timeout }));
             self.end_run(now, wall, &run, End::TimedOut);
         }
-        let (expired, keep): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.agents.waiters).into_iter().partition(|w| w.deadline <= now);
-        self.agents.waiters = keep;
-        for w in expired {
-            let answer = if self.agents.is_queued(&w.run) {
-                json!({ "runId": w.run.0, "status": "pending", "timeoutPhase": "queue", "providerStarted": false })
-            } else {
-                json!({ "runId": w.run.0, "status": "timeout" })
-            };
-            self.respond_ok(&w.caller, &answer);
+        for (caller, answer) in self.agent.runs.expire_waits(now) {
+            self.respond_ok(&caller, &answer);
         }
     }
 
@@ -419,21 +305,21 @@ impl Hub {
     pub(super) fn end_agent_runs_for_shutdown(&mut self, now: Instant) {
         let wall = self.last_wall;
         // Queued runs never start; the caller fails every admitted run still without a result.
-        self.agents.queued.clear();
-        let runs: Vec<RunId> = self.agents.active.keys().cloned().collect();
+        self.agent.runs.clear_queued();
+        let runs: Vec<RunId> = self.agent.runs.active.keys().cloned().collect();
         for run in runs {
             self.out.push_back(HubOutput::Run(RunCommand::Abort { run: run.clone(), reason: AbortReason::Shutdown }));
             self.end_run(now, wall, &run, End::Shutdown);
         }
         let error = ErrorShape::new(ErrorCode::Unavailable, "gateway is shutting down").retry_after(1000);
-        for w in std::mem::take(&mut self.agents.waiters) {
-            self.respond_err(&w.caller, &error);
+        for caller in self.agent.runs.take_waiters() {
+            self.respond_err(&caller, &error);
         }
     }
 
     /// Stops an active or queued run on request (`chat.abort`, a stop phrase, `sessions.delete`).
     pub(super) fn abort_run(&mut self, now: Instant, wall: UnixMillis, run: &RunId, origin: AbortOrigin) {
-        if let Some(l) = self.agents.take_queued(run) {
+        if let Some(l) = self.agent.runs.take_queued(run) {
             let payload = json!({ "runId": l.run.0, "status": "ok", "summary": "aborted" });
             self.record_wait_result(run, json!({ "runId": l.run.0, "status": "timeout", "stopReason": "aborted" }));
             return self.finish_run(now, run, RunOutcome::Ok(payload));
@@ -444,7 +330,7 @@ impl Hub {
     }
 
     fn maybe_chat_delta(&mut self, now: Instant, wall: UnixMillis, run: &RunId) {
-        let Some(r) = self.agents.active.get(run) else { return };
+        let Some(r) = self.agent.runs.active.get(run) else { return };
         if r.last_chat.is_some_and(|at| now < at + CHAT_DELTA_INTERVAL) {
             return;
         }
@@ -453,7 +339,7 @@ impl Hub {
 
     /// A `chat` delta with the text not yet sent, if any.
     fn flush_chat_delta(&mut self, now: Instant, wall: UnixMillis, run: &RunId) {
-        let Some(r) = self.agents.active.get_mut(run) else { return };
+        let Some(r) = self.agent.runs.active.get_mut(run) else { return };
         if r.chat_sent >= r.text.len() {
             return;
         }
@@ -468,8 +354,8 @@ impl Hub {
 
     /// One `agent` event of an active run: `{runId, stream, data, sessionKey, agentId, seq, ts}`.
     fn emit_agent(&mut self, wall: UnixMillis, run: &RunId, stream: &str, data: Value) {
-        let Some(seq) = self.runs.next_event_seq(run) else { return };
-        let Some(r) = self.agents.active.get_mut(run) else { return };
+        let Some(seq) = self.agent.tracker.next_event_seq(run) else { return };
+        let Some(r) = self.agent.runs.active.get_mut(run) else { return };
         r.last_seq = seq;
         let payload = json!({ "runId": run.0, "stream": stream, "data": data,
             "sessionKey": r.session_key, "agentId": r.agent_id, "seq": seq, "ts": wall.0 });

@@ -3,7 +3,6 @@
 //! text and `toolCall` parts), one `toolResult` per executed call, and the last assistant
 //! message — complete, failed, or cut short with `openclawAbort`.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
@@ -59,7 +58,7 @@ impl AbortOrigin {
 impl Hub {
     /// Queues one transcript message of `run` for the store.
     pub(super) fn append_message(&mut self, run: &RunId, message: Value) {
-        let Some(r) = self.agents.active.get(run) else { return };
+        let Some(r) = self.agent.runs.active.get(run) else { return };
         self.out.push_back(HubOutput::Store(StoreCommand::AppendMessage {
             session_key: r.session_key.clone(),
             session_id: r.session_id.clone(),
@@ -74,7 +73,7 @@ impl Hub {
     pub(super) fn handle_tool_calls(&mut self, now: Instant, wall: UnixMillis, run: &RunId, calls: &[ToolCall]) {
         // A final flush before the tool events, if the text grew (§5.7).
         self.flush_chat_delta(now, wall, run);
-        let Some(r) = self.agents.active.get_mut(run) else { return };
+        let Some(r) = self.agent.runs.active.get_mut(run) else { return };
         let mut content: Vec<Value> = Vec::new();
         if !r.text.is_empty() {
             content.push(json!({ "type": "text", "text": r.text }));
@@ -138,13 +137,13 @@ impl Hub {
     /// as small as the set of active runs.
     pub(in crate::hub) fn register_tool_recipient(&mut self, run: &RunId, caller: &Caller) {
         // Other callers get every event of their runs as values (`CallerEvent::Run`).
-        let Some((conn, _)) = caller.socket() else { return };
-        let runs = &self.runs;
-        self.tool_recipients.prune(|r| runs.is_active(r));
-        let wants = matches!(self.conns.get(&conn), Some(Conn::Open(open)) if open.tool_events);
-        if wants && self.runs.is_active(run) {
-            self.tool_recipients.add(run, conn);
-        }
+        let wants = self.wants_tool_events(caller);
+        self.agent.add_tool_recipient(run, caller, wants);
+    }
+
+    /// `caller` is a request on an open socket that advertised `tool-events`.
+    pub(in crate::hub) fn wants_tool_events(&self, caller: &Caller) -> bool {
+        caller.socket().is_some_and(|(conn, _)| matches!(self.conns.get(&conn), Some(Conn::Open(open)) if open.tool_events))
     }
 
     /// Sends a `tool` agent event of `run` to its registered recipients that are still open
@@ -152,7 +151,8 @@ impl Hub {
     /// event is not built yet).
     pub(in crate::hub) fn send_tool_event(&mut self, run: &RunId, event: EncodedEvent) {
         let recipients: Vec<ConnId> = self
-            .tool_recipients
+            .agent
+            .tools
             .of(run)
             .iter()
             .copied()
@@ -162,53 +162,5 @@ impl Hub {
         for conn in recipients {
             self.to(conn, HubToSession::Event { event: Arc::clone(&event), sequenced: true });
         }
-    }
-}
-
-/// Who gets each active run's `tool` events: the sockets that started or joined it and
-/// advertised `tool-events`, in the order they came, each once.
-#[derive(Clone, Debug, Default)]
-pub(in crate::hub) struct ToolRecipients(BTreeMap<RunId, Vec<ConnId>>);
-
-impl ToolRecipients {
-    /// `conn` gets the `tool` events of `run` from now on (once, however often it joins).
-    pub(in crate::hub) fn add(&mut self, run: &RunId, conn: ConnId) {
-        let list = self.0.entry(run.clone()).or_default();
-        if !list.contains(&conn) {
-            list.push(conn);
-        }
-    }
-
-    /// Drops the entries of runs `active` no longer admits.
-    pub(in crate::hub) fn prune(&mut self, active: impl Fn(&RunId) -> bool) {
-        self.0.retain(|run, _| active(run));
-    }
-
-    /// The recipients of `run`'s `tool` events (none if nobody asked).
-    pub(in crate::hub) fn of(&self, run: &RunId) -> &[ConnId] {
-        self.0.get(run).map_or(&[], Vec::as_slice)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn run(s: &str) -> RunId {
-        RunId(s.into())
-    }
-
-    #[test]
-    fn recipients_are_kept_once_in_order_and_pruned_with_their_run() {
-        let mut t = ToolRecipients::default();
-        assert!(t.of(&run("a")).is_empty());
-        t.add(&run("a"), ConnId(2));
-        t.add(&run("a"), ConnId(1));
-        t.add(&run("a"), ConnId(2));
-        t.add(&run("b"), ConnId(3));
-        assert_eq!(t.of(&run("a")), [ConnId(2), ConnId(1)]);
-        t.prune(|r| r.as_str() == "b");
-        assert!(t.of(&run("a")).is_empty());
-        assert_eq!(t.of(&run("b")), [ConnId(3)]);
     }
 }

@@ -1,4 +1,4 @@
-//! Two-stage replies (protocol.md §5.6): a run is admitted once per idempotency key (which is
+//! Two-stage replies (protocol.md §5.6), the agent service's admission: a run is admitted once per idempotency key (which is
 //! its `runId`), answered `accepted` at once and with its final result later on the same request
 //! id. Duplicates while in flight join the run and get the same final result; finished results
 //! are replayed for 5 min (at most 1000 keys and [`MAX_IDEMPOTENCY_BYTES`] of results, oldest
