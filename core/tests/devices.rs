@@ -259,3 +259,115 @@ fn device_less_sockets_keep_the_old_rules() {
     assert_eq!(response(&h, cli, "c1")["payload"]["auth"]["scopes"], json!(["operator.admin"]));
     assert!(response(&h, cli, "c1")["payload"]["auth"].get("deviceToken").is_none());
 }
+
+/// The `res` payload of request `id` on `c` (panics on an error answer).
+fn ok_payload(h: &Harness, c: ConnId, id: &str) -> Value {
+    let r = response(h, c, id);
+    assert_eq!(r["ok"], true, "{r}");
+    r["payload"].clone()
+}
+
+#[test]
+fn an_operator_approves_a_remote_node_then_rotates_revokes_and_removes_it() {
+    let mut h = harness(true);
+    let pairing_only = h.connect_cli("pairing", &["operator.pairing"]);
+    let admin = h.connect_cli("admin", &["operator.admin"]);
+    let d = Device::new(8);
+    let c = connect_node(&mut h, &d, remote(), json!({"token": "test-token"}));
+    let request_id = response(&h, c, "c1")["error"]["details"]["requestId"].as_str().unwrap().to_owned();
+
+    h.request(pairing_only, "l1", "device.pair.list", json!({}));
+    let list = ok_payload(&h, pairing_only, "l1");
+    assert_eq!(list["paired"], json!([]));
+    assert_eq!(list["pending"][0]["requestId"], json!(request_id));
+    assert_eq!(list["pending"][0]["roles"], json!(["node"]));
+    // A node role needs an admin to approve (as captured).
+    h.request(pairing_only, "a1", "device.pair.approve", json!({"requestId": request_id}));
+    let denied = response(&h, pairing_only, "a1");
+    assert_eq!(denied["error"], json!({"code": "INVALID_REQUEST", "message": "device pairing approval denied"}));
+    h.request(admin, "a1", "device.pair.approve", json!({"requestId": "nope"}));
+    assert_eq!(response(&h, admin, "a1")["error"]["message"], "unknown requestId");
+    h.request(admin, "a2", "device.pair.approve", json!({"requestId": request_id}));
+    let approved = ok_payload(&h, admin, "a2");
+    assert_eq!(approved["requestId"], json!(request_id));
+    let device = &approved["device"];
+    assert_eq!(device["deviceId"], json!(d.id()));
+    assert_eq!(device["approvedVia"], "owner");
+    assert_eq!(device["tokens"][0]["role"], "node");
+    assert!(device["tokens"][0].get("token").is_none(), "no secrets: {device}");
+    let resolved: Vec<Value> = h.frames(pairing_only).into_iter().filter(|f| f["event"] == "device.pair.resolved").collect();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0]["payload"]["decision"], "approved");
+    assert_eq!(resolved[0]["payload"]["deviceId"], json!(d.id()));
+    // The approval was persisted as one batch before the answer.
+    assert!(matches!(&h.device_ops.last().unwrap()[..], [StoreOp::DropPending(id), StoreOp::PutPaired(_)] if *id == request_id));
+
+    // Now the node connects (from afar too) and shows as connected.
+    let node = connect_node(&mut h, &d, remote(), json!({"token": "test-token"}));
+    let token = ok_payload(&h, node, "c1")["auth"]["deviceToken"].as_str().unwrap().to_owned();
+    h.request(admin, "l2", "device.pair.list", json!({}));
+    let list = ok_payload(&h, admin, "l2");
+    assert_eq!(list["pending"], json!([]));
+    assert_eq!(list["paired"][0]["connected"], true);
+
+    // Rotation hands out a new token and closes the node's socket; the old token is dead.
+    h.request(admin, "r1", "device.token.rotate", json!({"deviceId": d.id(), "role": "node"}));
+    let rotated = ok_payload(&h, admin, "r1");
+    let fresh = rotated["token"].as_str().unwrap().to_owned();
+    assert_ne!(fresh, token);
+    assert_eq!(rotated["tokenDelivery"], "in-band");
+    assert_eq!(h.close_of(node), Some((4001, "device removed".into())));
+    let old = connect_node(&mut h, &d, remote(), json!({"deviceToken": token}));
+    h.advance(Duration::from_secs(5));
+    assert_eq!(response(&h, old, "c1")["error"]["details"]["code"], "AUTH_DEVICE_TOKEN_MISMATCH");
+    let again = connect_node(&mut h, &d, remote(), json!({"deviceToken": fresh}));
+    assert_eq!(ok_payload(&h, again, "c1")["auth"]["deviceToken"], json!(fresh));
+
+    // Rename broadcasts device.pair.changed.
+    h.request(admin, "n1", "device.pair.rename", json!({"deviceId": d.id(), "label": " kitchen "}));
+    assert_eq!(ok_payload(&h, admin, "n1"), json!({"deviceId": d.id(), "label": "kitchen"}));
+    assert!(h.frames(pairing_only).iter().any(|f| f["event"] == "device.pair.changed"));
+
+    // Revoke: the device token no longer works, the socket closes.
+    h.request(admin, "v1", "device.token.revoke", json!({"deviceId": d.id(), "role": "node"}));
+    assert_eq!(ok_payload(&h, admin, "v1")["role"], "node");
+    assert_eq!(h.close_of(again), Some((4001, "device removed".into())));
+    let revoked = connect_node(&mut h, &d, remote(), json!({"deviceToken": fresh}));
+    h.advance(Duration::from_secs(5));
+    assert_eq!(response(&h, revoked, "c1")["error"]["details"]["code"], "AUTH_DEVICE_TOKEN_MISMATCH");
+
+    // Remove: unpaired; with the gateway token it must pair again.
+    let back = connect_node(&mut h, &d, remote(), json!({"token": "test-token"}));
+    ok_payload(&h, back, "c1");
+    h.request(admin, "x1", "device.pair.remove", json!({"deviceId": d.id()}));
+    assert_eq!(ok_payload(&h, admin, "x1")["deviceId"], json!(d.id()));
+    assert_eq!(h.close_of(back), Some((4001, "device removed".into())));
+    h.request(admin, "x2", "device.pair.remove", json!({"deviceId": d.id()}));
+    assert_eq!(response(&h, admin, "x2")["error"]["message"], "unknown deviceId");
+    let unpaired = connect_node(&mut h, &d, remote(), json!({"token": "test-token"}));
+    assert_eq!(response(&h, unpaired, "c1")["error"]["code"], "NOT_PAIRED");
+}
+
+#[test]
+fn a_rejected_request_is_gone_and_the_device_asks_again() {
+    let mut h = harness(true);
+    let admin = h.connect_cli("admin", &["operator.admin"]);
+    let d = Device::new(9);
+    let c = connect_node(&mut h, &d, remote(), json!({"token": "test-token"}));
+    let request_id = response(&h, c, "c1")["error"]["details"]["requestId"].as_str().unwrap().to_owned();
+    h.request(admin, "j1", "device.pair.reject", json!({"requestId": request_id}));
+    assert_eq!(ok_payload(&h, admin, "j1"), json!({"requestId": request_id, "deviceId": d.id()}));
+    let resolved = h.frames(admin).into_iter().find(|f| f["event"] == "device.pair.resolved").unwrap();
+    assert_eq!(resolved["payload"]["decision"], "rejected");
+    h.request(admin, "j2", "device.pair.reject", json!({"requestId": request_id}));
+    assert_eq!(response(&h, admin, "j2")["error"]["message"], "unknown requestId");
+    h.request(admin, "l1", "device.pair.list", json!({}));
+    assert_eq!(ok_payload(&h, admin, "l1"), json!({"pending": [], "paired": []}));
+    // Bad params get the schema's answer.
+    h.request(admin, "b1", "device.pair.approve", json!({"requestId": ""}));
+    assert_eq!(response(&h, admin, "b1")["error"]["code"], "INVALID_REQUEST");
+    // Without the pairing scope: refused.
+    let reader = h.connect_cli("reader", &["operator.read"]);
+    h.request(reader, "l1", "device.pair.list", json!({}));
+    assert_eq!(response(&h, reader, "l1")["error"]["details"]["missingScope"], "operator.pairing");
+}

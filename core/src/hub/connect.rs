@@ -221,6 +221,7 @@ impl Hub {
             Conn::Open(Box::new(OpenConn {
                 role,
                 scopes: scopes.clone(),
+                device_id: device.as_ref().map(|d| d.device_id.clone()),
                 presence_key: presence_key.clone(),
                 tool_events: wants_tool_events(&params),
             })),

@@ -11,6 +11,7 @@
 pub(crate) mod agent;
 pub(crate) mod chat;
 mod connect;
+pub(crate) mod device_methods;
 mod devices;
 pub(crate) mod handlers;
 mod http_auth;
@@ -166,6 +167,8 @@ enum Conn {
 struct OpenConn {
     role: Role,
     scopes: ScopeSet,
+    /// The paired device this socket proved, if any.
+    device_id: Option<String>,
     presence_key: Option<String>,
     /// Advertised `caps: ["tool-events"]`: gets `tool` agent events of the runs it starts.
     tool_events: bool,

@@ -29,6 +29,9 @@
 use super::derive::method_table;
 use crate::wire::agent::{AgentAccepted, AgentParams, AgentWaitParams};
 use crate::wire::chat::{ChatAbortParams, ChatHistoryParams, ChatSendParams};
+use crate::wire::devices::{
+    DeviceIdParams, DevicePairRenameParams, DeviceTokenRevokeParams, DeviceTokenRotateParams, PairRequestParams,
+};
 use crate::wire::hello::{HealthSnapshot, PresenceEntry};
 use crate::wire::host::{ConfigApplyParams, ConfigPatchParams, ConfigSetParams, EmptyParams, LogsTailParams};
 use crate::wire::methods::{HealthParams, OkResult, StatusParams, SystemEventParams, SystemPresenceParams};
@@ -145,5 +148,47 @@ method_table! {
         params: Box<ConfigPatchParams> => "method.config.patch.params",
         scope: Admin,
         handler: handlers::config_patch,
+    },
+    /// `device.pair.list` (errata "Pairing store"): pending requests and paired devices
+    /// (`connected`, tokens without secrets).
+    DevicePairList = "device.pair.list" {
+        params: EmptyParams => "method.device.pair.list.params",
+        scope: Pairing,
+        handler: device_methods::list,
+    },
+    /// `device.pair.approve`: pairs the device (roles other than operator need admin) and
+    /// broadcasts `device.pair.resolved`.
+    DevicePairApprove = "device.pair.approve" {
+        params: PairRequestParams => "method.device.pair.approve.params",
+        scope: Pairing,
+        handler: device_methods::approve,
+    },
+    DevicePairReject = "device.pair.reject" {
+        params: PairRequestParams => "method.device.pair.reject.params",
+        scope: Pairing,
+        handler: device_methods::reject,
+    },
+    /// `device.pair.remove`: unpairs; the device's sockets close 4001.
+    DevicePairRemove = "device.pair.remove" {
+        params: DeviceIdParams => "method.device.pair.remove.params",
+        scope: Pairing,
+        handler: device_methods::remove,
+    },
+    DevicePairRename = "device.pair.rename" {
+        params: DevicePairRenameParams => "method.device.pair.rename.params",
+        scope: Pairing,
+        handler: device_methods::rename,
+    },
+    /// `device.token.rotate`: a new token for (device, role), returned in band; the old one
+    /// stops working and the device's sockets of that role close 4001.
+    DeviceTokenRotate = "device.token.rotate" {
+        params: DeviceTokenRotateParams => "method.device.token.rotate.params",
+        scope: Pairing,
+        handler: device_methods::token_rotate,
+    },
+    DeviceTokenRevoke = "device.token.revoke" {
+        params: DeviceTokenRevokeParams => "method.device.token.revoke.params",
+        scope: Pairing,
+        handler: device_methods::token_revoke,
     },
 }

@@ -43,4 +43,15 @@ pub struct ShutdownEvent {
 
 /// The events this gateway emits, in `hello-ok.features.events` order.
 pub const SERVED_EVENTS: &[&str] =
-    &["connect.challenge", "agent", "chat", "presence", "tick", "shutdown", "health"];
+    &[
+        "connect.challenge",
+        "agent",
+        "chat",
+        "presence",
+        "tick",
+        "shutdown",
+        "health",
+        "device.pair.requested",
+        "device.pair.resolved",
+        "device.pair.changed",
+    ];

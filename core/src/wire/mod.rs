@@ -4,6 +4,7 @@ pub mod agent;
 pub mod chat;
 pub mod codec;
 pub mod connect;
+pub mod devices;
 pub mod events;
 pub mod frames;
 pub mod hello;

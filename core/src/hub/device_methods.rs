@@ -1,0 +1,191 @@
+//! `device.pair.list|approve|reject|remove|rename` and `device.token.rotate|revoke`
+//! (errata "Pairing store and methods"), answered from the hub's pairing store; each change is
+//! persisted (one transaction) before its answer and events.
+
+use serde_json::json;
+
+use super::{Audience, Conn, Hub, HubToSession, Req};
+use crate::auth::scopes::{Role, Scope};
+use crate::devices::StoreError;
+use crate::ids::CloseCode;
+use crate::wire::codec::EncodedEvent;
+use crate::wire::devices::{
+    DeviceIdParams, DevicePairRenameParams, DeviceTokenRevokeParams, DeviceTokenRotateParams, PairRequestParams,
+};
+use crate::wire::frames::ErrorShape;
+use crate::wire::host::EmptyParams;
+
+const APPROVAL_DENIED: &str = "device pairing approval denied";
+
+pub(crate) fn list(hub: &mut Hub, rq: Req, _params: EmptyParams) {
+    hub.expire_pairing(rq.wall);
+    let pending: Vec<serde_json::Value> =
+        hub.devices.store.pending().map(|p| serde_json::to_value(p).unwrap_or_default()).collect();
+    let paired: Vec<serde_json::Value> = hub
+        .devices
+        .store
+        .paired()
+        .map(|d| {
+            let mut v = d.public_view();
+            v["connected"] = json!(hub.device_connected(&d.device_id, None));
+            v
+        })
+        .collect();
+    hub.respond_ok(&rq.caller, &json!({ "pending": pending, "paired": paired }));
+}
+
+pub(crate) fn approve(hub: &mut Hub, rq: Req, params: PairRequestParams) {
+    hub.expire_pairing(rq.wall);
+    let request_id = params.request_id.trim();
+    if !rq.admin {
+        // Pairing-scoped operators may approve operator devices only; roles need admin.
+        let allowed = hub.devices.store.pending_request(request_id).is_some_and(|p| p.roles.iter().all(|r| r == "operator"));
+        if !allowed {
+            hub.respond_err(&rq.caller, &ErrorShape::invalid_request(APPROVAL_DENIED));
+            return;
+        }
+    }
+    let tokens = &mut hub.devices.tokens;
+    match hub.devices.store.approve(request_id, rq.wall.0, "owner", tokens) {
+        Ok((device, ops)) => {
+            hub.persist_devices(ops);
+            let event = json!({ "requestId": request_id, "deviceId": device.device_id, "decision": "approved", "ts": rq.wall.0 });
+            hub.broadcast(EncodedEvent::new("device.pair.resolved", &event, None, true), Audience::Operators(Scope::Pairing));
+            hub.respond_ok(&rq.caller, &json!({ "requestId": request_id, "device": device.public_view() }));
+        }
+        Err(_) => hub.respond_err(&rq.caller, &ErrorShape::invalid_request("unknown requestId")),
+    }
+}
+
+pub(crate) fn reject(hub: &mut Hub, rq: Req, params: PairRequestParams) {
+    hub.expire_pairing(rq.wall);
+    let request_id = params.request_id.trim();
+    match hub.devices.store.reject(request_id) {
+        Ok((req, ops)) => {
+            hub.persist_devices(ops);
+            let event = json!({ "requestId": request_id, "deviceId": req.device_id, "decision": "rejected", "ts": rq.wall.0 });
+            hub.broadcast(EncodedEvent::new("device.pair.resolved", &event, None, true), Audience::Operators(Scope::Pairing));
+            hub.respond_ok(&rq.caller, &json!({ "requestId": request_id, "deviceId": req.device_id }));
+        }
+        Err(_) => hub.respond_err(&rq.caller, &ErrorShape::invalid_request("unknown requestId")),
+    }
+}
+
+pub(crate) fn remove(hub: &mut Hub, rq: Req, params: DeviceIdParams) {
+    let device_id = params.device_id.trim();
+    if !rq.admin && hub.devices.store.paired_device(device_id).is_some_and(|d| d.roles.iter().any(|r| r != "operator")) {
+        hub.respond_err(&rq.caller, &ErrorShape::invalid_request("device pairing removal denied"));
+        return;
+    }
+    match hub.devices.store.remove(device_id) {
+        Ok((device, ops)) => {
+            hub.persist_devices(ops);
+            hub.respond_ok(&rq.caller, &json!({ "deviceId": device.device_id, "removedAtMs": rq.wall.0 }));
+            hub.disconnect_device(&device.device_id, None);
+        }
+        Err(_) => hub.respond_err(&rq.caller, &ErrorShape::invalid_request("unknown deviceId")),
+    }
+}
+
+pub(crate) fn rename(hub: &mut Hub, rq: Req, params: DevicePairRenameParams) {
+    let label = params.label.trim();
+    if label.is_empty() {
+        hub.respond_err(&rq.caller, &ErrorShape::invalid_request("label required"));
+        return;
+    }
+    let device_id = params.device_id.trim();
+    if !rq.admin && hub.devices.store.paired_device(device_id).is_some_and(|d| d.roles.iter().any(|r| r != "operator")) {
+        hub.respond_err(&rq.caller, &ErrorShape::invalid_request("device pairing rename denied"));
+        return;
+    }
+    match hub.devices.store.rename(device_id, label) {
+        Ok((_, ops)) => {
+            hub.persist_devices(ops);
+            hub.broadcast(EncodedEvent::new("device.pair.changed", &json!({}), None, true), Audience::Operators(Scope::Pairing));
+            hub.respond_ok(&rq.caller, &json!({ "deviceId": device_id, "label": label }));
+        }
+        Err(_) => hub.respond_err(&rq.caller, &ErrorShape::invalid_request("unknown deviceId")),
+    }
+}
+
+pub(crate) fn token_rotate(hub: &mut Hub, rq: Req, params: DeviceTokenRotateParams) {
+    let (device_id, role) = (params.device_id.trim(), params.role.trim());
+    if !rq.admin && role != "operator" {
+        hub.respond_err(&rq.caller, &ErrorShape::invalid_request("device token rotation denied"));
+        return;
+    }
+    let scopes: Option<Vec<String>> = params.scopes.map(|s| s.into_iter().map(|s| s.0).collect());
+    let tokens = &mut hub.devices.tokens;
+    match hub.devices.store.rotate(device_id, role, scopes.as_deref(), rq.wall.0, tokens) {
+        Ok((token, ops)) => {
+            hub.persist_devices(ops);
+            hub.respond_ok(
+                &rq.caller,
+                &json!({
+                    "deviceId": device_id,
+                    "role": token.role,
+                    "token": token.token,
+                    "scopes": token.scopes,
+                    "rotatedAtMs": token.rotated_at_ms.unwrap_or(token.created_at_ms),
+                    "tokenDelivery": "in-band",
+                }),
+            );
+            hub.disconnect_device(device_id, Some(role));
+        }
+        Err(e) => hub.respond_err(&rq.caller, &token_error("device token rotation denied", e)),
+    }
+}
+
+pub(crate) fn token_revoke(hub: &mut Hub, rq: Req, params: DeviceTokenRevokeParams) {
+    let (device_id, role) = (params.device_id.trim(), params.role.trim());
+    if !rq.admin && role != "operator" {
+        hub.respond_err(&rq.caller, &ErrorShape::invalid_request("device token revocation denied"));
+        return;
+    }
+    match hub.devices.store.revoke(device_id, role, rq.wall.0) {
+        Ok((token, ops)) => {
+            hub.persist_devices(ops);
+            let revoked_at = token.revoked_at_ms.unwrap_or(rq.wall.0);
+            hub.respond_ok(&rq.caller, &json!({ "deviceId": device_id, "role": token.role, "revokedAtMs": revoked_at }));
+            hub.disconnect_device(device_id, Some(role));
+        }
+        Err(e) => hub.respond_err(&rq.caller, &token_error("device token revocation denied", e)),
+    }
+}
+
+fn token_error(denied: &str, e: StoreError) -> ErrorShape {
+    match e {
+        StoreError::UnknownDevice => ErrorShape::invalid_request("unknown deviceId"),
+        StoreError::UnknownRole | StoreError::UnknownRequest => ErrorShape::invalid_request(denied),
+    }
+}
+
+impl Hub {
+    /// Is a socket of `device_id` (with `role`, if given) open now?
+    pub(super) fn device_connected(&self, device_id: &str, role: Option<Role>) -> bool {
+        self.conns.values().any(|c| match c {
+            Conn::Open(open) => open.device_id.as_deref() == Some(device_id) && role.is_none_or(|r| open.role == r),
+            Conn::Handshaking { .. } => false,
+        })
+    }
+
+    /// Closes every socket of `device_id` (with `role`, if given): 4001 `device removed`, as
+    /// the reference does after a removal, rotation or revocation.
+    pub(super) fn disconnect_device(&mut self, device_id: &str, role: Option<&str>) {
+        let targets: Vec<_> = self
+            .conns
+            .iter()
+            .filter_map(|(id, c)| match c {
+                Conn::Open(open)
+                    if open.device_id.as_deref() == Some(device_id) && role.is_none_or(|r| open.role.as_str() == r) =>
+                {
+                    Some(*id)
+                }
+                Conn::Open(_) | Conn::Handshaking { .. } => None,
+            })
+            .collect();
+        for conn in targets {
+            self.to(conn, HubToSession::Close { code: CloseCode(4001), reason: "device removed".into() });
+        }
+    }
+}
