@@ -7,6 +7,7 @@
 
 #[cfg(feature = "testing")]
 pub mod fuzz;
+pub mod device;
 pub mod fuzz_config;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ed25519_dalek::{Signer as _, SigningKey};
-use openclaw_core::devices::{proof, DevicesLoad, PairingStore, StoreOp};
+use openclaw_core::devices::StoreOp;
+use openclaw_core::testing::device::{nonce, TestDevice};
 use openclaw_core::testing::{test_config, Harness};
-use openclaw_core::{ConnId, HubInput, PeerInfo};
+use openclaw_core::{ConnId, PeerInfo};
 use serde_json::{json, Value};
 
 fn remote() -> PeerInfo {
@@ -24,62 +24,14 @@ fn remote() -> PeerInfo {
 
 fn harness(auto_approve_local: bool) -> Harness {
     let mut h = Harness::new(test_config());
-    let load = DevicesLoad { store: PairingStore::default(), token_seed: [9; 32], auto_approve_local };
-    let (now, wall) = (h.now, h.wall());
-    h.hub.handle_input(now, wall, HubInput::Devices(Box::new(load)));
-    h.pump();
+    h.load_devices(auto_approve_local);
     h
 }
 
-/// A device: its key and how it signs a connect.
-struct Device {
-    key: SigningKey,
-}
-
-impl Device {
-    fn new(seed: u8) -> Self {
-        Self { key: SigningKey::from_bytes(&[seed; 32]) }
-    }
-
-    fn id(&self) -> String {
-        proof::device_id_of(&self.key.verifying_key().to_bytes())
-    }
-
-    /// Node-host connect params, signed (v3) for the socket's `nonce` at `signed_at`.
-    fn node_params(&self, nonce: &str, signed_at: u64, auth: Value) -> Value {
-        self.params("node-host", "node", "node", &[], nonce, signed_at, auth)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn params(&self, client: &str, mode: &str, role: &str, scopes: &[&str], nonce: &str, signed_at: u64, auth: Value) -> Value {
-        let raw = self.key.verifying_key().to_bytes();
-        let token = ["token", "deviceToken"].iter().find_map(|k| auth.get(*k).and_then(Value::as_str)).unwrap_or("");
-        let text = format!(
-            "v3|{}|{client}|{mode}|{role}|{}|{signed_at}|{token}|{nonce}|linux|linux",
-            self.id(),
-            scopes.join(",")
-        );
-        json!({
-            "minProtocol": 4, "maxProtocol": 4,
-            "client": {"id": client, "displayName": "vm", "version": "2026.9.6", "platform": "linux",
-                       "deviceFamily": "Linux", "mode": mode},
-            "role": role, "scopes": scopes, "auth": auth,
-            "device": {"id": self.id(), "publicKey": URL_SAFE_NO_PAD.encode(raw),
-                       "signature": URL_SAFE_NO_PAD.encode(self.key.sign(text.as_bytes()).to_bytes()),
-                       "signedAt": signed_at, "nonce": nonce},
-        })
-    }
-}
-
-fn nonce(conn: ConnId) -> String {
-    format!("nonce-{}", conn.0)
-}
+type Device = TestDevice;
 
 fn connect_node(h: &mut Harness, d: &Device, peer: PeerInfo, auth: Value) -> ConnId {
-    let c = h.open_with("node", peer);
-    let p = d.node_params(&nonce(c), h.wall().0, auth);
-    h.request(c, "c1", "connect", p);
-    c
+    h.connect_node(d, peer, auth)
 }
 
 fn response(h: &Harness, c: ConnId, id: &str) -> Value {

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use openclaw_core::testing::device::TestDevice;
 use openclaw_core::testing::{Harness, TOKEN};
 use openclaw_core::PeerInfo;
 use serde_json::{json, Value};
@@ -338,6 +339,50 @@ fn all_frames() -> &'static [Seen] {
         h.connect_cli("early", &[]);
         record(&h, &mut out, "starting");
 
+        // Device pairing: a remote node waits (NOT_PAIRED, device.pair.requested), is listed,
+        // refused to a pairing-only operator, approved by an admin (device.pair.resolved),
+        // connects with its device token, is renamed (device.pair.changed), its token rotated
+        // and revoked, and it is removed; a second request is rejected; a loopback node is
+        // approved silently.
+        let mut h = Harness::default();
+        h.load_devices(true);
+        let pairing = h.connect_cli("pairing", &["operator.pairing"]);
+        let admin = h.connect_cli("admin", &["operator.admin"]);
+        let d = TestDevice::new(3);
+        let n = h.connect_node(&d, remote(), json!({"token": TOKEN}));
+        let request_id = h
+            .frames(n)
+            .into_iter()
+            .find_map(|f| f["error"]["details"]["requestId"].as_str().map(str::to_owned))
+            .expect("NOT_PAIRED with a requestId");
+        h.request(pairing, "dl", "device.pair.list", json!({}));
+        h.request(pairing, "da", "device.pair.approve", json!({"requestId": request_id}));
+        h.request(admin, "da", "device.pair.approve", json!({"requestId": request_id}));
+        let n = h.connect_node(&d, remote(), json!({"token": TOKEN}));
+        let token = h
+            .frames(n)
+            .into_iter()
+            .find_map(|f| f["payload"]["auth"]["deviceToken"].as_str().map(str::to_owned))
+            .expect("hello-ok with a device token");
+        h.connect_node(&d, remote(), json!({"deviceToken": token}));
+        h.request(admin, "dl", "device.pair.list", json!({}));
+        h.request(admin, "dn", "device.pair.rename", json!({"deviceId": d.id(), "label": "kitchen"}));
+        h.request(admin, "dr", "device.token.rotate", json!({"deviceId": d.id(), "role": "node"}));
+        h.request(admin, "dv", "device.token.revoke", json!({"deviceId": d.id(), "role": "node"}));
+        h.request(admin, "dx", "device.pair.remove", json!({"deviceId": d.id()}));
+        h.request(admin, "dx2", "device.pair.remove", json!({"deviceId": d.id()}));
+        let other = TestDevice::new(4);
+        let n = h.connect_node(&other, remote(), json!({"token": TOKEN}));
+        let rejected = h
+            .frames(n)
+            .into_iter()
+            .find_map(|f| f["error"]["details"]["requestId"].as_str().map(str::to_owned))
+            .expect("NOT_PAIRED with a requestId");
+        h.request(admin, "dj", "device.pair.reject", json!({"requestId": rejected}));
+        h.connect_node(&TestDevice::new(5), PeerInfo::loopback(), json!({"token": TOKEN}));
+        h.request(admin, "dl", "device.pair.list", json!({}));
+        record(&h, &mut out, "devices");
+
         assert!(out.len() > 50, "too few frames collected: {}", out.len());
         out
     })
@@ -464,9 +509,9 @@ fn event_payloads_match_their_schemas() {
                     report.check_named(&format!("{} presence[{i}]", seen.label), "PresenceEntrySchema", entry);
                 }
             }
-            // The reference has no payload schema for the challenge; it is held against the
-            // captured reference frame below.
-            "connect.challenge" => {}
+            // The reference has no payload schema for the challenge or the pairing events;
+            // they are held against the captured reference frames below.
+            "connect.challenge" | "device.pair.requested" | "device.pair.resolved" | "device.pair.changed" => {}
             other => report.0.push(format!("{}: unexpected event {other}", seen.label)),
         }
     }
@@ -691,4 +736,121 @@ fn reference_validation_rejects_broken_frames() {
     assert!(!violations(reference().schema("TickEventSchema"), &json!({"ts": -1})).is_empty());
     assert!(!violations(reference().schema("ErrorShapeSchema"), &json!({"code": "X", "message": ""})).is_empty());
     assert!(!violations(reference().schema("PresenceEntrySchema"), &json!({"ts": 1, "host": ""})).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Device pairing: the reference publishes no schemas for these events and results, so they are
+// held against its captured frames (`captures/openclaw-2026.9.6-node-pairing-manual.jsonl`,
+// `captures/openclaw-2026.9.6-cli-devices_list.json`).
+
+/// The server-to-client frames of the captured manual pairing.
+fn pairing_capture() -> Vec<Value> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/captures/openclaw-2026.9.6-node-pairing-manual.jsonl");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("capture line is JSON"))
+        .filter(|l| l["dir"] == "s>c")
+        .map(|l| serde_json::from_str(l["d"].as_str().expect("frame text")).expect("frame is JSON"))
+        .collect()
+}
+
+fn keys(v: &Value) -> std::collections::BTreeSet<String> {
+    v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+}
+
+/// The keys of `v` without `remoteIp`: the reference records it only for a client that is not
+/// on loopback, and the captures were made on loopback.
+fn keys_but_ip(v: &Value) -> std::collections::BTreeSet<String> {
+    let mut k = keys(v);
+    k.remove("remoteIp");
+    k
+}
+
+/// Our successful answers to request `id` in the devices scenario.
+fn device_results(id: &str) -> Vec<&'static Seen> {
+    responses().filter(|s| s.label.starts_with("devices/") && s.frame["id"] == id && s.frame["ok"] == true).collect()
+}
+
+#[test]
+fn device_pairing_events_and_results_have_the_captured_shape() {
+    let captured = pairing_capture();
+    let find = |pred: &dyn Fn(&Value) -> bool| captured.iter().find(|f| pred(f)).cloned().expect("captured frame");
+    let not_paired = find(&|f| f["error"]["code"] == "NOT_PAIRED");
+    let list = find(&|f| f["payload"]["pending"].as_array().is_some_and(|p| !p.is_empty()));
+    let pending_row = &list["payload"]["pending"][0];
+    let resolved = find(&|f| f["event"] == "device.pair.resolved");
+    let approved = find(&|f| f["payload"]["device"].is_object());
+    let cli_list: Value = serde_json::from_str(include_str!("captures/openclaw-2026.9.6-cli-devices_list.json")).expect("JSON");
+    let paired_row = &cli_list["paired"][0];
+
+    // NOT_PAIRED: same code, message and detail keys.
+    let ours: Vec<&Seen> = responses().filter(|s| s.frame["error"]["details"]["code"] == "PAIRING_REQUIRED").collect();
+    assert!(!ours.is_empty(), "no NOT_PAIRED collected");
+    for seen in ours {
+        assert_eq!(seen.frame["error"]["message"], not_paired["error"]["message"], "{}", seen.label);
+        assert_eq!(keys(&seen.frame["error"]["details"]), keys(&not_paired["error"]["details"]), "{}", seen.label);
+    }
+
+    // Events: device.pair.requested is the pending row; resolved as captured; changed is `{}`.
+    let mut counts = BTreeMap::new();
+    for seen in all_frames().iter().filter(|s| s.frame["event"].as_str().is_some_and(|e| e.starts_with("device.pair."))) {
+        let payload = &seen.frame["payload"];
+        let event = seen.frame["event"].as_str().unwrap_or_default();
+        *counts.entry(event).or_insert(0) += 1;
+        assert!(seen.frame["seq"].is_u64(), "{}: broadcast without seq", seen.label);
+        match event {
+            "device.pair.requested" => assert_eq!(keys_but_ip(payload), keys(pending_row), "{}: {payload}", seen.label),
+            "device.pair.resolved" => {
+                assert_eq!(keys(payload), keys(&resolved["payload"]), "{}: {payload}", seen.label);
+                assert!(["approved", "rejected"].contains(&payload["decision"].as_str().unwrap_or_default()));
+                assert!(payload["ts"].is_u64());
+            }
+            "device.pair.changed" => assert_eq!(payload, &json!({}), "{}", seen.label),
+            other => panic!("{}: unexpected event {other}", seen.label),
+        }
+    }
+    for name in ["device.pair.requested", "device.pair.resolved", "device.pair.changed"] {
+        assert!(counts.get(name).copied().unwrap_or(0) > 0, "no {name} collected: {counts:?}");
+    }
+
+    // device.pair.list: pending rows as captured; paired rows use the reference's keys only,
+    // with tokens that carry no secret.
+    let lists = device_results("dl");
+    assert!(lists.len() >= 2, "device.pair.list answers: {}", lists.len());
+    let mut paired_seen = 0;
+    for seen in lists {
+        assert_eq!(keys(&seen.frame["payload"]), keys(&list["payload"]), "{}", seen.label);
+        for row in seen.frame["payload"]["pending"].as_array().into_iter().flatten() {
+            assert_eq!(keys_but_ip(row), keys(pending_row), "{}: {row}", seen.label);
+        }
+        for row in seen.frame["payload"]["paired"].as_array().into_iter().flatten() {
+            paired_seen += 1;
+            let extra: Vec<String> = keys_but_ip(row).difference(&keys(paired_row)).cloned().collect();
+            assert!(extra.is_empty(), "{}: keys the reference does not list {extra:?}: {row}", seen.label);
+            assert!(row["connected"].is_boolean() && row["deviceId"].is_string(), "{}: {row}", seen.label);
+            for t in row["tokens"].as_array().into_iter().flatten() {
+                assert!(t.get("token").is_none(), "{}: a token secret listed: {t}", seen.label);
+                assert!(t["role"].is_string() && t["scopes"].is_array() && t["createdAtMs"].is_u64());
+            }
+        }
+    }
+    assert!(paired_seen > 0, "no paired row listed");
+
+    // device.pair.approve: {requestId, device} with the captured device keys.
+    let approvals = device_results("da");
+    assert_eq!(approvals.len(), 1);
+    let ours = &approvals[0].frame["payload"];
+    assert_eq!(keys(ours), keys(&approved["payload"]));
+    assert_eq!(keys_but_ip(&ours["device"]), keys(&approved["payload"]["device"]), "{ours}");
+    assert_eq!(keys(&ours["device"]["tokens"][0]), keys(&approved["payload"]["device"]["tokens"][0]));
+
+    // The refusal of a pairing-only approver is the captured one.
+    let denied = find(&|f| f["error"]["message"] == "device pairing approval denied");
+    let ours: Vec<&Seen> =
+        responses().filter(|s| s.label.starts_with("devices/pairing#") && s.frame["id"] == "da").collect();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0].frame["error"], denied["error"]);
+    for id in ["dn", "dr", "dv", "dx", "dj"] {
+        assert_eq!(device_results(id).len(), 1, "no successful {id}");
+    }
 }
