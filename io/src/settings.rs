@@ -100,6 +100,16 @@ pub struct GatewaySettings {
     /// `gateway.nodes.pairing.autoApproveLocal` as written (see
     /// [`GatewaySettings::auto_approve_local`]).
     pub auto_approve_local: Option<bool>,
+    /// `gateway.tools.{allow,deny}`: the HTTP deny list of `POST /tools/invoke`.
+    pub http_tools: HttpToolPolicy,
+}
+
+/// `gateway.tools`: names taken off (`allow`) and added to (`deny`) the default HTTP deny list
+/// of `POST /tools/invoke` (http.md §4). Empty by default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HttpToolPolicy {
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
 }
 
 /// Which HTTP APIs the gateway serves (`gateway.http.endpoints.*.enabled`, all off by
@@ -195,6 +205,10 @@ impl GatewaySettings {
                 .nodes
                 .and_then(|n| n.pairing)
                 .and_then(|p| p.auto_approve_local),
+            http_tools: {
+                let tools = gw.tools.unwrap_or_default();
+                HttpToolPolicy { allow: tools.allow.unwrap_or_default(), deny: tools.deny.unwrap_or_default() }
+            },
         })
     }
 

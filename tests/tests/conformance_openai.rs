@@ -1,4 +1,4 @@
-//! `/v1/chat/completions` against the reference gateway (openclaw 2026.9.6, `openclaw-peer
+//! `/v1/chat/completions` and `POST /tools/invoke` against the reference gateway (openclaw 2026.9.6, `openclaw-peer
 //! gateway run`) and ours, both in front of the same local fake model: the same requests,
 //! and the answers compared by shape (keys, value types, `object`, `finish_reason`, the
 //! chunk sequence and its `[DONE]` terminator) and, for the error rows, status and body.
@@ -86,9 +86,14 @@ impl Reference {
 
 /// One request and its whole answer: status, and the body (chunked framing undone).
 async fn request(addr: SocketAddr, method: &str, auth: Option<&str>, body: &str) -> (u16, String) {
+    request_to(addr, method, "/v1/chat/completions", auth, body).await
+}
+
+/// As [`request`], to `path`.
+async fn request_to(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>, body: &str) -> (u16, String) {
     let auth = auth.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
     let head = format!(
-        "{method} /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}\
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
@@ -206,6 +211,47 @@ async fn chat_completions_match_the_reference() {
     let kind = |b: &str| serde_json::from_str::<Value>(b).unwrap()["error"]["type"].clone();
     assert_eq!(kind(&ours.1), kind(&theirs.1));
 
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tools_invoke_matches_the_reference() {
+    let fake = FakeModel::start(FakeApi::OpenAi, Vec::new()).await;
+    let reference = Reference::start(&fake).await;
+    let gw = gateway(|_| {}).await;
+    // Status and body, byte for byte: the error rows, the policy-filtered tools, the tool
+    // errors, and the session tools on a gateway with no session yet.
+    let rows: [(&str, Option<&str>, &str); 17] = [
+        ("POST", None, r#"{"tool":"sessions_list"}"#),
+        ("POST", Some("wrong"), r#"{"tool":"sessions_list"}"#),
+        ("GET", Some(TOKEN), ""),
+        ("POST", Some(TOKEN), "{}"),
+        ("POST", Some(TOKEN), ""),
+        ("POST", Some(TOKEN), "[]"),
+        ("POST", Some(TOKEN), r#"{"tool":5}"#),
+        ("POST", Some(TOKEN), r#"{"tool":"nope"}"#),
+        ("POST", Some(TOKEN), r#"{"tool":"exec"}"#),
+        ("POST", Some(TOKEN), r#"{"tool":"cron"}"#),
+        ("POST", Some(TOKEN), r#"{"tool":"read","args":{"path":"x"}}"#),
+        ("POST", Some(TOKEN), r#"{"tool":"write"}"#),
+        ("POST", Some(TOKEN), r#"{"tool":"sessions_list","args":{"limit":"x"}}"#),
+        ("POST", Some(TOKEN), r#"{"tool":"sessions_history"}"#),
+        ("POST", Some(TOKEN), r#"{"tool":"sessions_list"}"#),
+        ("POST", Some(TOKEN), r#"{"name":"sessions_list","args":"x"}"#),
+        ("POST", Some(TOKEN), r#"{"tool":"sessions_history","args":{"sessionKey":"nope"}}"#),
+    ];
+    for (method, auth, body) in rows {
+        let theirs = request_to(reference.addr, method, "/tools/invoke", auth, body).await;
+        let ours = request_to(gw.local_addr(), method, "/tools/invoke", auth, body).await;
+        assert_eq!(ours, theirs, "{method} {auth:?} {body}");
+    }
+    // Bad JSON: same status and envelope type (the parser's sentence differs).
+    let theirs = request_to(reference.addr, "POST", "/tools/invoke", Some(TOKEN), "{bad").await;
+    let ours = request_to(gw.local_addr(), "POST", "/tools/invoke", Some(TOKEN), "{bad").await;
+    assert_eq!((ours.0, theirs.0), (400, 400));
+    let kind = |b: &str| serde_json::from_str::<Value>(b).unwrap()["error"]["type"].clone();
+    assert_eq!(kind(&ours.1), kind(&theirs.1));
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.unwrap();
 }

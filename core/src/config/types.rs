@@ -79,6 +79,9 @@ pub struct GatewayConfig {
     pub http: Option<HttpConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nodes: Option<NodesConfig>,
+    /// `gateway.tools`: the HTTP deny list of `POST /tools/invoke` (http.md §4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<GatewayToolsConfig>,
 }
 
 /// `gateway.nodes`: device and node pairing.
@@ -96,6 +99,18 @@ pub struct NodesPairingConfig {
     /// Approve a new device connecting from loopback without an operator (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_approve_local: Option<bool>,
+}
+
+/// `gateway.tools`: what `POST /tools/invoke` may run on top of the tool policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct GatewayToolsConfig {
+    /// Taken off the default HTTP deny list (and makes the workspace file tools invocable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow: Option<Vec<String>>,
+    /// Added to the default HTTP deny list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny: Option<Vec<String>>,
 }
 
 /// `gateway.http`: the HTTP APIs on the gateway port (http.md §2-3).

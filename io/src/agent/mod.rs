@@ -11,7 +11,7 @@ mod attempt;
 mod provider;
 pub(crate) mod runner;
 mod sse;
-mod tools;
+pub(crate) mod tools;
 mod turn;
 mod writer;
 

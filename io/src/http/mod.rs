@@ -26,6 +26,7 @@ mod files;
 mod openai;
 mod probes;
 pub(crate) mod sse;
+mod tools_invoke;
 mod upgrade;
 
 #[cfg(test)]
@@ -157,7 +158,7 @@ pub(crate) struct Router {
 impl Router {
     /// The gateway's own routes.
     pub(crate) fn builtin() -> Self {
-        probes::routes().into_iter().fold(Self::default(), Self::route)
+        probes::routes().into_iter().chain(tools_invoke::routes()).fold(Self::default(), Self::route)
     }
 
     /// Adds the HTTP APIs `endpoints` turns on (`gateway.http.endpoints.*`).

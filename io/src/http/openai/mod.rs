@@ -10,6 +10,8 @@ mod routing;
 mod run;
 
 use hyper::Method;
+pub(super) use routing::agents;
+pub(super) use run::operator_scopes;
 
 use super::{Route, RouteAuth};
 use crate::settings::HttpEndpoints;
