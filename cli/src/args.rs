@@ -56,6 +56,12 @@ pub enum Command {
     Agent(AgentArgs),
     /// Inspect the gateway's sessions
     Sessions(SessionsCommand),
+    /// Device pairing and device tokens: list, approve, reject, remove, rename, rotate, revoke
+    #[command(
+        after_help = "Examples:\n  openclaw devices list --json\n  openclaw devices approve <requestId>\n  \
+                      openclaw devices rotate --device <id> --role node\n  openclaw devices revoke --device <id> --role node"
+    )]
+    Devices(crate::devices_cmd::DevicesCommand),
     /// Tail the gateway's file log through the running gateway (`logs.tail`)
     #[command(
         after_help = "Examples:\n  openclaw logs --limit 50\n  openclaw logs --follow\n  openclaw logs \

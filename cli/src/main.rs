@@ -12,6 +12,7 @@ mod completion;
 mod config;
 mod config_cmd;
 mod dev;
+mod devices_cmd;
 mod doctor;
 mod gateway_status;
 mod log_setup;
@@ -128,6 +129,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logs(args) => {
             init_logging();
             Ok(ExitCode::from(runtime.block_on(logs_cmd::run(&args))))
+        }
+        Command::Devices(cmd) => {
+            let json = cmd.action.client().json;
+            client(&runtime, json, "Devices", devices_cmd::run(&cmd.action))
         }
         Command::Sessions(cmd) => match cmd.action {
             args::SessionsAction::List(args) => {

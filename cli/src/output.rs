@@ -24,6 +24,18 @@ pub enum Report {
     Sessions(Value),
     /// `openclaw status`.
     Overview(Box<crate::status_cmd::Overview>),
+    /// A result rendered by its command (`openclaw devices …`).
+    Shaped(Shaped),
+}
+
+/// A command's own rendering of its result: the `--json` document (none: nothing on stdout),
+/// the human text, what goes to stderr either way, and the exit code.
+#[derive(Debug)]
+pub struct Shaped {
+    pub json: Option<Value>,
+    pub text: String,
+    pub stderr: String,
+    pub code: u8,
 }
 
 /// Why a client command failed.
@@ -56,7 +68,12 @@ impl Report {
             (Self::Health(v), false) => health_text(v),
             (Self::Overview(overview), true) => pretty(&overview.json()),
             (Self::Overview(overview), false) => overview.text(),
+            (Self::Shaped(s), true) => s.json.as_ref().map(pretty).unwrap_or_default(),
+            (Self::Shaped(s), false) => s.text.clone(),
         };
+        if let Self::Shaped(s) = self {
+            return Rendered { stdout, stderr: s.stderr.clone(), code: s.code };
+        }
         Rendered {
             stdout,
             stderr: String::new(),
