@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use openclaw_core::testing::{Harness, TOKEN};
+use openclaw_core::testing::{test_config, Harness, TOKEN};
+use openclaw_core::wire::agent::RunReport;
+use openclaw_core::{HubConfig, HubInput, RunId};
 use serde_json::json;
 
 fn snapshot(name: &str, h: &mut Harness) {
@@ -449,4 +451,60 @@ fn shutdown_with_deaf_clients_drains_after_grace() {
     assert!(!h.hub.is_drained());
     h.advance(Duration::from_secs(1));
     assert!(h.hub.is_drained(), "terminated after the 1 s close grace");
+}
+
+/// A hub with a default model, so that `agent` starts runs.
+fn configured() -> HubConfig {
+    let mut config = test_config();
+    config.session_defaults.model_configured = true;
+    config
+}
+
+/// What the agent runner reports about `run`, as io hands it to the hub.
+fn report(h: &mut Harness, run: &str, r: RunReport) {
+    h.transcript.push(format!("⚙ report {run} {r:?}"));
+    let (now, wall) = (h.now, h.wall());
+    h.hub.handle_input(now, wall, HubInput::Run { run: RunId(run.into()), report: r });
+    h.pump();
+}
+
+/// The two-stage reply (protocol.md §5.6) as sockets see it: the first request is accepted,
+/// a second with the same idempotency key joins (`in_flight`); both get the run's events with
+/// their per-run `seq` and the final `res` on their own request id; a duplicate after the end
+/// gets the cached result once.
+#[test]
+fn two_stage_reply() {
+    let mut h = Harness::new(configured());
+    let a = h.connect_cli("a", &["operator.write"]);
+    let b = h.connect_cli("b", &["operator.write"]);
+    h.two_stage_ids.extend(["r1".to_owned(), "r2".to_owned()]);
+    let params = json!({ "message": "hi", "sessionKey": "agent:main:main", "idempotencyKey": "run-1" });
+    h.request(a, "r1", "agent", params.clone());
+    h.request(b, "r2", "agent", params.clone());
+    report(&mut h, "run-1", RunReport::Delta { text: "hi".into() });
+    report(&mut h, "run-1", RunReport::Completed { text: "hi".into(), usage: None });
+    assert_eq!(h.last_frame(a).unwrap_or_default()["payload"]["status"], "ok");
+    assert_eq!(h.last_frame(b).unwrap_or_default()["payload"]["status"], "ok");
+    // A duplicate after the end replays the cached result once.
+    h.request(a, "r3", "agent", params);
+    snapshot("two_stage_reply", &mut h);
+}
+
+/// Graceful shutdown (protocol.md §8): an unfinished run fails with a retryable UNAVAILABLE on
+/// its request, every socket (connected or not) gets `shutdown` where it may, then 1012, and
+/// the hub is drained.
+#[test]
+fn shutdown_tells_everyone_then_1012_and_drains() {
+    let mut h = Harness::new(configured());
+    let a = h.connect_cli("admin", &["operator.admin"]);
+    let n = h.open("noscope");
+    h.request(n, "c1", "connect", json!({"minProtocol":4,"maxProtocol":4,"client":{"id":"test","version":"1","platform":"linux","mode":"test"},"auth":{"token":TOKEN}}));
+    let pending = h.open("pending");
+    h.two_stage_ids.insert("r1".into());
+    h.request(a, "r1", "agent", json!({ "message": "hi", "sessionKey": "agent:main:main", "idempotencyKey": "run-x" }));
+    h.shutdown("gateway stopping", None);
+    assert_eq!(h.close_of(a), Some((1012, "service restart".into())));
+    assert_eq!(h.close_of(pending), Some((1012, "service restart".into())));
+    assert!(h.hub.is_drained());
+    snapshot("shutdown", &mut h);
 }

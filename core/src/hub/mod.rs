@@ -19,8 +19,6 @@ mod input;
 mod live;
 mod presence;
 pub(crate) mod sessions;
-#[cfg(test)]
-mod two_stage_tests;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
@@ -441,31 +439,6 @@ impl Hub {
             let event = CallerEvent::Run { run: run.clone(), stream: stream.to_owned(), data: payload["data"].clone() };
             self.out.push_back(HubOutput::ToCaller(caller, event));
         }
-    }
-
-    /// Broadcasts one bare `agent` event of an active run with the next per-run `seq` (no
-    /// agent id, unlike the agent service's events). Returns false if the run is not active.
-    /// Only the crate's own harness uses it (the two-stage transcripts, the fuzz target), to
-    /// drive the run tracker below the `agent` method.
-    #[cfg(any(test, feature = "testing"))]
-    pub(crate) fn emit_run_event(
-        &mut self,
-        wall: UnixMillis,
-        run: &RunId,
-        stream: &str,
-        data: Value,
-        session_key: Option<&str>,
-    ) -> bool {
-        let Some(seq) = self.agent.tracker.next_event_seq(run) else { return false };
-        let mut payload = json!({ "runId": run.as_str(), "stream": stream, "data": data });
-        if let Some(key) = session_key {
-            payload["sessionKey"] = json!(key);
-        }
-        payload["seq"] = json!(seq);
-        payload["ts"] = json!(wall.0);
-        self.send_to_run_callers(run, stream, &payload);
-        self.broadcast(EncodedEvent::new("agent", &payload, None, false), Audience::Operators(Scope::Read));
-        true
     }
 
     /// Ends a run: every waiter still connected gets the final `res` on its request id.

@@ -11,11 +11,13 @@ use arbitrary::{Arbitrary, Unstructured};
 use serde_json::{json, Map, Value};
 
 use super::{Harness, TOKEN};
-use crate::ids::{ConnId, Nonce, RequestId, RunId, UnixMillis};
+use crate::hub::HubInput;
+use crate::ids::{ConnId, Nonce, RunId, UnixMillis};
 use crate::limits::{Limits, MAX_CLOSE_REASON_BYTES};
 use crate::link::PeerInfo;
 use crate::session::{Output, Session};
 use crate::time::Instant;
+use crate::wire::agent::{RunErrorKind, RunFailure, RunReport};
 use crate::wire::codec::decode_request;
 
 /// Most outputs a session may produce for one input before we call it a live-lock.
@@ -309,7 +311,6 @@ pub fn run_ops(ops: &[Op]) {
     }
 }
 
-#[derive(Default)]
 struct Driver {
     h: Harness,
     opened: u64,
@@ -318,6 +319,21 @@ struct Driver {
     /// would look like a double answer).
     used_ids: BTreeMap<ConnId, BTreeSet<String>>,
     shutdown_at: Option<Instant>,
+}
+
+impl Default for Driver {
+    /// A hub with a default model, so that `agent` requests start runs.
+    fn default() -> Self {
+        let mut config = super::test_config();
+        config.session_defaults.model_configured = true;
+        Self {
+            h: Harness::new(config),
+            opened: 0,
+            next_id: 0,
+            used_ids: BTreeMap::new(),
+            shutdown_at: None,
+        }
+    }
 }
 
 impl Driver {
@@ -354,6 +370,14 @@ impl Driver {
         }
     }
 
+    /// What the agent runner reports about `run`, as io hands it to the hub (ignored for a run
+    /// that is not active).
+    fn report(&mut self, run: &RunId, report: RunReport) {
+        let (now, wall) = (self.h.now, self.h.wall());
+        self.h.hub.handle_input(now, wall, HubInput::Run { run: run.clone(), report });
+        self.h.pump();
+    }
+
     fn apply(&mut self, op: &Op) {
         match op {
             Op::Open { remote } => {
@@ -388,6 +412,9 @@ impl Driver {
             Op::Request { conn, method, params } => {
                 let Some(conn) = self.conn(*conn) else { return };
                 let id = self.fresh_id();
+                if matches!(method, MethodName::Agent) {
+                    self.h.two_stage_ids.insert(id.clone()); // an accepted run answers twice
+                }
                 self.send(conn, &[request_text(&id, method.name(), params.to_json())]);
             }
             Op::Raw { conn, text } => {
@@ -426,40 +453,32 @@ impl Driver {
             }
             Op::BeginRun { conn, run } => {
                 let Some(conn) = self.conn(*conn) else { return };
-                if !self.h.conns.get(&conn).is_some_and(|c| c.session.is_open()) {
-                    return; // the driver only starts runs for requests of open sockets
-                }
-                // Run request ids live outside the harness's answer book-keeping.
-                self.next_id += 1;
-                let id = RequestId(format!("run-req-{}", self.next_id));
+                // Runs start as io starts them: an `agent` request on the socket (answered
+                // twice when accepted), each run in its own session lane.
+                let id = self.fresh_id();
                 let run = run_id(*run);
-                let now = self.h.now;
-                let accepted = json!({ "runId": run.as_str(), "status": "accepted" });
-                self.h.hub.begin_run_for(now, crate::caller::Caller::Socket { conn, id }, &run, &accepted);
-                self.h.pump();
+                let params = json!({
+                    "message": "hi",
+                    "sessionKey": format!("agent:main:{}", run.as_str()),
+                    "idempotencyKey": run.as_str(),
+                });
+                self.h.two_stage_ids.insert(id.clone());
+                self.send(conn, &[request_text(&id, "agent", Some(params))]);
             }
             Op::RunEvent { run } => {
-                let wall = self.h.wall();
-                let data = json!({ "text": "hi", "delta": "hi" });
-                self.h.hub.emit_run_event(wall, &run_id(*run), "assistant", data, Some("agent:main:main"));
-                self.h.pump();
+                self.report(&run_id(*run), RunReport::Delta { text: "hi".into() });
             }
             Op::FinishRun { run, ok } => {
-                let run = run_id(*run);
-                let now = self.h.now;
-                let outcome = if *ok {
-                    crate::hub::RunOutcome::Ok(json!({ "runId": run.as_str(), "status": "ok" }))
+                let report = if *ok {
+                    RunReport::Completed { text: "hi".into(), usage: None }
                 } else {
-                    crate::hub::RunOutcome::Failed {
-                        payload: None,
-                        error: crate::wire::frames::ErrorShape::new(
-                            crate::wire::frames::ErrorCode::Unavailable,
-                            "run failed",
-                        ),
-                    }
+                    RunReport::Failed(RunFailure {
+                        kind: RunErrorKind::Unknown,
+                        message: "run failed".into(),
+                        http_status: None,
+                    })
                 };
-                self.h.hub.finish_run(now, &run, outcome);
-                self.h.pump();
+                self.report(&run_id(*run), report);
             }
             Op::Shutdown { restart_ms } => {
                 self.shutdown_at.get_or_insert(self.h.now);
