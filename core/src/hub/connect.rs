@@ -11,6 +11,7 @@ use crate::auth::{authenticate, AuthFailure, FailureContext};
 use crate::ids::{CloseCode, ConnId, Nonce, RequestId, UnixMillis};
 use crate::limits::{MIN_NODE_PROTOCOL, MIN_PROBE_PROTOCOL, PROTOCOL_VERSION};
 use crate::link::{HubToSession, PeerInfo};
+use crate::services::presence::ClientRow;
 use crate::session::millis;
 use crate::time::Instant;
 use crate::wire::codec::{encode_err, encode_ok};
@@ -18,7 +19,7 @@ use crate::wire::connect::{ClientId, ClientMode, ConnectParams, DeviceIdentity};
 use crate::wire::events::SERVED_EVENTS;
 use crate::wire::frames::{ErrorCode, ErrorShape};
 use crate::wire::hello::{
-    Features, HelloAuth, HelloOk, HelloOkTag, Policy, PresenceEntry, ServerInfo, Snapshot,
+    Features, HelloAuth, HelloOk, HelloOkTag, Policy, ServerInfo, Snapshot,
     Suspension, SuspensionPhase,
 };
 use crate::methods::SERVED_METHODS;
@@ -205,11 +206,8 @@ impl Hub {
         // Operator rows are keyed by the connection (its hello-ok connId), so one client
         // instance with two sockets shows twice, as in the reference.
         let conn_uuid = self.ids.uuid();
-        let presence_key = records_presence(&params).then(|| conn_uuid.clone());
-        if let Some(key) = &presence_key {
-            let entry = client_presence(&peer, &params, role, &scopes, wall);
-            self.presence.upsert(now, key.clone(), entry);
-        }
+        let row = ClientRow { peer: &peer, params: &params, role, scopes: &scopes };
+        let presence_key = self.presence.connected(now, wall, &conn_uuid, row).then(|| conn_uuid.clone());
         let mut hello = self.hello(now, wall, conn_uuid, role, &scopes);
         if let Some(d) = &device {
             hello.auth.device_token = Some(d.token.clone());
@@ -343,44 +341,6 @@ fn keeps_scopes_without_device(peer: &PeerInfo, p: &ConnectParams) -> bool {
     let cli = p.client.id == ClientId::Cli && p.client.mode == ClientMode::Cli;
     let backend = p.client.id == ClientId::GatewayClient && p.client.mode == ClientMode::Backend;
     local && (cli || backend)
-}
-
-/// cli, backend and probe clients are not recorded in presence (§10.16).
-fn records_presence(p: &ConnectParams) -> bool {
-    !matches!(p.client.mode, ClientMode::Cli | ClientMode::Backend | ClientMode::Probe)
-}
-
-fn client_presence(
-    peer: &PeerInfo,
-    p: &ConnectParams,
-    role: Role,
-    scopes: &ScopeSet,
-    wall: UnixMillis,
-) -> PresenceEntry {
-    let c = &p.client;
-    let host = c.display_name.clone().unwrap_or_else(|| c.id.as_str().to_owned());
-    let ip = (!peer.ip.is_loopback()).then(|| peer.ip.to_string());
-    let text = format!("Node: {host} · mode {}", c.mode.as_str());
-    let scopes: Vec<String> = scopes.names().map(str::to_owned).collect();
-    PresenceEntry {
-        host: Some(host),
-        ip,
-        version: Some(c.version.clone()),
-        platform: Some(c.platform.clone()),
-        device_family: c.device_family.clone(),
-        model_identifier: c.model_identifier.clone(),
-        time_zone: c.time_zone.clone(),
-        mode: Some(c.mode.as_str().to_owned()),
-        reason: Some("connect".into()),
-        client_id: Some(c.id.as_str().to_owned()),
-        instance_id: c.instance_id.clone(),
-        roles: Some(vec![role.as_str().to_owned()]),
-        scopes: (!scopes.is_empty()).then_some(scopes),
-        text: Some(text),
-        online_since: Some(wall),
-        ts: wall,
-        ..PresenceEntry::default()
-    }
 }
 
 /// Did the client advertise `caps: ["tool-events"]` (channels-agent-nodes.md §5.3)?

@@ -73,57 +73,7 @@ impl Hub {
     /// Upserts the presence row the event describes, queues its text for the next agent turn and
     /// broadcasts `presence` (before the caller's `{ok:true}`, as the reference does).
     fn system_event(&mut self, now: Instant, wall: UnixMillis, p: SystemEventParams) {
-        let text = p.text.trim().to_owned();
-        let parsed = parse_node_line(&text);
-        let key = p
-            .device_id
-            .as_deref()
-            .or(p.instance_id.as_deref())
-            .map(str::to_lowercase)
-            .or_else(|| parsed.as_ref().map(|n| n.host.to_lowercase()))
-            .or_else(|| parsed.as_ref().map(|n| n.ip.clone()))
-            .unwrap_or_else(|| text.chars().take(64).collect());
-        let clear_last_input =
-            p.tags.iter().flatten().any(|t| t == "system-presence-clear-last-input");
-        let mut entry = self.presence.get(&key).cloned().unwrap_or_default();
-        if let Some(n) = parsed {
-            entry.host = Some(n.host);
-            entry.ip = Some(n.ip);
-            entry.version = Some(n.version);
-            entry.last_input_seconds = Some(n.last_input_seconds);
-            entry.mode = Some(n.mode);
-            entry.reason = Some(n.reason);
-        }
-        let set = |slot: &mut Option<String>, v: Option<String>| {
-            if v.is_some() {
-                *slot = v;
-            }
-        };
-        set(&mut entry.host, p.host);
-        set(&mut entry.ip, p.ip);
-        set(&mut entry.version, p.version);
-        set(&mut entry.platform, p.platform);
-        set(&mut entry.device_family, p.device_family);
-        set(&mut entry.model_identifier, p.model_identifier);
-        set(&mut entry.mode, p.mode);
-        set(&mut entry.reason, p.reason);
-        set(&mut entry.device_id, p.device_id);
-        set(&mut entry.instance_id, p.instance_id);
-        if let Some(s) = p.last_input_seconds.filter(|s| s.is_finite() && *s >= 0.0) {
-            entry.last_input_seconds = Some(s as u64);
-        }
-        if clear_last_input {
-            entry.last_input_seconds = None;
-        }
-        if p.roles.is_some() {
-            entry.roles = p.roles;
-        }
-        if p.scopes.is_some() {
-            entry.scopes = p.scopes;
-        }
-        entry.text = Some(text.clone());
-        entry.ts = wall;
-        self.presence.upsert(now, key, entry);
+        let text = self.presence.system_event(now, wall, p);
         self.system_events.push_back(text);
         while self.system_events.len() > MAX_QUEUED_SYSTEM_EVENTS {
             self.system_events.pop_front();
@@ -151,7 +101,7 @@ impl Hub {
                 "byAgent": [],
             },
             "connections": { "total": self.conns.len(), "authenticated": open },
-            "presence": { "count": self.presence.len() + 1 },
+            "presence": { "count": self.presence.count() },
             "stateVersion": self.state_version,
         });
         if admin {
@@ -223,71 +173,4 @@ fn draining_error(m: &Method) -> ErrorShape {
     ErrorShape::new(ErrorCode::Unavailable, format!("{} unavailable during gateway restart", m.name()))
         .with_details(json!({ "method": m.name(), "reason": "restart", "phase": "draining" }))
         .retry_after(1000)
-}
-
-/// The fields of a node presence line:
-/// `Node: <host> (<ip>) · app <version> · last input <n>s ago · mode <mode> · reason <reason>`.
-#[derive(Debug, PartialEq)]
-struct NodeLine {
-    host: String,
-    ip: String,
-    version: String,
-    last_input_seconds: u64,
-    mode: String,
-    reason: String,
-}
-
-fn parse_node_line(text: &str) -> Option<NodeLine> {
-    let rest = strip_prefix_ci(text, "node:")?.trim_start();
-    let host_end = rest.find([' ', '('])?;
-    let host = &rest[..host_end];
-    let rest = rest[host_end..].trim_start().strip_prefix('(')?;
-    let ip_end = rest.find(')')?;
-    let ip = &rest[..ip_end];
-    let mut parts = rest[ip_end + 1..].split('·').map(str::trim);
-    if !parts.next()?.is_empty() {
-        return None;
-    }
-    let version = strip_prefix_ci(parts.next()?, "app")?.trim();
-    let last = strip_prefix_ci(parts.next()?, "last input")?.trim();
-    let last = last.strip_suffix("s ago")?.trim().parse().ok()?;
-    let mode = strip_prefix_ci(parts.next()?, "mode")?.trim();
-    let tail: Vec<&str> = parts.collect();
-    let first = strip_prefix_ci(tail.first()?, "reason")?.trim();
-    let reason = std::iter::once(first).chain(tail[1..].iter().copied()).collect::<Vec<_>>().join(" · ");
-    if host.is_empty() || ip.is_empty() || version.is_empty() || mode.is_empty() {
-        return None;
-    }
-    Some(NodeLine {
-        host: host.to_owned(),
-        ip: ip.to_owned(),
-        version: version.to_owned(),
-        last_input_seconds: last,
-        mode: mode.to_owned(),
-        reason,
-    })
-}
-
-fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
-    let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn node_lines_parse() {
-        let n = parse_node_line("Node: box (10.0.0.5) · app 1.0 · last input 12s ago · mode ui · reason periodic")
-            .unwrap();
-        assert_eq!(n.host, "box");
-        assert_eq!(n.ip, "10.0.0.5");
-        assert_eq!(n.version, "1.0");
-        assert_eq!(n.last_input_seconds, 12);
-        assert_eq!(n.mode, "ui");
-        assert_eq!(n.reason, "periodic");
-        assert_eq!(parse_node_line("hi"), None);
-        assert_eq!(parse_node_line("Node: box · mode ui"), None);
-    }
 }

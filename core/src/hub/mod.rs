@@ -17,7 +17,6 @@ pub(crate) mod handlers;
 mod http_auth;
 mod input;
 mod live;
-mod presence;
 pub(crate) mod sessions;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -36,6 +35,7 @@ use crate::limits::Limits;
 use crate::link::{HubToSession, PeerInfo, SessionEvent};
 use crate::services::agent::AgentService;
 use crate::services::chat::Chat;
+use crate::services::presence::Presence;
 use crate::services::sessions::Sessions;
 use crate::session::millis;
 use crate::time::{Instant, TimerKind, Timers};
@@ -51,7 +51,7 @@ use crate::wire::hello::{
 pub use agent::{AbortReason, RunCommand, RunStart};
 pub use http_auth::HttpAuthRefusal;
 pub use input::HubInput;
-pub use presence::PresenceStore;
+pub use crate::services::presence::PresenceStore;
 pub use crate::services::agent::tracker::{Admission, RunOutcome, RunTracker};
 pub use sessions::{HistoryPage, HistoryQuery, StoreCommand};
 
@@ -188,7 +188,8 @@ pub struct Hub {
     started: Instant,
     lifecycle: Lifecycle,
     conns: BTreeMap<ConnId, Conn>,
-    presence: PresenceStore,
+    /// The presence service: the rows and the rules that write them.
+    presence: Presence,
     state_version: StateVersion,
     health: HealthSnapshot,
     limiter: AuthLimiter,
@@ -243,7 +244,7 @@ impl Hub {
         timers.set(HubTimer::Tick, now + config.limits.tick_interval);
         timers.set(HubTimer::HealthRefresh, now + config.limits.health_refresh_interval);
         let mut hub = Self {
-            presence: PresenceStore::new(config.own_presence.clone()),
+            presence: Presence::new(config.own_presence.clone()),
             ids: IdGen::new(config.id_seed),
             limiter: AuthLimiter::new(config.auth_rate_limit),
             config,
@@ -471,14 +472,9 @@ impl Hub {
         self.agent.forget_conn(conn);
         self.chat.forget_conn(conn);
         self.delayed.retain(|_, (c, _)| *c != conn);
-        // The row stays (marked `disconnect`) until the presence TTL removes it, as in the
-        // reference.
         if let Conn::Open(open) = old {
             if let Some(key) = &open.presence_key {
-                let marked = self.presence.update(now, key, |e| {
-                    e.reason = Some("disconnect".into());
-                    e.ts = wall;
-                });
+                let marked = self.presence.disconnected(now, wall, key);
                 if marked && self.lifecycle == Lifecycle::Running {
                     self.broadcast_presence(wall);
                 }

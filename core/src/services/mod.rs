@@ -6,4 +6,5 @@
 
 pub(crate) mod agent;
 pub(crate) mod chat;
+pub(crate) mod presence;
 pub(crate) mod sessions;
