@@ -97,6 +97,114 @@ pub enum Command {
                       ~/.config/fish/completions/openclaw.fish"
     )]
     Completion(CompletionArgs),
+    /// Secure DM pairing: list and approve the chat senders waiting for access
+    #[command(
+        after_help = "Examples:\n  openclaw pairing list telegram\n  openclaw pairing approve telegram 7TD7KYQQ"
+    )]
+    Pairing(PairingCommand),
+    /// The chat channel accounts of the running gateway
+    Channels(ChannelsCommand),
+    /// Send a message through a chat channel of the running gateway
+    Message(MessageCommand),
+}
+
+/// `openclaw pairing`.
+#[derive(Debug, Args)]
+pub struct PairingCommand {
+    #[command(subcommand)]
+    pub action: PairingAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PairingAction {
+    /// List pending pairing requests
+    List(PairingListArgs),
+    /// Approve a pairing code and allow that sender
+    Approve(PairingApproveArgs),
+}
+
+/// `openclaw pairing list [channel]`.
+#[derive(Debug, Args)]
+pub struct PairingListArgs {
+    /// Channel (telegram)
+    #[arg(value_name = "CHANNEL")]
+    pub channel_arg: Option<String>,
+    /// Channel (telegram)
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Account id (for multi-account channels)
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `openclaw pairing approve <channel> <code>`.
+#[derive(Debug, Args)]
+pub struct PairingApproveArgs {
+    /// Pairing code (or channel when using 2 args)
+    #[arg(value_name = "CODE_OR_CHANNEL")]
+    pub code_or_channel: String,
+    /// Pairing code (when channel is passed as the 1st arg)
+    #[arg(value_name = "CODE")]
+    pub code: Option<String>,
+    /// Channel (telegram)
+    #[arg(long)]
+    pub channel: Option<String>,
+}
+
+/// `openclaw channels`.
+#[derive(Debug, Args)]
+pub struct ChannelsCommand {
+    #[command(subcommand)]
+    pub action: ChannelsAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChannelsAction {
+    /// Show each channel account: configured, running, connected, last error
+    Status(ChannelsStatusArgs),
+}
+
+/// `openclaw channels status`.
+#[derive(Debug, Args)]
+pub struct ChannelsStatusArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `openclaw message`.
+#[derive(Debug, Args)]
+pub struct MessageCommand {
+    #[command(subcommand)]
+    pub action: MessageAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MessageAction {
+    /// Send a text message (the `send` RPC)
+    #[command(after_help = "Examples:\n  openclaw message send --target 123456789 --message \"hi\"\n  openclaw message send --channel telegram --target @mychannel --message \"hi\" --json")]
+    Send(MessageSendArgs),
+}
+
+/// `openclaw message send`.
+#[derive(Debug, Args)]
+pub struct MessageSendArgs {
+    /// Recipient (Telegram: chat id, @username, <chat>:topic:<n>)
+    #[arg(long, short = 't')]
+    pub target: String,
+    /// Message text
+    #[arg(long, short = 'm')]
+    pub message: String,
+    /// Channel (default: the one configured)
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Account id (default: the channel's default account)
+    #[arg(long)]
+    pub account: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// `openclaw setup`.

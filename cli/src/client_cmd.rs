@@ -193,6 +193,11 @@ pub(crate) fn name_the_url(error: ClientError, url: &str) -> ClientError {
     error
 }
 
+/// Connects as the CLI with `scopes`, makes one call, closes.
+pub(crate) async fn call_as(target: &Target, scopes: &[&str], method: &str, params: Value) -> Result<Value, CallFailure> {
+    call_once(target, "cli", scopes, method, params).await
+}
+
 /// Connects, makes one call, closes.
 async fn call_once(
     target: &Target,

@@ -7,6 +7,7 @@
 
 mod agent_cmd;
 mod args;
+mod channels_cmd;
 mod client_cmd;
 mod completion;
 mod config;
@@ -134,6 +135,26 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let json = cmd.action.client().json;
             client(&runtime, json, "Devices", devices_cmd::run(&cmd.action))
         }
+        Command::Pairing(cmd) => Ok(print_rendered(&match cmd.action {
+            args::PairingAction::List(args) => channels_cmd::pairing_list(&args),
+            args::PairingAction::Approve(args) => channels_cmd::pairing_approve(&args),
+        })),
+        Command::Channels(cmd) => match cmd.action {
+            args::ChannelsAction::Status(args) => {
+                let json = args.client.json;
+                client(&runtime, json, "Channels status", async {
+                    channels_cmd::channels_status(&args).await.map(|v| output::Report::Text { json: v.clone(), text: channels_cmd::channels_status_text(&v) })
+                })
+            }
+        },
+        Command::Message(cmd) => match cmd.action {
+            args::MessageAction::Send(args) => {
+                let json = args.client.json;
+                client(&runtime, json, "Message send", async {
+                    channels_cmd::message_send(&args).await.map(|v| output::Report::Text { text: channels_cmd::sent_text(&v), json: v })
+                })
+            }
+        },
         Command::Sessions(cmd) => match cmd.action {
             args::SessionsAction::List(args) => {
                 client_with(&runtime, &args, "Sessions", agent_cmd::sessions_list(&args))

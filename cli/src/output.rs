@@ -24,6 +24,8 @@ pub enum Report {
     Sessions(Value),
     /// `openclaw status`.
     Overview(Box<crate::status_cmd::Overview>),
+    /// A result with its human form (`channels status`, `message send`).
+    Text { json: Value, text: String },
     /// A result rendered by its command (`openclaw devices …`).
     Shaped(Shaped),
 }
@@ -70,6 +72,8 @@ impl Report {
             (Self::Overview(overview), false) => overview.text(),
             (Self::Shaped(s), true) => s.json.as_ref().map(pretty).unwrap_or_default(),
             (Self::Shaped(s), false) => s.text.clone(),
+            (Self::Text { json, .. }, true) => pretty(json),
+            (Self::Text { text, .. }, false) => text.clone(),
         };
         if let Self::Shaped(s) = self {
             return Rendered { stdout, stderr: s.stderr.clone(), code: s.code };

@@ -40,6 +40,11 @@ pub struct ServerConfig {
     /// Answers `logs.tail` and `config.*`; none: a [`FileHost`](crate::FileHost) on
     /// `config_path` when it is set, else those methods answer UNAVAILABLE.
     pub host: Host,
+    /// The Telegram polling loop (long-poll timeout 30 s, backoff 2 s × 1.8 up to 30 s); tests
+    /// shorten it.
+    pub channel_loop: openclaw_channels::telegram::account::LoopConfig,
+    /// How long past its timeout a long poll may stay silent before it is abandoned (15 s).
+    pub channel_poll_grace: Duration,
 }
 
 impl ServerConfig {
@@ -57,6 +62,8 @@ impl ServerConfig {
             canvas_host: true,
             verbose: false,
             host: Host::default(),
+            channel_loop: Default::default(),
+            channel_poll_grace: Duration::from_secs(15),
         }
     }
 }

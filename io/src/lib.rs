@@ -20,6 +20,7 @@
 
 pub mod agent;
 pub mod callers;
+pub mod channels;
 pub mod client;
 pub mod clock;
 pub mod config;

@@ -22,6 +22,7 @@ use crate::agent::Store;
 use crate::canvas_reload::CanvasHost;
 use crate::clock;
 use crate::config::ServerConfig;
+use crate::channels::{ChannelRuntime, ChannelsHost};
 use crate::state_db::StateDb;
 use crate::error::IoError;
 use crate::settings::Settings;
@@ -98,6 +99,8 @@ pub struct Gateway {
     store_writer: JoinHandle<()>,
     shared: Arc<Shared>,
     handle: HubHandle,
+    /// The channel accounts (Telegram bots): started after listening, stopped before the hub.
+    channels: Arc<ChannelRuntime>,
 }
 
 impl Gateway {
@@ -134,10 +137,16 @@ impl Gateway {
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INPUT_CAPACITY);
         let (runtime, store_writer) = AgentRuntime::new(config.settings.agent.clone(), Arc::clone(&store), hub_tx.clone())
             .map_err(|e| IoError::Agent(e.to_string()))?;
+        let hub_handle = HubHandle::new(hub_tx.clone());
+        let channels = Arc::new(
+            ChannelRuntime::new(Arc::clone(&state_db), hub_handle.clone(), config.channel_loop.clone(), config.channel_poll_grace)
+                .map_err(|e| IoError::Task(format!("channel runtime: {e}")))?,
+        );
+        let host = Host::new(ChannelsHost { runtime: Arc::clone(&channels), inner: host_for(&config) });
         let hub_task = tokio::spawn(hub_task::run(
             hub,
             runtime,
-            host_for(&config),
+            host,
             hub_tx.clone(),
             hub_rx,
             shutdown_rx.clone(),
@@ -164,7 +173,7 @@ impl Gateway {
             next_conn: AtomicU64::new(1),
             tracker: Tracker(watch::channel(()).0),
             router,
-            hub_handle: HubHandle::new(hub_tx.clone()),
+            hub_handle,
             state_db,
         });
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
@@ -185,9 +194,11 @@ impl Gateway {
             .await
             .map_err(|_| IoError::Task("hub task ended".into()))?;
         tracing::info!(addr = %local_addr, "gateway listening");
+        // The channel accounts start once the gateway serves.
+        channels.apply(&shared.settings.load().channels);
         let handle = shared.hub_handle.clone();
         drop(hub_tx);
-        Ok(Gateway { local_addr, shutdown: shutdown_tx, hub_task, accept_task, store_writer, shared, handle })
+        Ok(Gateway { local_addr, shutdown: shutdown_tx, hub_task, accept_task, store_writer, shared, handle, channels })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -211,6 +222,8 @@ impl Gateway {
     /// connection. (`gateway.*` changes restart the gateway; see `openclaw_core::reload`.)
     pub async fn apply_settings(&self, settings: &Settings) {
         self.shared.settings.store(Arc::new(settings.clone()));
+        // Restarts the channel accounts when `channels.*`/`session.*` changed.
+        self.channels.apply(&settings.channels);
         let input = HubInput::AgentConfig { config: Box::new(settings.agent.clone()), timeout: settings.agent_timeout };
         let _ = self.shared.hub.send(input).await;
     }
@@ -237,8 +250,21 @@ impl Gateway {
 
     /// Resolves when the hub has drained and every connection task has ended.
     pub async fn wait(self) -> Result<(), IoError> {
-        let Gateway { hub_task, accept_task, store_writer, shared, shutdown, .. } = self;
-        let hub_result = hub_task.await;
+        let Gateway { hub_task, accept_task, store_writer, shared, shutdown, channels, .. } = self;
+        // Channel accounts stop as soon as shutdown is requested (no new inbound while the hub
+        // drains; no task outlives the gateway).
+        let mut requested = shutdown.subscribe();
+        let mut hub_task = hub_task;
+        let hub_result = tokio::select! {
+            r = &mut hub_task => {
+                channels.stop().await;
+                r
+            }
+            () = shutdown_requested(&mut requested) => {
+                channels.stop().await;
+                hub_task.await
+            }
+        };
         // A hub that ended on its own (it cannot, short of a panic) still stops the listener.
         shutdown.send_if_modified(|current| {
             if current.is_some() {

@@ -42,12 +42,19 @@ pub struct Settings {
     pub agent: AgentConfig,
     /// `agents.defaults.timeoutSeconds` (600 s; 0: none).
     pub agent_timeout: Duration,
+    /// `channels.*` and `session.*`: the channel accounts to run.
+    pub channels: crate::channels::settings::ChannelSettings,
 }
 
 /// No config file: every default (a 600 s run timeout, no providers).
 impl Default for Settings {
     fn default() -> Self {
-        Self { gateway: GatewaySettings::default(), agent: AgentConfig::default(), agent_timeout: DEFAULT_AGENT_TIMEOUT }
+        Self {
+            gateway: GatewaySettings::default(),
+            agent: AgentConfig::default(),
+            agent_timeout: DEFAULT_AGENT_TIMEOUT,
+            channels: Default::default(),
+        }
     }
 }
 
@@ -55,7 +62,9 @@ impl Settings {
     /// Projects `config`. `state_dir` holds the default workspace; `env` is only consulted
     /// for `HOME` (a `~/` workspace).
     pub fn project(config: &Config, state_dir: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let channels = crate::channels::settings::ChannelSettings::project(config, &env)?;
         Ok(Self {
+            channels,
             gateway: GatewaySettings::project(config)?,
             agent: agent(config, state_dir, env)?,
             agent_timeout: agent_timeout(config),

@@ -25,7 +25,7 @@ pub struct Migration {
 }
 
 /// Applied in order on open; append only (a name, once released, never changes its SQL).
-pub const MIGRATIONS: &[Migration] = &[SCHEMA_META, crate::devices_db::MIGRATION];
+pub const MIGRATIONS: &[Migration] = &[SCHEMA_META, crate::devices_db::MIGRATION, crate::channels::store::MIGRATION];
 
 const SCHEMA_META: Migration = Migration {
     name: "schema_meta",

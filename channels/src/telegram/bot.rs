@@ -144,10 +144,11 @@ impl<T: Transport> BotApi<T> {
     }
 
     /// Sends `text` (Telegram HTML) to a chat, in chunks; the sent message ids.
-    pub async fn send_text(&self, chat_id: i64, text: &str, thread: Option<i64>) -> Result<Vec<i64>, CallError> {
+    pub async fn send_text(&self, chat_id: impl Into<Value>, text: &str, thread: Option<i64>) -> Result<Vec<i64>, CallError> {
+        let chat_id: Value = chat_id.into();
         let mut ids = Vec::new();
         for chunk in chunk_text(text, DEFAULT_CHUNK_CHARS) {
-            let mut body = json!({"chat_id": chat_id, "text": chunk, "parse_mode": "HTML"});
+            let mut body = json!({"chat_id": chat_id.clone(), "text": chunk, "parse_mode": "HTML"});
             if let Some(t) = thread {
                 body["message_thread_id"] = json!(t);
             }

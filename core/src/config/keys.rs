@@ -115,7 +115,9 @@ mod tests {
         assert!(o["gateway"]["auth"]["rateLimit"]["maxAttempts"].is_object());
         assert!(o["models"]["providers"][ANY]["apiKey"].is_object());
         assert!(o["agents"]["defaults"]["model"]["primary"].is_object(), "{}", o["agents"]);
-        assert!(o.get("channels").is_none());
+        // Telegram is ours; the other channels stay reference-only.
+        assert!(o["channels"]["telegram"]["accounts"][ANY]["botToken"].is_object(), "{}", o["channels"]);
+        assert!(o["channels"].get("whatsapp").is_none());
         assert!(!has_keys(&o["gateway"]["port"]));
     }
 

@@ -7,6 +7,7 @@
 //! validate (keys we implement strictly, keys only the reference knows with a warning, others
 //! refused with a did-you-mean) → [`Config`].
 
+mod channels;
 pub mod edit;
 pub mod env;
 pub mod include;
@@ -22,6 +23,7 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 pub use include::{IncludeError, Location, ReadError, Source};
+pub use channels::*;
 pub use types::*;
 
 /// One problem (or warning) with the config, at a dotted key path.

@@ -35,6 +35,10 @@ pub struct Config {
     pub agents: Option<AgentsConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tools: Option<ToolsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<super::channels::ChannelsConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<super::channels::SessionConfig>,
 }
 
 /// `meta`: stamped by every write.

@@ -279,9 +279,9 @@ mod tests {
 
     #[test]
     fn reference_keys_warn_and_are_dropped() {
-        let ok = validate(&json!({"gateway": {"mode": "local", "tailscale": {"mode": "serve"}}, "channels": {}})).unwrap();
+        let ok = validate(&json!({"gateway": {"mode": "local", "tailscale": {"mode": "serve"}}, "channels": {"whatsapp": {}}})).unwrap();
         let w: Vec<String> = ok.warnings.iter().map(ToString::to_string).collect();
-        assert_eq!(w, ["gateway.tailscale: not supported yet; ignored", "channels: not supported yet; ignored"]);
+        assert_eq!(w, ["gateway.tailscale: not supported yet; ignored", "channels.whatsapp: not supported yet; ignored"]);
     }
 
     #[test]
@@ -320,5 +320,20 @@ mod tests {
             ["gateway.controlUi.allowedOrigins[1]: expected a string (got an integer)"]
         );
         assert_eq!(issues(json!([])), ["<root>: expected an object (got an array)"]);
+    }
+
+    #[test]
+    fn telegram_keys_are_validated_where_they_are() {
+        let ok = validate(&json!({"channels": {"telegram": {"botToken": "1:a", "dmPolicy": "allowlist", "allowFrom": [111, "tg:2"],
+            "groups": {"-100": {"requireMention": false}}, "accounts": {"work": {"tokenFile": "/t", "apiRoot": "http://x"}}}},
+            "session": {"dmScope": "per-peer"}}))
+        .unwrap();
+        assert!(ok.warnings.is_empty(), "{:?}", ok.warnings);
+        let tg = ok.config.channels.unwrap().telegram.unwrap();
+        assert_eq!(tg.bot_token.as_deref(), Some("1:a"));
+        assert!(!format!("{tg:?}").contains("1:a"), "the token is never printed");
+        let bad = issues(json!({"channels": {"telegram": {"dmPolicy": "paring", "accounts": {"w": {"botTokn": "x"}}}}}));
+        assert!(bad.iter().any(|i| i.starts_with("channels.telegram.dmPolicy")), "{bad:?}");
+        assert!(bad.iter().any(|i| i.starts_with("channels.telegram.accounts.w.botTokn") && i.contains("botToken")), "{bad:?}");
     }
 }

@@ -140,7 +140,7 @@ pub(crate) fn system_event(hub: &mut Hub, rq: Req, params: Box<SystemEventParams
 
 /// Hands a request only the host can answer (files) to the driver ([`HubOutput::Host`]).
 /// The host answers for the same caller, whoever it is (a socket, an HTTP request, …).
-fn to_host(hub: &mut Hub, rq: Req, request: HostRequest) {
+pub(crate) fn to_host(hub: &mut Hub, rq: Req, request: HostRequest) {
     hub.out.push_back(HubOutput::Host { caller: rq.caller, request });
 }
 

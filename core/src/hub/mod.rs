@@ -9,6 +9,7 @@
 //! whoever waits for that caller.
 
 pub(crate) mod agent;
+pub(crate) mod channels;
 pub(crate) mod chat;
 mod connect;
 pub(crate) mod device_methods;

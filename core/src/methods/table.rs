@@ -28,6 +28,7 @@
 
 use super::derive::method_table;
 use crate::wire::agent::{AgentAccepted, AgentParams, AgentWaitParams};
+use crate::wire::channels::{ChannelsStatusParams, SendParams};
 use crate::wire::chat::{ChatAbortParams, ChatHistoryParams, ChatSendParams};
 use crate::wire::devices::{
     DeviceIdParams, DevicePairRenameParams, DeviceTokenRevokeParams, DeviceTokenRotateParams, PairRequestParams,
@@ -190,5 +191,17 @@ method_table! {
         params: DeviceTokenRevokeParams => "method.device.token.revoke.params",
         scope: Pairing,
         handler: device_methods::token_revoke,
+    },
+    /// `channels.status`: the channel accounts' health (the channel runtime answers).
+    ChannelsStatus = "channels.status" {
+        params: ChannelsStatusParams => "method.channels.status.params",
+        scope: Read,
+        handler: channels::status,
+    },
+    /// `send` (channels-agent-nodes.md §1): direct outbound delivery (the channel runtime).
+    Send = "send" {
+        params: Box<SendParams> => "method.send.params",
+        scope: Write,
+        handler: channels::send,
     },
 }

@@ -119,6 +119,10 @@ pub enum HostRequest {
     ConfigSet(ConfigSetParams),
     ConfigApply(Box<ConfigApplyParams>),
     ConfigPatch(Box<ConfigPatchParams>),
+    /// `channels.status`: answered by the channel runtime.
+    ChannelsStatus(super::channels::ChannelsStatusParams),
+    /// `send`: answered by the channel runtime.
+    Send(Box<super::channels::SendParams>),
 }
 
 impl HostRequest {
@@ -130,6 +134,8 @@ impl HostRequest {
             Self::ConfigSet(_) => "config.set",
             Self::ConfigApply(_) => "config.apply",
             Self::ConfigPatch(_) => "config.patch",
+            Self::ChannelsStatus(_) => "channels.status",
+            Self::Send(_) => "send",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The wire: frame envelopes, connect params, `hello-ok`, event payloads and the codec.
 
 pub mod agent;
+pub mod channels;
 pub mod chat;
 pub mod codec;
 pub mod connect;

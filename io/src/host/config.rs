@@ -106,6 +106,9 @@ fn handle_blocking(host: &FileHost, request: HostRequest) -> Result<Value, Error
             Ok(out)
         }
         HostRequest::LogsTail(_) => Err(unavailable("logs.tail is not a config request")),
+        other @ (HostRequest::ChannelsStatus(_) | HostRequest::Send(_)) => {
+            Err(unavailable(&format!("{} is not a config request", other.method_name())))
+        }
     }
 }
 

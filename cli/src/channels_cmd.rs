@@ -1,0 +1,199 @@
+//! `openclaw pairing list|approve`, `openclaw channels status` and `openclaw message send`.
+//!
+//! Pairing works on the state database directly (`<state dir>/state/openclaw.sqlite`), as the
+//! reference's CLI does: it needs no running gateway, and the gateway reads the approvals from
+//! the same file on the sender's next message. The other two are RPCs (`channels.status`,
+//! `send`).
+
+use std::fmt::Write as _;
+
+use openclaw_io::channels::store::{self, ApproveError};
+use openclaw_io::state_db::StateDb;
+use serde_json::{json, Value};
+
+use crate::args::{ChannelsStatusArgs, MessageSendArgs, PairingApproveArgs, PairingListArgs};
+use crate::client_cmd::{call_as, Target};
+use crate::config::Paths;
+use crate::output::{CallFailure, Rendered};
+
+/// The channels with DM pairing.
+const PAIRING_CHANNELS: [&str; 1] = ["telegram"];
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn fail(message: String) -> Rendered {
+    Rendered { stdout: String::new(), stderr: format!("{message}\n"), code: 1 }
+}
+
+fn channel_of(positional: Option<&str>, flag: Option<&str>) -> Result<String, String> {
+    let raw = match (flag, positional) {
+        (Some(f), Some(p)) if !f.eq_ignore_ascii_case(p) => {
+            return Err(format!("Conflicting pairing channels: \"{f}\" and \"{p}\". Pass the channel either positionally or with --channel."))
+        }
+        (Some(c), _) | (None, Some(c)) => c.trim().to_ascii_lowercase(),
+        (None, None) => PAIRING_CHANNELS[0].to_owned(),
+    };
+    if PAIRING_CHANNELS.contains(&raw.as_str()) {
+        Ok(raw)
+    } else {
+        Err(format!("Unknown pairing channel \"{raw}\" (expected one of: {}).", PAIRING_CHANNELS.join(", ")))
+    }
+}
+
+fn state_db() -> Result<StateDb, String> {
+    let paths = Paths::from_env().map_err(|e| e.to_string())?;
+    Ok(StateDb::in_state_dir(&paths.state_dir))
+}
+
+/// `openclaw pairing list [channel] [--json]`.
+pub fn pairing_list(args: &PairingListArgs) -> Rendered {
+    let channel = match channel_of(args.channel_arg.as_deref(), args.channel.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let listed = state_db().and_then(|db| store::pairing_list(&db, &channel, now_ms()).map_err(|e| e.to_string()));
+    let requests = match listed {
+        Ok(r) => r,
+        Err(e) => return fail(e),
+    };
+    let requests: Vec<_> = requests.into_iter().filter(|r| args.account.as_deref().is_none_or(|a| store::state_account_id(a) == r.account_id)).collect();
+    let iso = |ms: u64| chrono::DateTime::from_timestamp_millis(ms as i64).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let rows: Vec<Value> = requests
+        .iter()
+        .map(|r| {
+            let mut meta = json!({"accountId": r.account_id});
+            if let Some(n) = &r.name {
+                meta["username"] = json!(n);
+            }
+            json!({"id": r.id, "code": r.code.as_str(), "createdAt": iso(r.created_at_ms), "lastSeenAt": iso(r.last_seen_at_ms), "meta": meta})
+        })
+        .collect();
+    let stdout = if args.json {
+        format!("{}\n", serde_json::to_string_pretty(&json!({"channel": channel, "requests": rows})).unwrap_or_default())
+    } else if rows.is_empty() {
+        format!("No pending {channel} pairing requests.\n")
+    } else {
+        let mut out = format!("Pairing requests ({})\n", rows.len());
+        let _ = writeln!(out, "{:<10}  {:<14}  {:<28}  Requested", "Code", "Telegram ID", "Meta");
+        for r in &rows {
+            let meta = r["meta"].to_string();
+            let _ = writeln!(out, "{:<10}  {:<14}  {:<28}  {}", r["code"].as_str().unwrap_or(""), r["id"].as_str().unwrap_or(""), meta, r["createdAt"].as_str().unwrap_or(""));
+        }
+        out
+    };
+    Rendered { stdout, stderr: String::new(), code: 0 }
+}
+
+/// `openclaw pairing approve <channel> <code>` (or `--channel <channel> <code>`).
+pub fn pairing_approve(args: &PairingApproveArgs) -> Rendered {
+    let (positional, code) = match (&args.code_or_channel, &args.code) {
+        (c, Some(code)) => (Some(c.as_str()), code.clone()),
+        (code, None) => (None, code.clone()),
+    };
+    if positional.is_none() && args.channel.is_none() {
+        return fail("Usage: openclaw pairing approve <channel> <code> (or: openclaw pairing approve --channel <channel> <code>)".into());
+    }
+    if args.channel.is_some() && positional.is_some() {
+        return fail("Too many arguments. Use: openclaw pairing approve --channel <channel> <code>".into());
+    }
+    let channel = match channel_of(positional, args.channel.as_deref()) {
+        Ok(c) => c,
+        Err(e) => return fail(e),
+    };
+    let db = match state_db() {
+        Ok(db) => db,
+        Err(e) => return fail(e),
+    };
+    match store::pairing_approve(&db, &channel, &code, now_ms()) {
+        Ok(req) => Rendered { stdout: format!("Approved {channel} sender {}.\n", req.id), stderr: String::new(), code: 0 },
+        Err(ApproveError::Pairing(_)) => fail(format!(
+            "No pending pairing request found for code \"{}\". Run openclaw pairing list --channel {channel} to list pending requests.",
+            code.trim()
+        )),
+        Err(e) => fail(e.to_string()),
+    }
+}
+
+/// `openclaw channels status [--json]`: the `channels.status` RPC.
+pub async fn channels_status(args: &ChannelsStatusArgs) -> Result<Value, CallFailure> {
+    let target = Target::resolve(&args.client).map_err(CallFailure::Config)?;
+    call_as(&target, &["operator.read"], "channels.status", json!({})).await
+}
+
+/// The human form of `channels.status`.
+pub fn channels_status_text(v: &Value) -> String {
+    let mut out = String::from("Gateway reachable.\n");
+    let accounts = v["channelAccounts"]["telegram"].as_array().cloned().unwrap_or_default();
+    if accounts.is_empty() {
+        out.push_str("No channels configured.\n");
+    }
+    for a in accounts {
+        let flag = |k: &str, yes: &str, no: &str| if a[k] == true { yes.to_owned() } else { no.to_owned() };
+        let mut parts = vec![
+            flag("enabled", "enabled", "disabled"),
+            flag("configured", "configured", "not configured"),
+            flag("running", "running", "stopped"),
+            flag("connected", "connected", "disconnected"),
+            format!("mode:{}", a["mode"].as_str().unwrap_or("-")),
+            format!("token:{}", a["tokenSource"].as_str().unwrap_or("-")),
+        ];
+        if let Some(e) = a["lastError"].as_str() {
+            parts.push(format!("error:{e}"));
+        }
+        let _ = writeln!(out, "- Telegram {}: {}", a["accountId"].as_str().unwrap_or("default"), parts.join(", "));
+    }
+    out
+}
+
+/// `openclaw message send --target <t> --message <m> [--channel] [--account] [--json]`.
+pub async fn message_send(args: &MessageSendArgs) -> Result<Value, CallFailure> {
+    let target = Target::resolve(&args.client).map_err(CallFailure::Config)?;
+    let mut key = [0u8; 16];
+    getrandom::fill(&mut key).map_err(|e| CallFailure::Usage(e.to_string()))?;
+    let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
+    let mut params = json!({"to": args.target, "message": args.message, "idempotencyKey": key});
+    if let Some(c) = &args.channel {
+        params["channel"] = json!(c);
+    }
+    if let Some(a) = &args.account {
+        params["accountId"] = json!(a);
+    }
+    call_as(&target, &["operator.write"], "send", params).await
+}
+
+/// The human form of a `send` answer.
+pub fn sent_text(v: &Value) -> String {
+    let label = match v["channel"].as_str() {
+        Some("telegram") => "Telegram",
+        Some(other) => other,
+        None => "the channel",
+    };
+    match v["messageId"].as_str().filter(|m| !m.is_empty()) {
+        Some(id) => format!("✅ Sent via {label}. Message ID: {id}\n"),
+        None => format!("✅ Sent via {label}.\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_parse_like_the_reference() {
+        assert_eq!(channel_of(None, None).unwrap(), "telegram");
+        assert_eq!(channel_of(Some("Telegram"), None).unwrap(), "telegram");
+        assert!(channel_of(Some("telegram"), Some("whatsapp")).unwrap_err().contains("Conflicting"));
+        assert!(channel_of(Some("signal"), None).unwrap_err().contains("expected one of: telegram"));
+    }
+
+    #[test]
+    fn sent_and_status_texts() {
+        assert_eq!(sent_text(&json!({"channel": "telegram", "messageId": "42"})), "✅ Sent via Telegram. Message ID: 42\n");
+        let status = json!({"channelAccounts": {"telegram": [{"accountId": "default", "enabled": true, "configured": true, "running": false,
+            "connected": false, "mode": "polling", "tokenSource": "config", "lastError": "Telegram rejected the bot token (401 Unauthorized)"}]}});
+        let text = channels_status_text(&status);
+        assert!(text.contains("- Telegram default: enabled, configured, stopped, disconnected, mode:polling, token:config, error:Telegram rejected"), "{text}");
+    }
+}

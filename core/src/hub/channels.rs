@@ -1,0 +1,15 @@
+//! The channel methods: answered by the channel runtime in the driver (it owns the bot
+//! connections and the state database), so the hub hands them over as [`HostRequest`]s.
+
+use super::handlers::to_host;
+use super::{Hub, Req};
+use crate::wire::channels::{ChannelsStatusParams, SendParams};
+use crate::wire::host::HostRequest;
+
+pub(crate) fn status(hub: &mut Hub, rq: Req, params: ChannelsStatusParams) {
+    to_host(hub, rq, HostRequest::ChannelsStatus(params));
+}
+
+pub(crate) fn send(hub: &mut Hub, rq: Req, params: Box<SendParams>) {
+    to_host(hub, rq, HostRequest::Send(params));
+}

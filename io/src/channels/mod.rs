@@ -1,0 +1,172 @@
+//! The channel runtime: one task per (channel, account), started with the gateway, restarted
+//! when `channels.*`/`session.*` change on hot reload (core's reload rules classify
+//! `channels.telegram` as `RestartChannel`), stopped on shutdown; and the channel methods
+//! (`channels.status`, `send`) the hub hands over as host requests.
+//!
+//! It lives in `io` (not behind a feature of the `channels` crate) because it is glue between
+//! io's pieces: the outbound HTTP client, the state database, the hub handle and the clock. The
+//! `channels` crate keeps the channel logic (policies, parsing, chunking, the Bot API client and
+//! the polling loop) free of the gateway.
+
+pub mod settings;
+pub mod status;
+pub mod store;
+pub mod telegram;
+
+mod send;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use openclaw_channels::telegram::account::LoopConfig;
+use openclaw_core::wire::frames::{ErrorCode, ErrorShape};
+use openclaw_core::wire::host::HostRequest;
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use crate::callers::HubHandle;
+use crate::clock;
+use crate::host::{Host, HostFuture, HostHandler};
+use crate::outbound::{Outbound, OutboundConfig};
+use crate::state_db::StateDb;
+use settings::{ChannelSettings, TelegramAccount};
+use status::Health;
+
+/// One account as the runtime holds it.
+struct Running {
+    account: TelegramAccount,
+    health: Arc<Health>,
+    task: Option<JoinHandle<()>>,
+    delivering: Arc<tokio::sync::Mutex<()>>,
+}
+
+struct Inner {
+    settings: Option<ChannelSettings>,
+    accounts: Vec<Running>,
+}
+
+/// The running channel accounts.
+pub struct ChannelRuntime {
+    db: Arc<StateDb>,
+    hub: HubHandle,
+    outbound: Arc<Outbound>,
+    /// The polling loop's settings (tests shorten the poll).
+    loop_config: LoopConfig,
+    poll_grace: Duration,
+    inner: Mutex<Inner>,
+}
+
+impl ChannelRuntime {
+    pub fn new(db: Arc<StateDb>, hub: HubHandle, loop_config: LoopConfig, poll_grace: Duration) -> Result<Self, crate::outbound::OutboundError> {
+        let outbound = Outbound::new(&OutboundConfig { connect_timeout: Duration::from_secs(10), read_timeout: None, extra_root_certs: Vec::new() })?;
+        Ok(Self { db, hub, outbound: Arc::new(outbound), loop_config, poll_grace, inner: Mutex::new(Inner { settings: None, accounts: Vec::new() }) })
+    }
+
+    /// Runs `settings`: a no-op when they did not change, else every account task is
+    /// restarted (a token change to another bot reads that bot's own offset). Call on a tokio
+    /// runtime.
+    pub fn apply(&self, settings: &ChannelSettings) {
+        let old = {
+            let Ok(mut inner) = self.inner.lock() else { return };
+            if inner.settings.as_ref() == Some(settings) {
+                return;
+            }
+            inner.settings = Some(settings.clone());
+            let old = std::mem::take(&mut inner.accounts);
+            for account in &settings.telegram {
+                let health = Arc::new(Health::default());
+                let delivering = Arc::new(tokio::sync::Mutex::new(()));
+                let task = match (&account.token, account.enabled) {
+                    (Some(token), true) => {
+                        let ctx = telegram::AccountCtx::new(account.clone(), token.0.clone(), settings, Arc::clone(&self.db), self.hub.clone(), Arc::clone(&health), Arc::clone(&delivering));
+                        let mut config = self.loop_config.clone();
+                        config.seed = getrandom::u64().unwrap_or(config.seed);
+                        Some(tokio::spawn(telegram::run(Arc::new(ctx), Arc::clone(&self.outbound), config, self.poll_grace)))
+                    }
+                    _ => None,
+                };
+                inner.accounts.push(Running { account: account.clone(), health, task, delivering });
+            }
+            old
+        };
+        for r in old {
+            if let Some(t) = r.task {
+                t.abort();
+            }
+        }
+    }
+
+    /// Stops every account and waits until their tasks are gone and the reply chunk being
+    /// sent (if any) is recorded.
+    pub async fn stop(&self) {
+        let (tasks, deliveries): (Vec<JoinHandle<()>>, Vec<_>) = match self.inner.lock() {
+            Ok(mut inner) => (
+                inner.accounts.iter_mut().filter_map(|r| r.task.take()).collect(),
+                inner.accounts.iter().map(|r| Arc::clone(&r.delivering)).collect(),
+            ),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
+        for t in tasks {
+            t.abort();
+            let _ = t.await;
+        }
+        for d in deliveries {
+            drop(d.lock().await);
+        }
+    }
+
+    /// The `channels.status` answer.
+    pub fn status(&self) -> Value {
+        let rows: Vec<_> = match self.inner.lock() {
+            Ok(inner) => inner.accounts.iter().map(|r| (r.account.clone(), r.health.snapshot())).collect(),
+            Err(_) => Vec::new(),
+        };
+        status::status_json(clock::wall().0, &rows)
+    }
+
+    /// The account to send with: `account_id`, else the default one.
+    fn account(&self, account_id: Option<&str>) -> Option<TelegramAccount> {
+        let inner = self.inner.lock().ok()?;
+        let wanted = account_id.map(str::trim).filter(|a| !a.is_empty());
+        inner
+            .accounts
+            .iter()
+            .find(|r| wanted.map_or(r.account.id == settings::DEFAULT_ACCOUNT, |w| r.account.id.eq_ignore_ascii_case(w)))
+            .or_else(|| if wanted.is_none() { inner.accounts.first() } else { None })
+            .map(|r| r.account.clone())
+    }
+
+    fn health(&self, id: &str) -> Option<Arc<Health>> {
+        let inner = self.inner.lock().ok()?;
+        inner.accounts.iter().find(|r| r.account.id == id).map(|r| Arc::clone(&r.health))
+    }
+}
+
+/// The gateway's host handler with the channel methods in front: `channels.status` and `send`
+/// go to the runtime, everything else to the configured host.
+pub struct ChannelsHost {
+    pub runtime: Arc<ChannelRuntime>,
+    pub inner: Host,
+}
+
+impl HostHandler for ChannelsHost {
+    fn handle(&self, request: HostRequest) -> HostFuture {
+        match request {
+            HostRequest::ChannelsStatus(_) => {
+                let status = self.runtime.status();
+                Box::pin(async move { Ok(status) })
+            }
+            HostRequest::Send(params) => {
+                let runtime = Arc::clone(&self.runtime);
+                Box::pin(async move { send::send(&runtime, *params).await })
+            }
+            other => match self.inner.0.clone() {
+                Some(handler) => handler.handle(other),
+                None => {
+                    let error = ErrorShape::new(ErrorCode::Unavailable, format!("{} is not available in this gateway", other.method_name()));
+                    Box::pin(async move { Err(error) })
+                }
+            },
+        }
+    }
+}
