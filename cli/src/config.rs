@@ -262,9 +262,9 @@ mod tests {
 
     #[test]
     fn reference_keys_load_with_warnings() {
-        let cfg = load("{ gateway: { mode: 'local', tailscale: { mode: 'off' } }, channels: {} }").unwrap();
+        let cfg = load("{ gateway: { mode: 'local', tailscale: { mode: 'off' } }, channels: { whatsapp: {} } }").unwrap();
         let w: Vec<String> = cfg.warnings.iter().map(ToString::to_string).collect();
-        assert_eq!(w, ["gateway.tailscale: not supported yet; ignored", "channels: not supported yet; ignored"]);
+        assert_eq!(w, ["gateway.tailscale: not supported yet; ignored", "channels.whatsapp: not supported yet; ignored"]);
     }
 
     #[test]
