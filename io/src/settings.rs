@@ -106,6 +106,8 @@ pub struct GatewaySettings {
     pub remote: RemoteConfig,
     /// `gateway.http.endpoints.*.enabled`.
     pub http: HttpEndpoints,
+    /// `gateway.http.endpoints.responses.{maxUrlParts, files, images}`.
+    pub responses_inputs: ResponsesInputs,
     /// `gateway.nodes.pairing.autoApproveLocal` as written (see
     /// [`GatewaySettings::auto_approve_local`]).
     pub auto_approve_local: Option<bool>,
@@ -135,6 +137,85 @@ impl HttpEndpoints {
     /// Whether `GET /v1/models` is served.
     pub fn models(self) -> bool {
         self.chat_completions || self.responses
+    }
+}
+
+/// What `POST /v1/responses` accepts as `input_file` / `input_image` parts (http.md §3.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponsesInputs {
+    /// URL-sourced parts per request.
+    pub max_url_parts: usize,
+    pub files: InputLimits,
+    pub images: InputLimits,
+    /// Let URL sources reach loopback, private and link-local addresses. Not a config key
+    /// (the reference always blocks them); tests that fetch from a local server set it.
+    pub allow_private_network: bool,
+}
+
+/// The limits of one kind of input part.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputLimits {
+    pub allow_url: bool,
+    /// Exact hosts or `*.suffix` patterns; empty: any (public) host.
+    pub url_allowlist: Vec<String>,
+    /// Lowercased MIME types.
+    pub allowed_mimes: Vec<String>,
+    pub max_bytes: u64,
+    /// Characters of decoded file text kept (files only).
+    pub max_chars: u64,
+    pub max_redirects: u32,
+    pub timeout: Duration,
+}
+
+impl Default for ResponsesInputs {
+    fn default() -> Self {
+        Self::project(None)
+    }
+}
+
+impl ResponsesInputs {
+    fn project(config: Option<&openclaw_core::config::ResponsesEndpointConfig>) -> Self {
+        let files = config.and_then(|c| c.files.clone()).unwrap_or_default();
+        let images = config.and_then(|c| c.images.clone()).unwrap_or_default();
+        let mimes = |list: Option<Vec<String>>, default: &[&str]| {
+            let list: Vec<String> = list.unwrap_or_default().iter().map(|m| m.trim().to_ascii_lowercase()).filter(|m| !m.is_empty()).collect();
+            if list.is_empty() {
+                default.iter().map(|m| (*m).to_owned()).collect()
+            } else {
+                list
+            }
+        };
+        let hosts = |list: Option<Vec<String>>| {
+            list.unwrap_or_default().iter().map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect()
+        };
+        Self {
+            max_url_parts: config.and_then(|c| c.max_url_parts).map_or(8, |n| n as usize),
+            files: InputLimits {
+                allow_url: files.allow_url.unwrap_or(true),
+                url_allowlist: hosts(files.url_allowlist),
+                allowed_mimes: mimes(
+                    files.allowed_mimes,
+                    &["text/plain", "text/markdown", "text/html", "text/csv", "application/json", "application/pdf"],
+                ),
+                max_bytes: files.max_bytes.unwrap_or(5 * 1024 * 1024),
+                max_chars: files.max_chars.unwrap_or(60_000),
+                max_redirects: files.max_redirects.unwrap_or(3),
+                timeout: Duration::from_millis(files.timeout_ms.unwrap_or(10_000)),
+            },
+            images: InputLimits {
+                allow_url: images.allow_url.unwrap_or(true),
+                url_allowlist: hosts(images.url_allowlist),
+                allowed_mimes: mimes(
+                    images.allowed_mimes,
+                    &["image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/heif"],
+                ),
+                max_bytes: images.max_bytes.unwrap_or(10 * 1024 * 1024),
+                max_chars: 0,
+                max_redirects: images.max_redirects.unwrap_or(3),
+                timeout: Duration::from_millis(images.timeout_ms.unwrap_or(10_000)),
+            },
+            allow_private_network: false,
+        }
     }
 }
 
@@ -205,10 +286,16 @@ impl GatewaySettings {
                 password: non_blank(r.password),
             }),
             http: {
-                let endpoints = gw.http.and_then(|h| h.endpoints).unwrap_or_default();
-                let on = |e: Option<core::EndpointConfig>| e.and_then(|e| e.enabled).unwrap_or(false);
-                HttpEndpoints { chat_completions: on(endpoints.chat_completions), responses: on(endpoints.responses) }
+                let endpoints = gw.http.clone().and_then(|h| h.endpoints).unwrap_or_default();
+                let on = |e: Option<bool>| e.unwrap_or(false);
+                HttpEndpoints {
+                    chat_completions: on(endpoints.chat_completions.and_then(|e| e.enabled)),
+                    responses: on(endpoints.responses.as_ref().and_then(|e| e.enabled)),
+                }
             },
+            responses_inputs: ResponsesInputs::project(
+                gw.http.as_ref().and_then(|h| h.endpoints.as_ref()).and_then(|e| e.responses.as_ref()),
+            ),
             auto_approve_local: config
                 .gateway()
                 .nodes

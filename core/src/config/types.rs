@@ -134,7 +134,64 @@ pub struct HttpEndpointsConfig {
     pub chat_completions: Option<EndpointConfig>,
     /// `POST /v1/responses` (and `GET /v1/models`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub responses: Option<EndpointConfig>,
+    pub responses: Option<ResponsesEndpointConfig>,
+}
+
+/// `gateway.http.endpoints.responses`: the switch and the limits on `input_file` /
+/// `input_image` parts (http.md §3.1).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ResponsesEndpointConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    /// URL-sourced `input_file` + `input_image` parts per request (default 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_url_parts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<InputFilesConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub images: Option<InputImagesConfig>,
+}
+
+/// `gateway.http.endpoints.responses.files`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct InputFilesConfig {
+    /// Fetch `{type:"url"}` sources (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_url: Option<bool>,
+    /// Hosts URL sources may name: `example.com` or `*.example.com` (empty: any public host).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_allowlist: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_mimes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_chars: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_redirects: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
+}
+
+/// `gateway.http.endpoints.responses.images`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct InputImagesConfig {
+    /// Fetch `{type:"url"}` sources (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_url: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_allowlist: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_mimes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_redirects: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_ms: Option<u64>,
 }
 
 /// One HTTP API endpoint's switch (off by default, as the reference).

@@ -58,7 +58,6 @@ impl SseSender {
     }
 
     /// `event: <name>` and the `data: …` lines.
-    #[allow(dead_code)] // `/v1/responses` streams named events (issue #13)
     pub(crate) async fn event(&self, name: &str, data: &str) -> Result<(), Disconnected> {
         self.send(encode(Some(name), data)).await
     }

@@ -6,6 +6,7 @@
 mod chat;
 mod models;
 mod request;
+mod responses;
 mod routing;
 mod run;
 
@@ -19,6 +20,10 @@ use crate::settings::HttpEndpoints;
 /// Chat completions bodies may carry images: 20 MiB (`maxBodyBytes`).
 const CHAT_BODY_LIMIT: usize = 20 * 1024 * 1024;
 
+/// Responses bodies may carry base64 files and images: 20 MiB (the reference's
+/// `max(20 MiB, files.maxBytes×2, images.maxBytes×2)` with the default limits).
+const RESPONSES_BODY_LIMIT: usize = 20 * 1024 * 1024;
+
 /// The routes `endpoints` turns on.
 pub(crate) fn routes(endpoints: HttpEndpoints) -> Vec<Route> {
     let mut routes = Vec::new();
@@ -31,6 +36,13 @@ pub(crate) fn routes(endpoints: HttpEndpoints) -> Vec<Route> {
             .auth(RouteAuth::Gateway)
             .body_limit(CHAT_BODY_LIMIT);
         routes.push(chat);
+    }
+    if endpoints.responses {
+        let state = responses::Responses::default();
+        let route = Route::new("/v1/responses", &[Method::POST], move |req| state.clone().handle(req))
+            .auth(RouteAuth::Gateway)
+            .body_limit(RESPONSES_BODY_LIMIT);
+        routes.push(route);
     }
     routes
 }
