@@ -1,0 +1,233 @@
+//! Telegram against the reference gateway (openclaw 2026.9.6, `openclaw-peer gateway run`) and
+//! ours, each in front of its own fake Bot API (`channels.telegram.apiRoot`): the same scenario
+//! (start-up, then an unknown DM under the default `dmPolicy: "pairing"`), compared on
+//! - the start-up sequence: the Bot API methods called up to the first `getUpdates`, and the
+//!   `deleteWebhook` / `deleteMyCommands` bodies;
+//! - the pairing reply: its text with the 8-character code blanked out, `parse_mode`, `chat_id`;
+//! - `channels.status` (the reference's own CLI asks the reference; our client asks ours): the
+//!   top-level keys (minus the reference's event-loop probe, which we do not have), the
+//!   `channels.telegram` and `channelAccounts.telegram[0]` keys with their value types where
+//!   both are set, and the values that describe the account (`configured`, `running`,
+//!   `connected`, `tokenSource`, `tokenStatus`, `mode`, `lifecycle`, `enabled`, `accountId`).
+//!
+//! Our registered command list is deliberately shorter (the 5 commands this gateway answers, not
+//! the reference's 48), so `setMyCommands` bodies are not compared. The peer must be installed
+//! (`scripts/openclaw-peer install`, done by `.ci/run`); without it this test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use openclaw_channels::backoff::BackoffPolicy;
+use openclaw_channels::telegram::account::LoopConfig;
+use openclaw_core::config::Config;
+use openclaw_io::channels::settings::ChannelSettings;
+use openclaw_io::client::{Client, ConnectOptions};
+use openclaw_tests::bench::target::free_port;
+use openclaw_tests::e2e::{gateway, within, TOKEN};
+use openclaw_tests::fake_telegram::{FakeTelegram, TOKEN as BOT_TOKEN};
+use serde_json::{json, Map, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Node start-up and the reference's plugin loading take a while on a loaded machine.
+const PEER_START: Duration = Duration::from_secs(180);
+/// One step of the reference (a Bot API call, a CLI run).
+const PEER_STEP: Duration = Duration::from_secs(120);
+/// One step of ours.
+const STEP: Duration = Duration::from_secs(15);
+/// The user who writes first.
+const STRANGER: i64 = 111;
+
+/// The reference gateway, killed when dropped.
+struct Reference {
+    port: u16,
+    _child: Child,
+    home: tempfile::TempDir,
+}
+
+impl Reference {
+    async fn start(tg: &FakeTelegram) -> Self {
+        let peer = openclaw_tests::peer::peer();
+        let home = tempfile::tempdir().unwrap();
+        let dir = home.path().join(".openclaw");
+        std::fs::create_dir_all(&dir).unwrap();
+        let config = json!({ "channels": { "telegram": { "botToken": BOT_TOKEN, "apiRoot": tg.api_root() } } });
+        std::fs::write(dir.join("openclaw.json"), config.to_string()).unwrap();
+        let port = free_port().unwrap();
+        let mut cmd = Command::new(&peer.script);
+        cmd.args(["gateway", "run", "--allow-unconfigured", "--bind", "loopback", "--port", &port.to_string()])
+            .args(["--auth", "token", "--token", TOKEN])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", home.path())
+            .env("OPENCLAW_PEER_HOME", &peer.cache)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("spawn the reference gateway (scripts/openclaw-peer install first)");
+        // Keep draining its stdout so a full pipe never blocks it.
+        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { port, _child: child, home }
+    }
+
+    /// `channels.status` as the reference CLI prints it (`gateway call … --json`).
+    async fn channels_status(&self) -> Value {
+        let peer = openclaw_tests::peer::peer();
+        let url = format!("ws://127.0.0.1:{}", self.port);
+        let mut cmd = Command::new(&peer.script);
+        cmd.args(["cli", "gateway", "call", "channels.status", "--url", &url, "--token", TOKEN, "--json"])
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("OPENCLAW_PEER_HOME", &peer.cache)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let out = tokio::time::timeout(PEER_STEP, cmd.spawn().expect("spawn the reference CLI").wait_with_output())
+            .await
+            .expect("the reference CLI finishes")
+            .expect("reference CLI output");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        let start = stdout.find('{').unwrap_or(0);
+        serde_json::from_str(&stdout[start..]).unwrap_or_else(|e| panic!("reference stdout is not JSON ({e}): {stdout}"))
+    }
+}
+
+/// What one gateway did in the scenario.
+struct Observed {
+    /// Bot API methods up to and including the first `getUpdates`.
+    start_up: Vec<String>,
+    delete_webhook: Value,
+    delete_commands: Vec<Value>,
+    /// The `sendMessage` body of the pairing reply.
+    reply: Value,
+}
+
+/// Waits for the first long poll, sends an unknown DM and waits for the pairing reply.
+async fn scenario(tg: &FakeTelegram, deadline: Duration) -> Observed {
+    tg.wait_for("getUpdates", 1, deadline).await.unwrap();
+    let methods = tg.methods();
+    let first_poll = methods.iter().position(|m| m == "getUpdates").unwrap();
+    tg.push_dm(STRANGER, "hello");
+    let sent = tg.wait_for("sendMessage", 1, deadline).await.unwrap();
+    Observed {
+        start_up: methods[..=first_poll].to_vec(),
+        delete_webhook: tg.bodies("deleteWebhook").first().cloned().unwrap_or_default(),
+        delete_commands: tg.bodies("deleteMyCommands"),
+        reply: sent[0].clone(),
+    }
+}
+
+/// The text with its 8-character pairing code (the line after the first `<pre><code>`) replaced
+/// by `CODE` wherever it occurs.
+fn blank_code(text: &str) -> String {
+    let code = text.split("<pre><code>").nth(1).and_then(|rest| rest.split('\n').next()).unwrap_or_default();
+    if code.len() == 8 && code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        text.replace(code, "CODE")
+    } else {
+        text.to_owned()
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Keys of an object, sorted.
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    k.sort();
+    k
+}
+
+/// For keys both objects have: the ones whose types differ (a null on either side is allowed:
+/// a timestamp not yet set).
+fn type_differences(ours: &Map<String, Value>, theirs: &Map<String, Value>) -> Vec<String> {
+    ours.iter()
+        .filter_map(|(k, v)| {
+            let t = theirs.get(k)?;
+            (!v.is_null() && !t.is_null() && kind(v) != kind(t)).then(|| format!("{k}: ours {} theirs {}", kind(v), kind(t)))
+        })
+        .collect()
+}
+
+async fn start_ours(state: &std::path::Path, tg: &FakeTelegram) -> openclaw_io::Gateway {
+    let config: Config = serde_json::from_value(json!({"channels": {"telegram": {"botToken": BOT_TOKEN, "apiRoot": tg.api_root()}}})).unwrap();
+    let settings = ChannelSettings::project(&config, &|_| None).unwrap();
+    let state = state.display().to_string();
+    gateway(move |c| {
+        c.state_dir = Some(state);
+        c.settings.channels = settings;
+        c.channel_loop = LoopConfig { poll_timeout_s: 1, backoff: BackoffPolicy { initial_ms: 5, max_ms: 50, factor: 1.8, jitter: 0.25 }, seed: 1 };
+        c.channel_poll_grace = Duration::from_millis(500);
+    })
+    .await
+}
+
+#[tokio::test]
+async fn telegram_start_up_pairing_reply_and_channels_status_match_the_reference() {
+    // The reference first (its start-up is the slow part).
+    let their_tg = FakeTelegram::start().await;
+    let reference = Reference::start(&their_tg).await;
+    let theirs = scenario(&their_tg, PEER_START).await;
+    // The pairing reply is out, so the account has connected; ask for its status.
+    let their_status = reference.channels_status().await;
+    drop(reference);
+
+    let dir = tempfile::tempdir().unwrap();
+    let our_tg = FakeTelegram::start().await;
+    let gw = start_ours(dir.path(), &our_tg).await;
+    let ours = scenario(&our_tg, STEP).await;
+    let mut opts = ConnectOptions::cli(format!("ws://{}", gw.local_addr()));
+    opts.token = Some(TOKEN.into());
+    let mut c = within("connect", Client::connect(opts)).await.unwrap().0;
+    let our_status = within("channels.status", c.call("channels.status", json!({}))).await.unwrap();
+    within("close", c.close()).await;
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+
+    // Start-up.
+    assert_eq!(ours.start_up, theirs.start_up, "the Bot API calls up to the first getUpdates");
+    assert_eq!(ours.delete_webhook, theirs.delete_webhook);
+    assert_eq!(ours.delete_commands, theirs.delete_commands);
+
+    // The pairing reply.
+    for key in ["chat_id", "parse_mode"] {
+        assert_eq!(ours.reply[key], theirs.reply[key], "sendMessage {key}");
+    }
+    let (our_text, their_text) = (ours.reply["text"].as_str().unwrap(), theirs.reply["text"].as_str().unwrap());
+    assert_ne!(blank_code(their_text), their_text, "the reference's reply carries a code: {their_text}");
+    assert_eq!(blank_code(our_text), blank_code(their_text));
+
+    // channels.status.
+    let mut their_top = keys(&their_status);
+    their_top.retain(|k| k != "eventLoop");
+    assert_eq!(keys(&our_status), their_top, "top-level keys\nours: {our_status}\ntheirs: {their_status}");
+    for (what, o, t) in [
+        ("channels.telegram", &our_status["channels"]["telegram"], &their_status["channels"]["telegram"]),
+        ("channelAccounts.telegram[0]", &our_status["channelAccounts"]["telegram"][0], &their_status["channelAccounts"]["telegram"][0]),
+    ] {
+        assert_eq!(keys(o), keys(t), "{what} keys\nours: {o}\ntheirs: {t}");
+        let diff = type_differences(o.as_object().unwrap(), t.as_object().unwrap());
+        assert!(diff.is_empty(), "{what} value types: {diff:?}\nours: {o}\ntheirs: {t}");
+    }
+    let (o, t) = (&our_status["channelAccounts"]["telegram"][0], &their_status["channelAccounts"]["telegram"][0]);
+    for key in ["accountId", "enabled", "configured", "running", "connected", "tokenSource", "tokenStatus", "mode", "lifecycle", "lastError"] {
+        assert_eq!(o[key], t[key], "channelAccounts.telegram[0].{key}\nours: {o}\ntheirs: {t}");
+    }
+    for key in ["channelOrder", "channelLabels", "channelDetailLabels", "channelSystemImages", "channelMeta", "channelDefaultAccountId"] {
+        assert_eq!(our_status[key], their_status[key], "{key}");
+    }
+}
