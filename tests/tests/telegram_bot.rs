@@ -104,7 +104,7 @@ async fn long_replies_are_chunked_and_topics_kept() {
     assert_eq!(sent[0]["text"], "a".repeat(3000));
     assert_eq!(sent[1]["text"], "b".repeat(3000));
     assert!(sent.iter().all(|b| b["message_thread_id"] == 9));
-    api.typing(111).await.expect("typing");
+    api.typing(111, None).await.expect("typing");
     assert_eq!(tg.bodies("sendChatAction"), [json!({"chat_id": 111, "action": "typing"})]);
 }
 

@@ -167,8 +167,12 @@ impl<T: Transport> BotApi<T> {
     }
 
     /// Shows "typing…" in a chat (best effort).
-    pub async fn typing(&self, chat_id: i64) -> Result<(), CallError> {
-        self.call("sendChatAction", &json!({"chat_id": chat_id, "action": "typing"}), CALL_TIMEOUT).await.map(drop)
+    pub async fn typing(&self, chat_id: i64, thread: Option<i64>) -> Result<(), CallError> {
+        let mut body = json!({"chat_id": chat_id, "action": "typing"});
+        if let Some(t) = thread {
+            body["message_thread_id"] = json!(t);
+        }
+        self.call("sendChatAction", &body, CALL_TIMEOUT).await.map(drop)
     }
 
     async fn send_with_retry(&self, body: &Value) -> Result<Value, CallError> {

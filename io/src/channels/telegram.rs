@@ -314,10 +314,10 @@ async fn run_agent<T: Transport + 'static>(
     scopes.insert(Scope::Write);
     // "typing…" while the agent works (Telegram shows it ~5 s per call).
     let typing = {
-        let (api, chat) = (Arc::clone(api), inbound.chat_id);
+        let (api, chat, topic) = (Arc::clone(api), inbound.chat_id, inbound.topic);
         AbortOnDrop(tokio::spawn(async move {
             loop {
-                let _ = api.typing(chat).await;
+                let _ = api.typing(chat, topic).await;
                 tokio::time::sleep(Duration::from_secs(4)).await;
             }
         }))
