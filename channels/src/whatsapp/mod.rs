@@ -10,9 +10,12 @@
 //!   (0600, atomic, backed up, deleted on logout);
 //! - [`ledger`]: the durable send ledger that makes `send` idempotent across restarts;
 //! - [`account`]: the QR login and the connection loop (reconnect backoff, logout detection,
-//!   `lastDisconnect`, inbound → agent → reply, sends).
+//!   `lastDisconnect`, inbound → agent → reply, sends);
+//! - [`channel`]: the accounts together: start/stop, `channels.status` entries, `send` with
+//!   NOT_LINKED, `channels logout`.
 
 pub mod account;
+pub mod channel;
 pub mod creds;
 pub mod inbound;
 pub mod ledger;
