@@ -144,7 +144,15 @@ impl Outbound {
         body: Vec<u8>,
     ) -> Result<Response, OutboundError> {
         let bad = |reason: &str| OutboundError::BadUrl { url: url.to_owned(), reason: reason.to_owned() };
-        let parsed = reqwest::Url::parse(url).map_err(|_| bad("not a URL"))?;
+        let parsed = reqwest::Url::parse(url).map_err(|_| {
+            // The IDNA back end is the ASCII-only stub (io/Cargo.toml): say so rather than
+            // "not a URL" for an internationalised host name.
+            if url.is_ascii() {
+                bad("not a URL")
+            } else {
+                bad("not a URL (a non-ASCII host name must be written in punycode, xn--…)")
+            }
+        })?;
         if !matches!(parsed.scheme(), "http" | "https") {
             return Err(bad("the scheme must be http or https"));
         }
@@ -214,6 +222,15 @@ mod tests {
             let e = client().post_json(url, &[], b"{}".to_vec()).await.expect_err(url);
             assert!(matches!(e, OutboundError::BadUrl { .. }) && !e.is_transient(), "{url}: {e:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn hosts_must_be_ascii() {
+        let e = client().post_json("http://bücher.example/v1", &[], vec![]).await.expect_err("IDN host");
+        assert!(matches!(e, OutboundError::BadUrl { ref reason, .. } if reason.contains("punycode")), "{e:?}");
+        // The same host in punycode is a URL.
+        let url = reqwest::Url::parse("http://xn--bcher-kva.example/v1").expect("punycode host");
+        assert_eq!(url.host_str(), Some("xn--bcher-kva.example"));
     }
 
     #[tokio::test]
