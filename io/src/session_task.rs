@@ -1,16 +1,21 @@
-//! One task per WebSocket driving its [`Session`]: drain outputs to `Wait`, then select one
-//! input among the reader's messages, the hub mailbox, writer/hub signals and the deadline
-//! (style.md principle 9). Every branch is cancel-safe: channel `recv`, `Notify`, `sleep`.
+//! One task per WebSocket, and nothing else per socket: it drives the [`Session`] and the socket
+//! itself. Drain outputs to `Wait` (queueing frames, writing what the socket takes at once), take
+//! any message already read, then select one event among the hub's signal and mailbox, the
+//! socket becoming writable (only with frames waiting) or readable, and the deadline (style.md
+//! principle 9). Every branch is cancel-safe (`Notify`, channel `recv`, readiness, `sleep`);
+//! reads and writes happen after the select, without waiting. An idle socket costs this task's
+//! state, its mailbox and the hub's record: no read buffer, no reader or writer task.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use fastwebsockets::upgrade::UpgradeFut;
-use fastwebsockets::Role;
+use hyper_util::rt::TokioIo;
 use openclaw_core::{
     CloseCode, ConnId, HubToSession, Limits, Nonce, Output, PeerInfo, Session, SessionEvent,
     SessionTimer,
 };
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::admission::PreauthSlot;
@@ -18,11 +23,9 @@ use crate::clock;
 use crate::hub_task::{HubInput, MAILBOX_CAPACITY};
 use crate::identity::random_uuid;
 use crate::server::TaskToken;
-use crate::ws::{run_reader, run_writer, Inbound, ReadLimit, Signals, WriteItem, WriteQueue};
+use crate::ws::{Inbound, Signals, Socket, WriteItem};
 
-/// Whole messages read ahead of the session; the reader waits beyond this (TCP backpressure).
-const INBOUND_CAPACITY: usize = 8;
-/// Outputs carried out before the task yields to the runtime.
+/// Outputs carried out (or messages taken) before the task yields to the runtime.
 const BUDGET: usize = 256;
 /// Longest frame prefix written to the verbose log.
 const LOG_PREFIX: usize = 240;
@@ -47,24 +50,23 @@ pub(crate) async fn run(start: SessionStart, upgrade: UpgradeFut) {
             return;
         }
     };
-    // Split the raw stream, not the WebSocket, so the reader keeps the stream after an
-    // unparseable (oversize) frame.
-    let (rd, wr) = tokio::io::split(ws.into_inner());
-    let (_, wr) = fastwebsockets::after_handshake_split(tokio::io::empty(), wr, Role::Server);
-    let queue = Arc::new(WriteQueue::default());
+    // Back to the TCP stream (and whatever the HTTP layer read past the request): this task
+    // reads and writes it itself, when it is ready.
+    let socket = match ws.into_inner().into_inner().downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => Socket::new(parts.io.into_inner(), &parts.read_buf),
+        Err(_) => {
+            tracing::warn!(conn = %start.conn, "websocket upgrade: not a TCP stream");
+            return;
+        }
+    };
     let signals = Arc::new(Signals::default());
-    let (in_tx, in_rx) = mpsc::channel(INBOUND_CAPACITY);
-    let read_limit = Arc::new(ReadLimit::new(start.limits.preauth_max_payload));
-    let reader = tokio::spawn(run_reader(rd, in_tx, Arc::clone(&queue), Arc::clone(&read_limit)));
-    let mut writer = tokio::spawn(run_writer(wr, Arc::clone(&queue), Arc::clone(&signals)));
     let (mb_tx, mb_rx) = mpsc::channel(MAILBOX_CAPACITY);
     let attach = HubInput::Attach { conn: start.conn, mailbox: mb_tx, signals: Arc::clone(&signals) };
     if start.hub.send(attach).await.is_err() {
-        reader.abort();
-        writer.abort();
         return;
     }
     let grace = start.limits.close_grace;
+    let read_limit = start.limits.preauth_max_payload;
     let session = Session::new(
         start.conn,
         start.peer,
@@ -75,58 +77,58 @@ pub(crate) async fn run(start: SessionStart, upgrade: UpgradeFut) {
     );
     let mut driver = Driver {
         session,
-        queue: Arc::clone(&queue),
+        socket,
         signals,
         read_limit,
         hub: start.hub,
         slot: start.slot,
         verbose: start.verbose,
-        flushed_seen: 0,
         told_hub_closed: false,
         terminated: false,
     };
     if start.verbose {
         tracing::debug!(conn = %start.conn, "websocket opened");
     }
-    driver.run(in_rx, mb_rx).await;
-    reader.abort();
-    if driver.terminated {
-        writer.abort();
-    } else {
-        // Let the writer flush what is queued (a close frame, an echo), but not forever.
-        queue.close();
-        if tokio::time::timeout(grace, &mut writer).await.is_err() {
-            writer.abort();
-        }
+    driver.run(mb_rx).await;
+    if !driver.terminated {
+        // Flush what is queued (a close frame, an echo), but not forever.
+        let _ = tokio::time::timeout(grace, driver.flush()).await;
     }
     if start.verbose {
         tracing::debug!(conn = %start.conn, terminated = driver.terminated, "websocket closed");
     }
+    drop(driver);
     drop(start.token);
 }
 
 struct Driver {
     session: Session,
-    queue: Arc<WriteQueue>,
+    socket: Socket,
     signals: Arc<Signals>,
-    /// What the reader accepts: the session's current frame limit.
-    read_limit: Arc<ReadLimit>,
+    /// The largest message read now: the session's current frame limit (it never shrinks: a
+    /// closing session ignores what it reads anyway).
+    read_limit: usize,
     hub: mpsc::Sender<HubInput>,
     /// Held until `hello-ok` (pre-auth admission).
     slot: Option<PreauthSlot>,
     verbose: bool,
-    flushed_seen: u64,
     told_hub_closed: bool,
     /// The TCP connection is to be dropped without flushing.
     terminated: bool,
 }
 
+/// What woke the task.
+enum Event {
+    Signals,
+    Hub(Option<Box<HubToSession>>),
+    Writable(std::io::Result<()>),
+    Readable(std::io::Result<()>),
+    Deadline,
+}
+
 impl Driver {
-    async fn run(
-        &mut self,
-        mut inbound: mpsc::Receiver<Box<Inbound>>,
-        mut mailbox: mpsc::Receiver<Box<HubToSession>>,
-    ) {
+    async fn run(&mut self, mut mailbox: mpsc::Receiver<Box<HubToSession>>) {
+        let mut budget = BUDGET;
         loop {
             let wait = self.drain().await;
             if self.session.is_open() {
@@ -135,18 +137,50 @@ impl Driver {
             if self.session.is_closed() {
                 break;
             }
+            // Write what the socket takes now; a flush may let the session send more.
+            if !self.terminated && self.socket.has_output() && self.write() {
+                continue;
+            }
+            // A message already read goes first (no waiting), within the budget.
+            if let Some(msg) = self.socket.next_inbound(self.read_limit) {
+                self.handle_inbound(msg);
+                budget -= 1;
+                if budget == 0 {
+                    budget = BUDGET;
+                    tokio::task::yield_now().await;
+                }
+                continue;
+            }
             let deadline = wait.map(|(at, _)| at);
             let sleep_at = clock::to_tokio(deadline.unwrap_or_default());
-            tokio::select! {
+            let writing = !self.terminated && self.socket.has_output();
+            let reading = !self.terminated && self.socket.reading();
+            let event = tokio::select! {
                 biased;
-                () = self.signals.notify.notified() => self.handle_signals(),
-                msg = mailbox.recv() => match msg {
-                    Some(msg) => self.session.handle_hub(clock::now(), *msg),
-                    // The hub has exited (drained): nobody will close us gracefully any more.
-                    None => self.terminate(),
-                },
-                msg = inbound.recv() => self.handle_inbound(msg.map(|m| *m)),
-                () = tokio::time::sleep_until(sleep_at), if deadline.is_some() => {
+                () = self.signals.notify.notified() => Event::Signals,
+                r = self.socket.writable(), if writing => Event::Writable(r),
+                msg = mailbox.recv() => Event::Hub(msg),
+                r = self.socket.readable(), if reading => Event::Readable(r),
+                () = tokio::time::sleep_until(sleep_at), if deadline.is_some() => Event::Deadline,
+            };
+            match event {
+                Event::Signals => self.handle_signals(),
+                Event::Hub(Some(msg)) => self.session.handle_hub(clock::now(), *msg),
+                // The hub has exited (drained): nobody will close us gracefully any more.
+                Event::Hub(None) => self.terminate(),
+                Event::Writable(Ok(())) => {
+                    self.write();
+                }
+                Event::Readable(Ok(())) => {
+                    if let Some(gone) = self.socket.read_some() {
+                        self.handle_inbound(gone);
+                    }
+                }
+                Event::Writable(Err(e)) | Event::Readable(Err(e)) => {
+                    tracing::debug!(error = %e, "websocket socket failed");
+                    self.terminate();
+                }
+                Event::Deadline => {
                     let now = clock::now();
                     if deadline.is_some_and(|at| now >= at) {
                         self.session.handle_timeout(now);
@@ -159,40 +193,56 @@ impl Driver {
         }
     }
 
-    fn handle_inbound(&mut self, msg: Option<Inbound>) {
+    /// Writes what the socket takes now; a failed socket ends the connection. Returns whether
+    /// the session heard of it (text flushed, or the socket failed).
+    fn write(&mut self) -> bool {
+        match self.socket.write_some() {
+            Ok(0) => false,
+            Ok(flushed) => {
+                self.session.handle_flushed(flushed);
+                true
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "websocket write failed");
+                self.terminate();
+                true
+            }
+        }
+    }
+
+    /// Writes everything queued (after the session closed).
+    async fn flush(&mut self) {
+        while self.socket.has_output() {
+            if self.socket.writable().await.is_err() || self.socket.write_some().is_err() {
+                return;
+            }
+        }
+    }
+
+    fn handle_inbound(&mut self, msg: Inbound) {
         let now = clock::now();
         match msg {
-            Some(Inbound::Message(bytes)) => {
+            Inbound::Message(bytes) => {
                 if self.verbose {
                     log_inbound(self.session.conn(), &bytes);
                 }
                 self.session.handle_frame(now, &bytes);
             }
-            Some(Inbound::Pong) => self.session.handle_pong(now),
-            Some(Inbound::Oversize(len)) => self.session.handle_oversize(now, len),
-            Some(Inbound::Violation(code)) => self.session.begin_close(now, CloseCode(code), ""),
-            Some(Inbound::PeerClosed) | None => self.session.handle_peer_closed(now),
+            Inbound::Pong => self.session.handle_pong(now),
+            Inbound::Oversize(len) => self.session.handle_oversize(now, len),
+            Inbound::Violation(code) => self.session.begin_close(now, CloseCode(code), ""),
+            Inbound::PeerClosed => self.session.handle_peer_closed(now),
         }
     }
 
     fn handle_signals(&mut self) {
-        let flushed = self.signals.flushed.load(Ordering::Acquire);
-        if flushed > self.flushed_seen {
-            let delta = flushed - self.flushed_seen;
-            self.flushed_seen = flushed;
-            self.session.handle_flushed(usize::try_from(delta).unwrap_or(usize::MAX));
-        }
         if self.signals.hub_overflow.swap(false, Ordering::AcqRel) {
             self.session.begin_close(clock::now(), CloseCode::POLICY, "slow consumer");
-        }
-        if self.signals.writer_failed.load(Ordering::Acquire) {
-            self.terminate();
         }
     }
 
     fn terminate(&mut self) {
         self.terminated = true;
-        self.queue.close();
         self.session.handle_peer_closed(clock::now());
     }
 
@@ -200,7 +250,7 @@ impl Driver {
     async fn drain(&mut self) -> Option<(openclaw_core::Instant, SessionTimer)> {
         let conn = self.session.conn();
         // Before `hello-ok` is queued: a frame the peer sends after reading it must be admitted.
-        self.read_limit.raise_to(self.session.max_frame_len());
+        self.read_limit = self.read_limit.max(self.session.max_frame_len());
         let mut budget = BUDGET;
         loop {
             match self.session.poll_output() {
@@ -208,21 +258,20 @@ impl Driver {
                     if self.verbose {
                         tracing::debug!(%conn, frame = %prefix(&bytes), "send");
                     }
-                    self.queue.push(WriteItem::Text(bytes));
+                    self.push(WriteItem::Text(bytes));
                 }
-                Output::Ping => self.queue.push(WriteItem::Ping),
+                Output::Ping => self.push(WriteItem::Ping),
                 Output::Close { code, reason } => {
                     if self.verbose {
                         tracing::debug!(%conn, code = code.0, %reason, "close");
                     }
-                    self.queue.push(WriteItem::Close { code: code.0, reason });
+                    self.push(WriteItem::Close { code: code.0, reason });
                 }
                 Output::Terminate => {
                     if self.verbose {
                         tracing::debug!(%conn, "terminate");
                     }
                     self.terminated = true;
-                    self.queue.close();
                 }
                 Output::ToHub(event) => {
                     if matches!(event, SessionEvent::Closed) {
@@ -231,7 +280,6 @@ impl Driver {
                     // The hub never blocks, so this wait is short; if it is gone, so are we.
                     if self.hub.send(HubInput::Session { conn, event }).await.is_err() {
                         self.terminated = true;
-                        self.queue.close();
                     }
                 }
                 Output::Wait(wait) => return wait,
@@ -241,6 +289,12 @@ impl Driver {
                 budget = BUDGET;
                 tokio::task::yield_now().await;
             }
+        }
+    }
+
+    fn push(&mut self, item: WriteItem) {
+        if !self.terminated {
+            self.socket.push(item);
         }
     }
 }

@@ -1,14 +1,15 @@
-//! RFC 6455 frames read off the socket with the size limit applied at the frame header, before
-//! any of the payload is read or buffered (issue #11 §1: an unauthenticated peer declaring a
-//! 20 MB frame costs nothing but the header).
+//! RFC 6455 frames parsed from what the socket has delivered, with the size limit applied at the
+//! frame header, before any of the payload is read or buffered (issue #11 §1: an unauthenticated
+//! peer declaring a 20 MB frame costs nothing but the header).
 //!
-//! The limit is read when a header has arrived, not when the read starts: a socket waiting for
-//! its next frame while `connect` is decided must accept a large frame the client sends after
-//! `hello-ok`. An idle socket holds no read buffer: the wait for its next bytes reads into the
-//! stack, and read-ahead is kept on the heap only until consumed. A payload is read into its own
-//! allocation, growing as bytes arrive rather than by the declared length.
+//! Sans-await: the session task waits for the socket to be readable, hands [`FrameReader::read_from`]
+//! one non-blocking read, then takes whole frames with [`FrameReader::next_frame`], which is given
+//! the limit of that moment (a socket that waited for its next frame while `connect` was decided
+//! accepts a large frame the client sends after `hello-ok`). An idle socket holds no read buffer:
+//! a read lands in a stack chunk and only what is not consumed at once is kept; a payload is read
+//! straight into its own allocation, growing as bytes arrive rather than by the declared length.
 
-use tokio::io::{AsyncRead, AsyncReadExt};
+use std::io;
 
 pub(crate) use fastwebsockets::OpCode;
 
@@ -16,10 +17,8 @@ pub(crate) use fastwebsockets::OpCode;
 pub(crate) const PROTOCOL_ERROR: u16 = 1002;
 /// RFC 6455 §5.5: control frames carry at most 125 bytes.
 pub(crate) const MAX_CONTROL_PAYLOAD: usize = 125;
-/// Stack bytes for the first read after an idle wait: a header and a typical small request.
-const FIRST_READ: usize = 256;
-/// Bytes asked of the socket per further read while completing a header.
-const READ_AHEAD: usize = 1024;
+/// Stack bytes for one read outside a payload: headers and typical small requests.
+const READ_CHUNK: usize = 4096;
 /// Payload bytes added to a growing payload per read.
 const PAYLOAD_STEP: usize = 64 * 1024;
 
@@ -37,43 +36,85 @@ pub(crate) struct Header {
 /// Why no frame came.
 #[derive(Debug)]
 pub(crate) enum ReadError {
-    /// End of stream or a socket error: nothing more to read.
-    Gone(std::io::Error),
     /// The peer broke the framing rules: fail the connection with 1002.
     Violation,
     /// The header declared more than the limit allows; nothing of the payload was read.
     TooBig(u64),
 }
 
-impl From<std::io::Error> for ReadError {
-    fn from(e: std::io::Error) -> Self {
-        ReadError::Gone(e)
-    }
-}
-
-/// Reads frames from `R` (the server side: every client frame must be masked).
-pub(crate) struct FrameReader<R> {
-    raw: R,
-    /// Read-ahead; `buf[pos..]` is unconsumed.
+/// Frames of one client stream (the server side: every client frame must be masked).
+#[derive(Debug, Default)]
+pub(crate) struct FrameReader {
+    /// Read but not yet parsed; `buf[pos..]` is unconsumed.
     buf: Vec<u8>,
     pos: usize,
+    /// The frame whose payload is arriving.
+    current: Option<(Header, Vec<u8>)>,
 }
 
-impl<R: AsyncRead + Unpin> FrameReader<R> {
-    pub(crate) fn new(raw: R) -> Self {
-        Self { raw, buf: Vec::new(), pos: 0 }
+impl FrameReader {
+    /// A reader starting with bytes already read off the stream (the HTTP layer's read-ahead).
+    pub(crate) fn new(initial: &[u8]) -> Self {
+        Self { buf: initial.to_vec(), pos: 0, current: None }
     }
 
-    /// The stream, for discarding input after a fatal frame.
-    pub(crate) fn get_mut(&mut self) -> &mut R {
-        &mut self.raw
+    /// One read through `read` (non-blocking, e.g. `TcpStream::try_read`): `Ok(0)` is the end of
+    /// the stream. Payload bytes go straight into the payload, at most up to its declared end.
+    pub(crate) fn read_from(&mut self, mut read: impl FnMut(&mut [u8]) -> io::Result<usize>) -> io::Result<usize> {
+        if let Some((header, payload)) = &mut self.current {
+            let want = (header.len - payload.len()).min(PAYLOAD_STEP);
+            if self.pos == self.buf.len() && want > 0 {
+                let old = payload.len();
+                payload.resize(old + want, 0);
+                let result = read(&mut payload[old..]);
+                payload.truncate(old + *result.as_ref().unwrap_or(&0));
+                return result;
+            }
+        }
+        let mut chunk = [0u8; READ_CHUNK];
+        let n = read(&mut chunk)?;
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(&chunk[..n]);
+        Ok(n)
     }
 
-    /// The next frame header. `limit(opcode)` is asked once the header is in hand: the largest
-    /// payload a data frame may declare now (control frames are capped at 125 by the RFC).
-    pub(crate) async fn header(&mut self, limit: impl FnOnce() -> usize) -> Result<Header, ReadError> {
-        self.fill(2).await?;
-        let (b0, b1) = (self.buf[self.pos], self.buf[self.pos + 1]);
+    /// The next whole frame (payload unmasked) among the bytes read so far, or `None` until more
+    /// arrive. `limit` is the largest payload a data frame may declare now (control frames are
+    /// capped at 125 by the RFC); it is applied as soon as the header is complete.
+    pub(crate) fn next_frame(&mut self, limit: usize) -> Result<Option<(Header, Vec<u8>)>, ReadError> {
+        loop {
+            let Some((header, payload)) = &mut self.current else {
+                let Some(header) = self.header(limit)? else { return Ok(None) };
+                let have = (self.buf.len() - self.pos).min(header.len);
+                let mut payload = Vec::with_capacity(header.len.min(PAYLOAD_STEP).max(have));
+                payload.extend_from_slice(&self.buf[self.pos..self.pos + have]);
+                self.consume(have);
+                self.current = Some((header, payload));
+                continue;
+            };
+            if payload.len() == header.len {
+                let (header, mut payload) = self.current.take().unwrap_or_else(|| unreachable!());
+                for (i, b) in payload.iter_mut().enumerate() {
+                    *b ^= header.mask[i & 3];
+                }
+                return Ok(Some((header, payload)));
+            }
+            let have = (self.buf.len() - self.pos).min(header.len - payload.len());
+            if have == 0 {
+                return Ok(None);
+            }
+            payload.extend_from_slice(&self.buf[self.pos..self.pos + have]);
+            self.consume(have);
+        }
+    }
+
+    /// Parses a header from the unconsumed bytes if they hold a whole one.
+    fn header(&mut self, limit: usize) -> Result<Option<Header>, ReadError> {
+        let avail = &self.buf[self.pos..];
+        let [b0, b1, ..] = *avail else { return Ok(None) };
         let fin = b0 & 0x80 != 0;
         if b0 & 0x70 != 0 {
             return Err(ReadError::Violation);
@@ -90,77 +131,30 @@ impl<R: AsyncRead + Unpin> FrameReader<R> {
             127 => 8,
             _ => 0,
         };
-        self.fill(2 + extra + 4).await?;
-        let at = self.pos + 2;
+        if avail.len() < 2 + extra + 4 {
+            return Ok(None);
+        }
         let declared: u64 = match extra {
             0 => u64::from(b1 & 0x7f),
-            2 => u64::from(u16::from_be_bytes([self.buf[at], self.buf[at + 1]])),
+            2 => u64::from(u16::from_be_bytes([avail[2], avail[3]])),
             _ => {
                 let mut be = [0u8; 8];
-                be.copy_from_slice(&self.buf[at..at + 8]);
+                be.copy_from_slice(&avail[2..10]);
                 u64::from_be_bytes(be)
             }
         };
         let mut mask = [0u8; 4];
-        mask.copy_from_slice(&self.buf[at + extra..at + extra + 4]);
+        mask.copy_from_slice(&avail[2 + extra..2 + extra + 4]);
         self.consume(2 + extra + 4);
         if control {
             if declared > MAX_CONTROL_PAYLOAD as u64 {
                 return Err(ReadError::Violation);
             }
-        } else if declared > limit() as u64 {
+        } else if declared > limit as u64 {
             return Err(ReadError::TooBig(declared));
         }
         let len = usize::try_from(declared).map_err(|_| ReadError::TooBig(declared))?;
-        Ok(Header { fin, opcode, len, mask })
-    }
-
-    /// The payload of `header`, unmasked.
-    pub(crate) async fn payload(&mut self, header: &Header) -> Result<Vec<u8>, ReadError> {
-        let len = header.len;
-        let have = (self.buf.len() - self.pos).min(len);
-        let mut out = Vec::with_capacity(len.min(PAYLOAD_STEP).max(have));
-        out.extend_from_slice(&self.buf[self.pos..self.pos + have]);
-        self.consume(have);
-        while out.len() < len {
-            let want = (len - out.len()).min(PAYLOAD_STEP);
-            out.reserve(want);
-            let n = (&mut self.raw).take(want as u64).read_buf(&mut out).await?;
-            if n == 0 {
-                return Err(ReadError::Gone(std::io::ErrorKind::UnexpectedEof.into()));
-            }
-        }
-        for (i, b) in out.iter_mut().enumerate() {
-            *b ^= header.mask[i & 3];
-        }
-        Ok(out)
-    }
-
-    /// Makes at least `n` unconsumed bytes available. With nothing buffered, the wait for the
-    /// peer's next bytes uses a small stack buffer, so an idle socket holds no read buffer.
-    async fn fill(&mut self, n: usize) -> Result<(), ReadError> {
-        while self.buf.len() - self.pos < n {
-            if self.pos == self.buf.len() {
-                let mut first = [0u8; FIRST_READ];
-                let got = self.raw.read(&mut first).await?;
-                if got == 0 {
-                    return Err(ReadError::Gone(std::io::ErrorKind::UnexpectedEof.into()));
-                }
-                self.buf.clear();
-                self.pos = 0;
-                self.buf.extend_from_slice(&first[..got]);
-                continue;
-            }
-            if self.pos > 0 {
-                self.buf.drain(..self.pos);
-                self.pos = 0;
-            }
-            self.buf.reserve(READ_AHEAD);
-            if self.raw.read_buf(&mut self.buf).await? == 0 {
-                return Err(ReadError::Gone(std::io::ErrorKind::UnexpectedEof.into()));
-            }
-        }
-        Ok(())
+        Ok(Some(Header { fin, opcode, len, mask }))
     }
 
     fn consume(&mut self, n: usize) {
@@ -195,39 +189,88 @@ mod tests {
         out
     }
 
-    #[tokio::test]
-    async fn reads_masked_frames_back_to_back() {
+    /// Feeds `wire` through `read_from` in reads of at most `step` bytes, taking every frame as
+    /// soon as it is whole (with `limit`); stops at the end of `wire` or the first error.
+    fn parse(wire: &[u8], step: usize, limit: usize) -> (Vec<(Header, Vec<u8>)>, Option<ReadError>) {
+        let mut r = FrameReader::default();
+        let mut rest = wire;
+        let mut out = Vec::new();
+        loop {
+            loop {
+                match r.next_frame(limit) {
+                    Ok(Some(frame)) => out.push(frame),
+                    Ok(None) => break,
+                    Err(e) => return (out, Some(e)),
+                }
+            }
+            let n = r
+                .read_from(|buf| {
+                    let n = buf.len().min(step).min(rest.len());
+                    buf[..n].copy_from_slice(&rest[..n]);
+                    rest = &rest[n..];
+                    Ok(n)
+                })
+                .expect("read");
+            if n == 0 {
+                return (out, None);
+            }
+        }
+    }
+
+    #[test]
+    fn reads_masked_frames_back_to_back_in_any_slicing() {
         let mut wire = frame(0x81, b"hello", [1, 2, 3, 4]);
         let big = vec![b'x'; 70_000];
         wire.extend(frame(0x82, &big, [9, 8, 7, 6]));
         wire.extend(frame(0x89, b"", [0; 4]));
-        let mut r = FrameReader::new(&wire[..]);
-        let h = r.header(|| 100_000).await.unwrap();
-        assert!(h.fin && h.opcode == OpCode::Text && h.len == 5);
-        assert_eq!(r.payload(&h).await.unwrap(), b"hello");
-        let h = r.header(|| 100_000).await.unwrap();
-        assert_eq!(r.payload(&h).await.unwrap(), big);
-        let h = r.header(|| 0).await.unwrap();
-        assert!(h.opcode == OpCode::Ping && h.len == 0);
-        assert!(matches!(r.header(|| 0).await, Err(ReadError::Gone(_))));
+        for step in [1, 3, 7, 100, 5000, 1 << 20] {
+            let (frames, err) = parse(&wire, step, 100_000);
+            assert!(err.is_none(), "step {step}: {err:?}");
+            assert_eq!(frames.len(), 3, "step {step}");
+            assert!(frames[0].0.fin && frames[0].0.opcode == OpCode::Text && frames[0].1 == b"hello");
+            assert!(frames[1].0.opcode == OpCode::Binary && frames[1].1 == big, "step {step}");
+            assert!(frames[2].0.opcode == OpCode::Ping && frames[2].1.is_empty());
+        }
     }
 
-    #[tokio::test]
-    async fn refuses_at_the_header_before_any_payload() {
+    #[test]
+    fn an_idle_reader_holds_no_buffer() {
+        let wire = frame(0x81, b"hello", [1, 2, 3, 4]);
+        let (frames, _) = parse(&wire, 1, 100);
+        assert_eq!(frames.len(), 1);
+        let mut r = FrameReader::new(&wire);
+        assert!(r.next_frame(100).expect("frame").is_some());
+        assert!(r.buf.capacity() == 0 && r.current.is_none());
+    }
+
+    #[test]
+    fn refuses_at_the_header_before_any_payload() {
         // The header alone announces 2^40 bytes: refused without waiting for one of them.
         let mut wire = vec![0x81, 0x80 | 127];
         wire.extend_from_slice(&(1u64 << 40).to_be_bytes());
         wire.extend_from_slice(&[0; 4]);
-        let mut r = FrameReader::new(&wire[..]);
-        assert!(matches!(r.header(|| 65_536).await, Err(ReadError::TooBig(n)) if n == 1 << 40));
+        let mut r = FrameReader::new(&wire);
+        assert!(matches!(r.next_frame(65_536), Err(ReadError::TooBig(n)) if n == 1 << 40));
         // At the limit is fine, one over is not.
         let ok = frame(0x81, &[b'a'; 300], [0; 4]);
-        assert!(FrameReader::new(&ok[..]).header(|| 300).await.is_ok());
-        assert!(matches!(FrameReader::new(&ok[..]).header(|| 299).await, Err(ReadError::TooBig(300))));
+        assert!(matches!(FrameReader::new(&ok).next_frame(300), Ok(Some(_))));
+        assert!(matches!(FrameReader::new(&ok).next_frame(299), Err(ReadError::TooBig(300))));
+        // The limit is the one given when the header is complete, not when reading began.
+        let mut r = FrameReader::new(&ok[..3]);
+        assert!(matches!(r.next_frame(10), Ok(None)));
+        let mut rest = &ok[3..];
+        r.read_from(|buf| {
+            let n = buf.len().min(rest.len());
+            buf[..n].copy_from_slice(&rest[..n]);
+            rest = &rest[n..];
+            Ok(n)
+        })
+        .expect("read");
+        assert!(matches!(r.next_frame(300), Ok(Some((_, p))) if p == [b'a'; 300]));
     }
 
-    #[tokio::test]
-    async fn framing_violations() {
+    #[test]
+    fn framing_violations() {
         let unmasked = [0x81u8, 0x00];
         let reserved = frame(0xc1, b"", [0; 4]);
         let bad_opcode = frame(0x83, b"", [0; 4]);
@@ -235,7 +278,7 @@ mod tests {
         let long_ping = frame(0x89, &[0; 126], [0; 4]);
         for wire in [&unmasked[..], &reserved, &bad_opcode, &fragmented_ping, &long_ping] {
             let mut r = FrameReader::new(wire);
-            assert!(matches!(r.header(|| 1 << 20).await, Err(ReadError::Violation)), "{wire:?}");
+            assert!(matches!(r.next_frame(1 << 20), Err(ReadError::Violation)), "{wire:?}");
         }
     }
 }
