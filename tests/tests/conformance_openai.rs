@@ -1,4 +1,4 @@
-//! `/v1/chat/completions` and `POST /tools/invoke` against the reference gateway (openclaw 2026.9.6, `openclaw-peer
+//! `/v1/chat/completions`, `/v1/responses` and `POST /tools/invoke` against the reference gateway (openclaw 2026.9.6, `openclaw-peer
 //! gateway run`) and ours, both in front of the same local fake model: the same requests,
 //! and the answers compared by shape (keys, value types, `object`, `finish_reason`, the
 //! chunk sequence and its `[DONE]` terminator) and, for the error rows, status and body.
@@ -40,7 +40,7 @@ impl Reference {
         let dir = home.path().join(".openclaw");
         std::fs::create_dir_all(&dir).unwrap();
         let config = json!({
-            "gateway": { "http": { "endpoints": { "chatCompletions": { "enabled": true } } } },
+            "gateway": { "http": { "endpoints": { "chatCompletions": { "enabled": true }, "responses": { "enabled": true } } } },
             "models": { "providers": { "fake": { "baseUrl": fake.base_url(), "apiKey": "sk-test",
                 "api": "openai-completions", "models": [{ "id": "echo-1", "name": "echo-1" }] } } },
             "agents": { "defaults": { "model": { "primary": "fake/echo-1" } } },
@@ -134,6 +134,34 @@ fn shape(v: &Value, key: &str) -> Value {
     }
 }
 
+/// As [`shape`], also keeping the `status`, `phase` and `code` values (response resources).
+fn response_shape(v: &Value, key: &str) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), response_shape(v, k))).collect::<Map<_, _>>()),
+        Value::Array(items) => Value::Array(items.iter().map(|i| response_shape(i, key)).collect()),
+        Value::String(_) if matches!(key, "status" | "phase" | "code") => v.clone(),
+        other => shape(other, key),
+    }
+}
+
+/// The `(event, data shape)` pairs of a `/v1/responses` stream, consecutive repeats collapsed.
+fn named_stream_shape(body: &str) -> Vec<(String, Value)> {
+    let mut out: Vec<(String, Value)> = Vec::new();
+    let mut name = String::new();
+    for line in body.lines() {
+        if let Some(n) = line.strip_prefix("event: ") {
+            name = n.to_owned();
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            let s = serde_json::from_str::<Value>(data).map_or_else(|_| json!(data), |v| response_shape(&v, ""));
+            let entry = (std::mem::take(&mut name), s);
+            if out.last() != Some(&entry) {
+                out.push(entry);
+            }
+        }
+    }
+    out
+}
+
 /// The shapes of an event stream's `data:` payloads, consecutive repeats collapsed (how many
 /// content chunks a reply takes is the model's business).
 fn stream_shape(body: &str) -> Vec<Value> {
@@ -211,6 +239,75 @@ async fn chat_completions_match_the_reference() {
     let kind = |b: &str| serde_json::from_str::<Value>(b).unwrap()["error"]["type"].clone();
     assert_eq!(kind(&ours.1), kind(&theirs.1));
 
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn responses_match_the_reference() {
+    let replies = (0..16).map(|_| Script::Reply(vec!["Hel".into(), "lo".into()])).collect();
+    let fake = FakeModel::start(FakeApi::OpenAi, replies).await;
+    let reference = Reference::start(&fake).await;
+    let mut agent = AgentConfig::default();
+    let provider = ProviderConfig { base_url: fake.base_url(), api_key: Some("sk-test".into()), api: Api::OpenAiCompletions };
+    agent.providers.insert("fake".into(), provider);
+    agent.model = Some(ModelChoice { primary: ModelRef { provider: "fake".into(), model: "echo-1".into() }, fallbacks: Vec::new() });
+    let gw = gateway(move |c| {
+        c.settings.agent = agent;
+        c.settings.gateway.http = HttpEndpoints { chat_completions: true, responses: true };
+    })
+    .await;
+    let targets = [("reference", reference.addr), ("ours", gw.local_addr())];
+    let plain = json!({"model":"openclaw","input":[{"type":"message","role":"user","content":"hi"}]}).to_string();
+    let streamed = json!({"model":"openclaw","stream":true,"input":"hi"}).to_string();
+    let mut seen = Vec::new();
+    for (name, addr) in targets {
+        let (status, body) = request_to(addr, "POST", "/v1/responses", Some(TOKEN), &plain).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        assert!(v["id"].as_str().unwrap().starts_with("resp_"), "{name}: {v}");
+        let (status, events) = request_to(addr, "POST", "/v1/responses", Some(TOKEN), &streamed).await;
+        assert_eq!(status, 200, "{name}: {events}");
+        assert!(events.trim_end().ends_with("data: [DONE]"), "{name}: {events}");
+        seen.push((name, response_shape(&v, ""), named_stream_shape(&events)));
+    }
+    let (_, ref_plain, ref_stream) = &seen[0];
+    let (_, our_plain, our_stream) = &seen[1];
+    assert_eq!(our_plain, ref_plain, "non-streaming shape");
+    assert_eq!(our_stream, ref_stream, "streaming events and shapes");
+
+    // The error rows: same status, same body.
+    let user_image = |url: &str| {
+        json!({"model":"openclaw","input":[{"type":"message","role":"user","content":[
+            {"type":"input_text","text":"look"},{"type":"input_image","source":{"type":"url","url":url}}]}]})
+        .to_string()
+    };
+    let loopback = user_image("http://127.0.0.1:9/x.png");
+    let private = user_image("http://10.0.0.1/x.png");
+    let rows: Vec<(&str, Option<&str>, &str)> = vec![
+        ("POST", None, plain.as_str()),
+        ("POST", Some("wrong"), plain.as_str()),
+        ("GET", Some(TOKEN), ""),
+        ("POST", Some(TOKEN), r#"{"model":"openclaw","input":"hi","foo":1}"#),
+        ("POST", Some(TOKEN), r#"{"input":"hi"}"#),
+        ("POST", Some(TOKEN), r#"{"model":"openclaw","input":5}"#),
+        ("POST", Some(TOKEN), r#"{"model":"openclaw","input":""}"#),
+        ("POST", Some(TOKEN), r#"{"model":"openclaw","input":[{"type":"message","role":"system","content":"x"}]}"#),
+        ("POST", Some(TOKEN), r#"{"model":"openclaw","input":[{"type":"message","role":"user","content":"x","extra":1}]}"#),
+        ("POST", Some(TOKEN), r#"{"model":"openclaw","input":"x","stream":"yes"}"#),
+        ("POST", Some(TOKEN), r#"{"model":"openclaw","input":"x","tools":[{"type":"function","name":""}]}"#),
+        ("POST", Some(TOKEN), r#"{"model":"openclaw","input":"x","tool_choice":"required"}"#),
+        ("POST", Some(TOKEN), r#"{"model":"openclaw","input":"x","temperature":3}"#),
+        ("POST", Some(TOKEN), r#"{"model":"gpt-4","input":"x"}"#),
+        ("POST", Some(TOKEN), r#"{"model":"openclaw/nope","input":"x"}"#),
+        ("POST", Some(TOKEN), loopback.as_str()),
+        ("POST", Some(TOKEN), private.as_str()),
+    ];
+    for (method, auth, body) in rows {
+        let theirs = request_to(reference.addr, method, "/v1/responses", auth, body).await;
+        let ours = request_to(gw.local_addr(), method, "/v1/responses", auth, body).await;
+        assert_eq!(ours, theirs, "{method} {auth:?} {body}");
+    }
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.unwrap();
 }
