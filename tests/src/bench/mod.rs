@@ -2,6 +2,7 @@
 //! one run — and writes the figures side by side to `BENCHMARKS.md`.
 
 pub mod conn;
+pub mod openai;
 pub mod report;
 pub mod scenarios;
 pub mod soak;
@@ -23,7 +24,7 @@ pub struct Plan {
     pub launch: Launch,
     pub out: Option<PathBuf>,
     /// Run only these scenarios (empty = all): startup, handshake, rpc, fanout, memory,
-    /// slow-consumer, shutdown, soak (ours only).
+    /// slow-consumer, shutdown, soak (ours only), openai.
     pub only: Vec<String>,
 }
 
@@ -69,6 +70,9 @@ pub async fn run_once(kind: Kind, plan: &Plan) -> anyhow::Result<Vec<Metric>> {
     }
     if plan.wants("shutdown") {
         out.extend(scenarios::shutdown(t, scale).await?);
+    }
+    if plan.wants("openai") {
+        out.extend(openai::chat_completions(kind, &plan.launch, scale.openai_requests).await?);
     }
     if plan.wants("soak") && kind == Kind::Ours {
         for sessions in [soak::Sessions::Reuse(50), soak::Sessions::New] {

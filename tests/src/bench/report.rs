@@ -61,6 +61,9 @@ fn goal_for(m: &Metric) -> Option<Goal> {
         ("shutdown", n) if n.starts_with("SIGTERM to exit with 1000") => {
             goal("≤ 100 ms", |v, _| Some(at_most(100.0)(v)))
         }
+        ("chat completions", "non-streaming: added p50" | "streaming first token: added p50") => {
+            goal("≤ 5 ms", |v, _| Some(at_most(5.0)(v)))
+        }
         ("agent soak", n) if n.ends_with("growth over 6000 turns") => {
             goal("≤ 8 MiB", |v, _| Some(at_most(8.0)(v)))
         }

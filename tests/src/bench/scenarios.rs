@@ -27,6 +27,8 @@ pub struct Scale {
     /// Agent soak: connections and turns (each shape).
     pub soak_conns: usize,
     pub soak_turns: usize,
+    /// `/v1/chat/completions` overhead: measured requests per mode.
+    pub openai_requests: usize,
 }
 
 impl Scale {
@@ -49,6 +51,7 @@ impl Scale {
             shutdown_clients: 1_000,
             soak_conns: 10,
             soak_turns: 6_000,
+            openai_requests: 200,
         }
     }
 
@@ -69,6 +72,7 @@ impl Scale {
             shutdown_clients: 20,
             soak_conns: 2,
             soak_turns: 40,
+            openai_requests: 5,
         }
     }
 }

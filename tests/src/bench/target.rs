@@ -50,7 +50,8 @@ impl Target {
         Self::start_configured(kind, launch, None).await
     }
 
-    /// [`Target::start`] with `config` (JSON5) as our `~/.openclaw/openclaw.json`.
+    /// [`Target::start`] with `config` (JSON5 for ours; JSON for both) as the gateway's
+    /// `~/.openclaw/openclaw.json`.
     pub async fn start_configured(
         kind: Kind,
         launch: &Launch,
@@ -58,13 +59,13 @@ impl Target {
     ) -> anyhow::Result<(Target, Duration)> {
         let port = free_port()?;
         let home = TempDir::new(&format!("openclaw-bench-{}", kind.label()))?;
+        if let Some(config) = config {
+            let dir = home.path().join(".openclaw");
+            std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.join("openclaw.json"), config)?;
+        }
         let mut cmd = match kind {
             Kind::Ours => {
-                if let Some(config) = config {
-                    let dir = home.path().join(".openclaw");
-                    std::fs::create_dir_all(&dir)?;
-                    std::fs::write(dir.join("openclaw.json"), config)?;
-                }
                 let mut c = Command::new(&launch.ours_bin);
                 c.args(["gateway", "--port", &port.to_string(), "--auth", "token", "--token", TOKEN]);
                 c.args(["--allow-unconfigured"]);
