@@ -51,6 +51,11 @@ impl HubHandle {
         Caller::Http { id: self.next_id.fetch_add(1, Ordering::Relaxed) }
     }
 
+    /// Reports the channel accounts for `health` (waits while the hub's input queue is full).
+    pub(crate) async fn channels_health(&self, channels: openclaw_core::wire::channels::ChannelsHealth) -> Result<(), IoError> {
+        self.tx.send(HubInput::ChannelsHealth(Box::new(channels))).await.map_err(|_| IoError::Task("hub task ended".into()))
+    }
+
     /// Sends `call` on behalf of `caller` (already authenticated, as an operator with `scopes`)
     /// and returns the stream of its answers. Waits while the hub's input queue is full.
     pub async fn call(&self, caller: Caller, scopes: ScopeSet, call: MethodCall) -> Result<CallerStream, IoError> {

@@ -53,6 +53,8 @@ pub(crate) enum HubInput {
         call: Box<MethodCall>,
         events: mpsc::Sender<CallerEvent>,
     },
+    /// The channel runtime's accounts for `health.channels`.
+    ChannelsHealth(Box<openclaw_core::wire::channels::ChannelsHealth>),
     /// The config watcher's status for `health.configReload`.
     ConfigReload { status: openclaw_core::wire::hello::HotReloadStatus, last_error: Option<String> },
     /// An HTTP request's `Authorization: Bearer` credential to check against `gateway.auth`
@@ -178,6 +180,9 @@ pub(crate) async fn run(
                     if let Err(e) = runtime.set_config(*config) {
                         tracing::warn!("config reload failed: agent settings not applied: {e}");
                     }
+                }
+                Some(HubInput::ChannelsHealth(channels)) => {
+                    hub.handle_input(clock::now(), clock::wall(), CoreInput::ChannelsHealth(channels));
                 }
                 Some(HubInput::ConfigReload { status, last_error }) => {
                     hub.handle_input(clock::now(), clock::wall(), CoreInput::ConfigReload { status, last_error });

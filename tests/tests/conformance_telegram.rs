@@ -75,10 +75,15 @@ impl Reference {
 
     /// `channels.status` as the reference CLI prints it (`gateway call … --json`).
     async fn channels_status(&self) -> Value {
+        self.call("channels.status").await
+    }
+
+    /// One method as the reference CLI prints its result (`gateway call <method> --json`).
+    async fn call(&self, method: &str) -> Value {
         let peer = openclaw_tests::peer::peer();
         let url = format!("ws://127.0.0.1:{}", self.port);
         let mut cmd = Command::new(&peer.script);
-        cmd.args(["cli", "gateway", "call", "channels.status", "--url", &url, "--token", TOKEN, "--json"])
+        cmd.args(["cli", "gateway", "call", method, "--url", &url, "--token", TOKEN, "--json"])
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.home.path())
@@ -184,6 +189,7 @@ async fn telegram_start_up_pairing_reply_and_channels_status_match_the_reference
     let theirs = scenario(&their_tg, PEER_START).await;
     // The pairing reply is out, so the account has connected; ask for its status.
     let their_status = reference.channels_status().await;
+    let their_health = reference.call("health").await;
     drop(reference);
 
     let dir = tempfile::tempdir().unwrap();
@@ -194,6 +200,17 @@ async fn telegram_start_up_pairing_reply_and_channels_status_match_the_reference
     opts.token = Some(TOKEN.into());
     let mut c = within("connect", Client::connect(opts)).await.unwrap().0;
     let our_status = within("channels.status", c.call("channels.status", json!({}))).await.unwrap();
+    // `health` carries the account once the runtime has reported it (asked until it shows).
+    let our_health = within("health with the channel", async {
+        loop {
+            let h = c.call("health", json!({})).await.unwrap();
+            if h["channels"]["telegram"]["connected"] == true {
+                return h;
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
     within("close", c.close()).await;
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.unwrap();
@@ -229,5 +246,17 @@ async fn telegram_start_up_pairing_reply_and_channels_status_match_the_reference
     }
     for key in ["channelOrder", "channelLabels", "channelDetailLabels", "channelSystemImages", "channelMeta", "channelDefaultAccountId"] {
         assert_eq!(our_status[key], their_status[key], "{key}");
+    }
+
+    // `health` shows the channel (the runbook's readiness check): the default account's row plus
+    // `lastProbeAt` and `accounts.<id>`, with `channelOrder` and `channelLabels`.
+    for key in ["channelOrder", "channelLabels"] {
+        assert_eq!(our_health[key], their_health[key], "health.{key}");
+    }
+    let (o, t) = (&our_health["channels"]["telegram"], &their_health["channels"]["telegram"]);
+    assert_eq!(keys(o), keys(t), "health.channels.telegram keys\nours: {o}\ntheirs: {t}");
+    assert_eq!(keys(&o["accounts"]["default"]), keys(&t["accounts"]["default"]), "health.channels.telegram.accounts.default keys");
+    for key in ["accountId", "configured", "running", "connected", "tokenSource", "mode", "lifecycle", "lastError"] {
+        assert_eq!(o[key], t[key], "health.channels.telegram.{key}\nours: {o}\ntheirs: {t}");
     }
 }

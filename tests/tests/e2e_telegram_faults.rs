@@ -76,6 +76,22 @@ async fn account_until(c: &mut Client, what: &str, done: impl Fn(&Value) -> bool
     found.unwrap_or_else(|_| panic!("channels.status never showed {what}; last: {last}"))
 }
 
+/// Asks `health` until `health.channels.telegram` satisfies `done`; returns the whole answer.
+async fn health_until(c: &mut Client, done: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    let found = tokio::time::timeout(DEADLINE, async {
+        loop {
+            last = c.call("health", json!({})).await.unwrap();
+            if done(&last["channels"]["telegram"]) {
+                return last.clone();
+            }
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    found.unwrap_or_else(|_| panic!("health never showed it; last: {last}"))
+}
+
 fn open() -> Value {
     json!({"botToken": TOKEN, "dmPolicy": "open", "allowFrom": ["*"]})
 }
@@ -93,6 +109,8 @@ async fn a_stalled_poll_shows_in_channels_status_and_polling_recovers() {
     assert_eq!(stalled["connected"], false, "{stalled}");
     assert_eq!(stalled["running"], true, "{stalled}");
     assert!(stalled["reconnectAttempts"].as_u64() >= Some(1), "{stalled}");
+    let health = health_until(&mut c, |t| t["connected"] == false && t["lastError"].is_string()).await;
+    assert_eq!(health["channelOrder"], json!(["telegram"]), "{health}");
 
     // Polling resumes by itself: a DM is answered and the row is healthy again.
     tg.push_dm(555, "still there?");
@@ -100,6 +118,7 @@ async fn a_stalled_poll_shows_in_channels_status_and_polling_recovers() {
     assert_eq!(tg.hangups(), 3, "each frozen poll was abandoned");
     let healthy = account_until(&mut c, "the recovery", |a| a["connected"] == true && a["lastError"].is_null()).await;
     assert_eq!(healthy["reconnectAttempts"], 0, "{healthy}");
+    health_until(&mut c, |t| t["connected"] == true && t["lastError"].is_null()).await;
     within("close", c.close()).await;
     stop(gw).await;
 }

@@ -54,6 +54,9 @@ pub enum HubInput {
     /// The pairing store as loaded from the state database, the device-token seed and the
     /// pairing policy (sent once at start, before `Ready`).
     Devices(Box<crate::devices::DevicesLoad>),
+    /// The channel runtime's summary for `health` (`channels`, `channelOrder`, `channelLabels`);
+    /// a change is broadcast as a fresh `health`.
+    ChannelsHealth(Box<crate::wire::channels::ChannelsHealth>),
 }
 
 impl Hub {
@@ -86,6 +89,7 @@ impl Hub {
                 self.store_backed_up = if backed_up { self.store_backed_up.or(Some(wall)) } else { None };
             }
             HubInput::Devices(load) => self.load_devices(*load),
+            HubInput::ChannelsHealth(channels) => self.set_channels_health(wall, *channels),
             HubInput::AgentSettings { model_configured, timeout } => {
                 self.set_model_configured(model_configured);
                 self.set_agent_timeout(timeout);

@@ -25,6 +25,15 @@ impl Hub {
         }
     }
 
+    /// The channel runtime reports its accounts for `health`; a change is broadcast as a fresh
+    /// `health` (the runbook's readiness check reads `channels.<id>.connected`).
+    pub(crate) fn set_channels_health(&mut self, wall: UnixMillis, channels: crate::wire::channels::ChannelsHealth) {
+        if channels != self.channels_health {
+            self.channels_health = channels;
+            self.refresh_health(wall);
+        }
+    }
+
     /// Hot reload of the agent settings: whether a default model is configured now (`agent`
     /// refuses with UNAVAILABLE without one; `hello-ok.snapshot.sessionDefaults` reports it).
     pub(crate) fn set_model_configured(&mut self, configured: bool) {

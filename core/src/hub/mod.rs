@@ -193,6 +193,8 @@ pub struct Hub {
     presence: Presence,
     state_version: StateVersion,
     health: HealthSnapshot,
+    /// The channels part of `health`, as the channel runtime last reported it.
+    channels_health: crate::wire::channels::ChannelsHealth,
     limiter: AuthLimiter,
     /// The agent service: admission and idempotency, runs in flight, `agent.wait`, tool
     /// event recipients.
@@ -254,6 +256,7 @@ impl Hub {
             conns: BTreeMap::new(),
             state_version: StateVersion { presence: 1, health: 1 },
             health: HealthSnapshot::default(),
+            channels_health: crate::wire::channels::ChannelsHealth::default(),
             agent: AgentService::new(),
             sessions: Sessions::default(),
             chat: Chat::default(),
@@ -533,9 +536,9 @@ impl Hub {
             ts: Some(wall),
             duration_ms: Some(0),
             config_reload: Some(ConfigReloadHealth { hot_reload_status: self.config.hot_reload }),
-            channels: Some(BTreeMap::new()),
-            channel_order: Some(Vec::new()),
-            channel_labels: Some(BTreeMap::new()),
+            channels: Some(self.channels_health.channels.clone()),
+            channel_order: Some(self.channels_health.order.clone()),
+            channel_labels: Some(self.channels_health.labels.clone()),
             default_agent_id: Some(self.config.session_defaults.default_agent_id.clone()),
             agents: Some(vec![AgentHealth {
                 agent_id: self.config.session_defaults.default_agent_id.clone(),

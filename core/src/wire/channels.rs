@@ -2,8 +2,20 @@
 //! `channels.status` and `send` (channels-agent-nodes.md §1). Closed objects, as the
 //! reference's schemas.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What `health` shows of the channels (the channel runtime reports it when an account's state
+/// changes): `channels.<id>` summaries, `channelOrder`, `channelLabels`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ChannelsHealth {
+    pub channels: BTreeMap<String, Value>,
+    pub order: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+}
 
 /// `channels.status` params (closed).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -15,13 +15,14 @@ pub mod telegram;
 
 mod send;
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use openclaw_channels::telegram::account::LoopConfig;
 use openclaw_core::wire::frames::{ErrorCode, ErrorShape};
 use openclaw_core::wire::host::HostRequest;
 use serde_json::Value;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::callers::HubHandle;
@@ -43,6 +44,8 @@ struct Running {
 struct Inner {
     settings: Option<ChannelSettings>,
     accounts: Vec<Running>,
+    /// Reports the accounts to the hub for `health` whenever their summary changes.
+    reporter: Option<JoinHandle<()>>,
 }
 
 /// The running channel accounts.
@@ -53,13 +56,15 @@ pub struct ChannelRuntime {
     /// The polling loop's settings (tests shorten the poll).
     loop_config: LoopConfig,
     poll_grace: Duration,
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
+    /// Woken when an account's `health` summary changes (or the accounts do).
+    changed: Arc<Notify>,
 }
 
 impl ChannelRuntime {
     pub fn new(db: Arc<StateDb>, hub: HubHandle, loop_config: LoopConfig, poll_grace: Duration) -> Result<Self, crate::outbound::OutboundError> {
         let outbound = Outbound::new(&OutboundConfig { connect_timeout: Duration::from_secs(10), read_timeout: None, extra_root_certs: Vec::new() })?;
-        Ok(Self { db, hub, outbound: Arc::new(outbound), loop_config, poll_grace, inner: Mutex::new(Inner { settings: None, accounts: Vec::new() }) })
+        Ok(Self { db, hub, outbound: Arc::new(outbound), loop_config, poll_grace, inner: Arc::new(Mutex::new(Inner { settings: None, accounts: Vec::new(), reporter: None })), changed: Arc::new(Notify::new()) })
     }
 
     /// Runs `settings`: a no-op when they did not change, else every account task is
@@ -73,8 +78,11 @@ impl ChannelRuntime {
             }
             inner.settings = Some(settings.clone());
             let old = std::mem::take(&mut inner.accounts);
+            if inner.reporter.is_none() {
+                inner.reporter = Some(tokio::spawn(report_health(Arc::downgrade(&self.inner), self.hub.clone(), Arc::clone(&self.changed))));
+            }
             for account in &settings.telegram {
-                let health = Arc::new(Health::default());
+                let health = Arc::new(Health::new(Arc::clone(&self.changed)));
                 let delivering = Arc::new(tokio::sync::Mutex::new(()));
                 let task = match (&account.token, account.enabled) {
                     (Some(token), true) => {
@@ -94,6 +102,7 @@ impl ChannelRuntime {
                 t.abort();
             }
         }
+        self.changed.notify_one();
     }
 
     /// Stops every account and waits until their tasks are gone and the reply chunk being
@@ -101,7 +110,10 @@ impl ChannelRuntime {
     pub async fn stop(&self) {
         let (tasks, deliveries): (Vec<JoinHandle<()>>, Vec<_>) = match self.inner.lock() {
             Ok(mut inner) => (
-                inner.accounts.iter_mut().filter_map(|r| r.task.take()).collect(),
+                {
+                    let reporter = inner.reporter.take();
+                    inner.accounts.iter_mut().filter_map(|r| r.task.take()).chain(reporter).collect()
+                },
                 inner.accounts.iter().map(|r| Arc::clone(&r.delivering)).collect(),
             ),
             Err(_) => (Vec::new(), Vec::new()),
@@ -117,11 +129,7 @@ impl ChannelRuntime {
 
     /// The `channels.status` answer.
     pub fn status(&self) -> Value {
-        let rows: Vec<_> = match self.inner.lock() {
-            Ok(inner) => inner.accounts.iter().map(|r| (r.account.clone(), r.health.snapshot())).collect(),
-            Err(_) => Vec::new(),
-        };
-        status::status_json(clock::wall().0, &rows)
+        status::status_json(clock::wall().0, &rows(&self.inner))
     }
 
     /// The account to send with: `account_id`, else the default one.
@@ -139,6 +147,28 @@ impl ChannelRuntime {
     fn health(&self, id: &str) -> Option<Arc<Health>> {
         let inner = self.inner.lock().ok()?;
         inner.accounts.iter().find(|r| r.account.id == id).map(|r| Arc::clone(&r.health))
+    }
+}
+
+/// Each account with its health now.
+fn rows(inner: &Mutex<Inner>) -> Vec<(TelegramAccount, status::HealthState)> {
+    match inner.lock() {
+        Ok(inner) => inner.accounts.iter().map(|r| (r.account.clone(), r.health.snapshot())).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Sends the hub the accounts' `health` summary after each change, until the runtime is gone
+/// (or stopped: `stop` aborts it).
+async fn report_health(inner: Weak<Mutex<Inner>>, hub: HubHandle, changed: Arc<Notify>) {
+    loop {
+        changed.notified().await;
+        let Some(inner) = inner.upgrade() else { return };
+        let summary = status::health_summary(&rows(&inner));
+        drop(inner);
+        if hub.channels_health(summary).await.is_err() {
+            return;
+        }
     }
 }
 

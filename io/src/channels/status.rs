@@ -1,9 +1,12 @@
 //! The health of each channel account (lock-free for readers of a snapshot: a short std
 //! `Mutex`, never held across `.await`), rendered as the reference's `channels.status`.
 
-use std::sync::Mutex;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
+use openclaw_core::wire::channels::ChannelsHealth;
 use serde_json::{json, Value};
+use tokio::sync::Notify;
 
 use super::settings::TelegramAccount;
 
@@ -25,20 +28,42 @@ pub struct HealthState {
     pub bot_username: Option<String>,
 }
 
-/// One account's health, shared by its task and the status readers.
+/// One account's health, shared by its task and the status readers. A change of what `health`
+/// summarises (running, connected, lastError, retrying or not) wakes `changed`.
 #[derive(Debug, Default)]
-pub struct Health(Mutex<HealthState>);
+pub struct Health {
+    state: Mutex<HealthState>,
+    changed: Arc<Notify>,
+}
 
 impl Health {
+    /// A health whose summary changes wake `changed` (the runtime's `health` reporter).
+    pub fn new(changed: Arc<Notify>) -> Self {
+        Self { state: Mutex::default(), changed }
+    }
+
     pub fn update(&self, f: impl FnOnce(&mut HealthState)) {
-        if let Ok(mut s) = self.0.lock() {
-            f(&mut s);
+        let changed = match self.state.lock() {
+            Ok(mut s) => {
+                let before = summary(&s);
+                f(&mut s);
+                summary(&s) != before
+            }
+            Err(_) => false,
+        };
+        if changed {
+            self.changed.notify_one();
         }
     }
 
     pub fn snapshot(&self) -> HealthState {
-        self.0.lock().map(|s| s.clone()).unwrap_or_default()
+        self.state.lock().map(|s| s.clone()).unwrap_or_default()
     }
+}
+
+/// What a `health` reader cares about (timestamps alone do not trigger a report).
+fn summary(h: &HealthState) -> (bool, bool, Option<String>, bool) {
+    (h.running, h.connected, h.last_error.clone(), h.reconnect_attempts > 0)
 }
 
 /// One account as `channelAccounts.telegram[]` shows it.
@@ -111,4 +136,24 @@ pub fn status_json(now_ms: u64, accounts: &[(TelegramAccount, HealthState)]) -> 
         out["channelDefaultAccountId"] = json!({"telegram": a.id});
     }
     out
+}
+
+/// What `health` shows of the channels, as the reference: `channels.telegram` is the default
+/// account's row plus `lastProbeAt` and every account under `accounts.<id>`.
+pub fn health_summary(accounts: &[(TelegramAccount, HealthState)]) -> ChannelsHealth {
+    let Some((default, h)) = accounts.iter().find(|(a, _)| a.id == super::settings::DEFAULT_ACCOUNT).or(accounts.first()) else {
+        return ChannelsHealth::default();
+    };
+    let row = |a: &TelegramAccount, h: &HealthState| {
+        let mut v = account_json(a, h);
+        v["lastProbeAt"] = Value::Null;
+        v
+    };
+    let mut telegram = row(default, h);
+    telegram["accounts"] = Value::Object(accounts.iter().map(|(a, h)| (a.id.clone(), row(a, h))).collect());
+    ChannelsHealth {
+        channels: BTreeMap::from([("telegram".to_owned(), telegram)]),
+        order: vec!["telegram".into()],
+        labels: BTreeMap::from([("telegram".to_owned(), "Telegram".to_owned())]),
+    }
 }
