@@ -137,15 +137,19 @@ fn the_devices_cli_lists_approves_renames_rotates_revokes_removes_and_rejects() 
     let (_, stdout, _) = devices(h, port, &["rename", "--device", &d.id(), "--name", "attic"]);
     assert_eq!(stdout, format!("Renamed {} → attic\n", d.id()));
 
-    // Rotate prints JSON with or without --json; the old token is dead, the new one works.
+    // Rotate prints JSON with or without --json (the token itself only goes to the device);
+    // the old token is dead, the device gets the new one on its next connect.
     let (code, stdout, stderr) = devices(h, port, &["rotate", "--device", &d.id(), "--role", "node"]);
     assert_eq!(code, 0, "{stderr}");
     let rotated = json_of(&stdout);
-    let fresh = rotated["token"].as_str().unwrap().to_owned();
-    assert_ne!(fresh, token);
     assert_eq!(rotated["role"], "node");
+    assert_eq!(rotated["tokenDelivery"], "withheld-cross-device", "{rotated}");
+    assert!(rotated.get("token").is_none(), "{rotated}");
     let old = rt.block_on(connect_device(port, &d, json!({"deviceToken": token})));
     assert_eq!(old["error"]["details"]["code"], "AUTH_DEVICE_TOKEN_MISMATCH", "{old}");
+    let hello = rt.block_on(connect_device(port, &d, json!({"token": TOKEN})));
+    let fresh = hello["payload"]["auth"]["deviceToken"].as_str().unwrap_or_else(|| panic!("{hello}")).to_owned();
+    assert_ne!(fresh, token);
     assert_eq!(rt.block_on(connect_device(port, &d, json!({"deviceToken": fresh})))["ok"], true);
 
     let (code, stdout, _) = devices(h, port, &["revoke", "--device", &d.id(), "--role", "node"]);

@@ -265,13 +265,17 @@ fn an_operator_approves_a_remote_node_then_rotates_revokes_and_removes_it() {
     // Rotation hands out a new token and closes the node's socket; the old token is dead.
     h.request(admin, "r1", "device.token.rotate", json!({"deviceId": d.id(), "role": "node"}));
     let rotated = ok_payload(&h, admin, "r1");
-    let fresh = rotated["token"].as_str().unwrap().to_owned();
-    assert_ne!(fresh, token);
-    assert_eq!(rotated["tokenDelivery"], "in-band");
+    // Another caller than the device itself does not get the token (as the reference).
+    assert!(rotated.get("token").is_none(), "{rotated}");
+    assert_eq!(rotated["tokenDelivery"], "withheld-cross-device");
     assert_eq!(h.close_of(node), Some((4001, "device removed".into())));
     let old = connect_node(&mut h, &d, remote(), json!({"deviceToken": token}));
     h.advance(Duration::from_secs(5));
     assert_eq!(response(&h, old, "c1")["error"]["details"]["code"], "AUTH_DEVICE_TOKEN_MISMATCH");
+    // The device gets the new one on its next connect with the gateway token.
+    let renewed = connect_node(&mut h, &d, remote(), json!({"token": "test-token"}));
+    let fresh = ok_payload(&h, renewed, "c1")["auth"]["deviceToken"].as_str().unwrap().to_owned();
+    assert_ne!(fresh, token);
     let again = connect_node(&mut h, &d, remote(), json!({"deviceToken": fresh}));
     assert_eq!(ok_payload(&h, again, "c1")["auth"]["deviceToken"], json!(fresh));
 
@@ -322,4 +326,51 @@ fn a_rejected_request_is_gone_and_the_device_asks_again() {
     let reader = h.connect_cli("reader", &["operator.read"]);
     h.request(reader, "l1", "device.pair.list", json!({}));
     assert_eq!(response(&h, reader, "l1")["error"]["details"]["missingScope"], "operator.pairing");
+}
+
+/// An operator device connected with `auth` (its proof signed for this socket's nonce).
+fn connect_operator(h: &mut Harness, d: &Device, scopes: &[&str], auth: Value) -> ConnId {
+    let c = h.open_with("op-device", PeerInfo::loopback());
+    let p = d.params("cli", "cli", "operator", scopes, &nonce(c), h.wall().0, auth);
+    h.request(c, "c1", "connect", p);
+    c
+}
+
+#[test]
+fn a_device_by_its_token_manages_only_itself_and_gets_its_rotated_token_in_band() {
+    let mut h = harness(true);
+    let me = Device::new(11);
+    let first = connect_operator(&mut h, &me, &["operator.pairing"], json!({"token": "test-token"}));
+    let my_token = ok_payload(&h, first, "c1")["auth"]["deviceToken"].as_str().unwrap().to_owned();
+    let node = Device::new(12);
+    let n = connect_node(&mut h, &node, PeerInfo::loopback(), json!({"token": "test-token"}));
+    ok_payload(&h, n, "c1");
+
+    // By the shared secret, a pairing-scoped client may rename and remove a node's pairing
+    // (the reference CLI does so without a device).
+    let cli = h.connect_cli("cli", &["operator.pairing"]);
+    h.request(cli, "n1", "device.pair.rename", json!({"deviceId": node.id(), "label": "shed"}));
+    ok_payload(&h, cli, "n1");
+
+    // By its device token, the operator device may not touch another device...
+    let me_by_token = connect_operator(&mut h, &me, &["operator.pairing"], json!({"deviceToken": my_token}));
+    ok_payload(&h, me_by_token, "c1");
+    h.request(me_by_token, "x1", "device.pair.remove", json!({"deviceId": node.id()}));
+    assert_eq!(response(&h, me_by_token, "x1")["error"]["message"], "device pairing removal denied");
+    h.request(me_by_token, "n2", "device.pair.rename", json!({"deviceId": node.id(), "label": "x"}));
+    assert_eq!(response(&h, me_by_token, "n2")["error"]["message"], "device pairing rename denied");
+    h.request(me_by_token, "r1", "device.token.rotate", json!({"deviceId": node.id(), "role": "operator"}));
+    assert_eq!(response(&h, me_by_token, "r1")["error"]["message"], "device token rotation denied");
+    h.request(me_by_token, "v1", "device.token.revoke", json!({"deviceId": node.id(), "role": "node"}));
+    assert_eq!(response(&h, me_by_token, "v1")["error"]["message"], "device token revocation denied");
+
+    // ...but rotates its own operator token and gets it back in band.
+    h.request(me_by_token, "r2", "device.token.rotate", json!({"deviceId": me.id(), "role": "operator"}));
+    let rotated = ok_payload(&h, me_by_token, "r2");
+    assert_eq!(rotated["tokenDelivery"], "in-band");
+    let fresh = rotated["token"].as_str().unwrap().to_owned();
+    assert_ne!(fresh, my_token);
+    assert_eq!(h.close_of(me_by_token), Some((4001, "device removed".into())));
+    let again = connect_operator(&mut h, &me, &["operator.pairing"], json!({"deviceToken": fresh}));
+    ok_payload(&h, again, "c1");
 }

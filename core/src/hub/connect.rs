@@ -30,6 +30,9 @@ struct Grant {
     scopes: ScopeSet,
     /// The paired device and its token, for a socket that proved a device identity.
     device: Option<DeviceGrant>,
+    /// Authenticated by its device token (not the shared secret): the reference then treats
+    /// the socket as that device when it manages devices.
+    by_device_token: bool,
 }
 
 /// A refused `connect`: the error `res` and the close that follows it.
@@ -139,7 +142,7 @@ impl Hub {
         if let Some(cap) = &peer.scope_cap {
             scopes = scopes.intersect(cap);
         }
-        Ok(Grant { role, scopes, device: None })
+        Ok(Grant { role, scopes, device: None, by_device_token: false })
     }
 
     /// A `connect` with `device`: its proof first (each failure as the reference answers
@@ -164,6 +167,7 @@ impl Hub {
             Role::Node => Vec::new(),
             Role::Operator => params.scopes.iter().flatten().map(|s| s.0.clone()).collect(),
         };
+        let by_device_token = shared.is_err();
         if let Err(failure) = shared {
             let auth = params.auth.as_ref();
             let offered = auth.and_then(|a| a.device_token.as_deref());
@@ -183,7 +187,9 @@ impl Hub {
         }
         self.limiter.record_success(peer.ip);
         match self.pair_device(wall, peer, params, role, &verified, &scopes) {
-            Ok(device) => Ok(Grant { role, scopes: Hub::device_scopes(peer, role, &scopes), device: Some(device) }),
+            Ok(device) => {
+                Ok(Grant { role, scopes: Hub::device_scopes(peer, role, &scopes), device: Some(device), by_device_token })
+            }
             Err(required) => {
                 let (error, reason) = required.to_error();
                 Err(refuse(Refusal { error, code: CloseCode::POLICY, reason }))
@@ -202,7 +208,7 @@ impl Hub {
         params: ConnectParams,
         grant: Grant,
     ) {
-        let Grant { role, scopes, device } = grant;
+        let Grant { role, scopes, device, by_device_token } = grant;
         // Operator rows are keyed by the connection (its hello-ok connId), so one client
         // instance with two sockets shows twice, as in the reference.
         let conn_uuid = self.ids.uuid();
@@ -220,6 +226,7 @@ impl Hub {
                 role,
                 scopes: scopes.clone(),
                 device_id: device.as_ref().map(|d| d.device_id.clone()),
+                device_token_auth: by_device_token,
                 presence_key: presence_key.clone(),
                 tool_events: wants_tool_events(&params),
             })),

@@ -5,6 +5,7 @@
 use serde_json::json;
 
 use super::{Audience, Conn, Hub, HubToSession, Req};
+use crate::caller::Caller;
 use crate::auth::scopes::{Role, Scope};
 use crate::devices::StoreError;
 use crate::ids::CloseCode;
@@ -38,8 +39,12 @@ pub(crate) fn approve(hub: &mut Hub, rq: Req, params: PairRequestParams) {
     hub.expire_pairing(rq.wall);
     let request_id = params.request_id.trim();
     if !rq.admin {
-        // Pairing-scoped operators may approve operator devices only; roles need admin.
-        let allowed = hub.devices.store.pending_request(request_id).is_some_and(|p| p.roles.iter().all(|r| r == "operator"));
+        // Without admin: only an existing request, of this caller's own device if it is one,
+        // for the operator role only.
+        let caller = hub.caller_device(&rq);
+        let allowed = hub.devices.store.pending_request(request_id).is_some_and(|p| {
+            caller.as_deref().is_none_or(|c| c == p.device_id) && p.roles.iter().all(|r| r == "operator")
+        });
         if !allowed {
             hub.respond_err(&rq.caller, &ErrorShape::invalid_request(APPROVAL_DENIED));
             return;
@@ -60,6 +65,13 @@ pub(crate) fn approve(hub: &mut Hub, rq: Req, params: PairRequestParams) {
 pub(crate) fn reject(hub: &mut Hub, rq: Req, params: PairRequestParams) {
     hub.expire_pairing(rq.wall);
     let request_id = params.request_id.trim();
+    if let (Some(caller), false) = (hub.caller_device(&rq), rq.admin) {
+        // A device (by its token) without admin may reject only its own request.
+        if !hub.devices.store.pending_request(request_id).is_some_and(|p| p.device_id == caller) {
+            hub.respond_err(&rq.caller, &ErrorShape::invalid_request("device pairing rejection denied"));
+            return;
+        }
+    }
     match hub.devices.store.reject(request_id) {
         Ok((req, ops)) => {
             hub.persist_devices(ops);
@@ -73,7 +85,7 @@ pub(crate) fn reject(hub: &mut Hub, rq: Req, params: PairRequestParams) {
 
 pub(crate) fn remove(hub: &mut Hub, rq: Req, params: DeviceIdParams) {
     let device_id = params.device_id.trim();
-    if !rq.admin && hub.devices.store.paired_device(device_id).is_some_and(|d| d.roles.iter().any(|r| r != "operator")) {
+    if hub.denies_device_management(&rq, device_id) {
         hub.respond_err(&rq.caller, &ErrorShape::invalid_request("device pairing removal denied"));
         return;
     }
@@ -94,7 +106,7 @@ pub(crate) fn rename(hub: &mut Hub, rq: Req, params: DevicePairRenameParams) {
         return;
     }
     let device_id = params.device_id.trim();
-    if !rq.admin && hub.devices.store.paired_device(device_id).is_some_and(|d| d.roles.iter().any(|r| r != "operator")) {
+    if hub.denies_device_management(&rq, device_id) {
         hub.respond_err(&rq.caller, &ErrorShape::invalid_request("device pairing rename denied"));
         return;
     }
@@ -110,26 +122,25 @@ pub(crate) fn rename(hub: &mut Hub, rq: Req, params: DevicePairRenameParams) {
 
 pub(crate) fn token_rotate(hub: &mut Hub, rq: Req, params: DeviceTokenRotateParams) {
     let (device_id, role) = (params.device_id.trim(), params.role.trim());
-    if !rq.admin && role != "operator" {
+    if hub.denies_cross_device(&rq, device_id) || (!rq.admin && role != "operator") {
         hub.respond_err(&rq.caller, &ErrorShape::invalid_request("device token rotation denied"));
         return;
     }
+    // The new token goes back in band only to the device itself (authenticated by its token).
+    let in_band = hub.caller_device(&rq).as_deref() == Some(device_id);
     let scopes: Option<Vec<String>> = params.scopes.map(|s| s.into_iter().map(|s| s.0).collect());
     let tokens = &mut hub.devices.tokens;
     match hub.devices.store.rotate(device_id, role, scopes.as_deref(), rq.wall.0, tokens) {
         Ok((token, ops)) => {
             hub.persist_devices(ops);
-            hub.respond_ok(
-                &rq.caller,
-                &json!({
-                    "deviceId": device_id,
-                    "role": token.role,
-                    "token": token.token,
-                    "scopes": token.scopes,
-                    "rotatedAtMs": token.rotated_at_ms.unwrap_or(token.created_at_ms),
-                    "tokenDelivery": "in-band",
-                }),
-            );
+            let mut result = json!({ "deviceId": device_id, "role": token.role });
+            if in_band {
+                result["token"] = json!(token.token);
+            }
+            result["scopes"] = json!(token.scopes);
+            result["rotatedAtMs"] = json!(token.rotated_at_ms.unwrap_or(token.created_at_ms));
+            result["tokenDelivery"] = json!(if in_band { "in-band" } else { "withheld-cross-device" });
+            hub.respond_ok(&rq.caller, &result);
             hub.disconnect_device(device_id, Some(role));
         }
         Err(e) => hub.respond_err(&rq.caller, &token_error("device token rotation denied", e)),
@@ -138,7 +149,7 @@ pub(crate) fn token_rotate(hub: &mut Hub, rq: Req, params: DeviceTokenRotatePara
 
 pub(crate) fn token_revoke(hub: &mut Hub, rq: Req, params: DeviceTokenRevokeParams) {
     let (device_id, role) = (params.device_id.trim(), params.role.trim());
-    if !rq.admin && role != "operator" {
+    if hub.denies_cross_device(&rq, device_id) || (!rq.admin && role != "operator") {
         hub.respond_err(&rq.caller, &ErrorShape::invalid_request("device token revocation denied"));
         return;
     }
@@ -161,6 +172,30 @@ fn token_error(denied: &str, e: StoreError) -> ErrorShape {
 }
 
 impl Hub {
+    /// The device a request comes from, when its socket authenticated with that device's
+    /// token (the reference's `callerDeviceId`); `None` for the shared secret and non-sockets.
+    fn caller_device(&self, rq: &Req) -> Option<String> {
+        let Caller::Socket { conn, .. } = &rq.caller else { return None };
+        match self.conns.get(conn) {
+            Some(Conn::Open(open)) if open.device_token_auth => open.device_id.clone(),
+            Some(Conn::Open(_) | Conn::Handshaking { .. }) | None => None,
+        }
+    }
+
+    /// A device (by its token) without admin may manage only itself.
+    fn denies_cross_device(&self, rq: &Req, target: &str) -> bool {
+        !rq.admin && self.caller_device(rq).is_some_and(|c| c != target)
+    }
+
+    /// `device.pair.remove|rename`: cross-device management, or a device (by its token)
+    /// without admin touching a pairing with a role other than operator.
+    fn denies_device_management(&self, rq: &Req, target: &str) -> bool {
+        self.denies_cross_device(rq, target)
+            || (!rq.admin
+                && self.caller_device(rq).is_some()
+                && self.devices.store.paired_device(target).is_some_and(|d| d.roles.iter().any(|r| r != "operator")))
+    }
+
     /// Is a socket of `device_id` (with `role`, if given) open now?
     pub(super) fn device_connected(&self, device_id: &str, role: Option<Role>) -> bool {
         self.conns.values().any(|c| match c {

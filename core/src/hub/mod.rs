@@ -168,6 +168,8 @@ struct OpenConn {
     scopes: ScopeSet,
     /// The paired device this socket proved, if any.
     device_id: Option<String>,
+    /// It authenticated with that device's token (not the shared secret).
+    device_token_auth: bool,
     presence_key: Option<String>,
     /// Advertised `caps: ["tool-events"]`: gets `tool` agent events of the runs it starts.
     tool_events: bool,
