@@ -225,6 +225,30 @@ fn remote() -> PeerInfo {
     }
 }
 
+const NODE_SEED: [u8; 32] = [11; 32];
+
+fn node_id() -> String {
+    let key = ed25519_dalek::SigningKey::from_bytes(&NODE_SEED);
+    openclaw_core::devices::proof::device_id_of(&key.verifying_key().to_bytes())
+}
+
+/// Connects a node host signing with [`NODE_SEED`] from loopback (paired silently).
+fn signed_node(h: &mut Harness) -> openclaw_core::ConnId {
+    use base64::Engine as _;
+    use ed25519_dalek::Signer as _;
+    let key = ed25519_dalek::SigningKey::from_bytes(&NODE_SEED);
+    let c = h.open_with("signed-node", PeerInfo::loopback());
+    let (nonce, at) = (format!("nonce-{}", c.0), h.wall().0);
+    let text = format!("v3|{}|node-host|node|node||{at}|{TOKEN}|{nonce}|linux|linux", node_id());
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    h.request(c, "c1", "connect", json!({"minProtocol":4,"maxProtocol":4,"role":"node","scopes":[],
+        "client":{"id":"node-host","version":"1","platform":"linux","deviceFamily":"Linux","mode":"node","displayName":"vm"},
+        "caps":["system"],"commands":["system.which","system.run"],"auth":{"token":TOKEN},
+        "device":{"id":node_id(),"publicKey":b64.encode(key.verifying_key().to_bytes()),
+                  "signature":b64.encode(key.sign(text.as_bytes()).to_bytes()),"signedAt":at,"nonce":nonce}}));
+    c
+}
+
 /// Every scenario's frames; computed once.
 fn all_frames() -> &'static [Seen] {
     static CELL: OnceLock<Vec<Seen>> = OnceLock::new();
@@ -383,6 +407,37 @@ fn all_frames() -> &'static [Seen] {
         h.request(admin, "dl", "device.pair.list", json!({}));
         record(&h, &mut out, "devices");
 
+        // A signed node host: its surface waits, is approved; invokes answered, timed out,
+        // refused, and cut short by the node going away.
+        let mut h = Harness::default();
+        let load = openclaw_core::devices::DevicesLoad {
+            store: Default::default(),
+            token_seed: [3; 32],
+            auto_approve_local: true,
+        };
+        let (now, wall) = (h.now, h.wall());
+        h.hub.handle_input(now, wall, openclaw_core::HubInput::Devices(Box::new(load)));
+        h.pump();
+        let admin = h.connect_cli("admin", &["operator.admin"]);
+        let node = signed_node(&mut h);
+        h.request(node, "u1", "node.runnerInventory.update", json!({"protocolFeatures": ["node-worker-supervisor-v6"]}));
+        h.request(node, "u2", "node.skills.update", json!({"skills": []}));
+        h.request(node, "u3", "node.event", json!({"event": "node.host.stats", "payloadJSON": "{\"cpuCount\":2,\"memoryTotalBytes\":1,\"memoryFreeBytes\":1}"}));
+        h.request(admin, "pl", "node.pair.list", json!({}));
+        h.request(admin, "nl", "node.list", json!({}));
+        h.request(admin, "i0", "node.invoke", json!({"nodeId": node_id(), "command": "system.which", "idempotencyKey": "k0"}));
+        let request_id = h.frames(admin).iter().find(|f| f["event"] == "node.pair.requested").map(|f| f["payload"]["requestId"].clone());
+        h.request(admin, "pa", "node.pair.approve", json!({"requestId": request_id}));
+        h.request(admin, "i1", "node.invoke", json!({"nodeId": node_id(), "command": "system.which", "params": {"bins": ["sh"]}, "idempotencyKey": "k1"}));
+        let invoke_id = h.frames(node).iter().find(|f| f["event"] == "node.invoke.request").map(|f| f["payload"]["id"].clone());
+        h.request(node, "r1", "node.invoke.result", json!({"id": invoke_id, "nodeId": node_id(), "ok": true, "payloadJSON": "{\"bins\":{}}"}));
+        h.request(admin, "i2", "node.invoke", json!({"nodeId": node_id(), "command": "system.which", "idempotencyKey": "k2", "timeoutMs": 100}));
+        h.advance(Duration::from_millis(200));
+        h.request(admin, "i3", "node.invoke", json!({"nodeId": node_id(), "command": "system.run", "idempotencyKey": "k3"}));
+        h.disconnect(node);
+        h.request(admin, "i4", "node.invoke", json!({"nodeId": node_id(), "command": "system.run", "idempotencyKey": "k4"}));
+        record(&h, &mut out, "nodes");
+
         assert!(out.len() > 50, "too few frames collected: {}", out.len());
         out
     })
@@ -512,6 +567,7 @@ fn event_payloads_match_their_schemas() {
             // The reference has no payload schema for the challenge or the pairing events;
             // they are held against the captured reference frames below.
             "connect.challenge" | "device.pair.requested" | "device.pair.resolved" | "device.pair.changed" => {}
+            "node.pair.requested" | "node.pair.resolved" | "node.invoke.request" | "node.runnerInventory.changed" => {}
             other => report.0.push(format!("{}: unexpected event {other}", seen.label)),
         }
     }
@@ -853,4 +909,52 @@ fn device_pairing_events_and_results_have_the_captured_shape() {
     for id in ["dn", "dr", "dv", "dx", "dj"] {
         assert_eq!(device_results(id).len(), 1, "no successful {id}");
     }
+}
+
+/// The node frames we emit have the keys of the captured reference frames
+/// (`openclaw-2026.9.6-node-host-session.jsonl`; the reference publishes no payload schemas
+/// for them), and the error answers the node host sees are the captured ones.
+#[test]
+fn node_frames_have_the_captured_reference_shapes() {
+    let keys = |v: &Value| -> Vec<String> { v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default() };
+    let nodes = |pred: &dyn Fn(&Seen) -> bool| -> Vec<&'static Seen> {
+        all_frames().iter().filter(|s| s.label.starts_with("nodes/") && pred(s)).collect()
+    };
+    // node.invoke.request: to the node alone, no seq.
+    let captured = json!({"type":"event","event":"node.invoke.request","payload":{"id":"8137c0d1-4794-4c15-9456-e71daa8c380f","nodeId":"5afe","command":"system.which","paramsJSON":"{\"bins\":[\"uname\"]}","timeoutMs":14993,"idempotencyKey":"f9cd"}});
+    let ours = nodes(&|s| s.frame["event"] == "node.invoke.request");
+    assert!(ours.len() >= 3, "invoke requests: {}", ours.len());
+    for seen in &ours {
+        assert_eq!(keys(&seen.frame), keys(&captured), "{}", seen.label);
+        assert_eq!(keys(&seen.frame["payload"]), keys(&captured["payload"]), "{}", seen.label);
+    }
+    // node.pair.resolved: unsequenced to the node, sequenced to operators.
+    let resolved_keys = ["requestId", "nodeId", "decision", "ts"];
+    let ours = nodes(&|s| s.frame["event"] == "node.pair.resolved");
+    assert!(ours.iter().any(|s| s.frame.get("seq").is_none()) && ours.iter().any(|s| s.frame.get("seq").is_some()));
+    for seen in &ours {
+        assert_eq!(keys(&seen.frame["payload"]), resolved_keys, "{}", seen.label);
+    }
+    // node.pair.list pending rows and the approve answer: the captured keys, in order.
+    let pending_keys = ["requestId", "nodeId", "clientId", "clientMode", "displayName", "platform", "version", "deviceFamily", "caps", "commands", "requiredApproveScopes", "silent", "ts"];
+    let list = nodes(&|s| s.frame["id"] == "pl" && s.frame["ok"] == true);
+    assert_eq!(keys(&list[0].frame["payload"]["pending"][0]), pending_keys);
+    let requested = nodes(&|s| s.frame["event"] == "node.pair.requested");
+    assert_eq!(keys(&requested[0].frame["payload"]), pending_keys);
+    let approved = nodes(&|s| s.frame["id"] == "pa" && s.frame["ok"] == true);
+    assert_eq!(
+        keys(&approved[0].frame["payload"]["node"]),
+        ["nodeId", "clientId", "clientMode", "displayName", "platform", "version", "deviceFamily", "caps", "commands", "createdAtMs", "approvedAtMs"]
+    );
+    // The invoke answer: the captured result keys.
+    let answer = nodes(&|s| s.frame["id"] == "i1" && s.frame["ok"] == true);
+    assert_eq!(keys(&answer[0].frame["payload"]), ["ok", "nodeId", "command", "payload", "payloadJSON"]);
+    // What the node host hears before approval, as captured.
+    let err = |id: &str| nodes(&|s| s.frame["id"] == id && s.label.contains("signed-node"))[0].frame["error"].clone();
+    assert_eq!(err("u1")["code"], "UNAVAILABLE");
+    assert!(err("u1")["message"].as_str().is_some_and(|m| m.starts_with("node capability surface is awaiting operator approval; run `openclaw nodes approve ")));
+    assert_eq!(
+        err("u3"),
+        json!({"code":"UNAVAILABLE","message":"node pairing changed while invocation was active","retryable":true,"details":{"code":"PAIRING_CHANGED"}})
+    );
 }

@@ -78,7 +78,7 @@ pub fn load(db: &StateDb) -> Result<PairingStore, StateDbError> {
         let mut s = c.prepare(
             "SELECT device_id, public_key, display_name, operator_label, platform, device_family, client_id,
                     client_mode, role, roles_json, scopes_json, remote_ip, tokens_json, approved_via,
-                    created_at_ms, approved_at_ms, last_seen_at_ms
+                    created_at_ms, approved_at_ms, last_seen_at_ms, node_surface_json, pending_node_surface_json
              FROM device_pairing_paired ORDER BY approved_at_ms",
         )?;
         let paired = s.query_map([], paired_row)?.collect::<Result<Vec<_>, _>>()?;
@@ -131,8 +131,8 @@ fn apply_one(tx: &Transaction<'_>, op: &StoreOp) -> Result<(), rusqlite::Error> 
                 "INSERT OR REPLACE INTO device_pairing_paired (device_id, public_key, display_name, operator_label,
                    platform, device_family, client_id, client_mode, role, roles_json, scopes_json,
                    approved_scopes_json, remote_ip, tokens_json, approved_via, created_at_ms, approved_at_ms,
-                   last_seen_at_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                   last_seen_at_ms, node_surface_json, pending_node_surface_json)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
                 params![
                     d.device_id,
                     d.public_key,
@@ -151,6 +151,8 @@ fn apply_one(tx: &Transaction<'_>, op: &StoreOp) -> Result<(), rusqlite::Error> 
                     to_i64(d.created_at_ms),
                     to_i64(d.approved_at_ms),
                     d.last_seen_at_ms.map(to_i64),
+                    d.node_surface.as_ref().map(json),
+                    d.pending_node_surface.as_ref().map(json),
                 ],
             )?;
         }
@@ -200,6 +202,8 @@ fn paired_row(r: &Row<'_>) -> Result<PairedDevice, rusqlite::Error> {
         created_at_ms: from_i64(r.get(14)?),
         approved_at_ms: from_i64(r.get(15)?),
         last_seen_at_ms: r.get::<_, Option<i64>>(16)?.map(from_i64),
+        node_surface: parse::<Option<_>>(r, 17)?,
+        pending_node_surface: parse::<Option<_>>(r, 18)?,
     })
 }
 
@@ -261,6 +265,21 @@ mod tests {
         apply(&db, &ops).unwrap();
         let (_, ops) = store.rename("dev-1", "kitchen").unwrap();
         apply(&db, &ops).unwrap();
+        // A node surface proposed, approved, and a second one pending.
+        let declared = |commands: &[&str]| openclaw_core::devices::surface::DeclaredSurface {
+            caps: vec!["system".into()],
+            commands: commands.iter().map(|c| (*c).to_owned()).collect(),
+            ..Default::default()
+        };
+        let mut ids = openclaw_core::ids::IdGen::new(7);
+        let (state, ops) = store.propose_surface("dev-1", &declared(&["system.which"]), 4000, &mut ids);
+        apply(&db, &ops).unwrap();
+        let openclaw_core::devices::store::SurfaceState::Pending { request, .. } = state else { panic!("pending") };
+        let (_, ops) = store.approve_surface(&request.request_id, 5000).unwrap();
+        apply(&db, &ops).unwrap();
+        let (_, ops) = store.propose_surface("dev-1", &declared(&["system.run"]), 6000, &mut ids);
+        apply(&db, &ops).unwrap();
+        assert!(store.paired_device("dev-1").is_some_and(|d| d.node_surface.is_some() && d.pending_node_surface.is_some()));
         drop(db);
         let again = StateDb::in_state_dir(dir.path());
         assert_eq!(load(&again).unwrap(), store);

@@ -12,6 +12,7 @@
 
 pub mod proof;
 pub mod store;
+pub mod surface;
 
 pub use proof::{verify, PayloadVersion, ProofFailure, VerifiedDevice};
 pub use store::{DeviceToken, PairedDevice, PairingClaim, PairingStore, PendingRequest, StoreError, StoreOp, TokenSource};

@@ -13,6 +13,8 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::surface::{NodeSurface, PendingNodeSurface};
+
 /// Pending requests expire after five minutes (`PENDING_TTL_MS` of the reference).
 pub const PENDING_TTL_MS: u64 = 300_000;
 
@@ -85,6 +87,12 @@ pub struct PairedDevice {
     /// Per role.
     pub tokens: BTreeMap<String, DeviceToken>,
     pub approved_via: String,
+    /// The node's approved command surface (role `node` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_surface: Option<NodeSurface>,
+    /// A node surface waiting for `node.pair.approve`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_node_surface: Option<PendingNodeSurface>,
     pub created_at_ms: u64,
     pub approved_at_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -317,6 +325,8 @@ impl PairingStore {
                 remote_ip: req.remote_ip.clone(),
                 tokens: BTreeMap::new(),
                 approved_via: via.to_owned(),
+                node_surface: None,
+                pending_node_surface: None,
                 created_at_ms: now,
                 approved_at_ms: now,
                 last_seen_at_ms: None,
@@ -460,6 +470,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     }
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+#[path = "store_nodes.rs"]
+mod nodes;
+pub use nodes::SurfaceState;
 
 #[cfg(test)]
 #[path = "store_tests.rs"]

@@ -212,7 +212,8 @@ impl Hub {
         // Operator rows are keyed by the connection (its hello-ok connId), so one client
         // instance with two sockets shows twice, as in the reference.
         let conn_uuid = self.ids.uuid();
-        let row = ClientRow { peer: &peer, params: &params, role, scopes: &scopes };
+        let device_id = device.as_ref().map(|d| d.device_id.as_str());
+        let row = ClientRow { peer: &peer, params: &params, role, scopes: &scopes, device_id };
         let presence_key = self.presence.connected(now, wall, &conn_uuid, row).then(|| conn_uuid.clone());
         let mut hello = self.hello(now, wall, conn_uuid, role, &scopes);
         if let Some(d) = &device {
@@ -232,6 +233,9 @@ impl Hub {
             })),
         );
         self.to(conn, HubToSession::Accept { hello: frame, role, scopes });
+        if let (Role::Node, Some(d)) = (role, &device) {
+            self.node_connected(wall, conn, &peer, &params, &d.device_id);
+        }
         if presence_key.is_some() {
             self.broadcast_presence(wall);
         }

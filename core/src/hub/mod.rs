@@ -18,6 +18,8 @@ pub(crate) mod handlers;
 mod http_auth;
 mod input;
 mod live;
+pub(crate) mod node_invoke;
+pub(crate) mod nodes;
 pub(crate) mod sessions;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -38,6 +40,7 @@ use crate::services::agent::AgentService;
 use crate::services::chat::Chat;
 use crate::services::presence::Presence;
 use crate::services::sessions::Sessions;
+use crate::services::nodes::Nodes;
 use crate::session::millis;
 use crate::time::{Instant, TimerKind, Timers};
 use crate::wire::codec::{encode_err, encode_ok, encode_response, EncodedEvent};
@@ -126,6 +129,8 @@ pub enum HubTimer {
     RunTimeout,
     /// An `agent.wait` call reached its `timeoutMs`.
     AgentWait,
+    /// A `node.invoke` reached its `timeoutMs`.
+    NodeInvoke,
 }
 
 impl TimerKind for HubTimer {
@@ -138,6 +143,7 @@ impl TimerKind for HubTimer {
         Self::ShutdownGrace,
         Self::RunTimeout,
         Self::AgentWait,
+        Self::NodeInvoke,
     ];
     fn index(self) -> usize {
         self as usize
@@ -217,6 +223,8 @@ pub struct Hub {
     reload_error: Option<ReloadError>,
     /// Pairing store, device tokens and pairing policy (`crate::devices`).
     devices: Devices,
+    /// Connected nodes and the `node.invoke` calls waiting for them (`crate::services::nodes`).
+    nodes: Nodes,
     timers: Timers<HubTimer>,
     ids: IdGen,
     out: VecDeque<HubOutput>,
@@ -269,6 +277,7 @@ impl Hub {
             reload_error: None,
             store_backed_up: None,
             devices: Devices::default(),
+            nodes: Nodes::default(),
             timers,
             out: VecDeque::new(),
         };
@@ -354,6 +363,7 @@ impl Hub {
             self.broadcast_presence(wall);
         }
         self.agent_timeouts(now, wall);
+        self.expire_node_invokes(now);
         self.agent.tracker.expire(now);
         self.limiter.prune(now);
         self.sync_timers();
@@ -477,6 +487,7 @@ impl Hub {
         let Some(old) = self.conns.remove(&conn) else { return };
         self.agent.forget_conn(conn);
         self.chat.forget_conn(conn);
+        self.node_closed(conn);
         self.delayed.retain(|_, (c, _)| *c != conn);
         if let Conn::Open(open) = old {
             if let Some(key) = &open.presence_key {
@@ -580,6 +591,10 @@ impl Hub {
         match self.agent.runs.next_wait_deadline() {
             Some(at) => self.timers.set(HubTimer::AgentWait, at),
             None => self.timers.stop(HubTimer::AgentWait),
+        }
+        match self.nodes.next_deadline() {
+            Some(at) => self.timers.set(HubTimer::NodeInvoke, at),
+            None => self.timers.stop(HubTimer::NodeInvoke),
         }
         match self.delayed.keys().next() {
             Some((at, _)) => self.timers.set(HubTimer::DelayedReply, *at),

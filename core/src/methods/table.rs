@@ -35,6 +35,11 @@ use crate::wire::devices::{
 };
 use crate::wire::hello::{HealthSnapshot, PresenceEntry};
 use crate::wire::host::{ConfigApplyParams, ConfigPatchParams, ConfigSetParams, EmptyParams, LogsTailParams};
+use crate::wire::nodes::{
+    NodeDescribeParams, NodeEventParams, NodeInvokeParams, NodeInvokeResultParams, NodeListParams,
+    NodePairRemoveParams, NodePairRequestParams, NodePluginToolsUpdateParams, NodeRenameParams,
+    NodeRunnerInventoryParams, NodeSkillsUpdateParams,
+};
 use crate::wire::methods::{HealthParams, OkResult, StatusParams, SystemEventParams, SystemPresenceParams};
 use crate::wire::sessions::{SessionsDeleteParams, SessionsListParams, SessionsResetParams};
 
@@ -203,5 +208,74 @@ method_table! {
         params: Box<SendParams> => "method.send.params",
         scope: Write,
         handler: channels::send,
+    },
+    /// `node.list` (§8.4): paired and connected nodes.
+    NodeList = "node.list" {
+        params: NodeListParams => "method.node.list.params",
+        scope: Read,
+        handler: nodes::list,
+    },
+    NodeDescribe = "node.describe" {
+        params: NodeDescribeParams => "method.node.describe.params",
+        scope: Read,
+        handler: nodes::describe,
+    },
+    NodeRename = "node.rename" {
+        params: NodeRenameParams => "method.node.rename.params",
+        scope: Pairing,
+        handler: nodes::rename,
+    },
+    /// `node.pair.*` (errata): node command surfaces waiting for, or given, approval.
+    NodePairList = "node.pair.list" {
+        params: NodeListParams => "method.node.list.params",
+        scope: Pairing,
+        handler: nodes::pair_list,
+    },
+    NodePairApprove = "node.pair.approve" {
+        params: NodePairRequestParams => "method.node.pair.approve.params",
+        scope: Pairing,
+        handler: nodes::pair_approve,
+    },
+    NodePairReject = "node.pair.reject" {
+        params: NodePairRequestParams => "method.node.pair.approve.params",
+        scope: Pairing,
+        handler: nodes::pair_reject,
+    },
+    NodePairRemove = "node.pair.remove" {
+        params: NodePairRemoveParams => "method.node.pair.remove.params",
+        scope: Pairing,
+        handler: nodes::pair_remove,
+    },
+    /// `node.invoke` (§8.5): a command on a node, answered by its `node.invoke.result`.
+    NodeInvoke = "node.invoke" {
+        params: Box<NodeInvokeParams> => "method.node.invoke.params",
+        scope: Write,
+        handler: node_invoke::invoke,
+    },
+    /// Node-role methods (the table's scope is not used: only nodes may call them).
+    NodeInvokeResult = "node.invoke.result" {
+        params: Box<NodeInvokeResultParams> => "method.node.invoke.result.params",
+        scope: Admin,
+        handler: node_invoke::invoke_result,
+    },
+    NodeEvent = "node.event" {
+        params: NodeEventParams => "method.node.event.params",
+        scope: Admin,
+        handler: node_invoke::event,
+    },
+    NodeRunnerInventoryUpdate = "node.runnerInventory.update" {
+        params: NodeRunnerInventoryParams => "method.node.runnerInventory.update.params",
+        scope: Admin,
+        handler: nodes::runner_inventory_update,
+    },
+    NodeSkillsUpdate = "node.skills.update" {
+        params: NodeSkillsUpdateParams => "method.node.skills.update.params",
+        scope: Admin,
+        handler: nodes::skills_update,
+    },
+    NodePluginToolsUpdate = "node.pluginTools.update" {
+        params: NodePluginToolsUpdateParams => "method.node.pluginTools.update.params",
+        scope: Admin,
+        handler: nodes::plugin_tools_update,
     },
 }

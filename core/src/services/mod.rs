@@ -8,3 +8,4 @@ pub(crate) mod agent;
 pub(crate) mod chat;
 pub(crate) mod presence;
 pub(crate) mod sessions;
+pub mod nodes;

@@ -140,6 +140,8 @@ pub(crate) struct ClientRow<'a> {
     pub params: &'a ConnectParams,
     pub role: Role,
     pub scopes: &'a ScopeSet,
+    /// The paired device it proved, if any (`deviceId` of the row).
+    pub device_id: Option<&'a str>,
 }
 
 /// cli, backend and probe clients are not recorded in presence (§10.16).
@@ -165,6 +167,7 @@ fn client_presence(row: &ClientRow<'_>, wall: UnixMillis) -> PresenceEntry {
         reason: Some("connect".into()),
         client_id: Some(c.id.as_str().to_owned()),
         instance_id: c.instance_id.clone(),
+        device_id: row.device_id.map(str::to_owned),
         roles: Some(vec![row.role.as_str().to_owned()]),
         scopes: (!scopes.is_empty()).then_some(scopes),
         text: Some(text),
@@ -403,11 +406,11 @@ mod tests {
         let scopes: ScopeSet = [Scope::Read].into_iter().collect();
         for mode in ["cli", "backend", "probe"] {
             let params = connect(mode, None);
-            let row = ClientRow { peer: &peer, params: &params, role: Role::Operator, scopes: &scopes };
+            let row = ClientRow { peer: &peer, params: &params, role: Role::Operator, scopes: &scopes, device_id: None };
             assert!(!p.connected(t0, wall, mode, row), "{mode} is not recorded");
         }
         let params = connect("ui", Some("Box"));
-        let row = ClientRow { peer: &peer, params: &params, role: Role::Operator, scopes: &scopes };
+        let row = ClientRow { peer: &peer, params: &params, role: Role::Operator, scopes: &scopes, device_id: None };
         assert!(p.connected(t0, wall, "conn-1", row));
         assert_eq!(p.count(), 2);
         let r = &rows(&p)[0];

@@ -42,16 +42,19 @@ pub struct ShutdownEvent {
 }
 
 /// The events this gateway emits, in `hello-ok.features.events` order.
-pub const SERVED_EVENTS: &[&str] =
-    &[
-        "connect.challenge",
-        "agent",
-        "chat",
-        "presence",
-        "tick",
-        "shutdown",
-        "health",
-        "device.pair.requested",
-        "device.pair.resolved",
-        "device.pair.changed",
-    ];
+pub const SERVED_EVENTS: &[&str] = &[
+    "connect.challenge",
+    "agent",
+    "chat",
+    "presence",
+    "tick",
+    "shutdown",
+    "health",
+    "device.pair.requested",
+    "device.pair.resolved",
+    "device.pair.changed",
+    "node.pair.requested",
+    "node.pair.resolved",
+    "node.invoke.request",
+    "node.runnerInventory.changed",
+];

@@ -11,4 +11,5 @@ pub mod frames;
 pub mod hello;
 pub mod host;
 pub mod methods;
+pub mod nodes;
 pub mod sessions;
