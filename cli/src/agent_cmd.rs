@@ -119,7 +119,7 @@ pub fn sessions_text(list: &Value) -> String {
 }
 
 /// A fresh UUID-shaped run id.
-fn run_key() -> Result<String, getrandom::Error> {
+pub(crate) fn run_key() -> Result<String, getrandom::Error> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b)?;
     b[6] = (b[6] & 0x0f) | 0x40;

@@ -62,6 +62,13 @@ pub enum Command {
                       openclaw devices rotate --device <id> --role node\n  openclaw devices revoke --device <id> --role node"
     )]
     Devices(crate::devices_cmd::DevicesCommand),
+    /// Manage the gateway's nodes: pairing of their command surfaces, status, invoke
+    #[command(
+        after_help = "Examples:\n  openclaw nodes pending\n  openclaw nodes approve <requestId>\n  openclaw nodes \
+                      list --json\n  openclaw nodes invoke --node <id|name|ip> --command system.which --params \
+                      '{\"bins\":[\"sh\"]}'"
+    )]
+    Nodes(NodesCommand),
     /// Tail the gateway's file log through the running gateway (`logs.tail`)
     #[command(
         after_help = "Examples:\n  openclaw logs --limit 50\n  openclaw logs --follow\n  openclaw logs \
@@ -357,6 +364,98 @@ pub struct LogsArgs {
     #[arg(long, overrides_with = "local_time")]
     pub utc: bool,
     // With --json: one object per line (meta, log, raw, notice).
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `openclaw nodes`.
+#[derive(Debug, Args)]
+pub struct NodesCommand {
+    #[command(subcommand)]
+    pub action: NodesAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NodesAction {
+    /// List pending pairing requests (node command surfaces waiting for approval)
+    Pending(ClientArgs),
+    /// Approve a pending pairing request (prints the approved node as JSON)
+    Approve(NodesRequestArgs),
+    /// Reject a pending pairing request (prints the answer as JSON)
+    Reject(NodesRequestArgs),
+    /// List pending and paired nodes
+    List(NodesListArgs),
+    /// Describe a node (capabilities and the commands it may be asked to run)
+    Describe(NodesNodeArgs),
+    /// Invoke a command on a paired node (prints the node's answer as JSON)
+    Invoke(NodesInvokeArgs),
+    /// Rename a paired node (display name override)
+    Rename(NodesRenameArgs),
+    /// Remove a paired node entry (its node role; its sockets are closed)
+    Remove(NodesNodeArgs),
+}
+
+/// `openclaw nodes approve|reject <requestId>`.
+#[derive(Debug, Args)]
+pub struct NodesRequestArgs {
+    /// Pending request id (from `openclaw nodes pending`)
+    #[arg(value_name = "REQUEST_ID")]
+    pub request_id: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `openclaw nodes list`.
+#[derive(Debug, Args)]
+pub struct NodesListArgs {
+    /// Only show connected nodes
+    #[arg(long)]
+    pub connected: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `openclaw nodes describe|remove --node <id|name|ip>`.
+#[derive(Debug, Args)]
+pub struct NodesNodeArgs {
+    /// Node id, name, or IP
+    #[arg(long, value_name = "ID_OR_NAME_OR_IP")]
+    pub node: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `openclaw nodes invoke`.
+#[derive(Debug, Args)]
+pub struct NodesInvokeArgs {
+    /// Node id, name, or IP
+    #[arg(long, value_name = "ID_OR_NAME_OR_IP")]
+    pub node: String,
+    /// Command (e.g. system.which)
+    #[arg(long, value_name = "COMMAND")]
+    pub command: String,
+    /// JSON object string for params
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    pub params: String,
+    /// Node invoke timeout in milliseconds
+    #[arg(long, value_name = "MS", default_value_t = 15_000)]
+    pub invoke_timeout: u64,
+    /// Idempotency key (default: a random one)
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `openclaw nodes rename`.
+#[derive(Debug, Args)]
+pub struct NodesRenameArgs {
+    /// Node id, name, or IP
+    #[arg(long, value_name = "ID_OR_NAME_OR_IP")]
+    pub node: String,
+    /// New display name
+    #[arg(long, value_name = "DISPLAY_NAME")]
+    pub name: String,
     #[command(flatten)]
     pub client: ClientArgs,
 }

@@ -18,6 +18,7 @@ mod doctor;
 mod gateway_status;
 mod log_setup;
 mod logs_cmd;
+mod nodes_cmd;
 mod output;
 mod profile;
 mod reload;
@@ -155,6 +156,10 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                 })
             }
         },
+        Command::Nodes(cmd) => {
+            let json = nodes_cmd::wants_json(&cmd.action);
+            client(&runtime, json, "Nodes", nodes_cmd::run(cmd.action))
+        }
         Command::Sessions(cmd) => match cmd.action {
             args::SessionsAction::List(args) => {
                 client_with(&runtime, &args, "Sessions", agent_cmd::sessions_list(&args))
