@@ -113,6 +113,12 @@ pub enum Command {
     Channels(ChannelsCommand),
     /// Send a message through a chat channel of the running gateway
     Message(MessageCommand),
+    /// Open the Control UI with your current token
+    #[command(
+        after_help = "Examples:\n  openclaw dashboard\n  openclaw dashboard --no-open\n  openclaw dashboard --json   \
+                      # {ok, url (with #token=…), httpUrl, wsUrl, port, tokenIncluded}"
+    )]
+    Dashboard(DashboardArgs),
 }
 
 /// `openclaw pairing`.
@@ -210,6 +216,17 @@ pub struct MessageSendArgs {
     /// Account id (default: the channel's default account)
     #[arg(long)]
     pub account: Option<String>,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `openclaw dashboard`.
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    /// Print URL but do not launch a browser
+    #[arg(long)]
+    pub no_open: bool,
+
     #[command(flatten)]
     pub client: ClientArgs,
 }

@@ -155,15 +155,10 @@ impl ConfigError {
 }
 
 /// Keys the gateway accepts but cannot honour yet, one warning each, logged at start:
-/// `gateway.controlUi.enabled`/`basePath` (no Control UI is built) and
 /// `gateway.auth.allowTailscale: true` (no Tailscale support).
 pub fn unsupported_warnings(typed: &core::Config) -> Vec<&'static str> {
     let gw = typed.gateway();
     let mut out = Vec::new();
-    let ui = gw.control_ui.unwrap_or_default();
-    if ui.enabled == Some(true) || ui.base_path.is_some() {
-        out.push("gateway.controlUi.enabled/basePath: the Control UI is not built yet; ignored");
-    }
     if gw.auth.and_then(|a| a.allow_tailscale) == Some(true) {
         out.push("gateway.auth.allowTailscale: Tailscale identity is not supported yet; ignored (token/password auth still applies)");
     }
@@ -219,7 +214,10 @@ mod tests {
         assert_eq!(gw.custom_bind_host, Some("10.0.0.1".parse().unwrap()));
         assert_eq!(gw.auth_rate_limit, RateLimitPolicy::default());
         assert!(cfg.found);
-        assert_eq!(load("{}").unwrap().gateway, GatewayConfig::default());
+        // A config file (even an empty one) serves the Control UI: the reference's default.
+        let mut empty = GatewayConfig::default();
+        empty.control_ui.enabled = true;
+        assert_eq!(load("{}").unwrap().gateway, empty);
     }
 
     #[test]
@@ -243,9 +241,8 @@ mod tests {
     fn unsupported_keys_are_named_once() {
         let cfg = load("{ gateway: { controlUi: { enabled: true, basePath: '/ui' }, auth: { allowTailscale: true } } }").unwrap();
         let w = unsupported_warnings(&cfg.typed);
-        assert_eq!(w.len(), 2, "{w:?}");
-        assert!(w[0].starts_with("gateway.controlUi.enabled/basePath: the Control UI is not built yet; ignored"));
-        assert!(w[1].starts_with("gateway.auth.allowTailscale:"));
+        assert_eq!(w.len(), 1, "the Control UI keys are honoured: {w:?}");
+        assert!(w[0].starts_with("gateway.auth.allowTailscale:"));
         let cfg = load("{ gateway: { controlUi: { enabled: false }, auth: { allowTailscale: false } } }").unwrap();
         assert!(unsupported_warnings(&cfg.typed).is_empty());
     }

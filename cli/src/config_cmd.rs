@@ -51,7 +51,7 @@ pub fn allow_listed(command: &Command) -> bool {
             )
         ),
         Command::Config(c) => matches!(c.action, ConfigAction::Validate(_) | ConfigAction::File | ConfigAction::Schema),
-        Command::Agent(_) | Command::Sessions(_) | Command::Devices(_) | Command::Nodes(_) | Command::Setup(_) => false,
+        Command::Agent(_) | Command::Sessions(_) | Command::Devices(_) | Command::Nodes(_) | Command::Setup(_) | Command::Dashboard(_) => false,
         Command::Pairing(_) | Command::Channels(_) | Command::Message(_) => false,
     }
 }

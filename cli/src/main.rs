@@ -12,6 +12,7 @@ mod client_cmd;
 mod completion;
 mod config;
 mod config_cmd;
+mod dashboard_cmd;
 mod dev;
 mod devices_cmd;
 mod doctor;
@@ -112,6 +113,9 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             let shell = args.shell.or(args.shell_flag).unwrap_or(args::Shell::Bash);
             print!("{}", completion::script(shell));
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Dashboard(args) => {
+            Ok(print_rendered(&runtime.block_on(dashboard_cmd::run(&args.client, args.no_open))))
         }
         Command::Health(args) => client_with(&runtime, &args, "Health", client_cmd::health(&args)),
         Command::Status(args) => {

@@ -41,6 +41,25 @@ impl PeerInfo {
     pub fn is_direct_local(&self) -> bool {
         self.ip.is_loopback() && !self.forwarded && self.host_is_local && self.origin.is_none()
     }
+
+    /// A browser on this machine: a loopback socket, no proxy headers, a local Host, and an
+    /// `Origin` whose host is loopback (`localhost`, `127.0.0.0/8`, `[::1]`): the Control UI
+    /// opened from the gateway host (http.md §6.4 `local-loopback`).
+    pub fn is_local_browser(&self) -> bool {
+        let Some(origin) = &self.origin else { return false };
+        self.ip.is_loopback() && !self.forwarded && self.host_is_local && origin_is_loopback(origin)
+    }
+}
+
+/// `scheme://host[:port]` whose host is `localhost` (or `*.localhost`) or a loopback address.
+fn origin_is_loopback(origin: &str) -> bool {
+    let Some((_, rest)) = origin.trim().split_once("://") else { return false };
+    let authority = rest.split('/').next().unwrap_or_default().to_ascii_lowercase();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default().to_owned(),
+        None => authority.rsplit_once(':').map_or(authority.clone(), |(h, _)| h.to_owned()),
+    };
+    host == "localhost" || host.ends_with(".localhost") || host.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Session → hub.
@@ -70,4 +89,26 @@ pub enum HubToSession {
     Event { event: Arc<EncodedEvent>, sequenced: bool },
     /// Close the socket (shutdown 1012, …).
     Close { code: CloseCode, reason: String },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_local_browser_has_a_loopback_origin_on_a_direct_loopback_socket() {
+        let with = |origin: &str| PeerInfo { origin: Some(origin.into()), ..PeerInfo::loopback() };
+        for local in ["http://127.0.0.1:18789", "http://localhost:5173", "http://[::1]:1", "https://app.localhost"] {
+            assert!(with(local).is_local_browser(), "{local}");
+            assert!(!with(local).is_direct_local(), "{local}: a browser is not a direct local client");
+        }
+        for far in ["https://example.com", "http://10.0.0.1:18789", "null", ""] {
+            assert!(!with(far).is_local_browser(), "{far}");
+        }
+        assert!(!PeerInfo::loopback().is_local_browser());
+        let proxied = PeerInfo { forwarded: true, ..with("http://127.0.0.1:1") };
+        assert!(!proxied.is_local_browser());
+        let remote = PeerInfo { ip: "10.0.0.2".parse().unwrap(), ..with("http://127.0.0.1:1") };
+        assert!(!remote.is_local_browser());
+    }
 }

@@ -106,7 +106,9 @@ pub struct Gateway {
 impl Gateway {
     /// Binds, starts the hub and the accept loop, and returns once `connect` is admitted.
     pub async fn start(config: ServerConfig) -> Result<Gateway, IoError> {
-        let router = http::Router::builtin().with_apis(config.settings.gateway.http);
+        let router = http::Router::builtin()
+            .with_apis(config.settings.gateway.http)
+            .with_control_ui(&config.settings.gateway.control_ui);
         Self::start_with_router(config, router).await
     }
 

@@ -238,10 +238,20 @@ impl std::fmt::Debug for AuthSettings {
     }
 }
 
-/// `gateway.controlUi.allowedOrigins`.
+/// `gateway.controlUi.{enabled, basePath, root, allowedOrigins}`.
+///
+/// `enabled` is true when projected from a config file (the reference's default) and false in
+/// `Settings::default()`, so an embedding or a test that builds its own settings serves no UI
+/// unless it asks for one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ControlUiSettings {
     pub allowed_origins: Vec<String>,
+    /// Serve the Control UI (`gateway.controlUi.enabled`, default true).
+    pub enabled: bool,
+    /// `gateway.controlUi.basePath` normalised: `""` (the root) or `/x` without a trailing `/`.
+    pub base_path: String,
+    /// `gateway.controlUi.root` (`~/` expanded): serve this folder instead of the embedded UI.
+    pub root: Option<std::path::PathBuf>,
 }
 
 impl GatewaySettings {
@@ -277,8 +287,14 @@ impl GatewaySettings {
                 password: auth.password,
             },
             auth_rate_limit: rate_limit_policy(auth.rate_limit.as_ref()),
-            control_ui: ControlUiSettings {
-                allowed_origins: gw.control_ui.clone().and_then(|c| c.allowed_origins).unwrap_or_default(),
+            control_ui: {
+                let ui = gw.control_ui.clone().unwrap_or_default();
+                ControlUiSettings {
+                    allowed_origins: ui.allowed_origins.unwrap_or_default(),
+                    enabled: ui.enabled.unwrap_or(true),
+                    base_path: crate::http::normalize_base_path(ui.base_path.as_deref().unwrap_or("")),
+                    root: ui.root.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).map(|r| expand_home(&r, &|k| std::env::var(k).ok())),
+                }
             },
             remote: gw.remote.map_or_else(RemoteConfig::default, |r| RemoteConfig {
                 url: non_blank(r.url),
@@ -432,7 +448,9 @@ mod tests {
         assert_eq!(gw.custom_bind_host, Some("10.0.0.1".parse().unwrap()));
         assert_eq!(gw.auth_rate_limit, RateLimitPolicy::default());
         assert!(!format!("{:?}", gw.auth).contains("pw\""));
-        assert_eq!(GatewaySettings::project(&config("{}")).unwrap(), GatewaySettings::default());
+        let mut empty = GatewaySettings::default();
+        empty.control_ui.enabled = true; // a config file serves the Control UI by default
+        assert_eq!(GatewaySettings::project(&config("{}")).unwrap(), empty);
         assert_eq!(GatewaySettings::project(&config("{gateway: {bind: 'auto'}}")).unwrap().bind, Some(Bind::Loopback));
         assert_eq!(GatewaySettings::project(&config("{gateway: {bind: 'tailnet'}}")).unwrap().bind, None);
         let e = GatewaySettings::project(&config("{gateway: {customBindHost: 'nope'}}")).unwrap_err();

@@ -290,6 +290,9 @@ pub struct ControlUiConfig {
     pub enabled: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_path: Option<String>,
+    /// A folder to serve instead of the embedded UI (e.g. the reference's `dist/control-ui`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
     /// Browser origins allowed to open a socket (`*` allows any).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_origins: Option<Vec<String>>,

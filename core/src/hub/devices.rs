@@ -137,7 +137,9 @@ impl Hub {
         };
         let id = self.ids.uuid();
         let (request, created, mut ops) = self.devices.store.request(&claim, wall.0, id);
-        let silent = reason == PairingReason::NotPaired && self.devices.auto_approve_local && peer.is_direct_local();
+        // Silent on this machine: a direct local client, or the Control UI opened from it.
+        let local = peer.is_direct_local() || peer.is_local_browser();
+        let silent = reason == PairingReason::NotPaired && self.devices.auto_approve_local && local;
         if silent {
             if let Ok((_, more)) = self.devices.store.approve(&request.request_id, wall.0, "silent", &mut self.devices.tokens) {
                 ops.extend(more);

@@ -16,6 +16,8 @@
 //!    it arrives, or refused from `Content-Length` before reading), too slow → `408`;
 //! 4. the baseline headers of §1.1 on every answer.
 //!
+//! A path no route takes goes to the Control UI when it is on ([`ui`]), else `404`.
+//!
 //! Responses are streaming bodies ([`Body`]); [`sse`] makes a `text/event-stream` one.
 
 mod auth;
@@ -28,11 +30,16 @@ mod probes;
 pub(crate) mod sse;
 mod tools_invoke;
 mod upgrade;
+pub(crate) mod ui;
+
+pub(crate) use ui::normalize_base as normalize_base_path;
 
 #[cfg(test)]
 mod canvas_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod ui_tests;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -153,6 +160,8 @@ pub(crate) struct Router {
     paths: matchit::Router<usize>,
     by_path: BTreeMap<String, usize>,
     entries: Vec<Vec<Route>>,
+    /// The Control UI, answering GET/HEAD that no route took (http.md §1.3 stage 11).
+    ui: Option<ui::ControlUi>,
 }
 
 impl Router {
@@ -169,6 +178,15 @@ impl Router {
     /// Adds the canvas host's routes for documents under `root` (http.md §7).
     pub(crate) fn with_canvas(self, root: std::path::PathBuf) -> Self {
         canvas::routes(root).into_iter().fold(self, Self::route)
+    }
+
+    /// Serves the Control UI for requests no route takes (`gateway.controlUi`).
+    pub(crate) fn with_control_ui(mut self, settings: &crate::settings::ControlUiSettings) -> Self {
+        if settings.enabled {
+            let source = settings.root.clone().map_or(ui::Source::Embedded, ui::Source::Dir);
+            self.ui = Some(ui::ControlUi { base: settings.base_path.clone(), source });
+        }
+        self
     }
 
     /// Adds `route`. The table is built once at start, so a path that conflicts with another
@@ -209,7 +227,10 @@ pub(crate) async fn handle(mut req: Request<Incoming>, remote: SocketAddr, share
 async fn dispatch(req: Request<Incoming>, remote: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
     let (route, params) = {
         let Ok(found) = shared.router.paths.at(req.uri().path()) else {
-            return respond(StatusCode::NOT_FOUND, TEXT, Bytes::from_static(b"Not Found"));
+            return match &shared.router.ui {
+                Some(control_ui) => ui::handle(control_ui, req, remote, &shared).await,
+                None => respond(StatusCode::NOT_FOUND, TEXT, Bytes::from_static(b"Not Found")),
+            };
         };
         let routes = &shared.router.entries[*found.value];
         let Some(route) = routes.iter().find(|r| r.methods.contains(req.method())) else {
