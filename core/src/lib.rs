@@ -47,6 +47,7 @@ pub mod caller;
 pub mod config;
 pub mod devices;
 pub mod error;
+pub mod hooks;
 pub mod hub;
 pub mod ids;
 pub mod limits;

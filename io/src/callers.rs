@@ -56,6 +56,11 @@ impl HubHandle {
         self.tx.send(HubInput::ChannelsHealth(Box::new(channels))).await.map_err(|_| IoError::Task("hub task ended".into()))
     }
 
+    /// A fresh caller identity for a hook (`/hooks/<name>`).
+    pub fn hook_caller(&self, name: &str) -> Caller {
+        Caller::Hook { name: name.to_owned(), id: self.next_id.fetch_add(1, Ordering::Relaxed) }
+    }
+
     /// Sends `call` on behalf of `caller` (already authenticated, as an operator with `scopes`)
     /// and returns the stream of its answers. Waits while the hub's input queue is full.
     pub async fn call(&self, caller: Caller, scopes: ScopeSet, call: MethodCall) -> Result<CallerStream, IoError> {

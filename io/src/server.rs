@@ -76,6 +76,8 @@ pub(crate) struct Shared {
     pub state_db: Arc<StateDb>,
     /// The canvas host, when on (a state dir and not `OPENCLAW_SKIP_CANVAS_HOST`).
     pub canvas: Option<CanvasHost>,
+    /// The hooks' failed-token limiter and idempotency replay cache.
+    pub hooks: http::HookState,
 }
 
 impl Shared {
@@ -165,6 +167,7 @@ impl Gateway {
         };
         let shared = Arc::new(Shared {
             canvas,
+            hooks: http::HookState::default(),
             settings: ArcSwap::from_pointee(config.settings.clone()),
             port: local_addr.port(),
             preauth: PreauthBudget::new(config.max_preauth_per_ip),

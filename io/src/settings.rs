@@ -12,10 +12,12 @@
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use openclaw_core::auth::limiter::RateLimitPolicy;
 use openclaw_core::config::{self as core, Config, ModelSetting, ProviderApi, RateLimitConfig, RemoteConfig};
+use openclaw_core::hooks::HooksPolicy;
 use openclaw_core::limits::DEFAULT_AGENT_TIMEOUT;
 
 use crate::agent::{AgentConfig, Api, ModelChoice, ModelRef, ProviderConfig};
@@ -44,6 +46,8 @@ pub struct Settings {
     pub agent_timeout: Duration,
     /// `channels.*` and `session.*`: the channel accounts to run.
     pub channels: crate::channels::settings::ChannelSettings,
+    /// `hooks.*` resolved; `None` while hooks are off (hot-reloaded with the rest).
+    pub hooks: Option<Arc<HooksPolicy>>,
 }
 
 /// No config file: every default (a 600 s run timeout, no providers).
@@ -54,6 +58,7 @@ impl Default for Settings {
             agent: AgentConfig::default(),
             agent_timeout: DEFAULT_AGENT_TIMEOUT,
             channels: Default::default(),
+            hooks: None,
         }
     }
 }
@@ -68,6 +73,7 @@ impl Settings {
             gateway: GatewaySettings::project(config)?,
             agent: agent(config, state_dir, env)?,
             agent_timeout: agent_timeout(config),
+            hooks: HooksPolicy::resolve(config.hooks.as_ref()).map_err(|m| SettingsError::new("hooks", m))?.map(Arc::new),
         })
     }
 }

@@ -10,6 +10,7 @@
 mod channels;
 pub mod edit;
 pub mod env;
+mod hooks;
 pub mod include;
 pub mod json5;
 pub mod keys;
@@ -24,6 +25,7 @@ use serde_json::Value;
 
 pub use include::{IncludeError, Location, ReadError, Source};
 pub use channels::*;
+pub use hooks::*;
 pub use types::*;
 
 /// One problem (or warning) with the config, at a dotted key path.

@@ -39,6 +39,7 @@ pub struct Config {
     pub channels: Option<super::channels::ChannelsConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<super::channels::SessionConfig>,
+    pub hooks: Option<super::hooks::HooksConfig>,
 }
 
 /// `meta`: stamped by every write.

@@ -70,14 +70,28 @@ impl Hub {
         }
     }
 
-    /// Upserts the presence row the event describes, queues its text for the next agent turn and
-    /// broadcasts `presence` (before the caller's `{ok:true}`, as the reference does).
-    fn system_event(&mut self, now: Instant, wall: UnixMillis, p: SystemEventParams) {
-        let text = self.presence.system_event(now, wall, p);
+    fn push_system_event(&mut self, text: String) {
         self.system_events.push_back(text);
         while self.system_events.len() > MAX_QUEUED_SYSTEM_EVENTS {
             self.system_events.pop_front();
         }
+    }
+
+    /// Queues `text` for the next agent turn unless it repeats the last queued event:
+    /// `"queued"` or `"coalesced"`.
+    pub(crate) fn queue_system_event(&mut self, text: &str) -> &'static str {
+        if text.is_empty() || self.system_events.back().is_some_and(|last| last == text) {
+            return "coalesced";
+        }
+        self.push_system_event(text.to_owned());
+        "queued"
+    }
+
+    /// Upserts the presence row the event describes, queues its text for the next agent turn and
+    /// broadcasts `presence` (before the caller's `{ok:true}`, as the reference does).
+    fn system_event(&mut self, now: Instant, wall: UnixMillis, p: SystemEventParams) {
+        let text = self.presence.system_event(now, wall, p);
+        self.push_system_event(text);
         self.broadcast_presence(wall);
         self.sync_timers();
     }
@@ -133,6 +147,12 @@ pub(crate) fn system_event(hub: &mut Hub, rq: Req, params: Box<SystemEventParams
     if params.wake == Some(true) && params.text.trim_start().starts_with("Node:") {
         let error = ErrorShape::invalid_request("wake is not allowed for node events");
         return hub.respond_err(&rq.caller, &error);
+    }
+    if let Caller::Hook { .. } = rq.caller {
+        // A hook's wake (http.md §5.3): only queued for the next turn (no presence row);
+        // the same text as the last queued one is coalesced.
+        let outcome = hub.queue_system_event(params.text.trim());
+        return hub.respond_ok(&rq.caller, &json!({ "eventOutcome": outcome }));
     }
     hub.system_event(rq.now, rq.wall, *params);
     hub.respond_ok(&rq.caller, &OkResult { ok: true });

@@ -25,6 +25,7 @@ mod body;
 mod canvas;
 mod error;
 mod files;
+mod hooks;
 mod openai;
 mod probes;
 pub(crate) mod sse;
@@ -60,6 +61,7 @@ use openclaw_core::PeerInfo;
 
 pub(crate) use body::RequestBody;
 pub(crate) use error::{ErrorStyle, HttpError};
+pub(crate) use hooks::HookState;
 
 use crate::admission::peer_info;
 use crate::server::Shared;
@@ -225,6 +227,13 @@ pub(crate) async fn handle(mut req: Request<Incoming>, remote: SocketAddr, share
 }
 
 async fn dispatch(req: Request<Incoming>, remote: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
+    // Stage 1 (http.md §1.3): the hooks, before any route, when enabled.
+    let hooks = shared.settings.load().hooks.clone();
+    if let Some(policy) = hooks {
+        if let Some(sub) = policy.sub_path(req.uri().path()).map(str::to_owned) {
+            return hooks::handle(req, remote, shared, policy, sub).await;
+        }
+    }
     let (route, params) = {
         let Ok(found) = shared.router.paths.at(req.uri().path()) else {
             return match &shared.router.ui {
