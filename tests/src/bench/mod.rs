@@ -8,6 +8,7 @@ pub mod scenarios;
 pub mod soak;
 pub mod stats;
 pub mod target;
+pub mod telegram;
 
 use std::path::PathBuf;
 
@@ -24,7 +25,7 @@ pub struct Plan {
     pub launch: Launch,
     pub out: Option<PathBuf>,
     /// Run only these scenarios (empty = all): startup, handshake, rpc, fanout, memory,
-    /// slow-consumer, shutdown, soak (ours only), openai.
+    /// slow-consumer, shutdown, soak (ours only), openai, telegram.
     pub only: Vec<String>,
 }
 
@@ -70,6 +71,9 @@ pub async fn run_once(kind: Kind, plan: &Plan) -> anyhow::Result<Vec<Metric>> {
     }
     if plan.wants("shutdown") {
         out.extend(scenarios::shutdown(t, scale).await?);
+    }
+    if plan.wants("telegram") {
+        out.extend(telegram::telegram(kind, &plan.launch, scale.telegram_turns).await?);
     }
     if plan.wants("openai") {
         out.extend(openai::chat_completions(kind, &plan.launch, scale.openai_requests).await?);

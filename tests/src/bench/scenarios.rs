@@ -29,6 +29,8 @@ pub struct Scale {
     pub soak_turns: usize,
     /// `/v1/chat/completions` overhead: measured requests per mode.
     pub openai_requests: usize,
+    /// Telegram: timed inbound DMs.
+    pub telegram_turns: usize,
 }
 
 impl Scale {
@@ -52,6 +54,7 @@ impl Scale {
             soak_conns: 10,
             soak_turns: 6_000,
             openai_requests: 200,
+            telegram_turns: 200,
         }
     }
 
@@ -73,6 +76,7 @@ impl Scale {
             soak_conns: 2,
             soak_turns: 40,
             openai_requests: 5,
+            telegram_turns: 5,
         }
     }
 }

@@ -33,7 +33,8 @@ struct Args {
     #[arg(long)]
     out: Option<PathBuf>,
     /// Only these scenarios (repeatable): startup, handshake, rpc, fanout, memory,
-    /// slow-consumer, shutdown, soak, openai (`/v1/chat/completions` overhead over the model).
+    /// slow-consumer, shutdown, soak, openai (`/v1/chat/completions` overhead over the model),
+    /// telegram (inbound update → reply `sendMessage` over an instant model; idle account RSS).
     #[arg(long = "only")]
     only: Vec<String>,
     /// Idle-connection counts for the memory scenario (comma-separated), e.g. 1000,5000.
