@@ -59,7 +59,9 @@ async fn timed(addr: SocketAddr, path: &str, auth: Option<&str>, body: &str, fir
     let mut raw = Vec::new();
     let mut buf = [0u8; 8192];
     let mut first: Option<Duration> = None;
-    loop {
+    // Until the answer is complete (not until the server closes: a server may hold the
+    // connection a while after `Connection: close`, which is not the answer's time).
+    while !complete(&raw) {
         let n = s.read(&mut buf).await?;
         if n == 0 {
             break;
@@ -77,6 +79,19 @@ async fn timed(addr: SocketAddr, path: &str, auth: Option<&str>, body: &str, fir
         return Ok((first, status));
     }
     Ok((total, status))
+}
+
+/// Whether `raw` holds a whole HTTP/1.1 response: its `Content-Length` bytes, or the last
+/// chunk of a chunked body.
+fn complete(raw: &[u8]) -> bool {
+    let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") else { return false };
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let body = &raw[end + 4..];
+    if head.contains("transfer-encoding: chunked") {
+        return body.starts_with(b"0\r\n\r\n") || contains(body, b"\r\n0\r\n\r\n");
+    }
+    let length = head.lines().find_map(|l| l.strip_prefix("content-length:")).and_then(|v| v.trim().parse::<usize>().ok());
+    length.is_some_and(|n| body.len() >= n)
 }
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
