@@ -336,7 +336,8 @@ impl From<&ClientError> for ErrorReport {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{AuthConfig, RemoteConfig};
+    use openclaw_core::config::RemoteConfig;
+    use openclaw_io::settings::AuthSettings as AuthConfig;
 
     fn cfg(local: Option<&str>, remote: Option<&str>) -> GatewayConfig {
         GatewayConfig {

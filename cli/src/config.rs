@@ -64,9 +64,7 @@ impl Paths {
 }
 
 /// The `gateway.*` settings, as [`openclaw_io::settings`] projects them.
-pub use openclaw_io::settings::{AuthSettings as AuthConfig, GatewaySettings as GatewayConfig};
-/// `gateway.remote.{url,token,password}` (core's type; its `Debug` redacts the secrets).
-pub use openclaw_core::config::RemoteConfig;
+pub use openclaw_io::settings::GatewaySettings as GatewayConfig;
 
 /// The loaded config file.
 #[derive(Clone, Debug, Default, PartialEq)]
