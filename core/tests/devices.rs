@@ -374,3 +374,90 @@ fn a_device_by_its_token_manages_only_itself_and_gets_its_rotated_token_in_band(
     let again = connect_operator(&mut h, &me, &["operator.pairing"], json!({"deviceToken": fresh}));
     ok_payload(&h, again, "c1");
 }
+
+#[test]
+fn a_caller_may_not_mint_revoke_or_approve_beyond_its_own_scopes_and_sees_only_itself() {
+    let mut h = harness(true);
+    let admin = h.connect_cli("admin", &["operator.admin"]);
+    let me = Device::new(13);
+    let first = connect_operator(&mut h, &me, &["operator.pairing", "operator.read"], json!({"token": "test-token"}));
+    let my_token = ok_payload(&h, first, "c1")["auth"]["deviceToken"].as_str().unwrap().to_owned();
+    let node = Device::new(14);
+    let n = connect_node(&mut h, &node, PeerInfo::loopback(), json!({"token": "test-token"}));
+    ok_payload(&h, n, "c1");
+    let waiting = Device::new(15);
+    let w = connect_operator_from(&mut h, &waiting, remote(), &["operator.write"]);
+    let waiting_request = response(&h, w, "c1")["error"]["details"]["requestId"].as_str().unwrap().to_owned();
+
+    // By its token with fewer scopes than it was approved for.
+    let me_tok = connect_operator(&mut h, &me, &["operator.pairing"], json!({"deviceToken": my_token}));
+    ok_payload(&h, me_tok, "c1");
+
+    // device.pair.list: a device by its token (not admin) sees its own rows only; the admin all.
+    h.request(me_tok, "l1", "device.pair.list", json!({}));
+    let mine = ok_payload(&h, me_tok, "l1");
+    assert_eq!(mine["pending"], json!([]), "{mine}");
+    let ids: Vec<&str> = mine["paired"].as_array().unwrap().iter().map(|d| d["deviceId"].as_str().unwrap()).collect();
+    assert_eq!(ids, [me.id().as_str()]);
+    h.request(admin, "l1", "device.pair.list", json!({}));
+    let all = ok_payload(&h, admin, "l1");
+    assert_eq!(all["paired"].as_array().unwrap().len(), 2, "{all}");
+    assert_eq!(all["pending"][0]["requestId"], json!(waiting_request));
+
+    let denied = |h: &Harness, id: &str, message: &str| {
+        let r = response(h, me_tok, id);
+        assert_eq!(r["error"], json!({"code": "INVALID_REQUEST", "message": message}), "{id}: {r}");
+    };
+    // Its own token carries operator.read, which this socket lacks: no revoking it...
+    h.request(me_tok, "v1", "device.token.revoke", json!({"deviceId": me.id(), "role": "operator"}));
+    denied(&h, "v1", "device token revocation denied");
+    // ...nor minting it again (the current scopes are the default), nor minting wider than
+    // the pairing ever approved.
+    h.request(me_tok, "r1", "device.token.rotate", json!({"deviceId": me.id(), "role": "operator"}));
+    denied(&h, "r1", "device token rotation denied");
+    h.request(me_tok, "r2", "device.token.rotate", json!({"deviceId": me.id(), "role": "operator", "scopes": ["operator.read"]}));
+    denied(&h, "r2", "device token rotation denied");
+    h.request(me_tok, "r3", "device.token.rotate", json!({"deviceId": me.id(), "role": "operator", "scopes": ["operator.admin"]}));
+    denied(&h, "r3", "device token rotation denied");
+    assert_eq!(h.close_of(me_tok), None, "refusals close nothing");
+    // The admin may not widen it either (approved scopes are the ceiling); unknown devices and
+    // roles are refused with the same message, as the reference.
+    for (id, params) in [
+        ("r4", json!({"deviceId": me.id(), "role": "operator", "scopes": ["operator.write"]})),
+        ("r5", json!({"deviceId": "nope", "role": "operator"})),
+        ("r6", json!({"deviceId": me.id(), "role": "node"})),
+    ] {
+        h.request(admin, id, "device.token.rotate", params);
+        assert_eq!(response(&h, admin, id)["error"]["message"], "device token rotation denied", "{id}");
+    }
+    h.request(admin, "v2", "device.token.revoke", json!({"deviceId": "nope", "role": "operator"}));
+    assert_eq!(response(&h, admin, "v2")["error"]["message"], "device token revocation denied");
+
+    // Within its own scopes it rotates (narrowing) and gets the token in band.
+    h.request(me_tok, "r7", "device.token.rotate", json!({"deviceId": me.id(), "role": "operator", "scopes": ["operator.pairing"]}));
+    let rotated = ok_payload(&h, me_tok, "r7");
+    assert_eq!(rotated["scopes"], json!(["operator.pairing"]));
+    assert_eq!(rotated["tokenDelivery"], "in-band");
+    let narrow = rotated["token"].as_str().unwrap().to_owned();
+    let back = connect_operator(&mut h, &me, &["operator.pairing"], json!({"deviceToken": narrow}));
+    ok_payload(&h, back, "c1");
+    h.request(back, "v3", "device.token.revoke", json!({"deviceId": me.id(), "role": "operator"}));
+    assert_eq!(ok_payload(&h, back, "v3")["role"], "operator");
+
+    // Approving: the approver must hold every operator scope the new token would carry.
+    let pairing_only = h.connect_cli("pairing", &["operator.pairing"]);
+    h.request(pairing_only, "a1", "device.pair.approve", json!({"requestId": waiting_request}));
+    let r = response(&h, pairing_only, "a1");
+    assert_eq!(r["error"], json!({"code": "INVALID_REQUEST", "message": "missing scope: operator.write"}), "{r}");
+    let writer = h.connect_cli("writer", &["operator.pairing", "operator.write"]);
+    h.request(writer, "a2", "device.pair.approve", json!({"requestId": waiting_request}));
+    assert_eq!(ok_payload(&h, writer, "a2")["device"]["deviceId"], json!(waiting.id()));
+}
+
+/// An operator device asking for `scopes` from `peer` with the gateway token.
+fn connect_operator_from(h: &mut Harness, d: &Device, peer: PeerInfo, scopes: &[&str]) -> ConnId {
+    let c = h.open_with("op-device", peer);
+    let p = d.params("cli", "cli", "operator", scopes, &nonce(c), h.wall().0, json!({"token": "test-token"}));
+    h.request(c, "c1", "connect", p);
+    c
+}

@@ -175,6 +175,45 @@ impl ScopeSet {
     }
 }
 
+/// `operatorScopeSatisfied` on scope strings (the reference's form for stored and requested
+/// scopes, where strings outside the closed set may appear): only `operator.*` strings can be
+/// satisfied, by themselves, by `operator.admin`, or by the implications of [`ScopeSet::satisfies`].
+pub fn operator_scope_satisfied(requested: &str, granted: &[&str]) -> bool {
+    if !requested.starts_with("operator.") {
+        return false;
+    }
+    if granted.contains(&requested) || granted.contains(&"operator.admin") {
+        return true;
+    }
+    match (Scope::parse(requested), granted.contains(&"operator.write")) {
+        (Some(Scope::Read | Scope::Talk | Scope::SessionsRead | Scope::SessionsWrite), true) => true,
+        (Some(Scope::SessionsRead), false) => {
+            granted.contains(&"operator.read") || granted.contains(&"operator.sessions.write")
+        }
+        _ => false,
+    }
+}
+
+/// The first of `requested` that `allowed` does not cover for `role` (the reference's
+/// `resolveMissingRequestedScope`): operator scopes with their implications, other roles'
+/// scopes only when prefixed `<role>.` and granted verbatim. Blank strings are skipped.
+pub fn missing_requested_scope<'a>(role: &str, requested: &'a [String], allowed: &[String]) -> Option<&'a str> {
+    let role = role.trim();
+    let allowed: Vec<&str> = allowed.iter().map(|s| s.trim()).collect();
+    requested.iter().map(String::as_str).find(|scope| {
+        let scope = scope.trim();
+        if scope.is_empty() {
+            return false;
+        }
+        let covered = if role == "operator" {
+            operator_scope_satisfied(scope, &allowed)
+        } else {
+            scope.strip_prefix(role).is_some_and(|rest| rest.starts_with('.')) && allowed.contains(&scope)
+        };
+        !covered
+    })
+}
+
 impl FromIterator<Scope> for ScopeSet {
     fn from_iter<I: IntoIterator<Item = Scope>>(iter: I) -> Self {
         let mut set = ScopeSet::empty();
@@ -228,6 +267,24 @@ mod tests {
         let s = ScopeSet::from_requested(["operator.write", "bogus", "operator.read", "operator.write"]);
         assert_eq!(serde_json::to_string(&s).unwrap(), r#"["operator.write","bogus","operator.read"]"#);
         assert_eq!(s.iter().collect::<Vec<_>>(), [Scope::Write, Scope::Read]);
+    }
+
+    #[test]
+    fn missing_requested_scope_follows_the_reference() {
+        let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let allowed = own(&["operator.write", "operator.pairing"]);
+        assert_eq!(missing_requested_scope("operator", &own(&["operator.read", "operator.pairing"]), &allowed), None);
+        assert_eq!(
+            missing_requested_scope("operator", &own(&["operator.read", "operator.admin", "operator.x"]), &allowed),
+            Some("operator.admin")
+        );
+        assert_eq!(missing_requested_scope("operator", &own(&["node.x"]), &own(&["operator.admin"])), Some("node.x"));
+        assert_eq!(missing_requested_scope("operator", &own(&["operator.x"]), &own(&["operator.admin"])), None);
+        assert_eq!(missing_requested_scope("operator", &own(&[" ", "operator.sessions.read"]), &own(&["operator.read"])), None);
+        assert_eq!(missing_requested_scope("node", &own(&["node.a"]), &own(&["node.a"])), None);
+        assert_eq!(missing_requested_scope("node", &own(&["node.b"]), &own(&["node.a", "operator.admin"])), Some("node.b"));
+        assert_eq!(missing_requested_scope("node", &own(&["nodes.a"]), &own(&["nodes.a"])), Some("nodes.a"));
+        assert_eq!(missing_requested_scope("operator", &[], &[]), None);
     }
 
     #[test]

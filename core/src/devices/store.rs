@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::surface::{NodeSurface, PendingNodeSurface};
+use crate::auth::scopes::missing_requested_scope;
 
 /// Pending requests expire after five minutes (`PENDING_TTL_MS` of the reference).
 pub const PENDING_TTL_MS: u64 = 300_000;
@@ -183,6 +184,10 @@ pub enum StoreError {
     UnknownRequest,
     UnknownDevice,
     UnknownRole,
+    /// A token's scopes would exceed what the device was approved for.
+    ScopeOutsideBaseline,
+    /// The caller lacks this scope of the token it would mint or revoke.
+    CallerMissingScope(String),
 }
 
 /// Pending requests and paired devices.
@@ -377,12 +382,16 @@ impl PairingStore {
         Ok((device.clone(), vec![StoreOp::PutPaired(Box::new(device))]))
     }
 
-    /// A new token for (device, role); `scopes` narrows (never widens) the approved scopes.
+    /// A new token for (device, role), as the reference's `rotateDeviceTokenInWorker`: the
+    /// scopes asked for (else the current token's, else the device's) must lie within the
+    /// approved scopes (never widened), and, when `caller_scopes` is given, within those too
+    /// (a caller may not mint beyond its own scopes).
     pub fn rotate(
         &mut self,
         device_id: &str,
         role: &str,
         scopes: Option<&[String]>,
+        caller_scopes: Option<&[String]>,
         now: u64,
         tokens: &mut TokenSource,
     ) -> Result<(DeviceToken, Vec<StoreOp>), StoreError> {
@@ -390,16 +399,19 @@ impl PairingStore {
         if !device.roles.iter().any(|r| r == role) {
             return Err(StoreError::UnknownRole);
         }
-        let approved = role_scopes(role, &device.scopes);
-        let scopes = match scopes {
-            Some(asked) => asked.iter().filter(|s| approved.contains(s)).cloned().collect(),
-            None => approved,
-        };
-        let created = device.tokens.get(role).map_or(now, |t| t.created_at_ms);
+        let existing = device.tokens.get(role);
+        let requested = normalize_scopes(scopes.or(existing.map(|t| t.scopes.as_slice())).unwrap_or(&device.scopes));
+        if missing_requested_scope(role, &requested, &device.scopes).is_some() {
+            return Err(StoreError::ScopeOutsideBaseline);
+        }
+        if let Some(missing) = caller_scopes.and_then(|c| missing_requested_scope(role, &requested, c)) {
+            return Err(StoreError::CallerMissingScope(missing.to_owned()));
+        }
+        let created = existing.map_or(now, |t| t.created_at_ms);
         let token = DeviceToken {
             token: tokens.next_token(),
             role: role.to_owned(),
-            scopes,
+            scopes: requested,
             created_at_ms: created,
             rotated_at_ms: Some(now),
             revoked_at_ms: None,
@@ -410,13 +422,46 @@ impl PairingStore {
         Ok((token, vec![StoreOp::PutPaired(Box::new(device))]))
     }
 
-    pub fn revoke(&mut self, device_id: &str, role: &str, now: u64) -> Result<(DeviceToken, Vec<StoreOp>), StoreError> {
+    /// Revokes the token of (device, role), as the reference's `revokeDeviceTokenInWorker`:
+    /// the role must be approved and hold a token, and, when `caller_scopes` is given, the
+    /// token's scopes must lie within them (a caller may not revoke beyond its own scopes).
+    pub fn revoke(
+        &mut self,
+        device_id: &str,
+        role: &str,
+        caller_scopes: Option<&[String]>,
+        now: u64,
+    ) -> Result<(DeviceToken, Vec<StoreOp>), StoreError> {
         let device = self.paired.get_mut(device_id).ok_or(StoreError::UnknownDevice)?;
+        if !device.roles.iter().any(|r| r == role) {
+            return Err(StoreError::UnknownRole);
+        }
         let token = device.tokens.get_mut(role).ok_or(StoreError::UnknownRole)?;
+        let target = normalize_scopes(&token.scopes);
+        if let Some(missing) = caller_scopes.and_then(|c| missing_requested_scope(role, &target, c)) {
+            return Err(StoreError::CallerMissingScope(missing.to_owned()));
+        }
         token.revoked_at_ms = Some(now);
         let token = token.clone();
         let device = device.clone();
         Ok((token, vec![StoreOp::PutPaired(Box::new(device))]))
+    }
+
+    /// The scopes a token for `role` would carry if `request_id` were approved now, for the
+    /// reference's caller check (`callerScopes` must cover them): the request's scopes merged
+    /// into the device's approved ones, filtered to the role.
+    pub fn approval_token_scopes(&self, request_id: &str, role: &str) -> Vec<String> {
+        let Some(req) = self.pending.get(request_id) else { return Vec::new() };
+        let mut merged = match self.paired.get(&req.device_id) {
+            Some(d) if d.public_key == req.public_key => d.scopes.clone(),
+            _ => Vec::new(),
+        };
+        for s in &req.scopes {
+            if !merged.contains(s) {
+                merged.push(s.clone());
+            }
+        }
+        role_scopes(role, &merged)
     }
 
     /// Is `token` the live device token of (device, role), covering `scopes`?
@@ -453,6 +498,22 @@ impl PairingStore {
         let device = device.clone();
         Some((token, vec![StoreOp::PutPaired(Box::new(device))]))
     }
+}
+
+/// The reference's `normalizeDeviceAuthScopes`: trimmed, blanks dropped, `operator.admin`
+/// adding `operator.read` and `operator.write`, `operator.write` adding `operator.read`, sorted
+/// and deduplicated.
+fn normalize_scopes(scopes: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = scopes.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    let has = |out: &[String], s: &str| out.iter().any(|o| o == s);
+    if has(&out, "operator.admin") {
+        out.extend(["operator.read".to_owned(), "operator.write".to_owned()]);
+    } else if has(&out, "operator.write") {
+        out.push("operator.read".to_owned());
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The scopes a token of `role` carries: operator scopes for operators, none for nodes.

@@ -84,19 +84,72 @@ fn rotate_replaces_and_revoke_kills_the_token() {
     store.request(&claim(1, "operator", &["operator.read", "operator.write"]), 0, "r".into());
     let (d, _) = store.approve("r", 10, "owner", &mut tokens).expect("approve");
     let old = d.tokens["operator"].token.clone();
-    let narrowed = ["operator.read".to_owned(), "operator.admin".to_owned()];
-    let (t, _) = store.rotate("dev-1", "operator", Some(&narrowed), 20, &mut tokens).expect("rotate");
+    // Never wider than the approved scopes, as the reference (refused, not filtered).
+    let wider = ["operator.read".to_owned(), "operator.admin".to_owned()];
+    assert_eq!(
+        store.rotate("dev-1", "operator", Some(&wider), None, 20, &mut tokens).map(|_| ()),
+        Err(StoreError::ScopeOutsideBaseline)
+    );
+    // Narrower is fine; implied scopes count (operator.write covers operator.talk).
+    let narrowed = ["operator.talk".to_owned(), " ".to_owned()];
+    let (t, _) = store.rotate("dev-1", "operator", Some(&narrowed), None, 20, &mut tokens).expect("rotate");
     assert_ne!(t.token, old);
-    assert_eq!(t.scopes, vec!["operator.read"], "rotation never widens");
+    assert_eq!(t.scopes, vec!["operator.talk"]);
     assert!(!store.verify_token("dev-1", &old, "operator", &[]));
-    assert!(store.verify_token("dev-1", &t.token, "operator", &["operator.read".into()]));
+    assert!(store.verify_token("dev-1", &t.token, "operator", &["operator.talk".into()]));
     assert!(!store.verify_token("dev-1", &t.token, "operator", &["operator.write".into()]));
-    assert_eq!(store.rotate("dev-1", "node", None, 20, &mut tokens).map(|_| ()), Err(StoreError::UnknownRole));
-    store.revoke("dev-1", "operator", 30).expect("revoke");
+    // Without `scopes`, the current token's scopes are kept.
+    let (t, _) = store.rotate("dev-1", "operator", None, None, 21, &mut tokens).expect("rotate");
+    assert_eq!(t.scopes, vec!["operator.talk"]);
+    assert_eq!(store.rotate("dev-1", "node", None, None, 20, &mut tokens).map(|_| ()), Err(StoreError::UnknownRole));
+    assert_eq!(store.rotate("dev-9", "operator", None, None, 20, &mut tokens).map(|_| ()), Err(StoreError::UnknownDevice));
+    assert_eq!(store.revoke("dev-1", "node", None, 30).map(|_| ()), Err(StoreError::UnknownRole));
+    store.revoke("dev-1", "operator", None, 30).expect("revoke");
     assert!(!store.verify_token("dev-1", &t.token, "operator", &[]));
     let (fresh, ops) = store.ensure_token("dev-1", "operator", 40, &mut tokens).expect("paired");
     assert_eq!(ops.len(), 1, "a revoked token is replaced on the next approved connect");
     assert_ne!(fresh.token, t.token);
+}
+
+#[test]
+fn a_caller_may_not_mint_or_revoke_beyond_its_own_scopes() {
+    let mut store = PairingStore::default();
+    let mut tokens = TokenSource::new([3; 32]);
+    store.request(&claim(1, "operator", &["operator.admin"]), 0, "r".into());
+    let (d, _) = store.approve("r", 10, "owner", &mut tokens).expect("approve");
+    let before = d.clone();
+    let pairing = ["operator.pairing".to_owned()];
+    let write = ["operator.write".to_owned()];
+    let admin = ["operator.admin".to_owned()];
+    // The token asked for (here: the current one, operator.admin) exceeds the caller's scopes.
+    assert_eq!(
+        store.rotate("dev-1", "operator", None, Some(&pairing), 20, &mut tokens).map(|_| ()),
+        Err(StoreError::CallerMissingScope("operator.admin".into()))
+    );
+    // Normalised as the reference: operator.write brings operator.read, sorted.
+    let asked = ["operator.write".to_owned()];
+    let (t, _) = store.rotate("dev-1", "operator", Some(&asked), Some(&write), 20, &mut tokens).expect("rotate");
+    assert_eq!(t.scopes, vec!["operator.read", "operator.write"]);
+    assert_eq!(
+        store.revoke("dev-1", "operator", Some(&pairing), 30).map(|_| ()),
+        Err(StoreError::CallerMissingScope("operator.read".into()))
+    );
+    assert!(store.verify_token("dev-1", &t.token, "operator", &[]), "a refused revoke changes nothing");
+    store.revoke("dev-1", "operator", Some(&admin), 30).expect("admin revokes");
+    assert_ne!(store.paired_device("dev-1"), Some(&before));
+}
+
+#[test]
+fn approval_token_scopes_merge_the_request_into_the_pairing() {
+    let mut store = PairingStore::default();
+    let mut tokens = TokenSource::new([4; 32]);
+    store.request(&claim(1, "operator", &["operator.read"]), 0, "r1".into());
+    assert_eq!(store.approval_token_scopes("r1", "operator"), vec!["operator.read"]);
+    store.approve("r1", 10, "owner", &mut tokens).expect("approve");
+    store.request(&claim(1, "operator", &["operator.pairing"]), 20, "r2".into());
+    assert_eq!(store.approval_token_scopes("r2", "operator"), vec!["operator.read", "operator.pairing"]);
+    assert_eq!(store.approval_token_scopes("r2", "node"), Vec::<String>::new());
+    assert_eq!(store.approval_token_scopes("nope", "operator"), Vec::<String>::new());
 }
 
 #[test]
@@ -174,14 +227,14 @@ proptest! {
                 Op::Remove(d) => store.remove(&format!("dev-{d}")).map(|(_, ops)| ops).unwrap_or_default(),
                 Op::Rotate(d) => {
                     let id = format!("dev-{d}");
-                    match store.rotate(&id, "node", None, now, &mut tokens) {
+                    match store.rotate(&id, "node", None, None, now, &mut tokens) {
                         Ok((_, ops)) => { revoked.insert((id, "node".into()), false); ops }
                         Err(_) => Vec::new(),
                     }
                 }
                 Op::Revoke(d) => {
                     let id = format!("dev-{d}");
-                    match store.revoke(&id, "node", now) {
+                    match store.revoke(&id, "node", None, now) {
                         Ok((_, ops)) => { revoked.insert((id, "node".into()), true); ops }
                         Err(_) => Vec::new(),
                     }

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::{Audience, Conn, Hub, HubToSession, Req};
 use crate::caller::Caller;
 use crate::auth::scopes::{Role, Scope};
-use crate::devices::StoreError;
+use crate::auth::scopes::missing_requested_scope;
 use crate::ids::CloseCode;
 use crate::wire::codec::EncodedEvent;
 use crate::wire::devices::{
@@ -20,12 +20,21 @@ const APPROVAL_DENIED: &str = "device pairing approval denied";
 
 pub(crate) fn list(hub: &mut Hub, rq: Req, _params: EmptyParams) {
     hub.expire_pairing(rq.wall);
-    let pending: Vec<serde_json::Value> =
-        hub.devices.store.pending().map(|p| serde_json::to_value(p).unwrap_or_default()).collect();
+    // A device (by its token) without admin sees only its own rows, as the reference.
+    let only = if rq.admin { None } else { hub.caller_device(&rq) };
+    let visible = |id: &str| only.as_deref().is_none_or(|o| o == id);
+    let pending: Vec<serde_json::Value> = hub
+        .devices
+        .store
+        .pending()
+        .filter(|p| visible(&p.device_id))
+        .map(|p| serde_json::to_value(p).unwrap_or_default())
+        .collect();
     let paired: Vec<serde_json::Value> = hub
         .devices
         .store
         .paired()
+        .filter(|d| visible(&d.device_id))
         .map(|d| {
             let mut v = d.public_view();
             v["connected"] = json!(hub.device_connected(&d.device_id, None));
@@ -47,6 +56,17 @@ pub(crate) fn approve(hub: &mut Hub, rq: Req, params: PairRequestParams) {
         });
         if !allowed {
             hub.respond_err(&rq.caller, &ErrorShape::invalid_request(APPROVAL_DENIED));
+            return;
+        }
+    }
+    // The approver must hold every operator scope the new token would carry (the
+    // reference's `callerScopes` check: nobody grants beyond their own scopes).
+    let pending_roles = hub.devices.store.pending_request(request_id).map(|p| p.roles.clone()).unwrap_or_default();
+    if pending_roles.iter().any(|r| r == "operator") {
+        let needed = hub.devices.store.approval_token_scopes(request_id, "operator");
+        let caller: Vec<String> = rq.scopes.names().map(str::to_owned).collect();
+        if let Some(missing) = missing_requested_scope("operator", &needed, &caller) {
+            hub.respond_err(&rq.caller, &ErrorShape::invalid_request(format!("missing scope: {missing}")));
             return;
         }
     }
@@ -129,8 +149,9 @@ pub(crate) fn token_rotate(hub: &mut Hub, rq: Req, params: DeviceTokenRotatePara
     // The new token goes back in band only to the device itself (authenticated by its token).
     let in_band = hub.caller_device(&rq).as_deref() == Some(device_id);
     let scopes: Option<Vec<String>> = params.scopes.map(|s| s.into_iter().map(|s| s.0).collect());
+    let caller_scopes = operator_caller_scopes(&rq, role);
     let tokens = &mut hub.devices.tokens;
-    match hub.devices.store.rotate(device_id, role, scopes.as_deref(), rq.wall.0, tokens) {
+    match hub.devices.store.rotate(device_id, role, scopes.as_deref(), caller_scopes.as_deref(), rq.wall.0, tokens) {
         Ok((token, ops)) => {
             hub.persist_devices(ops);
             let mut result = json!({ "deviceId": device_id, "role": token.role });
@@ -143,7 +164,7 @@ pub(crate) fn token_rotate(hub: &mut Hub, rq: Req, params: DeviceTokenRotatePara
             hub.respond_ok(&rq.caller, &result);
             hub.disconnect_device(device_id, Some(role));
         }
-        Err(e) => hub.respond_err(&rq.caller, &token_error("device token rotation denied", e)),
+        Err(_) => hub.respond_err(&rq.caller, &ErrorShape::invalid_request("device token rotation denied")),
     }
 }
 
@@ -153,28 +174,30 @@ pub(crate) fn token_revoke(hub: &mut Hub, rq: Req, params: DeviceTokenRevokePara
         hub.respond_err(&rq.caller, &ErrorShape::invalid_request("device token revocation denied"));
         return;
     }
-    match hub.devices.store.revoke(device_id, role, rq.wall.0) {
+    let caller_scopes = operator_caller_scopes(&rq, role);
+    match hub.devices.store.revoke(device_id, role, caller_scopes.as_deref(), rq.wall.0) {
         Ok((token, ops)) => {
             hub.persist_devices(ops);
             let revoked_at = token.revoked_at_ms.unwrap_or(rq.wall.0);
             hub.respond_ok(&rq.caller, &json!({ "deviceId": device_id, "role": token.role, "revokedAtMs": revoked_at }));
             hub.disconnect_device(device_id, Some(role));
         }
-        Err(e) => hub.respond_err(&rq.caller, &token_error("device token revocation denied", e)),
+        Err(_) => hub.respond_err(&rq.caller, &ErrorShape::invalid_request("device token revocation denied")),
     }
 }
 
-fn token_error(denied: &str, e: StoreError) -> ErrorShape {
-    match e {
-        StoreError::UnknownDevice => ErrorShape::invalid_request("unknown deviceId"),
-        StoreError::UnknownRole | StoreError::UnknownRequest => ErrorShape::invalid_request(denied),
-    }
+/// The caller's scopes, checked against an operator token it mints or revokes (the reference
+/// passes `callerScopes` only for the operator role; node tokens carry no scopes). Every
+/// refusal of a rotation or revocation, an unknown device or role included, answers
+/// "device token rotation|revocation denied" as the reference does.
+fn operator_caller_scopes(rq: &Req, role: &str) -> Option<Vec<String>> {
+    (role == "operator").then(|| rq.scopes.names().map(str::to_owned).collect())
 }
 
 impl Hub {
     /// The device a request comes from, when its socket authenticated with that device's
     /// token (the reference's `callerDeviceId`); `None` for the shared secret and non-sockets.
-    fn caller_device(&self, rq: &Req) -> Option<String> {
+    pub(super) fn caller_device(&self, rq: &Req) -> Option<String> {
         let Caller::Socket { conn, .. } = &rq.caller else { return None };
         match self.conns.get(conn) {
             Some(Conn::Open(open)) if open.device_token_auth => open.device_id.clone(),

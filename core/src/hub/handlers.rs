@@ -28,10 +28,11 @@ impl Hub {
     ) {
         let Some(Conn::Open(open)) = self.conns.get(&conn) else { return };
         let admin = open.scopes.contains(Scope::Admin);
+        let scopes = open.scopes.clone();
         if let Some(error) = self.refusal(&call.method()) {
             return self.respond_err(&Caller::Socket { conn, id }, &error);
         }
-        call.dispatch(self, Req { now, wall, caller: Caller::Socket { conn, id }, admin });
+        call.dispatch(self, Req { now, wall, caller: Caller::Socket { conn, id }, admin, scopes });
     }
 
     /// A request from a non-socket caller the driver has authenticated with `scopes` (as an
@@ -46,7 +47,7 @@ impl Hub {
             return self.respond_err(&caller, &error);
         }
         let admin = scopes.contains(Scope::Admin);
-        call.dispatch(self, Req { now, wall, caller, admin });
+        call.dispatch(self, Req { now, wall, caller, admin, scopes: scopes.clone() });
     }
 
     /// Why a permitted request is refused before its handler: the gateway drains, or the

@@ -239,6 +239,8 @@ pub(crate) struct Req {
     pub wall: UnixMillis,
     pub caller: Caller,
     pub admin: bool,
+    /// The caller's granted scopes (the reference's `client.connect.scopes`).
+    pub scopes: ScopeSet,
 }
 
 /// A config reload that was not applied: the message (file, location, key path) and when.
