@@ -1,4 +1,4 @@
-//! `openclaw devices list|approve|reject|remove|rename|rotate|revoke`: device pairing and
+//! `openclaw devices list|approve|reject|remove|clear|rename|rotate|revoke`: device pairing and
 //! device tokens through the running gateway (`device.pair.*`, `device.token.*`), with the
 //! reference CLI's `--json` documents (the method results as they come) and human lines.
 //!
@@ -35,6 +35,8 @@ pub enum DevicesAction {
     Reject(RequestArgs),
     /// Remove a paired device entry (its sockets are closed)
     Remove(RemoveArgs),
+    /// Clear paired devices from the gateway table
+    Clear(ClearArgs),
     /// Assign an operator label to a paired device
     Rename(RenameArgs),
     /// Rotate a device token for a role (prints the new token as JSON)
@@ -69,6 +71,18 @@ pub struct RemoveArgs {
     /// Paired device id
     #[arg(value_name = "DEVICE_ID")]
     pub device_id: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ClearArgs {
+    /// Confirm destructive clear
+    #[arg(long)]
+    pub yes: bool,
+    /// Also reject all pending pairing requests
+    #[arg(long)]
+    pub pending: bool,
     #[command(flatten)]
     pub client: ClientArgs,
 }
@@ -123,6 +137,7 @@ impl DevicesAction {
             Self::Approve(a) => &a.client,
             Self::Reject(a) => &a.client,
             Self::Remove(a) => &a.client,
+            Self::Clear(a) => &a.client,
             Self::Rename(a) => &a.client,
             Self::Rotate(a) => &a.client,
             Self::Revoke(a) => &a.client,
@@ -149,6 +164,7 @@ pub async fn run(action: &DevicesAction) -> Result<Report, CallFailure> {
             let r = call(&a.client, ADMIN_SCOPES, "device.pair.remove", json!({ "deviceId": id })).await?;
             Ok(shaped(r, format!("Removed {id}\n")))
         }
+        DevicesAction::Clear(a) => clear(a).await,
         DevicesAction::Rename(a) => {
             let missing = "--device and --name are required. Run `openclaw devices list` to choose a paired device.";
             let (id, label) = (non_blank(&a.device_id, missing)?, non_blank(&a.name, missing)?);
@@ -223,6 +239,55 @@ async fn approve(a: &ApproveArgs) -> Result<Report, CallFailure> {
         stderr: format!("Approve this exact request with: {command}\n"),
         code: 1,
     }))
+}
+
+/// `devices clear --yes [--pending]`: removes every paired device (and rejects every pending
+/// request with `--pending`) over one connection, as the reference does one call at a time;
+/// `--json` prints `{removedDevices, rejectedPending}`.
+async fn clear(a: &ClearArgs) -> Result<Report, CallFailure> {
+    if !a.yes {
+        return Ok(Report::Shaped(Shaped {
+            json: None,
+            text: String::new(),
+            stderr: "Refusing to clear pairing table without --yes\n".into(),
+            code: 1,
+        }));
+    }
+    let target = Target::resolve(&a.client).map_err(CallFailure::Config)?;
+    let (mut client, _hello) =
+        crate::client_cmd::connect(target.options("cli", ADMIN_SCOPES)).await.map_err(CallFailure::Gateway)?;
+    let outcome = async {
+        let list = client.call("device.pair.list", json!({})).await?;
+        let ids = |rows: &Value, key: &str| -> Vec<String> {
+            rows.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r[key].as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned))
+                .collect()
+        };
+        let mut removed = Vec::new();
+        for id in ids(&list["paired"], "deviceId") {
+            client.call("device.pair.remove", json!({ "deviceId": id })).await?;
+            removed.push(id);
+        }
+        let mut rejected = Vec::new();
+        if a.pending {
+            for id in ids(&list["pending"], "requestId") {
+                client.call("device.pair.reject", json!({ "requestId": id })).await?;
+                rejected.push(id);
+            }
+        }
+        Ok::<_, openclaw_io::client::ClientError>((removed, rejected))
+    }
+    .await;
+    client.close().await;
+    let (removed, rejected) = outcome.map_err(CallFailure::Gateway)?;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut text = format!("Cleared {} paired device{}\n", removed.len(), plural(removed.len()));
+    if a.pending {
+        text.push_str(&format!("Rejected {} pending request{}\n", rejected.len(), plural(rejected.len())));
+    }
+    Ok(shaped(json!({ "removedDevices": removed, "rejectedPending": rejected }), text))
 }
 
 async fn call(args: &ClientArgs, scopes: &[&str], method: &str, params: Value) -> Result<Value, CallFailure> {

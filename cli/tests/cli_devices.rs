@@ -72,6 +72,29 @@ async fn connect_device(port: u16, d: &TestDevice, auth: Value) -> Value {
     ws.res("c1").await
 }
 
+/// As [`connect_device`], declaring `commands` (and the `system` cap): the node's surface.
+async fn connect_node_declaring(port: u16, d: &TestDevice, commands: &[&str]) -> Value {
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let mut ws = RawWs::connect(addr).await;
+    let challenge = ws.challenge().await;
+    let nonce = challenge["payload"]["nonce"].as_str().unwrap();
+    let signed_at = challenge["payload"]["ts"].as_u64().unwrap();
+    let mut req = json!({"type": "req", "id": "c1", "method": "connect"});
+    req["params"] = d.node_params(nonce, signed_at, json!({"token": TOKEN}));
+    req["params"]["commands"] = json!(commands);
+    req["params"]["caps"] = json!(["system"]);
+    ws.send_json(&req).await;
+    ws.res("c1").await
+}
+
+/// Runs `openclaw nodes <args>`; (exit code, stdout, stderr).
+fn nodes(home: &Path, port: u16, args: &[&str]) -> (i32, String, String) {
+    let mut all = vec!["nodes"];
+    all.extend_from_slice(args);
+    let (status, stdout, stderr) = run(cli(home, port, &all));
+    (status.code().unwrap_or(-1), stdout, stderr)
+}
+
 fn request_id_of(refused: &Value) -> String {
     assert_eq!(refused["error"]["code"], "NOT_PAIRED", "{refused}");
     refused["error"]["details"]["requestId"].as_str().unwrap().to_owned()
@@ -178,6 +201,49 @@ fn the_devices_cli_lists_approves_renames_rotates_revokes_removes_and_rejects() 
     assert_eq!(code, 2, "{stderr}");
 }
 
+#[test]
+fn devices_clear_removes_every_pairing_and_with_pending_rejects_the_requests() {
+    let rt = runtime();
+    let home = common::home();
+    write_config(home.path());
+    let h = home.path();
+    let (_gw, port) = start(h, 0);
+    let (a, b, c) = (TestDevice::new(61), TestDevice::new(62), TestDevice::new(63));
+    for d in [&a, &b] {
+        let id = request_id_of(&rt.block_on(connect_device(port, d, json!({"token": TOKEN}))));
+        assert_eq!(devices(h, port, &["approve", &id]).0, 0);
+    }
+    let waiting = request_id_of(&rt.block_on(connect_device(port, &c, json!({"token": TOKEN}))));
+
+    // Destructive: refused without --yes (nothing changes).
+    let (code, stdout, stderr) = devices(h, port, &["clear"]);
+    assert_eq!((code, stdout.as_str()), (1, ""), "{stderr}");
+    assert!(stderr.contains("Refusing to clear pairing table without --yes"), "{stderr}");
+    assert_eq!(json_of(&devices(h, port, &["list", "--json"]).1)["paired"].as_array().map(Vec::len), Some(2));
+
+    // Without --pending the pending request stays.
+    let (code, stdout, _) = devices(h, port, &["clear", "--yes", "--json"]);
+    assert_eq!(code, 0);
+    let doc = json_of(&stdout);
+    let mut removed: Vec<&str> = doc["removedDevices"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    removed.sort_unstable();
+    let mut expected = [a.id(), b.id()];
+    expected.sort();
+    assert_eq!(removed, expected.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(doc["rejectedPending"], json!([]));
+    let list = json_of(&devices(h, port, &["list", "--json"]).1);
+    assert_eq!(list["paired"], json!([]));
+    assert_eq!(list["pending"][0]["requestId"], json!(waiting));
+    // The removed devices must pair again.
+    assert_eq!(rt.block_on(connect_device(port, &a, json!({"token": TOKEN})))["error"]["code"], "NOT_PAIRED");
+
+    // With --pending (human output): every pending request is rejected too.
+    let (code, stdout, stderr) = devices(h, port, &["clear", "--yes", "--pending"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "Cleared 0 paired devices\nRejected 2 pending requests\n");
+    assert_eq!(json_of(&devices(h, port, &["list", "--json"]).1), json!({"pending": [], "paired": []}));
+}
+
 /// Kills the gateway (SIGKILL) at a point of round `i` while `openclaw devices approve` runs.
 fn kill_during_approval(gw: &mut Proc, approve: &mut Proc, i: usize) {
     match i % 3 {
@@ -243,4 +309,74 @@ fn kill_9_during_approval_leaves_each_device_pending_or_paired_with_a_working_to
     eprintln!("after kill -9: {paired_rounds} rounds paired, {pending_rounds} pending");
     // The answered-then-killed rounds are always paired.
     assert!(paired_rounds >= ROUNDS / 3, "paired {paired_rounds}, pending {pending_rounds}");
+}
+
+#[test]
+fn kill_9_during_node_surface_approval_leaves_the_surface_pending_or_approved_whole() {
+    const ROUNDS: usize = 6;
+    const COMMANDS: &[&str] = &["system.which", "system.run"];
+    let rt = runtime();
+    let home = common::home();
+    write_config(home.path());
+    let h = home.path();
+    let (mut gw, port) = start(h, 0);
+    let (mut approved_rounds, mut pending_rounds) = (0, 0);
+    for i in 0..ROUNDS {
+        // A paired node device whose declared surface waits for an operator.
+        let d = TestDevice::new(90 + i as u8);
+        let pairing = request_id_of(&rt.block_on(connect_device(port, &d, json!({"token": TOKEN}))));
+        assert_eq!(devices(h, port, &["approve", &pairing]).0, 0, "round {i}");
+        assert_eq!(rt.block_on(connect_node_declaring(port, &d, COMMANDS))["ok"], true, "round {i}");
+        let (code, stdout, stderr) = nodes(h, port, &["pending", "--json"]);
+        assert_eq!(code, 0, "round {i}: {stderr}");
+        let pending = json_of(&stdout);
+        let row = pending.as_array().unwrap().iter().find(|r| r["nodeId"] == d.id()).cloned();
+        let request_id = row.unwrap_or_else(|| panic!("round {i}: no pending surface: {pending}"))["requestId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        let mut approve = Proc::spawn(cli(h, port, &["nodes", "approve", &request_id]));
+        kill_during_approval(&mut gw, &mut approve, i);
+        approve.wait_exit();
+        (gw, _) = start(h, port);
+
+        // The surface is in exactly one state: still pending under its id (nothing approved),
+        // or approved whole (no request left).
+        let (code, stdout, stderr) = nodes(h, port, &["list", "--json"]);
+        assert_eq!(code, 0, "round {i}: {stderr}");
+        let list = json_of(&stdout);
+        let pending: Vec<&Value> = list["pending"].as_array().unwrap().iter().filter(|r| r["nodeId"] == d.id()).collect();
+        let paired: Vec<&Value> = list["paired"].as_array().unwrap().iter().filter(|r| r["nodeId"] == d.id()).collect();
+        assert_eq!(paired.len(), 1, "round {i}: the node's pairing row: {list:#}");
+        let row = paired[0];
+        if let Some(p) = pending.first() {
+            pending_rounds += 1;
+            assert_eq!(pending.len(), 1, "round {i}: {list:#}");
+            assert_eq!(p["requestId"], json!(request_id), "round {i}");
+            assert_eq!(p["commands"], json!(COMMANDS), "round {i}");
+            assert_eq!(row["approvalState"], "pending-approval", "round {i}: {row}");
+            assert_eq!(row["pendingRequestId"], json!(request_id), "round {i}: {row}");
+            assert_eq!(row["commands"], json!([]), "round {i}: half approved: {row}");
+            let (code, _, stderr) = nodes(h, port, &["approve", &request_id]);
+            assert_eq!(code, 0, "round {i}: still approvable after the restart: {stderr}");
+        } else {
+            approved_rounds += 1;
+            assert_eq!(row["approvalState"], "approved", "round {i}: {row}");
+            let mut commands: Vec<&str> = row["commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+            commands.sort_unstable();
+            let mut expected = COMMANDS.to_vec();
+            expected.sort_unstable();
+            assert_eq!(commands, expected, "round {i}: {row}");
+            assert!(row.get("pendingRequestId").is_none(), "round {i}: {row}");
+        }
+        // Either way the node's declared surface is now the approved one: connecting with it
+        // opens no new request.
+        assert_eq!(rt.block_on(connect_node_declaring(port, &d, COMMANDS))["ok"], true, "round {i}");
+        let (_, stdout, _) = nodes(h, port, &["pending", "--json"]);
+        let left = json_of(&stdout);
+        assert!(left.as_array().unwrap().iter().all(|r| r["nodeId"] != d.id()), "round {i}: {left}");
+    }
+    eprintln!("after kill -9: {approved_rounds} surfaces approved, {pending_rounds} pending");
+    assert!(approved_rounds >= ROUNDS / 3, "approved {approved_rounds}, pending {pending_rounds}");
 }

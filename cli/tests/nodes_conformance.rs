@@ -94,13 +94,25 @@ fn our_cli(home: &Path, args: &[&str], url: &str) -> Value {
 fn start_gateway(home: &Path) -> (Proc, u16) {
     let dir = home.join(".openclaw");
     std::fs::create_dir_all(&dir).unwrap();
-    let config = format!("{{ gateway: {{ auth: {{ mode: 'token', token: '{TOKEN}' }} }} }}");
-    std::fs::write(dir.join("openclaw.json"), config).unwrap();
+    std::fs::write(dir.join("openclaw.json"), config_with_deny(&[])).unwrap();
     let mut cmd = openclaw(home);
     cmd.args(["gateway", "--allow-unconfigured", "--port", "0"]);
     let mut gw = Proc::spawn(cmd);
     let (_, port) = gw.wait_listening();
     (gw, port)
+}
+
+/// The gateway's config with `gateway.nodes.commands.deny` = `deny`.
+fn config_with_deny(deny: &[&str]) -> String {
+    let deny = serde_json::to_string(deny).unwrap();
+    format!("{{ gateway: {{ auth: {{ mode: 'token', token: '{TOKEN}' }}, nodes: {{ commands: {{ deny: {deny} }} }} }} }}")
+}
+
+/// `node.invoke system.which` on `ws`; its answer.
+async fn invoke_which(ws: &mut RawWs, id: &str, node_id: &str) -> Value {
+    let params = json!({"nodeId": node_id, "command": "system.which", "params": {"bins": ["sh"]}, "idempotencyKey": id});
+    ws.send_json(&json!({"type": "req", "id": id, "method": "node.invoke", "params": params})).await;
+    tokio::time::timeout(NODE_DEADLINE, ws.res(id)).await.expect("node.invoke answered")
 }
 
 /// Starts the node host with an operator socket already listening, and waits there for its
@@ -138,7 +150,7 @@ fn assert_which_answer(answer: &Value, node_id: &str, who: &str) {
 #[test]
 fn the_reference_node_host_is_approved_listed_and_invoked_through_both_clis() {
     let home = home();
-    let (_gw, port) = start_gateway(home.path());
+    let (mut gw, port) = start_gateway(home.path());
     let url = format!("ws://127.0.0.1:{port}");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let (node, requested) = rt.block_on(node_with_pair_request(port));
@@ -177,5 +189,23 @@ fn the_reference_node_host_is_approved_listed_and_invoked_through_both_clis() {
     assert_which_answer(&answer, &node_id, "our CLI");
     let keys: Vec<&String> = answer.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["ok", "nodeId", "command", "payload", "payloadJSON"], "the reference's --json shape");
+
+    // Hot reload: denying the command takes effect without a restart (this operator socket
+    // stays open throughout), and lifting the deny brings it back.
+    let (mut op, _) = rt.block_on(RawWs::authed(([127, 0, 0, 1], port).into()));
+    let config = home.path().join(".openclaw/openclaw.json");
+    std::fs::write(&config, config_with_deny(&["system.which"])).unwrap();
+    gw.wait_line("config hot reload applied (gateway.nodes.commands.deny)");
+    let denied = rt.block_on(invoke_which(&mut op, "d1", &node_id));
+    assert_eq!(denied["error"]["code"], "INVALID_REQUEST", "{denied}");
+    assert_eq!(
+        denied["error"]["message"],
+        "node command not allowed: \"system.which\" is blocked by gateway.nodes.commands.deny"
+    );
+    std::fs::write(&config, config_with_deny(&[])).unwrap();
+    gw.wait_line("config hot reload applied (gateway.nodes.commands.deny)");
+    let again = rt.block_on(invoke_which(&mut op, "d2", &node_id));
+    assert_eq!(again["ok"], true, "{again}");
+    assert_which_answer(&again["payload"], &node_id, "after the deny is lifted");
     drop(node);
 }

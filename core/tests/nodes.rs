@@ -370,3 +370,89 @@ fn nodes_show_in_presence_with_their_device() {
     assert_eq!((row["deviceId"].clone(), row["deviceFamily"].clone(), row["platform"].clone()), (json!(node.id()), json!("Linux"), json!("linux")));
     assert_eq!(row["roles"], json!(["node"]));
 }
+
+#[test]
+fn node_pair_list_shows_a_device_by_its_token_only_its_own_rows() {
+    use openclaw_core::testing::device::{nonce, TestDevice};
+    let mut h = harness();
+    let node = Node::new(41);
+    node.connect(&mut h, DECLARED);
+    let admin = h.connect_cli("admin", &["operator.admin"]);
+    h.request(admin, "l1", "node.pair.list", json!({}));
+    assert_eq!(ok(&h, admin, "l1")["pending"][0]["nodeId"], json!(node.id()));
+
+    // An operator device, paired silently on loopback, then by its own token.
+    let me = TestDevice::new(42);
+    let c = h.open_with("op-device", PeerInfo::loopback());
+    let p = me.params("cli", "cli", "operator", &["operator.pairing"], &nonce(c), h.wall().0, json!({"token": "test-token"}));
+    h.request(c, "c1", "connect", p);
+    let token = ok(&h, c, "c1")["auth"]["deviceToken"].as_str().unwrap().to_owned();
+    let by_token = h.open_with("op-device", PeerInfo::loopback());
+    let p = me.params("cli", "cli", "operator", &["operator.pairing"], &nonce(by_token), h.wall().0, json!({"deviceToken": token}));
+    h.request(by_token, "c1", "connect", p);
+    ok(&h, by_token, "c1");
+    h.request(by_token, "l1", "node.pair.list", json!({}));
+    assert_eq!(ok(&h, by_token, "l1"), json!({"pending": [], "paired": []}));
+    // By the shared secret (the same scopes) every row shows, as the reference.
+    let pairing = h.connect_cli("pairing", &["operator.pairing"]);
+    h.request(pairing, "l1", "node.pair.list", json!({}));
+    assert_eq!(ok(&h, pairing, "l1")["pending"].as_array().map(Vec::len), Some(1));
+}
+
+/// The `res` payload of request `id` on `c` (panics on an error answer).
+fn ok(h: &Harness, c: ConnId, id: &str) -> Value {
+    let r = response(h, c, id);
+    assert_eq!(r["ok"], true, "{r}");
+    r["payload"].clone()
+}
+
+fn set_policy(h: &mut Harness, allow: &[&str], deny: &[&str]) {
+    use openclaw_core::devices::surface::NodeCommandPolicy;
+    use openclaw_core::devices::NodesPolicy;
+    let own = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect();
+    let policy = NodesPolicy { auto_approve_local: true, commands: NodeCommandPolicy { allow: own(allow), deny: own(deny) } };
+    let (now, wall) = (h.now, h.wall());
+    h.hub.handle_input(now, wall, HubInput::NodesPolicy(Box::new(policy)));
+    h.pump();
+}
+
+#[test]
+fn gateway_nodes_commands_allow_and_deny_apply_to_new_surfaces_and_at_once_to_invokes() {
+    let mut h = harness();
+    // `allow` lets a dangerous command into the surface a node declares; `deny` keeps others out.
+    set_policy(&mut h, &["camera.snap"], &["ollama.chat"]);
+    let node = Node::new(43);
+    let mut declared = DECLARED.to_vec();
+    declared.push("camera.snap");
+    let admin = h.connect_cli("admin", &["operator.admin"]);
+    let n = node.connect(&mut h, &declared);
+    let pending = events(&h, admin, "node.pair.requested")[0]["payload"].clone();
+    let commands: Vec<&str> = pending["commands"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+    assert!(commands.contains(&"camera.snap"), "{pending}");
+    assert!(!commands.contains(&"ollama.chat"), "{pending}");
+    h.request(admin, "ap", "node.pair.approve", json!({"requestId": pending["requestId"]}));
+    ok(&h, admin, "ap");
+
+    let writer = h.connect_cli("writer", &["operator.write"]);
+    let invoke = |h: &mut Harness, id: &str, command: &str| {
+        h.request(writer, id, "node.invoke", json!({"nodeId": node.id(), "command": command, "idempotencyKey": id}));
+    };
+    invoke(&mut h, "i1", "camera.snap");
+    assert_eq!(events(&h, n, "node.invoke.request").len(), 1, "allowed: it reaches the node");
+    // A reload denying it applies to the next invoke, without touching the node's socket.
+    set_policy(&mut h, &["camera.snap"], &["camera.snap", "system.which"]);
+    for (id, command) in [("i2", "camera.snap"), ("i3", "system.which")] {
+        invoke(&mut h, id, command);
+        let e = response(&h, writer, id)["error"].clone();
+        assert_eq!(e["message"], format!("node command not allowed: \"{command}\" is blocked by gateway.nodes.commands.deny"));
+        assert_eq!(e["details"], json!({"reason": "command not allowlisted", "command": command}));
+    }
+    assert_eq!(h.close_of(n), None);
+    // Dropping both keys: camera.snap needs the opt-in again, system.which is back.
+    set_policy(&mut h, &[], &[]);
+    invoke(&mut h, "i4", "camera.snap");
+    let e = response(&h, writer, "i4")["error"].clone();
+    assert_eq!(e["message"], "node command not allowed: \"camera.snap\" requires explicit gateway.nodes.commands.allow opt-in");
+    invoke(&mut h, "i5", "system.which");
+    assert_eq!(events(&h, n, "node.invoke.request").len(), 2);
+}

@@ -53,6 +53,8 @@ pub(crate) enum HubInput {
         call: Box<MethodCall>,
         events: mpsc::Sender<CallerEvent>,
     },
+    /// Hot reload: `gateway.nodes.pairing` / `gateway.nodes.commands`.
+    NodesPolicy(Box<openclaw_core::devices::NodesPolicy>),
     /// The channel runtime's accounts for `health.channels`.
     ChannelsHealth(Box<openclaw_core::wire::channels::ChannelsHealth>),
     /// The config watcher's status for `health.configReload`.
@@ -180,6 +182,9 @@ pub(crate) async fn run(
                     if let Err(e) = runtime.set_config(*config) {
                         tracing::warn!("config reload failed: agent settings not applied: {e}");
                     }
+                }
+                Some(HubInput::NodesPolicy(policy)) => {
+                    hub.handle_input(clock::now(), clock::wall(), CoreInput::NodesPolicy(policy));
                 }
                 Some(HubInput::ChannelsHealth(channels)) => {
                     hub.handle_input(clock::now(), clock::wall(), CoreInput::ChannelsHealth(channels));

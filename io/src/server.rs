@@ -135,7 +135,7 @@ impl Gateway {
             Some(dir) => StateDb::in_state_dir(std::path::Path::new(dir)),
             None => StateDb::in_memory(),
         });
-        load_devices(&mut hub, &state_db, config.settings.gateway.auto_approve_local()).await?;
+        load_devices(&mut hub, &state_db, config.settings.gateway.nodes_policy()).await?;
         let (status_tx, mut status_rx) = watch::channel(hub.lifecycle());
         let (shutdown_tx, shutdown_rx) = watch::channel(None);
         let (hub_tx, hub_rx) = mpsc::channel(HUB_INPUT_CAPACITY);
@@ -231,6 +231,8 @@ impl Gateway {
         self.channels.apply(&settings.channels);
         let input = HubInput::AgentConfig { config: Box::new(settings.agent.clone()), timeout: settings.agent_timeout };
         let _ = self.shared.hub.send(input).await;
+        // `gateway.nodes.pairing` / `.commands` apply at once (the reference's hot paths).
+        let _ = self.shared.hub.send(HubInput::NodesPolicy(Box::new(settings.gateway.nodes_policy()))).await;
     }
 
     /// Reports the config watcher's state: hot reload on or off, and why the last reload was
@@ -342,7 +344,7 @@ async fn restore(hub: &mut Hub, store: &Arc<Store>) -> Result<(), IoError> {
 
 /// Loads the pairing store (paired devices survive a restart) and gives the hub a fresh
 /// device-token seed.
-async fn load_devices(hub: &mut Hub, db: &Arc<StateDb>, auto_approve_local: bool) -> Result<(), IoError> {
+async fn load_devices(hub: &mut Hub, db: &Arc<StateDb>, policy: openclaw_core::devices::NodesPolicy) -> Result<(), IoError> {
     let d = Arc::clone(db);
     let store = tokio::task::spawn_blocking(move || crate::devices_db::load(&d))
         .await
@@ -350,8 +352,9 @@ async fn load_devices(hub: &mut Hub, db: &Arc<StateDb>, auto_approve_local: bool
         .map_err(|e| IoError::Task(format!("loading paired devices: {e}")))?;
     let mut token_seed = [0u8; 32];
     getrandom::fill(&mut token_seed).map_err(|e| IoError::Task(format!("no randomness for device tokens: {e}")))?;
-    let load = openclaw_core::devices::DevicesLoad { store, token_seed, auto_approve_local };
+    let load = openclaw_core::devices::DevicesLoad { store, token_seed, auto_approve_local: policy.auto_approve_local };
     hub.handle_input(clock::now(), clock::wall(), openclaw_core::HubInput::Devices(Box::new(load)));
+    hub.handle_input(clock::now(), clock::wall(), openclaw_core::HubInput::NodesPolicy(Box::new(policy)));
     Ok(())
 }
 

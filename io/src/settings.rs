@@ -119,6 +119,9 @@ pub struct GatewaySettings {
     pub auto_approve_local: Option<bool>,
     /// `gateway.tools.{allow,deny}`: the HTTP deny list of `POST /tools/invoke`.
     pub http_tools: HttpToolPolicy,
+    /// `gateway.nodes.commands.{allow,deny}`: node commands added to / taken off the platform
+    /// allowlists (applied live on reload).
+    pub node_commands: openclaw_core::devices::surface::NodeCommandPolicy,
 }
 
 /// `gateway.tools`: names taken off (`allow`) and added to (`deny`) the default HTTP deny list
@@ -327,7 +330,22 @@ impl GatewaySettings {
                 let tools = gw.tools.unwrap_or_default();
                 HttpToolPolicy { allow: tools.allow.unwrap_or_default(), deny: tools.deny.unwrap_or_default() }
             },
+            node_commands: {
+                let commands = config.gateway().nodes.and_then(|n| n.commands).unwrap_or_default();
+                openclaw_core::devices::surface::NodeCommandPolicy {
+                    allow: commands.allow.unwrap_or_default(),
+                    deny: commands.deny.unwrap_or_default(),
+                }
+            },
         })
+    }
+
+    /// The node settings the hub applies live (`gateway.nodes.pairing`, `.commands`).
+    pub fn nodes_policy(&self) -> openclaw_core::devices::NodesPolicy {
+        openclaw_core::devices::NodesPolicy {
+            auto_approve_local: self.auto_approve_local(),
+            commands: self.node_commands.clone(),
+        }
     }
 
     /// Approve new loopback devices without an operator (`autoApproveLocal`, default true).

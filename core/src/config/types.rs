@@ -95,6 +95,21 @@ pub struct GatewayConfig {
 pub struct NodesConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pairing: Option<NodesPairingConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commands: Option<NodesCommandsConfig>,
+}
+
+/// `gateway.nodes.commands`: node commands added to or taken off the platform allowlist.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodesCommandsConfig {
+    /// Allowed on top of the platform defaults (the only way to the dangerous ones, e.g.
+    /// `camera.snap`, `screen.record`, `sms.send`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow: Option<Vec<String>>,
+    /// Never invocable (and, except the dangerous defaults, dropped from new surfaces).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny: Option<Vec<String>>,
 }
 
 /// `gateway.nodes.pairing`.

@@ -40,18 +40,39 @@ pub struct Devices {
     pub store: PairingStore,
     pub tokens: TokenSource,
     pub auto_approve_local: bool,
+    /// `gateway.nodes.commands` (see [`NodesPolicy`]).
+    pub commands: surface::NodeCommandPolicy,
+}
+
+/// The live-reloadable node settings (`gateway.nodes.pairing`, `gateway.nodes.commands`):
+/// sent after [`DevicesLoad`] at start and again on every config reload, applied at once
+/// (the reference reads them from the runtime config on each use).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodesPolicy {
+    pub auto_approve_local: bool,
+    pub commands: surface::NodeCommandPolicy,
 }
 
 impl Default for Devices {
     fn default() -> Self {
         // Until the driver loads the real store and a random seed, tokens come from a zero
         // seed; the driver always sends `HubInput::Devices` before `Ready`.
-        Self { store: PairingStore::default(), tokens: TokenSource::new([0; 32]), auto_approve_local: true }
+        Self {
+            store: PairingStore::default(),
+            tokens: TokenSource::new([0; 32]),
+            auto_approve_local: true,
+            commands: surface::NodeCommandPolicy::default(),
+        }
     }
 }
 
 impl Devices {
     pub fn load(load: DevicesLoad) -> Self {
-        Self { store: load.store, tokens: TokenSource::new(load.token_seed), auto_approve_local: load.auto_approve_local }
+        Self {
+            store: load.store,
+            tokens: TokenSource::new(load.token_seed),
+            auto_approve_local: load.auto_approve_local,
+            commands: surface::NodeCommandPolicy::default(),
+        }
     }
 }

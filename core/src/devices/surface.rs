@@ -246,12 +246,40 @@ impl PlatformId {
     }
 }
 
+/// `gateway.nodes.commands`: commands added to (`allow`) and taken off (`deny`) the platform
+/// allowlists. Empty by default; replaced live on config reload.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NodeCommandPolicy {
+    pub allow: Vec<String>,
+    pub deny: Vec<String>,
+}
+
+impl NodeCommandPolicy {
+    fn extra(&self) -> impl Iterator<Item = &str> {
+        self.allow.iter().map(|c| c.trim()).filter(|c| !c.is_empty())
+    }
+
+    fn denied(&self) -> impl Iterator<Item = &str> {
+        self.deny.iter().map(|c| c.trim()).filter(|c| !c.is_empty())
+    }
+
+    /// Is `command` on the deny list?
+    pub fn denies(&self, command: &str) -> bool {
+        self.denied().any(|d| d == command)
+    }
+}
+
 /// Commands a pairing may carry for this platform (`resolveNodePairingCommandAllowlist`:
-/// desktop host commands and the dangerous defaults included).
-pub fn pairing_allowlist(platform: PlatformId) -> BTreeSet<&'static str> {
+/// desktop host commands and the dangerous defaults included, `gateway.nodes.commands.allow`
+/// added, `deny` removed except for the dangerous defaults).
+pub fn pairing_allowlist(platform: PlatformId, policy: &NodeCommandPolicy) -> BTreeSet<&str> {
     let mut allow: BTreeSet<&str> = platform.defaults().into_iter().collect();
     if platform.desktop() {
         allow.extend(BUNDLED_PLUGIN_DESKTOP);
+    }
+    allow.extend(policy.extra());
+    for d in policy.denied().filter(|d| !DANGEROUS.contains(d)) {
+        allow.remove(d);
     }
     for p in PRIVATE {
         allow.remove(p);
@@ -261,8 +289,8 @@ pub fn pairing_allowlist(platform: PlatformId) -> BTreeSet<&'static str> {
 
 /// The declared commands a pairing may carry: trimmed, de-duplicated, private controls and
 /// commands outside the pairing allowlist dropped (order kept).
-pub fn filter_declared(platform: PlatformId, declared: &[String]) -> Vec<String> {
-    let allow = pairing_allowlist(platform);
+pub fn filter_declared(platform: PlatformId, declared: &[String], policy: &NodeCommandPolicy) -> Vec<String> {
+    let allow = pairing_allowlist(platform, policy);
     let mut seen = BTreeSet::new();
     declared
         .iter()
@@ -296,10 +324,16 @@ impl CommandRefusal {
     }
 
     /// `buildNodeCommandRejectionHint`.
-    pub fn hint(self, command: &str, platform: Option<&str>, pending_declares_it: bool) -> String {
+    pub fn hint(self, command: &str, platform: Option<&str>, pending_declares_it: bool, policy: &NodeCommandPolicy) -> String {
         let platform = platform.unwrap_or("unknown");
         match self {
             Self::NotDeclared => format!("node command not allowed: the node (platform: {platform}) does not support \"{command}\""),
+            Self::NotAllowlisted if command.starts_with("talk.") => {
+                format!("node command not allowed: \"{command}\" requires a trusted Talk-capable node")
+            }
+            Self::NotAllowlisted if policy.denies(command) => {
+                format!("node command not allowed: \"{command}\" is blocked by gateway.nodes.commands.deny")
+            }
             Self::NotAllowlisted if DANGEROUS.contains(&command) => {
                 format!("node command not allowed: \"{command}\" requires explicit gateway.nodes.commands.allow opt-in")
             }
@@ -314,8 +348,14 @@ impl CommandRefusal {
 
 /// May `command` be invoked on a node of `platform` whose approved commands are `approved`?
 /// (`resolveNodeCommandAllowlist` + `isNodeCommandAllowed`: the platform defaults minus the
-/// desktop host commands and the dangerous ones, plus the approved desktop host commands.)
-pub fn invoke_allowed(platform: PlatformId, approved: &[String], command: &str) -> Result<(), CommandRefusal> {
+/// desktop host commands and the dangerous ones, plus the approved desktop host commands,
+/// plus `gateway.nodes.commands.allow` (dangerous ones included), minus its `deny`.)
+pub fn invoke_allowed(
+    platform: PlatformId,
+    approved: &[String],
+    command: &str,
+    policy: &NodeCommandPolicy,
+) -> Result<(), CommandRefusal> {
     let command = command.trim();
     if PRIVATE.contains(&command) {
         return Err(CommandRefusal::NotAllowlisted);
@@ -330,6 +370,10 @@ pub fn invoke_allowed(platform: PlatformId, approved: &[String], command: &str) 
         allow.extend(approved.iter().map(String::as_str).filter(|c| desktop_host(c)));
     }
     for d in DANGEROUS {
+        allow.remove(d);
+    }
+    allow.extend(policy.extra());
+    for d in policy.denied() {
         allow.remove(d);
     }
     if !allow.contains(command) {
@@ -389,7 +433,7 @@ mod tests {
         let platform = PlatformId::of(Some("linux"), Some("Linux"));
         assert_eq!(platform, PlatformId::Linux);
         assert_eq!(
-            filter_declared(platform, &declared),
+            filter_declared(platform, &declared, &NodeCommandPolicy::default()),
             s(&[
                 "browser.proxy", "browser.proxy.upload.v1", "desktop.stream", "fs.listDir", "mcp.tools.call.v1",
                 "ollama.chat", "ollama.models", "system.execApprovals.get", "system.execApprovals.set",
@@ -409,13 +453,44 @@ mod tests {
     #[test]
     fn invoke_needs_an_approved_declared_allowlisted_command() {
         let linux = PlatformId::Linux;
+        let none = NodeCommandPolicy::default();
         let approved = s(&["system.which", "system.run"]);
-        assert_eq!(invoke_allowed(linux, &approved, "system.which"), Ok(()));
-        assert_eq!(invoke_allowed(linux, &[], "system.which"), Err(CommandRefusal::NotAllowlisted));
-        assert_eq!(invoke_allowed(linux, &s(&["system.run"]), "computer.act"), Err(CommandRefusal::NotDeclared));
-        assert_eq!(invoke_allowed(linux, &[], "computer.act"), Err(CommandRefusal::NoCommands));
-        assert_eq!(invoke_allowed(linux, &approved, "camera.snap"), Err(CommandRefusal::NotAllowlisted));
-        assert_eq!(invoke_allowed(linux, &approved, "worker.launch.v1"), Err(CommandRefusal::NotAllowlisted));
+        assert_eq!(invoke_allowed(linux, &approved, "system.which", &none), Ok(()));
+        assert_eq!(invoke_allowed(linux, &[], "system.which", &none), Err(CommandRefusal::NotAllowlisted));
+        assert_eq!(invoke_allowed(linux, &s(&["system.run"]), "computer.act", &none), Err(CommandRefusal::NotDeclared));
+        assert_eq!(invoke_allowed(linux, &[], "computer.act", &none), Err(CommandRefusal::NoCommands));
+        assert_eq!(invoke_allowed(linux, &approved, "camera.snap", &none), Err(CommandRefusal::NotAllowlisted));
+        assert_eq!(invoke_allowed(linux, &approved, "worker.launch.v1", &none), Err(CommandRefusal::NotAllowlisted));
+    }
+
+    #[test]
+    fn gateway_nodes_commands_allow_and_deny_change_both_allowlists() {
+        let linux = PlatformId::Linux;
+        let policy = NodeCommandPolicy {
+            allow: s(&[" camera.snap ", "custom.cmd", "worker.launch.v1", ""]),
+            deny: s(&["system.which", "screen.record", "ollama.chat"]),
+        };
+        // Pairing: `allow` extends what a surface may carry (private controls never), `deny`
+        // drops all but the dangerous defaults.
+        let declared = s(&["camera.snap", "custom.cmd", "worker.launch.v1", "system.which", "system.run", "screen.record", "ollama.chat"]);
+        assert_eq!(filter_declared(linux, &declared, &policy), s(&["camera.snap", "custom.cmd", "system.run"]));
+        let declared_dangerous = s(&["screen.record"]);
+        let deny_only = NodeCommandPolicy { allow: s(&["screen.record"]), deny: s(&["screen.record"]) };
+        assert_eq!(filter_declared(linux, &declared_dangerous, &deny_only), declared_dangerous, "deny-exempt in pairing");
+        // Invoke: `allow` admits a dangerous command, `deny` blocks anything, dangerous included.
+        let approved = s(&["camera.snap", "custom.cmd", "system.which", "system.run"]);
+        assert_eq!(invoke_allowed(linux, &approved, "camera.snap", &policy), Ok(()));
+        assert_eq!(invoke_allowed(linux, &approved, "custom.cmd", &policy), Ok(()));
+        assert_eq!(invoke_allowed(linux, &approved, "system.run", &policy), Ok(()));
+        assert_eq!(invoke_allowed(linux, &approved, "system.which", &policy), Err(CommandRefusal::NotAllowlisted));
+        assert_eq!(invoke_allowed(linux, &s(&["screen.record"]), "screen.record", &deny_only), Err(CommandRefusal::NotAllowlisted));
+        assert_eq!(invoke_allowed(linux, &approved, "worker.launch.v1", &policy), Err(CommandRefusal::NotAllowlisted));
+        // The hints name the key that decided.
+        let hint = |c: &str, p: &NodeCommandPolicy| CommandRefusal::NotAllowlisted.hint(c, Some("linux"), false, p);
+        assert_eq!(hint("system.which", &policy), "node command not allowed: \"system.which\" is blocked by gateway.nodes.commands.deny");
+        assert_eq!(hint("sms.send", &policy), "node command not allowed: \"sms.send\" requires explicit gateway.nodes.commands.allow opt-in");
+        assert_eq!(hint("talk.ptt.once", &policy), "node command not allowed: \"talk.ptt.once\" requires a trusted Talk-capable node");
+        assert_eq!(hint("x.y", &policy), "node command not allowed: \"x.y\" is not in the allowlist for platform \"linux\"");
     }
 
     #[test]

@@ -54,6 +54,8 @@ pub enum HubInput {
     /// The pairing store as loaded from the state database, the device-token seed and the
     /// pairing policy (sent once at start, before `Ready`).
     Devices(Box<crate::devices::DevicesLoad>),
+    /// `gateway.nodes.pairing` / `gateway.nodes.commands`, at start and on each reload.
+    NodesPolicy(Box<crate::devices::NodesPolicy>),
     /// The channel runtime's summary for `health` (`channels`, `channelOrder`, `channelLabels`);
     /// a change is broadcast as a fresh `health`.
     ChannelsHealth(Box<crate::wire::channels::ChannelsHealth>),
@@ -89,6 +91,10 @@ impl Hub {
                 self.store_backed_up = if backed_up { self.store_backed_up.or(Some(wall)) } else { None };
             }
             HubInput::Devices(load) => self.load_devices(*load),
+            HubInput::NodesPolicy(policy) => {
+                self.devices.auto_approve_local = policy.auto_approve_local;
+                self.devices.commands = policy.commands;
+            }
             HubInput::ChannelsHealth(channels) => self.set_channels_health(wall, *channels),
             HubInput::AgentSettings { model_configured, timeout } => {
                 self.set_model_configured(model_configured);

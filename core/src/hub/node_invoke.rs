@@ -99,9 +99,9 @@ pub(crate) fn invoke(hub: &mut Hub, rq: Req, p: Box<NodeInvokeParams>) {
         return refuse(hub, e);
     };
     let platform = PlatformId::of(Some(&session.platform), session.device_family.as_deref());
-    if let Err(refusal) = surface::invoke_allowed(platform, &approved, &command) {
+    if let Err(refusal) = surface::invoke_allowed(platform, &approved, &command, &hub.devices.commands) {
         let declares = session.declared.commands.contains(&command);
-        let hint = refusal.hint(&command, Some(&session.platform), declares);
+        let hint = refusal.hint(&command, Some(&session.platform), declares, &hub.devices.commands);
         let e = ErrorShape::invalid_request(hint).with_details(json!({ "reason": refusal.reason(), "command": command }));
         return refuse(hub, e);
     }

@@ -6,7 +6,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{Audience, Conn, Hub, Req};
+use super::{Audience, Hub, Req};
 use crate::auth::scopes::Scope;
 use crate::caller::Caller;
 use crate::devices::store::SurfaceState;
@@ -42,7 +42,7 @@ impl Hub {
             device_family: c.device_family.clone(),
             model_identifier: c.model_identifier.clone(),
             caps: surface::normalize_caps(&caps),
-            commands: surface::filter_declared(platform, &commands),
+            commands: surface::filter_declared(platform, &commands, &self.devices.commands),
             silent: peer.is_direct_local(),
         };
         let (state, ops) = self.devices.store.propose_surface(device_id, &declared, wall.0, &mut self.ids);
@@ -78,13 +78,7 @@ impl Hub {
 
     /// May the caller of `rq` act with `scope`?
     fn caller_has(&self, rq: &Req, scope: Scope) -> bool {
-        if rq.admin {
-            return true;
-        }
-        match rq.caller.socket().and_then(|(conn, _)| self.conns.get(&conn)) {
-            Some(Conn::Open(open)) => open.scopes.satisfies(scope),
-            _ => false,
-        }
+        rq.scopes.satisfies(scope)
     }
 
     /// The node session behind a node-role request.
@@ -305,14 +299,18 @@ pub(crate) fn rename(hub: &mut Hub, rq: Req, p: NodeRenameParams) {
 
 /// `node.pair.list`: pending surfaces newest first, approved nodes latest approval first.
 pub(crate) fn pair_list(hub: &mut Hub, rq: Req, _p: NodeListParams) {
+    // A device (by its token) without admin sees only its own node rows, as the reference.
+    let only = if rq.admin { None } else { hub.caller_device(&rq) };
     let store = &hub.devices.store;
     let mut pending: Vec<(u64, Value)> = store
         .nodes()
+        .filter(|d| only.as_deref().is_none_or(|o| o == d.device_id))
         .filter_map(|d| d.pending_node_surface.as_ref().map(|p| (p.ts, pending_row(d, p))))
         .collect();
     pending.sort_by_key(|p| std::cmp::Reverse(p.0));
     let mut paired: Vec<(u64, Value)> = store
         .nodes()
+        .filter(|d| only.as_deref().is_none_or(|o| o == d.device_id))
         .filter_map(|d| paired_row(d).map(|r| (d.node_surface.as_ref().map_or(0, |s| s.approved_at_ms), r)))
         .collect();
     paired.sort_by_key(|p| std::cmp::Reverse(p.0));

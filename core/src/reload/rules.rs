@@ -27,6 +27,9 @@ const RULES: &[(&str, Rule)] = &[
     // HEAD
     ("gateway.remote", Rule::None),
     ("gateway.reload", Rule::None),
+    // Read by the hub on each use (the reference's "hot" gateway.nodes paths).
+    ("gateway.nodes.pairing", Rule::None),
+    ("gateway.nodes.commands", Rule::None),
     ("hooks.gmail", Rule::Hot(HotAction::RestartGmailWatcher)),
     ("hooks", Rule::Hot(HotAction::ReloadHooks)),
     ("agents.defaults.heartbeat", Rule::Hot(HotAction::RestartHeartbeat)),
@@ -113,6 +116,9 @@ mod tests {
     fn first_match_wins_and_unknown_paths_restart() {
         assert_eq!(classify("gateway.reload.mode"), &Rule::None);
         assert_eq!(classify("gateway.remote"), &Rule::None);
+        assert_eq!(classify("gateway.nodes.commands.allow"), &Rule::None);
+        assert_eq!(classify("gateway.nodes.pairing.autoApproveLocal"), &Rule::None);
+        assert_eq!(classify("gateway.nodes"), &Rule::Restart, "only the named children are live");
         assert_eq!(classify("gateway.port"), &Rule::Restart);
         assert_eq!(classify("gateway"), &Rule::Restart);
         assert_eq!(classify("gatewayx"), &Rule::Restart, "a prefix must end at a dot");
