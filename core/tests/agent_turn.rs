@@ -60,6 +60,7 @@ fn a_run_retries_then_falls_back_under_virtual_time() {
         max_tool_rounds: 0,
         idle_timeout: Duration::from_secs(120),
         offer_tools: false,
+        client_tools: Vec::new(),
     };
     let started = h.now;
     let mut turn = Turn::new(plan, vec![], &start.message, h.now);

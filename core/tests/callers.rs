@@ -200,3 +200,47 @@ fn an_http_caller_reads_chat_history_and_config() {
     let [(to, CallerEvent::Response(Ok(v)))] = h.caller_events.as_slice() else { panic!("{:?}", h.caller_events) };
     assert_eq!((to, v), (&http, &json!({ "hash": "abc" })));
 }
+
+#[test]
+fn client_tools_reach_the_driver_and_a_pending_call_ends_the_run_with_it() {
+    use openclaw_core::methods::MethodCall;
+    use openclaw_core::wire::agent::{AgentParams, ClientTool, ToolCall};
+    let mut h = Harness::new(configured());
+    let http = Caller::Http { id: 7 };
+    let tool = ClientTool { name: "get_weather".into(), description: Some("Weather".into()), parameters: Some(json!({"type": "object"})) };
+    let params = AgentParams {
+        message: "weather?".into(),
+        idempotency_key: "ct1".into(),
+        session_key: Some("agent:main:openai:x".into()),
+        client_tools: vec![tool.clone()],
+        ..AgentParams::default()
+    };
+    let (now, wall) = (h.now, h.wall());
+    h.hub.handle_input(now, wall, HubInput::Call { caller: http.clone(), scopes: write(), call: MethodCall::Agent(Box::new(params)) });
+    h.pump();
+    let [RunCommand::Start(start)] = h.run_commands.as_slice() else { panic!("{:?}", h.run_commands) };
+    assert_eq!(start.client_tools, vec![tool], "the driver offers the caller's tools");
+
+    let call = ToolCall { id: "call_9".into(), name: "get_weather".into(), args: json!({"city": "Oslo"}) };
+    report(&mut h, "ct1", RunReport::Model { provider: "fake".into(), model: "echo-1".into() });
+    report(&mut h, "ct1", RunReport::ClientToolCalls { calls: vec![call] });
+    report(&mut h, "ct1", RunReport::Completed { text: "Let me check.".into(), usage: None });
+    let events = events_of(&h, &http);
+    let Some(CallerEvent::Final { outcome: RunOutcome::Ok(payload), .. }) = events.last() else { panic!("{events:?}") };
+    let meta = &payload["result"]["meta"];
+    assert_eq!(meta["stopReason"], "tool_calls");
+    assert_eq!(meta["pendingToolCalls"], json!([{ "id": "call_9", "name": "get_weather", "arguments": "{\"city\":\"Oslo\"}" }]));
+    assert_eq!(payload["result"]["payloads"][0]["text"], "Let me check.");
+    // The transcript keeps the call in the run's last assistant message.
+    let last = h
+        .store_commands
+        .iter()
+        .rev()
+        .find_map(|c| match c {
+            StoreCommand::AppendMessage { message, .. } if message["role"] == "assistant" => Some(message.clone()),
+            _ => None,
+        })
+        .expect("an assistant message");
+    assert_eq!(last["stopReason"], "toolUse");
+    assert_eq!(last["content"][1], json!({ "type": "toolCall", "id": "call_9", "name": "get_weather", "arguments": {"city": "Oslo"} }));
+}

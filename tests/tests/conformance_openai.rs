@@ -14,7 +14,7 @@ use openclaw_io::agent::{AgentConfig, Api, ModelChoice, ModelRef, ProviderConfig
 use openclaw_io::settings::HttpEndpoints;
 use openclaw_tests::bench::target::free_port;
 use openclaw_tests::e2e::{gateway, within, TOKEN};
-use openclaw_tests::fake_model::{FakeApi, FakeModel, Script};
+use openclaw_tests::fake_model::{FakeApi, FakeCall, FakeModel, Script};
 use serde_json::{json, Map, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
@@ -307,6 +307,78 @@ async fn responses_match_the_reference() {
         let theirs = request_to(reference.addr, method, "/v1/responses", auth, body).await;
         let ours = request_to(gw.local_addr(), method, "/v1/responses", auth, body).await;
         assert_eq!(ours, theirs, "{method} {auth:?} {body}");
+    }
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}
+
+/// A model that always calls the client tool `get_weather`. The reference (2026.9.6) offers
+/// client tools behind its Tool Search catalog, so its model calls `tool_call {id, args}`; ours
+/// offers them directly. No commentary text: the reference does not report the text of a round
+/// that called its `tool_call` (ours reports the round's text as the commentary; e2e tests).
+async fn tool_calling_model(via_tool_search: bool) -> FakeModel {
+    let call = move || {
+        let weather = json!({"city": "Oslo"});
+        if via_tool_search {
+            vec![FakeCall::new("call_1", "tool_call", json!({"id": "get_weather", "args": weather}))]
+        } else {
+            vec![FakeCall::new("call_1", "get_weather", weather)]
+        }
+    };
+    let scripts = (0..16).map(|_| Script::Tools { text: vec![], calls: call() }).collect();
+    FakeModel::start(FakeApi::OpenAi, scripts).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_tool_calls_match_the_reference() {
+    // Each gateway has its own model, so each sees the scripted tool call first.
+    let theirs_model = tool_calling_model(true).await;
+    let ours_model = tool_calling_model(false).await;
+    let reference = Reference::start(&theirs_model).await;
+    let mut agent = AgentConfig::default();
+    let provider = ProviderConfig { base_url: ours_model.base_url(), api_key: Some("sk-test".into()), api: Api::OpenAiCompletions };
+    agent.providers.insert("fake".into(), provider);
+    agent.model = Some(ModelChoice { primary: ModelRef { provider: "fake".into(), model: "echo-1".into() }, fallbacks: Vec::new() });
+    let gw = gateway(move |c| {
+        c.settings.agent = agent;
+        c.settings.gateway.http = HttpEndpoints { chat_completions: true, responses: true };
+    })
+    .await;
+    let chat_tool = json!({"type":"function","function":{"name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}}});
+    let flat_tool = json!({"type":"function","name":"get_weather","parameters":{"type":"object","properties":{"city":{"type":"string"}}}});
+    let chat = json!({"model":"openclaw","messages":[{"role":"user","content":"Weather?"}],"tools":[chat_tool]});
+    let mut chat_stream = chat.clone();
+    chat_stream["stream"] = json!(true);
+    let resp = json!({"model":"openclaw","input":"Weather?","tools":[flat_tool]});
+    let mut resp_stream = resp.clone();
+    resp_stream["stream"] = json!(true);
+    let mut seen = Vec::new();
+    for (name, addr) in [("reference", reference.addr), ("ours", gw.local_addr())] {
+        let (status, body) = request(addr, "POST", Some(TOKEN), &chat.to_string()).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        let completion: Value = serde_json::from_str(&body).unwrap();
+        let calls = &completion["choices"][0]["message"]["tool_calls"];
+        assert_eq!(calls[0]["function"]["arguments"], "{\"city\":\"Oslo\"}", "{name}: {completion}");
+        assert_eq!(calls[0]["function"]["name"], "get_weather", "{name}: {completion}");
+        let (status, events) = request(addr, "POST", Some(TOKEN), &chat_stream.to_string()).await;
+        assert_eq!(status, 200, "{name}: {events}");
+        let (status, body) = request_to(addr, "POST", "/v1/responses", Some(TOKEN), &resp.to_string()).await;
+        assert_eq!(status, 200, "{name}: {body}");
+        let response: Value = serde_json::from_str(&body).unwrap();
+        let (status, named) = request_to(addr, "POST", "/v1/responses", Some(TOKEN), &resp_stream.to_string()).await;
+        assert_eq!(status, 200, "{name}: {named}");
+        seen.push((shape(&completion, ""), stream_shape(&events), response_shape(&response, ""), named_stream_shape(&named)));
+    }
+    let (theirs, ours) = (&seen[0], &seen[1]);
+    assert_eq!(ours.0, theirs.0, "chat completion with tool_calls");
+    assert_eq!(ours.1, theirs.1, "streamed tool_calls chunks");
+    assert_eq!(ours.2, theirs.2, "response with function_call items");
+    assert_eq!(ours.3, theirs.3, "streamed function_call events");
+    // Both offered the model the caller's tool.
+    for (name, model) in [("reference", &theirs_model), ("ours", &ours_model)] {
+        let tool = if name == "reference" { "tool_call" } else { "get_weather" };
+        let offered = |r: &Value| r["tools"].as_array().into_iter().flatten().any(|t| t["function"]["name"] == tool);
+        assert!(model.requests().iter().any(offered), "{name}: {:?}", model.requests());
     }
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.unwrap();

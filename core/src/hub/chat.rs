@@ -68,6 +68,7 @@ impl Hub {
             model: None,
             thinking: p.thinking,
             extra_system_prompt: None,
+            client_tools: Vec::new(),
         };
         self.launch_run(now, wall, launch);
     }

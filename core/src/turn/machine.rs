@@ -221,6 +221,15 @@ impl Turn {
             self.finish(Ok(TurnResult { text, usage }));
             return;
         }
+        // Client tools are the caller's to run: the turn ends here with them pending (calls
+        // of the gateway's own tools in the same round are dropped with it).
+        let pending: Vec<ToolCall> = calls.iter().filter(|c| self.plan.client_tools.contains(&c.name)).cloned().collect();
+        if !pending.is_empty() {
+            self.out.push_back(TurnOutput::Report(RunReport::ClientToolCalls { calls: pending }));
+            let usage = self.usage;
+            self.finish(Ok(TurnResult { text, usage }));
+            return;
+        }
         if self.tool_rounds >= self.plan.max_tool_rounds {
             let rounds = self.tool_rounds;
             self.finish(Err(unknown(format!(

@@ -44,8 +44,11 @@ pub struct TurnPlan {
     /// Longest silence of the provider (until the response head, then between two chunks)
     /// before the attempt is abandoned as timed out (and retried like any transient failure).
     pub idle_timeout: Duration,
-    /// Tools exist to offer (a workspace and at least one allowed tool).
+    /// Tools exist to offer (a workspace and at least one allowed tool, or client tools).
     pub offer_tools: bool,
+    /// Names of the caller's client tools: a round calling one ends the turn with the calls
+    /// pending ([`RunReport::ClientToolCalls`]) instead of running them.
+    pub client_tools: Vec<String>,
 }
 
 /// What the driver tells the machine.

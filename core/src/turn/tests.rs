@@ -21,6 +21,7 @@ fn plan(models: &[&str]) -> TurnPlan {
         max_tool_rounds: 2,
         idle_timeout: Duration::from_secs(120),
         offer_tools: false,
+        client_tools: Vec::new(),
     }
 }
 
@@ -231,6 +232,23 @@ fn tool_rounds_run_in_order_and_are_bounded() {
             if f.message.starts_with("the model was still calling tools after 2 rounds")),
         "{out:?}"
     );
+}
+
+#[test]
+fn a_round_calling_a_client_tool_ends_the_turn_with_the_call_pending() {
+    let mut p = plan(&["a"]);
+    p.offer_tools = true;
+    p.client_tools = vec!["get_weather".into()];
+    let mut t = Turn::new(p, vec![], "weather?", at(0));
+    assert_eq!(drain(&mut t), [model_report("a"), call("a", 1, true)]);
+    let weather = ToolCall { id: "call_1".into(), name: "get_weather".into(), args: json!({"city": "Oslo"}) };
+    // A gateway tool in the same round is not run: the turn is over.
+    t.handle_input(completed("checking", vec![tool_call("c0"), weather.clone()], Some(Usage { input: 4, output: 2 })), at(1));
+    assert_eq!(drain(&mut t), [
+        TurnOutput::Report(RunReport::ClientToolCalls { calls: vec![weather] }),
+        ok("checking", Some(Usage { input: 4, output: 2 })),
+    ]);
+    assert!(t.is_done());
 }
 
 #[test]

@@ -76,6 +76,21 @@ pub struct AgentParams {
     pub input_provenance: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voice_wake_trigger: Option<Value>,
+    /// Function tools of an HTTP caller (`/v1/chat/completions`, `/v1/responses` `tools`),
+    /// offered to the model beside the gateway's own. The gateway never runs them: a call to
+    /// one ends the run with the call pending for the caller. Not a wire field (the reference
+    /// passes them to its agent command in-process, too).
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub client_tools: Vec<ClientTool>,
+}
+
+/// A function tool offered by the caller (name, description, JSON Schema of the arguments).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ClientTool {
+    pub name: String,
+    pub description: Option<String>,
+    pub parameters: Option<Value>,
 }
 
 impl AgentParams {
@@ -177,6 +192,10 @@ pub enum RunReport {
     /// The model ended its round asking for these tools (its text so far belongs to this
     /// round); their execution follows as [`RunReport::ToolStart`]/[`RunReport::ToolResult`].
     ToolCalls { calls: Vec<ToolCall> },
+    /// The model ended its round calling client tools (see [`AgentParams::client_tools`]):
+    /// the run ends with these calls pending for the caller; [`RunReport::Completed`] follows
+    /// with the round's text as the commentary.
+    ClientToolCalls { calls: Vec<ToolCall> },
     /// A tool is about to run.
     ToolStart { call: ToolCall },
     /// A tool finished (`is_error`: it failed; the model sees the text either way).

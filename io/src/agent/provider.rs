@@ -60,8 +60,8 @@ pub(crate) fn plain_text(content: &Value) -> String {
 /// A tool as the model is offered it.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ToolSpec {
-    pub name: &'static str,
-    pub description: &'static str,
+    pub name: String,
+    pub description: String,
     /// JSON Schema of the arguments.
     pub parameters: Value,
 }
@@ -448,7 +448,7 @@ mod tests {
 
     #[test]
     fn openai_tool_history_and_tools() {
-        let spec = ToolSpec { name: "read", description: "Read a file", parameters: json!({"type":"object"}) };
+        let spec = ToolSpec { name: "read".into(), description: "Read a file".into(), parameters: json!({"type":"object"}) };
         let b = request_body(Api::OpenAiCompletions, "m", None, &tool_turn(), &[spec]);
         assert_eq!(b["tools"][0]["function"]["name"], "read");
         let m = b["messages"].as_array().unwrap();
@@ -461,7 +461,7 @@ mod tests {
 
     #[test]
     fn anthropic_tool_history_alternates() {
-        let spec = ToolSpec { name: "read", description: "Read a file", parameters: json!({"type":"object"}) };
+        let spec = ToolSpec { name: "read".into(), description: "Read a file".into(), parameters: json!({"type":"object"}) };
         let b = request_body(Api::AnthropicMessages, "m", None, &tool_turn(), &[spec]);
         assert_eq!(b["tools"][0]["input_schema"], json!({"type":"object"}));
         let m = b["messages"].as_array().unwrap();

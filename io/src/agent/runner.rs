@@ -38,8 +38,7 @@ impl Shared {
             read_timeout: Some(config.idle_timeout.saturating_add(std::time::Duration::from_secs(5))),
             extra_root_certs: config.extra_root_certs.clone(),
         })?;
-        let max_rounds = config.tools.max_rounds;
-        let tools = Tools::new(config.workspace.as_deref().filter(|_| max_rounds > 0), &config.tools);
+        let tools = Tools::for_config(&config);
         Ok(Self { config, outbound, tools, writer, reports })
     }
 }

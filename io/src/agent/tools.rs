@@ -70,7 +70,7 @@ impl Tool {
                     "limit": { "type": "integer", "minimum": 1, "description": "Most entries to list" } } }),
             ),
         };
-        ToolSpec { name: self.name(), description, parameters }
+        ToolSpec { name: self.name().into(), description: description.into(), parameters }
     }
 }
 
@@ -104,8 +104,19 @@ impl Tools {
         Self { root: workspace.map(Path::to_path_buf), enabled }
     }
 
+    /// The tools a run of `config` is offered (none without tool rounds).
+    pub(crate) fn for_config(config: &super::config::AgentConfig) -> Self {
+        let rounds = config.tools.max_rounds;
+        Self::new(config.workspace.as_deref().filter(|_| rounds > 0), &config.tools)
+    }
+
     pub(crate) fn specs(&self) -> Vec<ToolSpec> {
         self.enabled.iter().map(|t| t.spec()).collect()
+    }
+
+    /// The names of the tools offered to the model.
+    pub(crate) fn names(&self) -> Vec<&'static str> {
+        self.enabled.iter().map(|t| t.name()).collect()
     }
 
     /// Runs one call (blocking file IO: call from `spawn_blocking`). Returns the text for the
@@ -372,7 +383,7 @@ mod tests {
         assert!(err && out.contains("not a JSON object"), "{out}");
         let deny = ToolsConfig { deny: vec!["write".into(), "edit".into()], ..ToolsConfig::default() };
         let t = Tools::new(Some(dir.path()), &deny);
-        let names: Vec<&str> = t.specs().iter().map(|s| s.name).collect();
+        let names = t.names();
         assert_eq!(names, ["read", "ls"]);
         assert!(t.run(&call("write", json!({"path": "x", "content": "y"}))).1);
         let allow = ToolsConfig { allow: Some(vec!["ls".into()]), ..ToolsConfig::default() };

@@ -11,6 +11,7 @@ use openclaw_core::wire::agent::{RunErrorKind, RunFailure, RunReport};
 
 use super::attempt::{self, Attempt};
 use super::config::{AgentConfig, ModelRef};
+use super::provider::ToolSpec;
 use super::runner::{Reporter, Shared};
 use super::writer::load_history;
 use crate::clock;
@@ -36,13 +37,21 @@ async fn drive(
     let chain = model_chain(config, start)?;
     let system = system_prompt(config, start).await;
     let history = load_history(&shared.writer, &start.session_id, config.history_limit).await?;
-    let specs = shared.tools.specs();
+    let mut specs = shared.tools.specs();
+    // The caller's function tools (HTTP callers): offered beside the gateway's own; a name
+    // both use was refused before the run started (`invalid tool configuration`).
+    specs.extend(start.client_tools.iter().filter(|t| !specs.iter().any(|s| s.name == t.name)).map(|t| ToolSpec {
+        name: t.name.clone(),
+        description: t.description.clone().unwrap_or_default(),
+        parameters: t.parameters.clone().unwrap_or_else(|| serde_json::json!({ "type": "object", "properties": {} })),
+    }).collect::<Vec<_>>());
     let plan = TurnPlan {
         chain: chain.into_iter().map(|m| resolve(config, m)).collect(),
         retry: config.retry.clone(),
         max_tool_rounds: config.tools.max_rounds,
         idle_timeout: config.idle_timeout,
         offer_tools: !specs.is_empty(),
+        client_tools: start.client_tools.iter().map(|t| t.name.clone()).collect(),
     };
     let mut turn = Turn::new(plan, history, &start.message, clock::now());
     let mut call: Option<Attempt> = None;

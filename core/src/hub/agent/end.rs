@@ -22,8 +22,15 @@ impl Hub {
         // The transcript keeps what the run produced, finished or not (§5.5, §7.3).
         let last_message = match &end {
             End::Completed { usage } => {
-                let mut m = json!({ "role": "assistant", "content": [{ "type": "text", "text": r.text }],
-                    "provider": r.provider, "model": r.model, "stopReason": "stop", "timestamp": wall.0 });
+                // A run ending in client tool calls keeps them in its last message, as a round
+                // that called the gateway's own tools does.
+                let mut content = vec![json!({ "type": "text", "text": r.text })];
+                content.extend(r.pending_tool_calls.iter().map(|c| {
+                    json!({ "type": "toolCall", "id": c.id, "name": c.name, "arguments": c.args })
+                }));
+                let stop = if r.pending_tool_calls.is_empty() { "stop" } else { "toolUse" };
+                let mut m = json!({ "role": "assistant", "content": content,
+                    "provider": r.provider, "model": r.model, "stopReason": stop, "timestamp": wall.0 });
                 if let Some(u) = usage {
                     m["usage"] = json!({ "input": u.input, "output": u.output, "totalTokens": u.input + u.output });
                 }
@@ -205,7 +212,7 @@ pub(super) fn assistant_message(text: &str, wall: UnixMillis) -> Value {
 /// The second-stage payload; the reference CLI prints `result.payloads[].text`.
 fn final_payload(run: &RunId, r: &AgentRun, now: Instant, usage: Option<&Usage>) -> Value {
     let usage = usage.map(|u| json!({ "input": u.input, "output": u.output, "total": u.input + u.output }));
-    json!({
+    let mut payload = json!({
         "runId": run.0,
         "status": "ok",
         "summary": "completed",
@@ -224,5 +231,17 @@ fn final_payload(run: &RunId, r: &AgentRun, now: Instant, usage: Option<&Usage>)
                 "stopReason": "stop",
             },
         },
-    })
+    });
+    // What an HTTP caller with client tools reads (the reference's `meta.pendingToolCalls`,
+    // arguments as a JSON string).
+    if !r.pending_tool_calls.is_empty() {
+        let meta = &mut payload["result"]["meta"];
+        meta["stopReason"] = json!("tool_calls");
+        meta["pendingToolCalls"] = r
+            .pending_tool_calls
+            .iter()
+            .map(|c| json!({ "id": c.id, "name": c.name, "arguments": c.args.to_string() }))
+            .collect();
+    }
+    payload
 }

@@ -63,6 +63,9 @@ pub struct RunStart {
     pub model: Option<String>,
     pub thinking: Option<String>,
     pub extra_system_prompt: Option<String>,
+    /// The caller's function tools: offered to the model, never run (a call to one ends the
+    /// run with [`RunReport::ClientToolCalls`]).
+    pub client_tools: Vec<crate::wire::agent::ClientTool>,
 }
 
 /// How a run ended, for the final `res`, the events and `agent.wait`.
@@ -116,6 +119,7 @@ impl Hub {
             model: params.model,
             thinking: params.thinking,
             extra_system_prompt: params.extra_system_prompt,
+            client_tools: params.client_tools,
         };
         self.launch_run(now, wall, launch);
     }
@@ -211,6 +215,7 @@ impl Hub {
             last_seq: 0,
             provider: None,
             model: None,
+            pending_tool_calls: Vec::new(),
         };
         self.agent.runs.active.insert(l.run.clone(), agent_run);
         self.append_message(&l.run, user_message(&l.run, &message, wall));
@@ -225,6 +230,7 @@ impl Hub {
             model: l.model,
             thinking: l.thinking,
             extra_system_prompt: l.extra_system_prompt,
+            client_tools: l.client_tools,
         };
         self.out.push_back(HubOutput::Run(RunCommand::Start(Box::new(start))));
         self.sync_timers();
@@ -270,6 +276,7 @@ impl Hub {
                 self.maybe_chat_delta(now, wall, run);
             }
             RunReport::ToolCalls { calls } => self.handle_tool_calls(now, wall, run, &calls),
+            RunReport::ClientToolCalls { calls } => active.pending_tool_calls = calls,
             RunReport::ToolStart { call } => self.handle_tool_start(wall, run, call),
             RunReport::ToolResult(outcome) => self.handle_tool_result(wall, run, outcome),
             RunReport::Completed { text, usage } => {

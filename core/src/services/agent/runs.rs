@@ -28,6 +28,8 @@ pub(crate) struct Launch {
     pub model: Option<String>,
     pub thinking: Option<String>,
     pub extra_system_prompt: Option<String>,
+    /// The caller's function tools (HTTP callers only).
+    pub client_tools: Vec<crate::wire::agent::ClientTool>,
 }
 
 /// One active run.
@@ -47,6 +49,8 @@ pub(crate) struct AgentRun {
     pub last_seq: u64,
     pub provider: Option<String>,
     pub model: Option<String>,
+    /// Client tool calls the run ended with ([`RunReport::ClientToolCalls`](crate::wire::agent::RunReport)).
+    pub pending_tool_calls: Vec<crate::wire::agent::ToolCall>,
 }
 
 /// An `agent.wait` call waiting for its run.
@@ -220,6 +224,7 @@ mod tests {
             model: None,
             thinking: None,
             extra_system_prompt: None,
+            client_tools: Vec::new(),
         }
     }
 
@@ -238,6 +243,7 @@ mod tests {
             last_seq: 0,
             provider: None,
             model: None,
+            pending_tool_calls: Vec::new(),
         }
     }
 

@@ -9,6 +9,7 @@ mod request;
 mod responses;
 mod routing;
 mod run;
+mod tools;
 
 use hyper::Method;
 pub(super) use routing::agents;

@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use super::routing::AgentTarget;
+use super::tools::{self, Choice, ClientTool, Offered};
 use crate::http::HttpError;
 
 /// At most this many `image_url` parts in the active turn (`maxImageParts`).
@@ -45,16 +46,21 @@ impl Role {
     }
 }
 
-/// One message: its role, its text parts joined with `\n`, and how many images it carried.
+/// One message: its role, its text parts joined with `\n` (an assistant's `tool_calls` added
+/// as `tool_call id=… name=… arguments=…` lines), how many images it carried, and who it is
+/// from in the rendered conversation (`Tool:<tool_call_id>` for a tool result).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Message {
     pub role: Role,
     pub text: String,
     pub images: usize,
+    pub sender: String,
+    /// A `tool` message answering a call (it counts even when empty).
+    pub tool_result: bool,
 }
 
 /// A validated chat completions request.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) struct ChatRequest {
     /// Echoed in every answer (`openclaw` when absent or not a string).
     pub model: String,
@@ -65,6 +71,8 @@ pub(crate) struct ChatRequest {
     pub include_usage: bool,
     /// `user`: a stable session per user.
     pub user: Option<String>,
+    /// `tools` after `tool_choice`: what the model is offered.
+    pub tools: Offered,
 }
 
 /// The agent turn a request becomes.
@@ -113,8 +121,8 @@ impl ChatRequest {
             Some(Value::String(s)) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
             Some(other) => return Err(invalid("user", "string", other)),
         };
-        check_tools(obj)?;
-        let request = Self { model, target, messages, stream, include_usage, user };
+        let tools = client_tools(obj).map_err(|detail| HttpError::BadRequest(format!("Invalid tools/tool_choice: {detail}")))?;
+        let request = Self { model, target, messages, stream, include_usage, user, tools };
         if request.active_turn().is_none() {
             return Err(HttpError::BadRequest("Missing user message in `messages`.".into()));
         }
@@ -142,18 +150,25 @@ impl ChatRequest {
         };
         let history: Vec<String> = self.messages[..active]
             .iter()
-            .filter(|m| m.role != Role::System && !m.text.is_empty())
-            .map(|m| format!("{}: {}", m.role.label(), m.text))
+            .filter(|m| m.role != Role::System && (!m.text.is_empty() || m.tool_result))
+            .map(|m| format!("{}: {}", m.sender, m.text))
             .collect();
-        let message = if history.is_empty() {
+        let message = if history.is_empty() && current.role != Role::Tool {
             current_text
+        } else if history.is_empty() {
+            format!("{}: {}", current.sender, current_text)
         } else {
             format!(
                 "[Chat messages since your last reply - for context]\n{}\n\n[Current message - respond to this]\n{}: {}",
                 history.join("\n"),
-                current.role.label(),
+                current.sender,
                 current_text
             )
+        };
+        // `tool_choice`'s instruction joins the system prompt.
+        let extra_system_prompt = match (extra_system_prompt, self.tools.prompt.clone()) {
+            (Some(a), Some(b)) => Some(format!("{a}\n\n{b}")),
+            (a, b) => a.or(b),
         };
         Turn { message, extra_system_prompt }
     }
@@ -168,9 +183,53 @@ fn message(i: usize, item: &Value) -> Result<Option<Message>, HttpError> {
         Some(other) => return Err(invalid(&field("role"), "string", other)),
         None => return Err(invalid(&field("role"), "string", &Value::Null)),
     };
+    let function = role == "function";
     let Some(role) = Role::parse(role) else { return Ok(None) };
     let (text, images) = content(&field("content"), obj.get("content").unwrap_or(&Value::Null))?;
-    Ok(Some(Message { role, text, images }))
+    let mut text = text.trim().to_owned();
+    if role == Role::Assistant {
+        let calls = assistant_tool_calls(obj.get("tool_calls"));
+        if !calls.is_empty() {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&calls.join("\n"));
+        }
+    }
+    let trimmed = |k: &str| obj.get(k).and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let (name, call_id) = (trimmed("name"), trimmed("tool_call_id"));
+    let tool_result = role == Role::Tool && if function { name.is_some() } else { call_id.is_some() };
+    let sender = match role {
+        Role::Tool => match call_id.or(name) {
+            Some(id) => format!("Tool:{id}"),
+            None => "Tool".to_owned(),
+        },
+        other => other.label().to_owned(),
+    };
+    if text.is_empty() && images == 0 && !tool_result && role != Role::System {
+        return Ok(None);
+    }
+    Ok(Some(Message { role, text, images, sender, tool_result }))
+}
+
+/// An assistant message's `tool_calls` as the reference renders them into the conversation
+/// (`tool_call id=<id> name=<name> arguments=<json>`; calls without an id or name are left out).
+fn assistant_tool_calls(value: Option<&Value>) -> Vec<String> {
+    let Some(Value::Array(calls)) = value else { return Vec::new() };
+    calls
+        .iter()
+        .filter_map(|call| {
+            let id = call.get("id").and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())?;
+            let function = call.get("function").filter(|f| f.is_object())?;
+            let name = function.get("name").and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())?;
+            let arguments = match function.get("arguments") {
+                Some(Value::String(s)) => s.clone(),
+                None | Some(Value::Null) => String::new(),
+                Some(other) => other.to_string(),
+            };
+            Some(format!("tool_call id={id} name={name} arguments={arguments}"))
+        })
+        .collect()
 }
 
 /// A message's text (string, or the text of its parts joined with `\n`) and its image count.
@@ -231,47 +290,54 @@ fn bad_image() -> HttpError {
     HttpError::BadRequest("Invalid image_url content in `messages`.".into())
 }
 
-/// `tools` / `tool_choice` are checked for shape (http.md §2.3); client-side tools are not
-/// offered to the model yet, so a valid list changes nothing.
-fn check_tools(obj: &Map<String, Value>) -> Result<(), HttpError> {
-    let bad = |detail: &str| HttpError::BadRequest(format!("Invalid tools/tool_choice: {detail}"));
-    let mut names = Vec::new();
+/// `tools` and `tool_choice` (http.md §2.3, the reference's `extractClientToolsFromChatRequest`
+/// and `resolveChatToolChoice`), applied as [`tools::apply`]. The error is the detail of
+/// `Invalid tools/tool_choice: …`.
+fn client_tools(obj: &Map<String, Value>) -> Result<Offered, String> {
+    let mut list = Vec::new();
     match obj.get("tools") {
         None | Some(Value::Null) => {}
-        Some(Value::Array(tools)) => {
-            for tool in tools {
+        Some(Value::Array(items)) => {
+            for tool in items {
+                let Some(tool) = tool.as_object() else { return Err("each tool must be an object".into()) };
                 if tool.get("type").and_then(Value::as_str) != Some("function") {
-                    return Err(bad("only function tools are supported"));
+                    return Err("only function tools are supported".into());
                 }
-                match tool.get("function").and_then(|f| f.get("name")).and_then(Value::as_str) {
-                    Some(name) if !name.trim().is_empty() => names.push(name.to_owned()),
-                    _ => return Err(bad("tool.function.name is required")),
+                let Some(function) = tool.get("function").and_then(Value::as_object) else {
+                    return Err("tool.function is required".into());
+                };
+                let name = function.get("name").and_then(Value::as_str).map(str::trim).unwrap_or("");
+                if name.is_empty() {
+                    return Err("tool.function.name is required".into());
                 }
+                list.push(ClientTool {
+                    name: name.to_owned(),
+                    description: function.get("description").and_then(Value::as_str).map(str::to_owned),
+                    parameters: function.get("parameters").filter(|p| p.is_object()).cloned(),
+                });
             }
         }
-        Some(_) => return Err(bad("tools must be an array")),
+        Some(_) => return Err("tools must be an array".into()),
     }
-    match obj.get("tool_choice") {
-        None | Some(Value::Null) => Ok(()),
-        Some(Value::String(s)) if s == "auto" || s == "none" => Ok(()),
-        Some(Value::String(s)) if s == "required" => {
-            if names.is_empty() {
-                Err(bad("tool_choice=required but no tools were provided"))
-            } else {
-                Ok(())
+    let choice = match obj.get("tool_choice") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s == "auto" => None,
+        Some(Value::String(s)) if s == "none" => Some(Choice::None),
+        Some(Value::String(s)) if s == "required" => Some(Choice::Required),
+        Some(Value::Object(o)) => match o.get("type") {
+            Some(Value::String(t)) if t == "function" => {
+                let name = o.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).map(str::trim).unwrap_or("");
+                if name.is_empty() {
+                    return Err("tool_choice.function.name is required".into());
+                }
+                Some(Choice::Function(name.to_owned()))
             }
-        }
-        Some(Value::Object(o)) if o.get("type").and_then(Value::as_str) == Some("function") => {
-            let name = o.get("function").and_then(|f| f.get("name")).and_then(Value::as_str).unwrap_or("");
-            if names.iter().any(|n| n == name) {
-                Ok(())
-            } else {
-                Err(bad(&format!("tool_choice requested unknown tool: {name}")))
-            }
-        }
-        Some(Value::String(s)) => Err(bad(&format!("tool_choice {s} is not supported"))),
-        Some(other) => Err(bad(&format!("tool_choice {} is not supported", kind(other)))),
-    }
+            Some(Value::String(t)) => return Err(format!("tool_choice {t} is not supported")),
+            _ => return Err("unsupported tool_choice type".into()),
+        },
+        Some(_) => return Err("tool_choice must be a string or object".into()),
+    };
+    tools::apply(list, choice)
 }
 
 /// A zod-style message: `<path>: Invalid input: expected <what>, received <kind>`.

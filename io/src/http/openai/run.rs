@@ -12,6 +12,7 @@ use openclaw_core::CallerEvent;
 use serde_json::Value;
 
 use super::request::Turn;
+use super::tools::{ClientTool, PendingCall};
 use crate::callers::{CallerStream, HubHandle};
 use crate::http::HttpError;
 
@@ -29,6 +30,8 @@ pub(crate) struct RunRequest {
     /// Also the idempotency key: one run per request.
     pub run_id: String,
     pub turn: Turn,
+    /// Function tools offered to the model for the caller (never run by the gateway).
+    pub client_tools: Vec<ClientTool>,
 }
 
 /// Token counts of a finished run (zeros when the provider reported none).
@@ -44,8 +47,9 @@ pub(crate) struct Usage {
 pub(crate) enum RunEvent {
     /// More assistant text.
     Delta(String),
-    /// The run finished: its reply text (payload texts joined with a blank line) and usage.
-    Done { text: String, usage: Usage },
+    /// The run finished: its reply text (payload texts joined with a blank line), usage, and
+    /// the client tool calls it ended with (then the text is the commentary).
+    Done { text: String, usage: Usage, tool_calls: Vec<PendingCall> },
     /// The run failed (or was aborted, timed out, or the gateway stopped).
     Failed(String),
 }
@@ -66,6 +70,7 @@ impl AgentRun {
             session_key: Some(req.session_key.clone()),
             deliver: Some(false),
             extra_system_prompt: req.turn.extra_system_prompt,
+            client_tools: req.client_tools,
             ..AgentParams::default()
         };
         let mut stream = hub.start_run(hub.http_caller(), operator_scopes(), params).await.map_err(|_| HttpError::Unavailable)?;
@@ -131,7 +136,29 @@ fn done(payload: &Value) -> RunEvent {
     let u = &result["meta"]["agentMeta"]["usage"];
     let n = |k: &str| u[k].as_u64().unwrap_or(0);
     let usage = Usage { prompt: n("input"), completion: n("output"), total: n("total") };
-    RunEvent::Done { text: texts.join("\n\n"), usage }
+    // `meta.pendingToolCalls` counts only when the run stopped for them (the reference's
+    // `readOpenAiHttpRunTerminal`); calls without an id or name are dropped.
+    let meta = &result["meta"];
+    let tool_calls = if meta["stopReason"] == "tool_calls" {
+        meta["pendingToolCalls"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|c| {
+                let id = c["id"].as_str().map(str::trim).filter(|s| !s.is_empty())?;
+                let name = c["name"].as_str().map(str::trim).filter(|s| !s.is_empty())?;
+                let arguments = match &c["arguments"] {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                Some(PendingCall { id: id.to_owned(), name: name.to_owned(), arguments })
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    RunEvent::Done { text: texts.join("\n\n"), usage, tool_calls }
 }
 
 /// A refused `agent` call as an HTTP error: the caller's fault is a 400, the rest 502.
@@ -202,8 +229,23 @@ mod tests {
     fn a_final_payload_gives_text_and_usage() {
         let payload = json!({"result": {"payloads": [{"text": "a"}, {"text": ""}, {"text": "b"}],
             "meta": {"agentMeta": {"usage": {"input": 5, "output": 2, "total": 7}}}}});
-        assert_eq!(done(&payload), RunEvent::Done { text: "a\n\nb".into(), usage: Usage { prompt: 5, completion: 2, total: 7 } });
+        let usage = Usage { prompt: 5, completion: 2, total: 7 };
+        assert_eq!(done(&payload), RunEvent::Done { text: "a\n\nb".into(), usage, tool_calls: vec![] });
         let bare = json!({"result": {"payloads": [], "meta": {"agentMeta": {"usage": null}}}});
-        assert_eq!(done(&bare), RunEvent::Done { text: String::new(), usage: Usage::default() });
+        assert_eq!(done(&bare), RunEvent::Done { text: String::new(), usage: Usage::default(), tool_calls: vec![] });
+    }
+
+    #[test]
+    fn pending_tool_calls_come_from_the_meta_when_the_run_stopped_for_them() {
+        let calls = json!([{"id": "c1", "name": "f", "arguments": "{\"x\":1}"}, {"id": "", "name": "g"}, {"id": "c3", "name": "h", "arguments": {"y": 2}}]);
+        let payload = json!({"result": {"payloads": [{"text": "hm"}], "meta": {"stopReason": "tool_calls", "pendingToolCalls": calls}}});
+        let RunEvent::Done { text, tool_calls, .. } = done(&payload) else { panic!() };
+        assert_eq!(text, "hm");
+        assert_eq!(tool_calls, vec![
+            PendingCall { id: "c1".into(), name: "f".into(), arguments: "{\"x\":1}".into() },
+            PendingCall { id: "c3".into(), name: "h".into(), arguments: "{\"y\":2}".into() },
+        ]);
+        let stopped = json!({"result": {"payloads": [], "meta": {"stopReason": "stop", "pendingToolCalls": calls}}});
+        assert!(matches!(done(&stopped), RunEvent::Done { tool_calls, .. } if tool_calls.is_empty()));
     }
 }

@@ -3,11 +3,9 @@
 //! `response.completed`, then `[DONE]`). Failures after the request was accepted are answered
 //! with a failed response resource, not the error envelope, as the reference does.
 //!
-//! Client function tools (`tools`, `tool_choice`) are validated as the reference validates
-//! them and `tool_choice` adds its instruction to the system prompt, but the agent runtime has
-//! no client tools yet: the model is never offered them, so a run never ends in a
-//! `function_call` item and a `required`/pinned `tool_choice` is never satisfied (502, as the
-//! reference answers when the model makes no call).
+//! Client function tools (`tools`, `tool_choice`) are offered to the model; a run that ends
+//! calling them answers a `function_call` output item per call (after the commentary), and
+//! the caller continues with `function_call_output` (and `previous_response_id`).
 
 mod fetch;
 mod media;
@@ -27,6 +25,7 @@ use self::sessions::{ResponseSessions, Scope};
 use super::request::Turn;
 use super::routing::{resolve_agent, session_key, AgentTarget};
 use super::run::{AgentRun, RunEvent, RunRequest, Usage};
+use super::tools::{self, Choice, Constraint, Offered, PendingCall};
 use crate::clock;
 use crate::http::{respond, sse, HandlerResult, HttpError, HttpRequest, JSON};
 use crate::identity::random_uuid;
@@ -56,10 +55,11 @@ impl Responses {
             tracing::warn!(%reason, "openresponses: request parsing failed");
             HttpError::BadRequest("invalid request".into())
         })?;
-        let (tool_prompt, constraint) = tool_choice(&request).map_err(|reason| {
+        let offered = tool_choice(&request).map_err(|reason| {
             tracing::warn!(%reason, "openresponses: tool configuration failed");
             HttpError::BadRequest("invalid tool configuration".into())
         })?;
+        let (tool_prompt, constraint) = (offered.prompt.clone(), offered.constraint.clone());
         let fresh_key = session_key(&parts.headers, &agent, request.user.as_deref(), "openresponses")?;
         let scope = scope(&parts.headers, &agent);
         let now_ms = clock::wall().0;
@@ -86,8 +86,20 @@ impl Responses {
             model: request.model.clone(),
         };
         let turn = Turn { message: prompt.message, extra_system_prompt: (!extra.is_empty()).then(|| extra.join("\n\n")) };
-        let run = RunRequest { agent, session_key: session_key.clone(), run_id: head.id.clone(), turn };
+        let conflict = tools::conflict(&shared.settings.load().agent, &offered.tools).map(str::to_owned);
+        let run = RunRequest { agent, session_key: session_key.clone(), run_id: head.id.clone(), turn, client_tools: offered.tools };
         let remember = Remember { responses: self, session_key, scope };
+        if let Some(name) = conflict {
+            // The reference refuses the run: a failed resource (400), streamed or not.
+            tracing::warn!(tool = %name, "openresponses: a client tool takes the name of a gateway tool");
+            let refused = Err(HttpError::BadRequest("invalid tool configuration".into()));
+            if request.stream {
+                let (sender, response) = sse::response(KEEP_ALIVE);
+                tokio::spawn(stream(refused, sender, head, constraint, remember));
+                return Ok(response);
+            }
+            return Ok(failed_start(&head, &HttpError::BadRequest("invalid tool configuration".into()), &remember));
+        }
         let run = AgentRun::start(&shared.hub_handle, run).await;
         if request.stream {
             let (sender, response) = sse::response(KEEP_ALIVE);
@@ -102,18 +114,31 @@ impl Responses {
         let outcome = loop {
             match run.next().await {
                 Some(RunEvent::Delta(d)) => streamed.push_str(&d),
-                Some(RunEvent::Done { text, usage }) => break Ok((if text.is_empty() { streamed } else { text }, usage)),
+                Some(RunEvent::Done { text, usage, tool_calls }) => {
+                    break Ok((if text.is_empty() { streamed } else { text }, usage, tool_calls));
+                }
                 Some(RunEvent::Failed(message)) => break Err(message),
                 None => break Err("run ended without a result".into()),
             }
         };
         remember.store(&head.id);
         let (status, body) = match outcome {
-            Ok((_, usage)) if constraint.is_some() => {
-                let message = unsatisfied(constraint.as_ref());
+            Ok((_, usage, calls)) if constraint.as_ref().is_some_and(|c| !c.satisfied_by(&calls)) => {
+                let message = constraint.as_ref().map(Constraint::unmet_message).unwrap_or_default();
                 (StatusCode::BAD_GATEWAY, head.failed("api_error", &message, usage))
             }
-            Ok((text, usage)) => (StatusCode::OK, head.completed(&text, usage)),
+            Ok((text, usage, calls)) if !calls.is_empty() => {
+                // The commentary (if any), then one `function_call` item per pending call.
+                let mut output = Vec::new();
+                if !text.is_empty() {
+                    let mut item = head.item(&text, "completed");
+                    item["phase"] = json!("commentary");
+                    output.push(item);
+                }
+                output.extend(calls.iter().map(|c| function_call_item(c, None)));
+                (StatusCode::OK, head.resource("completed", Value::Array(output), usage, None))
+            }
+            Ok((text, usage, _)) => (StatusCode::OK, head.completed(&text, usage)),
             Err(message) => {
                 tracing::warn!(%message, "openresponses: non-stream response failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, head.failed("api_error", "internal error", Usage::default()))
@@ -159,35 +184,32 @@ fn scope(headers: &HeaderMap, agent: &str) -> Scope {
     Scope { auth_subject, agent: agent.to_owned(), requested_session_key }
 }
 
-/// `tool_choice` applied to `tools` (the reference's `applyToolChoice`): the instruction it
-/// adds to the system prompt and the constraint the run must meet.
-fn tool_choice(request: &ResponsesRequest) -> Result<(Option<String>, Option<ToolChoice>), String> {
-    match &request.tool_choice {
-        None | Some(ToolChoice::Auto | ToolChoice::None) => Ok((None, None)),
-        Some(ToolChoice::Required) => {
-            if request.tools.is_empty() {
-                return Err("tool_choice=required but no tools were provided".into());
-            }
-            Ok((Some("You must call one of the available tools before responding.".into()), Some(ToolChoice::Required)))
-        }
+/// `tool_choice` applied to `tools` (the reference's `applyToolChoice`): what the model is
+/// offered, the instruction added to the system prompt and the constraint the run must meet.
+fn tool_choice(request: &ResponsesRequest) -> Result<Offered, String> {
+    let choice = match &request.tool_choice {
+        None | Some(ToolChoice::Auto) => None,
+        Some(ToolChoice::None) => Some(Choice::None),
+        Some(ToolChoice::Required) => Some(Choice::Required),
         Some(ToolChoice::Function(name)) => {
             let name = name.trim();
             if name.is_empty() {
                 return Err("tool_choice.name is required".into());
             }
-            if !request.tools.iter().any(|t| t.name == name) {
-                return Err(format!("tool_choice requested unknown tool: {name}"));
-            }
-            Ok((Some(format!("You must call the {name} tool before responding.")), Some(ToolChoice::Function(name.to_owned()))))
+            Some(Choice::Function(name.to_owned()))
         }
-    }
+    };
+    tools::apply(request.tools.clone(), choice)
 }
 
-fn unsatisfied(constraint: Option<&ToolChoice>) -> String {
-    match constraint {
-        Some(ToolChoice::Function(name)) => format!("tool_choice required a {name} tool call, but the agent did not produce one"),
-        _ => "tool_choice=required was not satisfied by the agent response".into(),
+/// A `function_call` output item (`status` only in the streamed `output_item.done`).
+fn function_call_item(call: &PendingCall, status: Option<&str>) -> Value {
+    let mut item = json!({ "type": "function_call", "id": format!("call_{}", random_uuid()), "call_id": call.id,
+        "name": call.name, "arguments": call.arguments });
+    if let Some(status) = status {
+        item["status"] = json!(status);
     }
+    item
 }
 
 /// What every object of one response shares.
@@ -246,7 +268,7 @@ fn failed_start(head: &Head, e: &HttpError, remember: &Remember) -> hyper::Respo
 }
 
 /// Feeds the event stream (http.md §3.5). A client that goes away drops `run`, which aborts it.
-async fn stream(run: Result<AgentRun, HttpError>, sse: sse::SseSender, head: Head, constraint: Option<ToolChoice>, remember: Remember) {
+async fn stream(run: Result<AgentRun, HttpError>, sse: sse::SseSender, head: Head, constraint: Option<Constraint>, remember: Remember) {
     let initial = head.resource("in_progress", json!([]), Usage::default(), None);
     let added = json!({ "type": "message", "id": head.item_id, "role": "assistant", "content": [], "status": "in_progress" });
     let at = |kind: &str| json!({ "type": kind, "item_id": head.item_id, "output_index": 0, "content_index": 0 });
@@ -270,36 +292,38 @@ async fn stream(run: Result<AgentRun, HttpError>, sse: sse::SseSender, head: Hea
         Err(e) => {
             tracing::warn!(error = %e, "openresponses: the run did not start");
             remember.store(&head.id);
-            let failed = head.failed("api_error", "internal error", Usage::default());
+            let failed = match &e {
+                HttpError::BadRequest(m) => head.failed("invalid_request_error", m, Usage::default()),
+                _ => head.failed("api_error", "internal error", Usage::default()),
+            };
             let _ = finish(&sse, &json!({ "type": "response.failed", "response": failed })).await;
             return;
         }
     };
     let mut streamed = String::new();
+    let mut held = String::new();
     let end = loop {
         let event = tokio::select! {
             event = run.next() => event,
             () = sse.closed() => return,
         };
         match event {
+            Some(RunEvent::Delta(d)) if constraint.is_some() => held.push_str(&d), // held back until the calls are known
             Some(RunEvent::Delta(d)) => {
                 streamed.push_str(&d);
-                if constraint.is_some() {
-                    continue; // a tool-choice constraint holds prose back
-                }
                 let mut e = at("response.output_text.delta");
                 e["delta"] = json!(d);
                 if send(&sse, &e).await.is_err() {
                     return;
                 }
             }
-            Some(RunEvent::Done { text, usage }) => break Ok((text, usage)),
+            Some(RunEvent::Done { text, usage, tool_calls }) => break Ok((text, usage, tool_calls)),
             Some(RunEvent::Failed(message)) => break Err(message),
             None => break Err("run ended without a result".into()),
         }
     };
     remember.store(&head.id);
-    let (text, usage) = match end {
+    let (text, usage, calls) = match end {
         Ok(done) => done,
         Err(message) => {
             tracing::warn!(%message, "openresponses: streaming response failed");
@@ -308,18 +332,13 @@ async fn stream(run: Result<AgentRun, HttpError>, sse: sse::SseSender, head: Hea
             return;
         }
     };
-    if constraint.is_some() {
-        let failed = head.failed("api_error", &unsatisfied(constraint.as_ref()), usage);
+    if let Some(c) = constraint.as_ref().filter(|c| !c.satisfied_by(&calls)) {
+        let failed = head.failed("api_error", &c.unmet_message(), usage);
         let _ = finish(&sse, &json!({ "type": "response.failed", "response": failed })).await;
         return;
     }
-    let final_text = if !text.is_empty() {
-        text
-    } else if !streamed.is_empty() {
-        streamed.clone()
-    } else {
-        NO_RESPONSE.to_owned()
-    };
+    let fallback = if calls.is_empty() { NO_RESPONSE } else { "" };
+    let final_text = [text, held, streamed.clone()].into_iter().find(|t| !t.is_empty()).unwrap_or_else(|| fallback.to_owned());
     let Some(rest) = final_text.strip_prefix(streamed.as_str()) else {
         let message = "Assistant output cannot be represented as an append-only response stream.";
         let failed = head.failed("server_error", message, usage);
@@ -338,13 +357,33 @@ async fn stream(run: Result<AgentRun, HttpError>, sse: sse::SseSender, head: Hea
     let mut part_done = at("response.content_part.done");
     part_done["part"] = json!({ "type": "output_text", "text": final_text });
     events.push(part_done);
-    events.push(json!({ "type": "response.output_item.done", "output_index": 0, "item": head.item(&final_text, "completed") }));
+    let mut item = head.item(&final_text, "completed");
+    if !calls.is_empty() {
+        item["phase"] = json!("commentary");
+    }
+    events.push(json!({ "type": "response.output_item.done", "output_index": 0, "item": item }));
+    // A tool turn: each call as its own output item after the message.
+    let mut output = vec![item];
+    for call in &calls {
+        let added = function_call_item(call, None);
+        let mut completed = added.clone();
+        completed["status"] = json!("completed");
+        let index = output.len();
+        events.push(json!({ "type": "response.output_item.added", "output_index": index, "item": added }));
+        events.push(json!({ "type": "response.output_item.done", "output_index": index, "item": completed }));
+        output.push(completed);
+    }
     for event in &events {
         if send(&sse, event).await.is_err() {
             return;
         }
     }
-    let _ = finish(&sse, &json!({ "type": "response.completed", "response": head.completed(&final_text, usage) })).await;
+    let completed = if calls.is_empty() {
+        head.completed(&final_text, usage)
+    } else {
+        head.resource("completed", Value::Array(output), usage, None)
+    };
+    let _ = finish(&sse, &json!({ "type": "response.completed", "response": completed })).await;
 }
 
 /// One named event: `event: <type>` and its JSON.

@@ -57,10 +57,7 @@ pub(crate) enum Source {
 }
 
 /// A client function tool (`{type:"function", name, description?, parameters?, strict?}`).
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) struct FunctionTool {
-    pub name: String,
-}
+pub(crate) use super::super::tools::ClientTool as FunctionTool;
 
 /// `tool_choice`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -193,6 +190,10 @@ fn conversation_message(entries: &[Entry]) -> String {
     let entry = &entries[current];
     if history.is_empty() && entry.role != EntryRole::Tool {
         return entry.body.clone();
+    }
+    // `buildHistoryContext` with no history: the current message alone, with its sender.
+    if history.iter().all(|h| h.trim().is_empty()) {
+        return format!("{}: {}", entry.sender, entry.body);
     }
     format!(
         "[Chat messages since your last reply - for context]\n{}\n\n[Current message - respond to this]\n{}: {}",
@@ -425,7 +426,7 @@ fn tools(issues: &mut Issues, v: Option<&Value>) -> Option<Vec<FunctionTool>> {
         let Some(obj) = s::object(issues, &path, Some(tool)) else { continue };
         s::literal(issues, &at(&path, "type"), obj.get("type"), "function");
         let name = s::non_empty(issues, &at(&path, "name"), obj.get("name"), Some("Tool name cannot be empty"));
-        s::opt_string(issues, &at(&path, "description"), obj.get("description"));
+        let description = s::opt_string(issues, &at(&path, "description"), obj.get("description"));
         if let Some(p) = obj.get("parameters") {
             if !p.is_object() {
                 issues.fatal(&at(&path, "parameters"), format!("Invalid input: expected record, received {}", s::kind(Some(p))));
@@ -434,7 +435,8 @@ fn tools(issues: &mut Issues, v: Option<&Value>) -> Option<Vec<FunctionTool>> {
         s::opt_bool(issues, &at(&path, "strict"), obj.get("strict"));
         s::unknown_keys(issues, &path, obj, &["type", "name", "description", "parameters", "strict"]);
         if let Some(name) = name {
-            out.push(FunctionTool { name });
+            let parameters = obj.get("parameters").filter(|p| p.is_object()).cloned();
+            out.push(FunctionTool { name, description, parameters });
         }
     }
     Some(out)
@@ -547,7 +549,7 @@ mod tests {
             "tools":[{"type":"function","name":"f","parameters":{"type":"object"}}],"previous_response_id":"resp_1"}))
         .unwrap();
         assert_eq!(r.tool_choice, Some(ToolChoice::Function("f".into())));
-        assert_eq!(r.tools, vec![FunctionTool { name: "f".into() }]);
+        assert_eq!(r.tools, vec![FunctionTool { name: "f".into(), description: None, parameters: Some(json!({"type":"object"})) }]);
         assert_eq!(r.previous_response_id.as_deref(), Some("resp_1"));
         assert_eq!(r.prompt(), Prompt { message: "hi".into(), extra_system_prompt: None, active_user: None });
     }
