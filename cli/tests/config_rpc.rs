@@ -118,6 +118,15 @@ fn get_set_patch_apply_over_the_socket() {
         assert_eq!(got["hash"], hash2.as_str());
         let mut whole = got["parsed"].clone();
         whole["gateway"]["controlUi"] = json!({ "allowedOrigins": ["http://ui.example"] });
+        // An invalid value names the line and column of its key in the text sent; a syntax
+        // error its own position.
+        let bad = "{\n  gateway: {\n    bind: 'everywhere',\n  },\n}";
+        let (_, message, details) = rejected(c.call("config.set", json!({"raw": bad, "baseHash": hash2})).await.unwrap_err());
+        assert!(message.starts_with("invalid config: gateway.bind"), "{message}");
+        assert_eq!((details["issues"][0]["line"].as_u64(), details["issues"][0]["column"].as_u64()), (Some(3), Some(5)), "{details}");
+        let (_, message, details) = rejected(c.call("config.set", json!({"raw": "{\n  a: 1,\n  b: }", "baseHash": hash2})).await.unwrap_err());
+        assert!(message.starts_with("raw is not JSON5"), "{message}");
+        assert_eq!(details["issues"][0]["line"], 3, "{details}");
         let set = c.call("config.set", json!({"raw": whole.to_string(), "baseHash": hash2})).await.unwrap();
         assert_eq!(set["ok"], true);
         let on_disk: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();

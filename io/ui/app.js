@@ -321,9 +321,46 @@ async function loadConfig() {
   } catch (e) { $("config-status").textContent = e.message; }
 }
 
+// The range of 1-based `line` in `text`.
+function lineRange(text, line) {
+  let start = 0;
+  for (let n = 1; n < line; n++) {
+    const next = text.indexOf("\n", start);
+    if (next < 0) return null;
+    start = next + 1;
+  }
+  const end = text.indexOf("\n", start);
+  return [start, end < 0 ? text.length : end];
+}
+
+// Selects the issue's line in the editor (the gateway names the line of the key it refused).
+function showLine(issue) {
+  const area = $("config-text");
+  const range = issue.line ? lineRange(area.value, issue.line) : null;
+  if (!range) return;
+  area.focus();
+  area.setSelectionRange(range[0], range[1]);
+  const lineHeight = parseFloat(getComputedStyle(area).lineHeight) || 18;
+  area.scrollTop = Math.max(0, (issue.line - 3) * lineHeight);
+}
+
 function showIssues(issues) {
-  fill($("config-errors"), issues, (i) => el("li", {}, `${i.path ? `${i.path}: ` : ""}${i.message}`), "");
-  if (!issues.length) $("config-errors").replaceChildren();
+  const area = $("config-text");
+  area.removeAttribute("aria-invalid");
+  fill($("config-errors"), issues, (i) => {
+    const where = i.line ? `Line ${i.line}${i.column ? `, column ${i.column}` : ""}: ` : "";
+    const li = el("li", { "data-line": i.line ?? "" }, `${where}${i.path && i.path !== "<root>" ? `${i.path}: ` : ""}${i.message}`);
+    if (i.line) {
+      li.tabIndex = 0;
+      li.addEventListener("click", () => showLine(i));
+      li.addEventListener("keydown", (e) => { if (e.key === "Enter") showLine(i); });
+    }
+    return li;
+  }, "");
+  if (!issues.length) { $("config-errors").replaceChildren(); return; }
+  area.setAttribute("aria-invalid", "true");
+  const first = issues.find((i) => i.line);
+  if (first) showLine(first);
 }
 
 async function saveConfig() {

@@ -4,13 +4,73 @@
 //! land in `target/ui-screenshots/`. Fails (saying what to install) without chromium.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::OnceLock;
 use std::time::Duration;
 
-use openclaw_tests::e2e::{gateway, within, TOKEN};
-use serde_json::Value;
+use openclaw_core::testing::device::TestDevice;
+use openclaw_io::agent::{AgentConfig, Api, ModelChoice, ModelRef, ProviderConfig};
+use openclaw_io::logs::{ConsoleSink, Level, LogSettings};
+use openclaw_io::{FileHost, Host};
+use openclaw_tests::e2e::{gateway, within, RawWs, TOKEN};
+use openclaw_tests::fake_model::{FakeApi, FakeModel};
+use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
+
+/// The session an agent turn creates before the browser opens; the sessions page must list it.
+const TURN_SESSION: &str = "agent:main:ui-turn";
+
+/// The gateway's logger, installed once for this test binary, writing to a file of its own:
+/// `logs.tail` (the logs page) reads it back.
+fn log_file() -> &'static PathBuf {
+    static FILE: OnceLock<PathBuf> = OnceLock::new();
+    FILE.get_or_init(|| {
+        // Under the target dir (not a temp dir nobody removes); one file per run.
+        let file = PathBuf::from(format!("{}/ui-logs/e2e_ui-{}.log", target_dir(), std::process::id()));
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        let settings = LogSettings { file: Some(file.clone()), console_level: Level::Silent, ..LogSettings::default() };
+        openclaw_io::logs::install(settings, ConsoleSink::Custom(std::sync::Arc::new(|_: &str| {}))).expect("install the logger");
+        file
+    })
+}
+
+/// The fake OpenAI-compatible model as the agent's only provider (it echoes).
+fn agent(fake: &FakeModel) -> AgentConfig {
+    let mut config = AgentConfig::default();
+    config.providers.insert("fake".into(), ProviderConfig { base_url: fake.base_url(), api_key: Some("sk-test".into()), api: Api::OpenAiCompletions });
+    config.model = Some(ModelChoice { primary: ModelRef { provider: "fake".into(), model: "echo-1".into() }, fallbacks: Vec::new() });
+    config
+}
+
+/// A node host signing as `d`, seen as remote (a proxy header), so its pairing waits for an
+/// operator; the `connect` answer.
+async fn connect_remote_node(addr: SocketAddr, d: &TestDevice) -> Value {
+    let mut ws = RawWs::connect_with(addr, &[("X-Forwarded-For", "10.9.8.7")], None).await.unwrap();
+    let challenge = ws.challenge().await;
+    let nonce = challenge["payload"]["nonce"].as_str().unwrap();
+    let signed_at = challenge["payload"]["ts"].as_u64().unwrap();
+    let mut req = json!({"type": "req", "id": "n1", "method": "connect"});
+    req["params"] = d.node_params(nonce, signed_at, json!({"token": TOKEN}));
+    ws.send_json(&req).await;
+    ws.res("n1").await
+}
+
+/// One agent turn on `key` over a raw client, to its final answer.
+async fn agent_turn(addr: SocketAddr, key: &str, message: &str) {
+    let (mut ws, _) = RawWs::authed(addr).await;
+    let params = json!({"message": message, "sessionKey": key, "idempotencyKey": "ui-turn-1"});
+    ws.send_json(&json!({"type": "req", "id": "a1", "method": "agent", "params": params})).await;
+    loop {
+        let frame = within("agent answer", ws.recv_json()).await;
+        if frame["type"] == "res" && frame["id"] == "a1" && frame["payload"]["status"] != "accepted" {
+            assert_eq!(frame["ok"], true, "{frame}");
+            return;
+        }
+    }
+}
 
 fn chromium() -> String {
     let found = ["chromium", "chromium-browser"].into_iter().find(|name| {
@@ -22,31 +82,50 @@ fn chromium() -> String {
 /// `ui-screenshots/` under `CARGO_TARGET_DIR` when it is set for the run, else under the
 /// workspace's `target/`.
 fn shots_dir() -> String {
-    let target = std::env::var("CARGO_TARGET_DIR")
+    format!("{}/ui-screenshots", target_dir())
+}
+
+/// `CARGO_TARGET_DIR` when it is set for the run, else the workspace's `target/`.
+fn target_dir() -> String {
+    std::env::var("CARGO_TARGET_DIR")
         .ok()
         .filter(|t| !t.is_empty())
-        .unwrap_or_else(|| format!("{}/../target", env!("CARGO_MANIFEST_DIR")));
-    format!("{target}/ui-screenshots")
+        .unwrap_or_else(|| format!("{}/../target", env!("CARGO_MANIFEST_DIR")))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_control_ui_connects_in_chromium_and_canvas_reloads() {
     let browser = chromium();
+    let log_file = log_file();
+    let fake = FakeModel::start(FakeApi::OpenAi, Vec::new()).await;
     let state = tempfile::tempdir().unwrap();
     let doc = state.path().join("canvas/documents/demo");
     std::fs::create_dir_all(&doc).unwrap();
     std::fs::write(doc.join("index.html"), "<html><body><h1>version 1</h1></body></html>").unwrap();
+    // The config page edits this file (config.get / config.set through the file host).
+    let config_path = state.path().join("openclaw.json");
+    std::fs::write(&config_path, format!("{{\n  gateway: {{\n    auth: {{ mode: 'token', token: '{TOKEN}' }},\n  }},\n}}\n")).unwrap();
     let state_dir = state.path().display().to_string();
+    let host = FileHost { logs: openclaw_io::logs::installed(), ..FileHost::new(config_path.clone(), Some(state.path().to_path_buf())) };
+    let agent = agent(&fake);
     let gw = gateway(move |c| {
         c.state_dir = Some(state_dir);
         c.settings.gateway.control_ui.enabled = true;
+        c.settings.agent = agent;
+        c.host = Host::new(host);
     })
     .await;
+    let addr = gw.local_addr();
+    agent_turn(addr, TURN_SESSION, "made by a turn").await;
+    let node = TestDevice::new(77);
+    let config_before = std::fs::read_to_string(&config_path).unwrap();
     let shots = shots_dir();
     let script = format!("{}/ui_browser/drive.py", env!("CARGO_MANIFEST_DIR"));
-    let url = format!("http://{}", gw.local_addr());
+    let url = format!("http://{addr}");
+    let marker = format!("ui-test marker {}", std::process::id());
     let mut child = Command::new("python3")
         .args([script.as_str(), "--url", &url, "--token", TOKEN, "--chromium", &browser, "--shots", &shots, "--canvas-doc", "demo"])
+        .args(["--session", TURN_SESSION, "--log-marker", &marker])
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -61,6 +140,13 @@ async fn the_control_ui_connects_in_chromium_and_canvas_reloads() {
         if v["canvas_ready"] == true {
             // The page is open with its live-reload socket: change the document.
             std::fs::write(doc.join("index.html"), "<html><body><h1>version 2</h1></body></html>").unwrap();
+        } else if v["step"] == "logs_open" {
+            // The logs page follows the gateway's log file: log a line through its logger.
+            tracing::warn!("{marker}");
+        } else if v["step"] == "devices_open" {
+            // A node host from elsewhere asks to pair while the devices page is open.
+            let refused = connect_remote_node(addr, &node).await;
+            assert_eq!(refused["error"]["details"]["code"], "PAIRING_REQUIRED", "{refused}");
         } else {
             seen = v;
         }
@@ -83,6 +169,27 @@ async fn the_control_ui_connects_in_chromium_and_canvas_reloads() {
     assert!(seen["wrong_error"].as_str().unwrap().contains("unauthorized: gateway token mismatch"), "{seen:#}");
     assert_eq!(seen["wrong_form_visible"], true);
     assert_eq!(seen["typed_token_badge"], "Connected");
+    // The session an agent turn made, listed and opened on the sessions page.
+    assert_eq!(seen["session_listed"], true, "{seen:#}");
+    assert!(seen["session_history"].as_str().unwrap().contains("echo: made by a turn"), "{seen:#}");
+    // Chat: the echo reply arrives streamed (delta events, then final) and is shown.
+    assert_eq!(seen["chat_reply"], "echo: hello from chromium", "{seen:#}");
+    let states: Vec<&str> = seen["chat_states"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(states.first() == Some(&"delta") && states.last() == Some(&"final"), "streamed: {states:?}");
+    // Logs: the line logged while the page followed, hidden by a stricter level filter.
+    assert!(seen["log_line"].as_str().unwrap().contains(&marker), "{seen:#}");
+    assert_eq!(seen["log_hidden_at_error"], true, "{seen:#}");
+    // Devices: the pending node was approved from the page and now connects.
+    assert!(seen["device_pending"].as_str().unwrap().contains("node"), "{seen:#}");
+    assert_eq!(seen["device_pending_after"], "No pending requests", "{seen:#}");
+    let hello = connect_remote_node(addr, &node).await;
+    assert_eq!(hello["ok"], true, "the node approved in the browser pairs: {hello}");
+    assert_eq!(hello["payload"]["type"], "hello-ok", "{hello}");
+    // Config: the refused edit names its line, and the editor selects that line.
+    assert!(seen["config_error"].as_str().unwrap().starts_with("Line 3, column 5: gateway.bind:"), "{seen:#}");
+    assert_eq!(seen["config_selected"], "    bind: 'everywhere',", "{seen:#}");
+    assert_eq!(std::fs::read_to_string(&config_path).unwrap(), config_before, "nothing written");
+    assert!(std::fs::read_to_string(log_file).unwrap().contains(&marker));
     assert_eq!(seen["canvas_before"], "version 1");
     assert_eq!(seen["canvas_after"], "version 2", "live reload seen by the browser");
     for shot in ["overview", "sessions", "chat", "logs", "devices", "channels", "config", "overview-phone", "wrong-token", "canvas"] {

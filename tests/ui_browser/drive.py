@@ -150,6 +150,9 @@ async def scenario(args, cdp, out):
         out["pages"][name] = await page.eval(f"document.getElementById('page-{name}').innerText.slice(0, 400)")
         await page.shot(shots, name)
 
+    if args.session:
+        await interact(page, args, out)
+
     # 2. The same page on a phone-sized screen stays usable (no horizontal scroll).
     await page.call("Emulation.setDeviceMetricsOverride", {"width": 390, "height": 844, "deviceScaleFactor": 2, "mobile": True})
     await page.eval("location.hash = '#/overview'")
@@ -188,6 +191,72 @@ async def scenario(args, cdp, out):
         await canvas.shot(shots, "canvas")
 
 
+async def show(page, name):
+    await page.eval(f"location.hash = '#/{name}'")
+    await page.wait(f"!document.getElementById('page-{name}').hidden", f"page {name}")
+
+
+async def interact(page, args, out):
+    """Uses each page as a person would; the Rust side acts on the `step` lines printed here."""
+    shots = args.shots
+    # Sessions: the session an agent turn made is listed; opening it shows its history.
+    await show(page, "sessions")
+    item = f"document.querySelector('#sessions-list li[data-key={json.dumps(args.session)}]')"
+    out["session_listed"] = bool(await page.wait(f"!!{item}", "the turn's session listed"))
+    await page.eval(f"{item}.click()")
+    await page.wait("document.getElementById('history').innerText.includes('echo: ')", "the session's history")
+    out["session_history"] = await page.eval("document.getElementById('history').innerText")
+    await page.shot(shots, "sessions")
+
+    # Chat: send a message; the echo reply streams in (chat delta events, then final).
+    await show(page, "chat")
+    await page.eval("window.__chatStates = []; window.__openclaw.client.on('chat', (p) => window.__chatStates.push(p.state))")
+    await page.eval("document.getElementById('chat-input').value = 'hello from chromium'")
+    await page.eval("document.getElementById('chat-form').requestSubmit()")
+    await page.wait("!!document.querySelector('#chat-log li.assistant[data-state=final]')", "the final chat reply")
+    out["chat_reply"] = await page.eval("document.querySelector('#chat-log li.assistant[data-state=final]').textContent")
+    out["chat_states"] = await page.eval("window.__chatStates")
+    await page.shot(shots, "chat")
+
+    # Logs: a line logged while the page follows appears; a stricter level hides it.
+    await show(page, "logs")
+    await page.wait("document.getElementById('logs').childNodes.length > 0", "the log tail")
+    print(json.dumps({"step": "logs_open"}), flush=True)
+    marker = json.dumps(args.log_marker)
+    span = f"[...document.getElementById('logs').children].find((s) => s.textContent.includes({marker}))"
+    await page.wait(f"!!{span}", "the logged line")
+    out["log_line"] = await page.eval(f"{span}.textContent")
+    await page.shot(shots, "logs")
+    await page.eval("const s = document.getElementById('logs-level'); s.value = 'error'; s.dispatchEvent(new Event('change'))")
+    out["log_hidden_at_error"] = await page.eval(f"{span}.hidden")
+    await page.eval("const s = document.getElementById('logs-level'); s.value = 'info'; s.dispatchEvent(new Event('change'))")
+
+    # Devices: a node asks to pair while the page is open (live, from device.pair.requested);
+    # approving it from the page pairs it.
+    await show(page, "devices")
+    await page.wait("document.getElementById('devices-pending').textContent.includes('No pending')", "an empty pending list")
+    print(json.dumps({"step": "devices_open"}), flush=True)
+    button = "[...document.querySelectorAll('#devices-pending button')].find((b) => b.textContent === 'Approve')"
+    await page.wait(f"!!{button}", "a pending device")
+    out["device_pending"] = await page.eval("document.getElementById('devices-pending').innerText")
+    await page.shot(shots, "devices")
+    await page.eval(f"{button}.click()")
+    await page.wait("document.getElementById('devices-pending').textContent.includes('No pending')", "the request resolved")
+    out["device_pending_after"] = await page.eval("document.getElementById('devices-pending').innerText")
+    out["device_paired"] = await page.eval("document.getElementById('devices-paired').innerText")
+
+    # Config: an invalid value is refused, shown with its line, and that line is selected.
+    await show(page, "config")
+    await page.wait("document.getElementById('config-text').value.length > 0", "the config text")
+    bad = "{\n  gateway: {\n    bind: 'everywhere',\n  },\n}\n"
+    await page.eval(f"document.getElementById('config-text').value = {json.dumps(bad)}")
+    await page.eval("document.getElementById('config-save').click()")
+    await page.wait("!!document.querySelector('#config-errors li[data-line]')", "the config error")
+    out["config_error"] = await page.eval("document.querySelector('#config-errors li').textContent")
+    out["config_selected"] = await page.eval("(() => { const a = document.getElementById('config-text'); return a.value.slice(a.selectionStart, a.selectionEnd); })()")
+    await page.shot(shots, "config")
+
+
 async def reference(args, cdp, out):
     """The reference's built Control UI served from `controlUi.root`: connect succeeds, and the
     methods it calls are recorded with the gateway's answers (from the page's WebSocket frames)."""
@@ -195,6 +264,8 @@ async def reference(args, cdp, out):
     page = await Page.open(cdp)
     await page.call("Network.enable")
     await page.goto(f"{args.url.rstrip('/')}/#token={args.token}")
+
+    params = {}
 
     def frames():
         sent, got = {}, {}
@@ -210,6 +281,7 @@ async def reference(args, cdp, out):
                 continue
             if kind.endswith("Sent") and f.get("type") == "req":
                 sent[f.get("id")] = f.get("method")
+                params[f.get("id")] = f.get("params")
             elif f.get("type") == "res":
                 got[f.get("id")] = f
         return sent, got
@@ -231,6 +303,14 @@ async def reference(args, cdp, out):
         f = got.get(i)
         calls.setdefault(method, "no answer" if f is None else "ok" if f.get("ok") else (f.get("error") or {}).get("message", "error"))
     out["calls"] = calls
+    # What each method was sent and answered (the first call of each), for the record.
+    exchanges = {}
+    for i, method in sent.items():
+        if method == "connect" or method in exchanges:
+            continue
+        f = got.get(i) or {}
+        exchanges[method] = {"params": params.get(i), "answer": f.get("payload") if f.get("ok") else f.get("error")}
+    out["exchanges"] = exchanges
     out["title"] = await page.eval("document.title")
     await page.shot(args.shots, "reference-ui")
 
@@ -242,6 +322,8 @@ async def main():
     ap.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
     ap.add_argument("--shots", required=True)
     ap.add_argument("--canvas-doc")
+    ap.add_argument("--session", help="a session an agent turn made: use every page")
+    ap.add_argument("--log-marker", help="the text of the line logged once the logs page is open")
     ap.add_argument("--reference", action="store_true", help="the reference's UI is served: record its calls")
     args = ap.parse_args()
     profile = tempfile.mkdtemp(prefix="openclaw-ui-")

@@ -61,13 +61,13 @@ fn handle_blocking(host: &FileHost, request: HostRequest) -> Result<Value, Error
         HostRequest::ConfigSet(p) => {
             let _edit = EDIT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let candidate = replace(host, &p.raw, p.base_hash.as_deref())?;
-            let written = write(host, candidate, "rpc config.set")?;
+            let written = write(host, candidate, "rpc config.set", Some(&p.raw))?;
             Ok(json!({ "ok": true, "path": host.config_path.display().to_string(), "hash": written.hash, "config": edit::redact(&written.value) }))
         }
         HostRequest::ConfigApply(p) => {
             let _edit = EDIT.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
             let candidate = replace(host, &p.raw, p.base_hash.as_deref())?;
-            let written = write(host, candidate, "rpc config.apply")?;
+            let written = write(host, candidate, "rpc config.apply", Some(&p.raw))?;
             let restart = Restart { kind: "config-apply", mode: "config.apply", delay_ms: p.restart_delay_ms, session_key: p.session_key.as_deref(), delivery: p.delivery_context.as_ref(), note: p.note.as_deref() };
             let (restart, sentinel) = restart.request(host, true)?;
             Ok(json!({
@@ -90,7 +90,7 @@ fn handle_blocking(host: &FileHost, request: HostRequest) -> Result<Value, Error
                 return Ok(json!({ "ok": true, "noop": true, "changedPaths": [], "path": host.config_path.display().to_string(), "config": edit::redact(&current.value) }));
             }
             check_base_hash(&current, p.base_hash.as_deref(), Some(&changed))?;
-            let written = write(host, candidate, "rpc config.patch")?;
+            let written = write(host, candidate, "rpc config.patch", None)?;
             let needs_restart =
                 openclaw_core::reload::plan(&openclaw_core::reload::diff_paths(&current.value, &written.value)).restart_gateway;
             let mut out = json!({
@@ -114,6 +114,24 @@ fn handle_blocking(host: &FileHost, request: HostRequest) -> Result<Value, Error
 
 fn issues_json(issues: &[Issue]) -> Vec<Value> {
     issues.iter().map(|i| json!({ "path": i.shown_path(), "message": i.message })).collect()
+}
+
+/// [`issues_json`] with the `line`/`column` (1-based) of each issue's key in `raw`, the text the
+/// caller sent (validation runs on the re-serialised candidate, whose lines are not theirs), so a
+/// client can show the error at its line.
+fn issues_at(issues: &[Issue], raw: &str) -> Vec<Value> {
+    let spans = core::json5::parse(raw).map(|p| p.spans).unwrap_or_default();
+    issues
+        .iter()
+        .zip(issues_json(issues))
+        .map(|(issue, mut out)| {
+            if let Some(span) = (!issue.path.is_empty()).then(|| spans.nearest(&issue.path)).flatten() {
+                out["line"] = json!(span.key.line);
+                out["column"] = json!(span.key.column);
+            }
+            out
+        })
+        .collect()
 }
 
 /// `config.get`: the file as written and as resolved, redacted, with its hash and issues.
@@ -215,7 +233,12 @@ fn check_base_hash(current: &Loaded, base_hash: Option<&str>, changed: Option<&[
 fn replace(host: &FileHost, raw: &str, base_hash: Option<&str>) -> Result<Value, ErrorShape> {
     let current = load_current(host)?;
     check_base_hash(&current, base_hash, None)?;
-    let mut candidate = core::json5::parse(raw).map_err(|e| invalid(format!("raw is not JSON5: {e}")))?.value;
+    let mut candidate = core::json5::parse(raw)
+        .map_err(|e| {
+            let issue = json!({ "path": "<root>", "message": e.to_string(), "line": e.pos.line, "column": e.pos.column });
+            invalid(format!("raw is not JSON5: {e}")).with_details(json!({ "issues": [issue] }))
+        })?
+        .value;
     if !candidate.is_object() {
         return Err(invalid("raw must be a JSON5 object"));
     }
@@ -224,12 +247,14 @@ fn replace(host: &FileHost, raw: &str, base_hash: Option<&str>) -> Result<Value,
 }
 
 /// Validates `candidate` as the gateway would load it, then writes it.
-fn write(host: &FileHost, candidate: Value, source: &str) -> Result<Loaded, ErrorShape> {
+/// `raw`: the text the caller sent, to locate issues in (`None` for `config.patch`).
+fn write(host: &FileHost, candidate: Value, source: &str, raw: Option<&str>) -> Result<Loaded, ErrorShape> {
     let text = serde_json::to_string_pretty(&candidate).map_err(|e| unavailable(e.to_string()))?;
     if let Err(e) = config_file::resolve_text(&host.config_path, text, &env, MissingEnv::Error) {
         let issues = e.issues();
         let lines: Vec<String> = issues.iter().map(ToString::to_string).collect();
-        return Err(invalid(format!("invalid config: {}", lines.join("; "))).with_details(json!({ "issues": issues_json(&issues) })));
+        let shown = raw.map_or_else(|| issues_json(&issues), |raw| issues_at(&issues, raw));
+        return Err(invalid(format!("invalid config: {}", lines.join("; "))).with_details(json!({ "issues": shown })));
     }
     config_file::write_config(&host.config_path, &host.state_dir, &candidate, source)
         .map_err(|e| unavailable(e.to_string()))?;
