@@ -5,6 +5,7 @@
 use core::net::IpAddr;
 use std::sync::Arc;
 
+use crate::auth::origin::OriginRefusal;
 use crate::auth::scopes::{Role, ScopeSet};
 use crate::ids::{CloseCode, Nonce, RequestId};
 use crate::methods::MethodCall;
@@ -23,6 +24,13 @@ pub struct PeerInfo {
     pub host_is_local: bool,
     /// The `x-openclaw-scopes` header narrowed to known scopes; present-but-empty means none.
     pub scope_cap: Option<ScopeSet>,
+    /// The `Origin` failed the browser Origin check (http.md §6.4, run by the driver against
+    /// its live settings): `connect` is refused with this reason.
+    pub origin_refused: Option<OriginRefusal>,
+    /// The canvas host's capability-scoped URL the driver minted for this socket
+    /// (`http://host:port/__openclaw__/cap/<capability>`); `None` when the canvas host is off.
+    /// Offered in `hello-ok.pluginSurfaceUrls.canvas` when the client may have it.
+    pub canvas_url: Option<String>,
 }
 
 impl PeerInfo {
@@ -34,6 +42,8 @@ impl PeerInfo {
             origin: None,
             host_is_local: true,
             scope_cap: None,
+            origin_refused: None,
+            canvas_url: None,
         }
     }
 
@@ -79,8 +89,9 @@ pub enum SessionEvent {
 /// Hub → session.
 #[derive(Clone, Debug, PartialEq)]
 pub enum HubToSession {
-    /// `connect` succeeded: send `hello` and open the session with this grant.
-    Accept { hello: Vec<u8>, role: Role, scopes: ScopeSet },
+    /// `connect` succeeded: send `hello` and open the session with this grant. `canvas`: the
+    /// hello offered the socket's canvas URL, so the driver honours its capability now.
+    Accept { hello: Vec<u8>, role: Role, scopes: ScopeSet, canvas: bool },
     /// `connect` failed: send the error `res`, then close.
     Reject { response: Vec<u8>, code: CloseCode, reason: String },
     /// A rendered `res` frame (never dropped).

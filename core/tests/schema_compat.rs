@@ -222,6 +222,8 @@ fn remote() -> PeerInfo {
         origin: None,
         host_is_local: false,
         scope_cap: None,
+        origin_refused: None,
+        canvas_url: None,
     }
 }
 

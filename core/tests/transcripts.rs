@@ -260,6 +260,8 @@ fn remote_lockout_after_ten_failures() {
         origin: None,
         host_is_local: false,
         scope_cap: None,
+        origin_refused: None,
+        canvas_url: None,
     };
     for i in 0..10 {
         let c = h.open_with(&format!("r{i}"), remote.clone());

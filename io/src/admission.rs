@@ -6,8 +6,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use hyper::HeaderMap;
+use openclaw_core::auth::origin::{check_browser_origin, OriginInput, OriginRefusal};
 use openclaw_core::auth::scopes::ScopeSet;
 use openclaw_core::PeerInfo;
+
+use crate::settings::ControlUiSettings;
 
 /// At most `max` sockets per client IP that have not completed `hello-ok`.
 #[derive(Debug)]
@@ -53,32 +56,28 @@ impl Drop for PreauthSlot {
     }
 }
 
-/// `scheme://host[:port]`, lower-cased, default ports and a trailing slash stripped.
-pub(crate) fn normalize_origin(origin: &str) -> Option<String> {
-    let o = origin.trim().trim_end_matches('/').to_ascii_lowercase();
-    let (scheme, rest) = o.split_once("://")?;
-    if rest.is_empty() || rest.contains('/') {
-        return None;
-    }
-    let default_port = match scheme {
-        "http" | "ws" => ":80",
-        "https" | "wss" => ":443",
-        _ => return Some(o),
+/// The browser Origin check (http.md §6.4) of an upgrade carrying an `Origin`, against the
+/// live Control UI settings; `None` when it passes or there is no `Origin`.
+pub(crate) fn origin_refused(remote: SocketAddr, headers: &HeaderMap, ui: &ControlUiSettings) -> Option<OriginRefusal> {
+    let origin = header(headers, "origin").filter(|o| !o.trim().is_empty())?;
+    let input = OriginInput {
+        origin,
+        host: header(headers, "host"),
+        local_client: local_direct(remote, headers),
+        allowed: &ui.allowed_origins,
+        host_header_fallback: ui.host_header_origin_fallback,
     };
-    let rest = rest.strip_suffix(default_port).unwrap_or(rest);
-    Some(format!("{scheme}://{rest}"))
+    check_browser_origin(&input).err()
 }
 
-/// Allowed: `*`, a configured origin, or one of the gateway's own loopback origins.
-pub(crate) fn origin_allowed(origin: &str, allowed: &[String], port: u16) -> bool {
-    let Some(origin) = normalize_origin(origin) else { return false };
-    let own = [
-        format!("http://127.0.0.1:{port}"),
-        format!("http://localhost:{port}"),
-        format!("http://[::1]:{port}"),
-    ];
-    own.contains(&origin)
-        || allowed.iter().any(|a| a.trim() == "*" || normalize_origin(a).as_deref() == Some(&origin))
+/// The reference's `isLocalDirectRequest`: a loopback socket and no `Forwarded`, `X-Real-IP`
+/// or `X-Forwarded-*` header.
+fn local_direct(remote: SocketAddr, headers: &HeaderMap) -> bool {
+    let proxied = headers.keys().any(|k| {
+        let k = k.as_str();
+        k == "forwarded" || k == "x-real-ip" || k.starts_with("x-forwarded-")
+    });
+    remote.ip().to_canonical().is_loopback() && !proxied
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -110,9 +109,11 @@ pub(crate) fn peer_info(remote: SocketAddr, headers: &HeaderMap) -> PeerInfo {
     PeerInfo {
         ip: remote.ip().to_canonical(),
         forwarded,
-        origin: header(headers, "origin").map(str::to_owned),
+        origin: header(headers, "origin").filter(|o| !o.trim().is_empty()).map(str::to_owned),
         host_is_local: host_is_local(header(headers, "host")),
         scope_cap,
+        origin_refused: None,
+        canvas_url: None,
     }
 }
 
@@ -134,14 +135,23 @@ mod tests {
     }
 
     #[test]
-    fn origins() {
-        assert!(origin_allowed("http://127.0.0.1:5000", &[], 5000));
-        assert!(origin_allowed("http://LOCALHOST:5000/", &[], 5000));
-        assert!(!origin_allowed("http://localhost:5001", &[], 5000));
-        assert!(!origin_allowed("null", &[], 5000));
-        assert!(origin_allowed("https://ui.example.com:443", &["https://ui.example.com".into()], 1));
-        assert!(origin_allowed("https://evil.example", &["*".into()], 1));
-        assert!(!origin_allowed("https://evil.example", &["https://ui.example.com".into()], 1));
+    fn origins_on_the_upgrade() {
+        let ui = ControlUiSettings { allowed_origins: vec!["https://ui.example.com".into()], ..ControlUiSettings::default() };
+        let local: SocketAddr = "127.0.0.1:5000".parse().unwrap();
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut h = HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, v.parse().unwrap());
+            }
+            h
+        };
+        assert_eq!(origin_refused(local, &headers(&[]), &ui), None, "no Origin: not a browser");
+        assert_eq!(origin_refused(local, &headers(&[("origin", " ")]), &ui), None, "a blank Origin is none");
+        assert_eq!(origin_refused(local, &headers(&[("origin", "http://localhost:9")]), &ui), None);
+        let proxied = headers(&[("origin", "http://localhost:9"), ("x-forwarded-proto", "https")]);
+        assert_eq!(origin_refused(local, &proxied, &ui), Some(OriginRefusal::NotAllowed), "proxied is not local");
+        assert_eq!(origin_refused(local, &headers(&[("origin", "null")]), &ui), Some(OriginRefusal::MissingOrInvalid));
+        assert_eq!(origin_refused(local, &headers(&[("origin", "https://ui.example.com")]), &ui), None);
     }
 
     #[test]

@@ -14,6 +14,7 @@ use fastwebsockets::{Frame, Payload, Role};
 use tokio::io::AsyncReadExt;
 use tokio::sync::{broadcast, mpsc};
 
+use crate::canvas_caps::CanvasCaps;
 use crate::server::TaskToken;
 
 /// How often the folder is compared while someone listens.
@@ -29,6 +30,8 @@ pub(crate) struct CanvasHost {
     reload: broadcast::Sender<()>,
     /// The last scan while someone listens; `None` while nobody does.
     seen: Arc<Mutex<Option<Snapshot>>>,
+    /// The capabilities of the sockets offered a canvas URL.
+    pub caps: Arc<CanvasCaps>,
 }
 
 impl CanvasHost {
@@ -40,7 +43,7 @@ impl CanvasHost {
         let (reload, _) = broadcast::channel(4);
         let seen = Arc::new(Mutex::new(None));
         tokio::spawn(poll(root.clone(), reload.clone(), Arc::clone(&seen)));
-        Self { root, reload, seen }
+        Self { root, reload, seen, caps: Arc::default() }
     }
 
     /// A new listener; the first one takes the baseline now, so a change made after its

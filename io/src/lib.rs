@@ -38,6 +38,7 @@ pub mod state_db;
 pub mod devices_db;
 
 mod admission;
+mod canvas_caps;
 mod canvas_reload;
 mod http;
 mod hub_task;

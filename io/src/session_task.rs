@@ -19,6 +19,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::admission::PreauthSlot;
+use crate::canvas_caps::CanvasCaps;
 use crate::clock;
 use crate::hub_task::{HubInput, MAILBOX_CAPACITY};
 use crate::identity::random_uuid;
@@ -39,6 +40,8 @@ pub(crate) struct SessionStart {
     pub slot: Option<PreauthSlot>,
     pub verbose: bool,
     pub token: TaskToken,
+    /// The canvas capability minted for this socket, honoured once its `hello-ok` offered it.
+    pub canvas: Option<(Arc<CanvasCaps>, String)>,
 }
 
 /// Completes the upgrade and drives the session until the socket is gone.
@@ -85,6 +88,7 @@ pub(crate) async fn run(start: SessionStart, upgrade: UpgradeFut) {
         verbose: start.verbose,
         told_hub_closed: false,
         terminated: false,
+        canvas: start.canvas,
     };
     if start.verbose {
         tracing::debug!(conn = %start.conn, "websocket opened");
@@ -96,6 +100,9 @@ pub(crate) async fn run(start: SessionStart, upgrade: UpgradeFut) {
     }
     if start.verbose {
         tracing::debug!(conn = %start.conn, terminated = driver.terminated, "websocket closed");
+    }
+    if let Some((caps, _)) = &driver.canvas {
+        caps.release(start.conn);
     }
     drop(driver);
     drop(start.token);
@@ -115,6 +122,7 @@ struct Driver {
     told_hub_closed: bool,
     /// The TCP connection is to be dropped without flushing.
     terminated: bool,
+    canvas: Option<(Arc<CanvasCaps>, String)>,
 }
 
 /// What woke the task.
@@ -165,7 +173,12 @@ impl Driver {
             };
             match event {
                 Event::Signals => self.handle_signals(),
-                Event::Hub(Some(msg)) => self.session.handle_hub(clock::now(), *msg),
+                Event::Hub(Some(msg)) => {
+                    if let (HubToSession::Accept { canvas: true, .. }, Some((caps, cap))) = (&*msg, &self.canvas) {
+                        caps.grant(self.session.conn(), cap, std::time::Instant::now());
+                    }
+                    self.session.handle_hub(clock::now(), *msg);
+                }
                 // The hub has exited (drained): nobody will close us gracefully any more.
                 Event::Hub(None) => self.terminate(),
                 Event::Writable(Ok(())) => {

@@ -247,7 +247,8 @@ impl std::fmt::Debug for AuthSettings {
     }
 }
 
-/// `gateway.controlUi.{enabled, basePath, root, allowedOrigins}`.
+/// `gateway.controlUi.{enabled, basePath, root, allowedOrigins,
+/// dangerouslyAllowHostHeaderOriginFallback}`.
 ///
 /// `enabled` is true when projected from a config file (the reference's default) and false in
 /// `Settings::default()`, so an embedding or a test that builds its own settings serves no UI
@@ -255,6 +256,8 @@ impl std::fmt::Debug for AuthSettings {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ControlUiSettings {
     pub allowed_origins: Vec<String>,
+    /// `gateway.controlUi.dangerouslyAllowHostHeaderOriginFallback`.
+    pub host_header_origin_fallback: bool,
     /// Serve the Control UI (`gateway.controlUi.enabled`, default true).
     pub enabled: bool,
     /// `gateway.controlUi.basePath` normalised: `""` (the root) or `/x` without a trailing `/`.
@@ -300,6 +303,7 @@ impl GatewaySettings {
                 let ui = gw.control_ui.clone().unwrap_or_default();
                 ControlUiSettings {
                     allowed_origins: ui.allowed_origins.unwrap_or_default(),
+                    host_header_origin_fallback: ui.dangerously_allow_host_header_origin_fallback.unwrap_or(false),
                     enabled: ui.enabled.unwrap_or(true),
                     base_path: crate::http::normalize_base_path(ui.base_path.as_deref().unwrap_or("")),
                     root: ui.root.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).map(|r| expand_home(&r, &|k| std::env::var(k).ok())),

@@ -73,7 +73,8 @@ impl RawWs {
         Self::connect_with(addr, &[], None).await.expect("websocket upgrade")
     }
 
-    /// Upgrades with extra headers and optionally a small receive buffer; `Err` carries the
+    /// Upgrades with extra headers (a `Host` among them replaces the loopback one) and
+    /// optionally a small receive buffer; `Err` carries the
     /// handshake failure (an HTTP status instead of `101`).
     pub async fn connect_with(
         addr: SocketAddr,
@@ -85,10 +86,12 @@ impl RawWs {
             socket.set_recv_buffer_size(size).map_err(|e| e.to_string())?;
         }
         let stream = socket.connect(addr).await.map_err(|e| e.to_string())?;
-        let mut req = hyper::Request::builder()
-            .method("GET")
-            .uri("/")
-            .header("Host", format!("127.0.0.1:{}", addr.port()))
+        let mut req = hyper::Request::builder().method("GET").uri("/");
+        // A `Host` among `headers` replaces the loopback one.
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            req = req.header("Host", format!("127.0.0.1:{}", addr.port()));
+        }
+        req = req
             .header("Upgrade", "websocket")
             .header("Connection", "upgrade")
             .header("Sec-WebSocket-Key", handshake::generate_key())

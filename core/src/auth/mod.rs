@@ -1,6 +1,7 @@
 //! Shared-secret authentication and its failure responses (protocol.md §3.1, §3.3, §3.6).
 
 pub mod limiter;
+pub mod origin;
 pub mod scopes;
 
 use std::fmt;

@@ -312,6 +312,10 @@ pub struct ControlUiConfig {
     /// Browser origins allowed to open a socket (`*` allows any).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed_origins: Option<Vec<String>>,
+    /// Also accept an `Origin` whose host equals the request's `Host` header (unsafe behind a
+    /// proxy that passes `Host` through).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dangerously_allow_host_header_origin_fallback: Option<bool>,
 }
 
 /// `gateway.remote`: where CLI commands connect in remote mode.

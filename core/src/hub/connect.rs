@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::devices::DeviceGrant;
 use super::{Conn, Hub, Lifecycle, OpenConn};
+use crate::auth::origin::OriginRefusal;
 use crate::auth::scopes::{Role, ScopeSet};
 use crate::auth::{authenticate, AuthFailure, FailureContext};
 use crate::ids::{CloseCode, ConnId, Nonce, RequestId, UnixMillis};
@@ -220,6 +221,8 @@ impl Hub {
             hello.auth.device_token = Some(d.token.clone());
             hello.auth.issued_at_ms = Some(d.issued_at_ms);
         }
+        let canvas = peer.canvas_url.clone().filter(|_| self.may_have_canvas(role, &params, device_id));
+        hello.plugin_surface_urls = canvas.clone().map(|url| std::collections::BTreeMap::from([("canvas".to_owned(), url)]));
         let frame = encode_ok(&id, &hello);
         self.conns.insert(
             conn,
@@ -232,7 +235,7 @@ impl Hub {
                 tool_events: wants_tool_events(&params),
             })),
         );
-        self.to(conn, HubToSession::Accept { hello: frame, role, scopes });
+        self.to(conn, HubToSession::Accept { hello: frame, role, scopes, canvas: canvas.is_some() });
         if let (Role::Node, Some(d)) = (role, &device) {
             self.node_connected(wall, conn, &peer, &params, &d.device_id);
         }
@@ -240,6 +243,20 @@ impl Hub {
             self.broadcast_presence(wall);
         }
         self.sync_timers();
+    }
+
+    /// Operators get the canvas URL (as the reference); a node only when it declared the
+    /// `canvas` cap and its approved surface holds it.
+    fn may_have_canvas(&self, role: Role, params: &ConnectParams, device_id: Option<&str>) -> bool {
+        if role != Role::Node {
+            return true;
+        }
+        let declared = params.caps.iter().flatten().any(|c| c.0 == "canvas");
+        let approved = device_id
+            .and_then(|id| self.devices.store.paired_device(id))
+            .and_then(|d| d.node_surface.as_ref())
+            .is_some_and(|s| s.caps.iter().any(|c| c == "canvas"));
+        declared && approved
     }
 
     fn hello(
@@ -289,6 +306,7 @@ impl Hub {
                 max_buffered_bytes: limits.max_buffered_bytes as u64,
                 tick_interval_ms: millis(limits.tick_interval),
             },
+            plugin_surface_urls: None,
         }
     }
 }
@@ -318,17 +336,23 @@ fn device_required() -> Refusal {
     Refusal::policy(error)
 }
 
-/// Browser UI clients must come from an allowed Origin; the driver already refused
-/// disallowed ones before the upgrade, so here only a missing Origin remains (observed).
+/// The browser Origin check's verdict (http.md §6.4): any socket that sent an `Origin` must
+/// have passed it (the driver ran it on the upgrade against the live settings), and the
+/// Control UI and webchat clients must have sent one. As the reference: `INVALID_REQUEST`
+/// with `CONTROL_UI_ORIGIN_NOT_ALLOWED` and the reason, then close `1008`.
 fn ui_origin_refused(peer: &PeerInfo, p: &ConnectParams) -> Option<Refusal> {
-    let ui = matches!(p.client.id, ClientId::ControlUi | ClientId::WebchatUi | ClientId::Webchat);
-    (ui && peer.origin.is_none()).then(|| {
-        let error = ErrorShape::invalid_request(
-            "origin not allowed (open the Control UI from the gateway host or allow it in gateway.controlUi.allowedOrigins)",
-        )
-        .with_details(json!({ "code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "reason": "origin missing or invalid" }));
-        Refusal::policy(error)
-    })
+    let browser_ui = matches!(p.client.id, ClientId::ControlUi | ClientId::WebchatUi)
+        || p.client.mode == ClientMode::Webchat;
+    let refusal = match (&peer.origin, peer.origin_refused) {
+        (_, Some(refusal)) => refusal,
+        (None, None) if browser_ui => OriginRefusal::MissingOrInvalid,
+        _ => return None,
+    };
+    let error = ErrorShape::invalid_request(
+        "origin not allowed (open the Control UI from the gateway host or allow it in gateway.controlUi.allowedOrigins)",
+    )
+    .with_details(json!({ "code": "CONTROL_UI_ORIGIN_NOT_ALLOWED", "reason": refusal.reason() }));
+    Some(Refusal::policy(error))
 }
 
 fn starting() -> Refusal {

@@ -199,7 +199,7 @@ impl Session {
     /// A message from the hub. Poll after.
     pub fn handle_hub(&mut self, now: Instant, msg: HubToSession) {
         match msg {
-            HubToSession::Accept { hello, role, scopes } => self.open(now, hello, role, scopes),
+            HubToSession::Accept { hello, role, scopes, canvas: _ } => self.open(now, hello, role, scopes),
             HubToSession::Reject { response, code, reason } => {
                 if matches!(self.phase, Phase::Closing | Phase::Closed) {
                     return;

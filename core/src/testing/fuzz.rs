@@ -393,6 +393,8 @@ impl Driver {
                         origin: None,
                         host_is_local: false,
                         scope_cap: None,
+                        origin_refused: None,
+                        canvas_url: None,
                     };
                     self.h.open_with(&name, peer);
                 } else {

@@ -29,6 +29,11 @@ pub struct HelloOk {
     pub snapshot: Snapshot,
     pub auth: HelloAuth,
     pub policy: Policy,
+    /// Capability-scoped URLs of hosted surfaces (`canvas`:
+    /// `http://host:port/__openclaw__/cap/<capability>`), for operators and for nodes whose
+    /// approved caps include the surface.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugin_surface_urls: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// `hello-ok.server` (closed). v4 has no `host`/`commit`.

@@ -22,14 +22,15 @@ use super::{respond, HandlerResult, HttpRequest, Route, RouteAuth, TEXT};
 pub(crate) const RELOAD_PATH: &str = "/__openclaw__/ws";
 
 /// Injected into every served HTML page: reloads it when the gateway says a file changed.
-const RELOAD_SCRIPT: &str = r#"<script>(()=>{try{const p=location.protocol==="https:"?"wss":"ws";const ws=new WebSocket(p+"://"+location.host+"/__openclaw__/ws");ws.onmessage=(e)=>{if(String(e.data||"")==="reload")location.reload()};globalThis.__openclawCanvasReload=ws}catch(e){}})();</script>"#;
+/// A page opened by its capability-scoped URL keeps the `/__openclaw__/cap/<cap>` prefix.
+const RELOAD_SCRIPT: &str = r#"<script>(()=>{try{const p=location.protocol==="https:"?"wss":"ws";const c=location.pathname.match(/^\/__openclaw__\/cap\/[^/]+/);const ws=new WebSocket(p+"://"+location.host+(c?c[0]:"")+"/__openclaw__/ws");ws.onmessage=(e)=>{if(String(e.data||"")==="reload")location.reload()};globalThis.__openclawCanvasReload=ws}catch(e){}})();</script>"#;
 
 /// The canvas routes for documents under `root` (`<state>/canvas/documents`).
 pub(super) fn routes(root: PathBuf) -> Vec<Route> {
     let get = [Method::GET, Method::HEAD];
     let doc = |path: &str| {
         let root = root.clone();
-        Route::new(path, &get, move |req| serve(req, root.clone())).auth(RouteAuth::Gateway)
+        Route::new(path, &get, move |req| serve(req, root.clone())).auth(RouteAuth::GatewayOrCanvasCap)
     };
     vec![
         doc("/__openclaw__/canvas/{id}"),
@@ -82,17 +83,20 @@ async fn serve(req: HttpRequest, root: PathBuf) -> HandlerResult {
     Ok(res)
 }
 
-/// The live-reload upgrade: local-direct callers (loopback, no proxy headers) or the
-/// gateway's bearer secret; anything else gets `401` with `Connection: close`.
+/// The live-reload upgrade: local-direct callers (loopback, no proxy headers), a live canvas
+/// capability (`cap`, from a scoped URL), or the gateway's bearer secret; anything else gets
+/// `401` with `Connection: close`.
 pub(super) async fn upgrade(
     req: &mut hyper::Request<hyper::body::Incoming>,
     remote: std::net::SocketAddr,
     shared: &std::sync::Arc<crate::server::Shared>,
+    cap: Option<&str>,
 ) -> hyper::Response<super::Body> {
     let Some(host) = shared.canvas.as_ref() else { return super::upgrade::upgrade(req, remote, shared) };
     let peer = crate::admission::peer_info(remote, req.headers());
     let local_direct = peer.ip.is_loopback() && !peer.forwarded;
-    if !local_direct && super::auth::check(shared, &peer, req.headers()).await.is_err() {
+    let by_cap = super::canvas_cap_ok(shared, cap);
+    if !local_direct && !by_cap && super::auth::check(shared, &peer, req.headers()).await.is_err() {
         let mut res = respond(StatusCode::UNAUTHORIZED, TEXT, Bytes::new());
         res.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
         return res;

@@ -102,6 +102,9 @@ pub(crate) enum RouteAuth {
     Public,
     /// The gateway's shared secret as `Authorization: Bearer` (http.md §1.4).
     Gateway,
+    /// The bearer secret, or a canvas capability held by a connected socket (the request came
+    /// by its `/__openclaw__/cap/<capability>/…` URL or with `?oc_cap=`; http.md §7.4).
+    GatewayOrCanvasCap,
 }
 
 /// One entry of the route table.
@@ -215,18 +218,52 @@ impl Router {
 
 /// Answers one HTTP request; an accepted upgrade spawns the session task.
 pub(crate) async fn handle(mut req: Request<Incoming>, remote: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
+    // A capability-scoped URL of the canvas host: the real path is routed, the capability kept.
+    let cap = match unscope(&mut req, &shared) {
+        Ok(cap) => cap,
+        Err(()) => return error::openai(&HttpError::Unauthorized),
+    };
     if fastwebsockets::upgrade::is_upgrade_request(&req) {
         if req.uri().path() == canvas::RELOAD_PATH && shared.canvas.is_some() {
-            return canvas::upgrade(&mut req, remote, &shared).await;
+            return canvas::upgrade(&mut req, remote, &shared, cap.as_deref()).await;
         }
         return upgrade::upgrade(&mut req, remote, &shared);
     }
-    let mut res = dispatch(req, remote, shared).await;
+    let mut res = dispatch(req, remote, shared, cap).await;
     baseline(&mut res);
     res
 }
 
-async fn dispatch(req: Request<Incoming>, remote: SocketAddr, shared: Arc<Shared>) -> Response<Body> {
+/// With the canvas host on, `/__openclaw__/cap/<capability>/<path>` becomes `<path>` (query
+/// kept) and yields the capability, as does `?oc_cap=`; a malformed scoped path is `Err`.
+fn unscope(req: &mut Request<Incoming>, shared: &Shared) -> Result<Option<String>, ()> {
+    if shared.canvas.is_none() {
+        return Ok(None);
+    }
+    let query = req.uri().query().map(str::to_owned);
+    let Some(scoped) = crate::canvas_caps::split_scoped(req.uri().path()) else {
+        return Ok(crate::canvas_caps::query_cap(query.as_deref()));
+    };
+    let (cap, real) = scoped?;
+    let path_and_query = match &query {
+        Some(q) => format!("{real}?{q}"),
+        None => real,
+    };
+    let mut parts = req.uri().clone().into_parts();
+    parts.path_and_query = Some(path_and_query.parse().map_err(|_| ())?);
+    *req.uri_mut() = hyper::Uri::from_parts(parts).map_err(|_| ())?;
+    Ok(Some(cap))
+}
+
+/// Whether `cap` is a live canvas capability.
+fn canvas_cap_ok(shared: &Shared, cap: Option<&str>) -> bool {
+    match (&shared.canvas, cap) {
+        (Some(host), Some(cap)) => host.caps.authorize(cap, std::time::Instant::now()),
+        _ => false,
+    }
+}
+
+async fn dispatch(req: Request<Incoming>, remote: SocketAddr, shared: Arc<Shared>, cap: Option<String>) -> Response<Body> {
     // Stage 1 (http.md §1.3): the hooks, before any route, when enabled.
     let hooks = shared.settings.load().hooks.clone();
     if let Some(policy) = hooks {
@@ -253,7 +290,8 @@ async fn dispatch(req: Request<Incoming>, remote: SocketAddr, shared: Arc<Shared
     let (handler, auth, body_limit, read_timeout, errors) = route;
     let (parts, incoming) = req.into_parts();
     let peer = peer_info(remote, &parts.headers);
-    if auth == RouteAuth::Gateway {
+    let by_cap = auth == RouteAuth::GatewayOrCanvasCap && canvas_cap_ok(&shared, cap.as_deref());
+    if matches!(auth, RouteAuth::Gateway | RouteAuth::GatewayOrCanvasCap) && !by_cap {
         if let Err(e) = auth::check(&shared, &peer, &parts.headers).await {
             return errors(&e);
         }

@@ -256,22 +256,3 @@ async fn sse_streams_events_keep_alives_and_the_handlers_end() {
     assert!(rest[..rest.len() - 1].iter().all(|c| c == ": keep-alive\n\n"), "{rest:?}");
     stop(gw).await;
 }
-
-#[tokio::test]
-async fn applied_settings_reach_the_upgrade_origin_check() {
-    let gw = gateway(Arc::default()).await;
-    let addr = gw.local_addr();
-    let upgrade = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-                   Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\
-                   Origin: https://ui.example.com\r\n\r\n";
-    let (status, _) = Conn::open(addr, upgrade.as_bytes()).await.head().await;
-    assert_eq!(status, 403);
-    let mut settings = crate::Settings::default();
-    settings.gateway.control_ui.allowed_origins = vec!["https://ui.example.com".into()];
-    gw.apply_settings(&settings).await;
-    let mut conn = Conn::open(addr, upgrade.as_bytes()).await;
-    let (status, _) = conn.head().await;
-    assert_eq!(status, 101, "the new snapshot is read by the next upgrade");
-    drop(conn);
-    stop(gw).await;
-}

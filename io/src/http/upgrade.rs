@@ -1,5 +1,6 @@
 //! The WebSocket upgrade on any path, with its admission checks before the `101` (http.md
-//! §1.2, protocol.md §1): lifecycle, browser Origin, the per-IP pre-auth budget.
+//! §1.2, protocol.md §1): lifecycle, the per-IP pre-auth budget; the browser Origin verdict
+//! for `connect`.
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -9,14 +10,12 @@ use bytes::Bytes;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use openclaw_core::{ConnId, Lifecycle};
-use serde_json::json;
 
-use super::{empty, respond, Body, JSON, TEXT};
-use crate::admission::{origin_allowed, peer_info};
+use super::{empty, respond, Body, TEXT};
+use crate::admission::{origin_refused, peer_info};
+use crate::canvas_caps::{surface_base, CanvasCaps, CAP_PREFIX};
 use crate::server::Shared;
 use crate::session_task::{self, SessionStart};
-
-const ORIGIN_REFUSED: &str = "origin not allowed (open the Control UI from the gateway host or allow it in gateway.controlUi.allowedOrigins)";
 
 /// Answers an upgrade request; an accepted one spawns the session task.
 pub(super) fn upgrade(req: &mut Request<Incoming>, remote: SocketAddr, shared: &Arc<Shared>) -> Response<Body> {
@@ -24,18 +23,22 @@ pub(super) fn upgrade(req: &mut Request<Incoming>, remote: SocketAddr, shared: &
     if !matches!(shared.lifecycle(), Lifecycle::Starting | Lifecycle::Running) {
         return respond(StatusCode::SERVICE_UNAVAILABLE, TEXT, Bytes::from_static(b"Gateway restart in progress"));
     }
-    if let Some(origin) = req.headers().get("origin") {
-        let origin = origin.to_str().unwrap_or("");
-        let settings = shared.settings.load();
-        if !origin_allowed(origin, &settings.gateway.control_ui.allowed_origins, shared.port) {
-            if config.verbose {
-                tracing::debug!(%remote, origin, "upgrade refused: origin not allowed");
-            }
-            let body = json!({"ok": false, "error": {"type": "forbidden", "message": ORIGIN_REFUSED}});
-            return respond(StatusCode::FORBIDDEN, JSON, Bytes::from(body.to_string()));
+    // The browser Origin check runs here against the live settings; as the reference, a
+    // refused origin still upgrades and its `connect` is answered with the refusal.
+    let mut peer = peer_info(remote, req.headers());
+    peer.origin_refused = origin_refused(remote, req.headers(), &shared.settings.load().gateway.control_ui);
+    if config.verbose {
+        if let Some(refusal) = peer.origin_refused {
+            tracing::debug!(%remote, reason = refusal.reason(), "browser origin refused; connect will be answered with the refusal");
         }
     }
-    let peer = peer_info(remote, req.headers());
+    // A capability for the canvas host, offered in `hello-ok` when core lets the client have it.
+    let canvas = shared.canvas.as_ref().map(|host| {
+        let cap = CanvasCaps::mint();
+        let local = SocketAddr::new(config.bind.ip(), shared.port);
+        peer.canvas_url = Some(format!("{}{CAP_PREFIX}{cap}", surface_base(req.headers(), local)));
+        (Arc::clone(&host.caps), cap)
+    });
     let Some(slot) = shared.preauth.try_acquire(peer.ip) else {
         tracing::debug!(%remote, "upgrade refused: pre-auth budget spent");
         return respond(StatusCode::SERVICE_UNAVAILABLE, TEXT, Bytes::from_static(b"Too many unauthenticated sockets"));
@@ -56,6 +59,7 @@ pub(super) fn upgrade(req: &mut Request<Incoming>, remote: SocketAddr, shared: &
         slot: Some(slot),
         verbose: config.verbose,
         token: shared.tracker.token(),
+        canvas,
     };
     tokio::spawn(session_task::run(start, fut));
     let (parts, _) = response.into_parts();
