@@ -8,10 +8,10 @@
 
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
-use openclaw_core::ConnId;
+use openclaw_core::{ConnId, Instant};
 
 /// The path prefix of a capability-scoped URL.
 pub(crate) const CAP_PREFIX: &str = "/__openclaw__/cap/";
@@ -161,7 +161,7 @@ mod tests {
     #[test]
     fn grant_use_expire_release() {
         let caps = CanvasCaps::default();
-        let t0 = Instant::now();
+        let t0 = Instant::from_epoch(Duration::from_secs(1000));
         let cap = CanvasCaps::mint();
         assert_eq!(cap.len(), 24);
         assert!(!caps.authorize(&cap, t0), "not before the hello");

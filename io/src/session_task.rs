@@ -175,7 +175,7 @@ impl Driver {
                 Event::Signals => self.handle_signals(),
                 Event::Hub(Some(msg)) => {
                     if let (HubToSession::Accept { canvas: true, .. }, Some((caps, cap))) = (&*msg, &self.canvas) {
-                        caps.grant(self.session.conn(), cap, std::time::Instant::now());
+                        caps.grant(self.session.conn(), cap, clock::now());
                     }
                     self.session.handle_hub(clock::now(), *msg);
                 }

@@ -258,7 +258,7 @@ fn unscope(req: &mut Request<Incoming>, shared: &Shared) -> Result<Option<String
 /// Whether `cap` is a live canvas capability.
 fn canvas_cap_ok(shared: &Shared, cap: Option<&str>) -> bool {
     match (&shared.canvas, cap) {
-        (Some(host), Some(cap)) => host.caps.authorize(cap, std::time::Instant::now()),
+        (Some(host), Some(cap)) => host.caps.authorize(cap, crate::clock::now()),
         _ => false,
     }
 }
