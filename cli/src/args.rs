@@ -177,12 +177,35 @@ pub struct ChannelsCommand {
 #[derive(Debug, Subcommand)]
 pub enum ChannelsAction {
     /// Show each channel account: configured, running, connected, last error
+    #[command(after_help = "Examples:\n  openclaw channels status\n  openclaw channels status --probe --json")]
     Status(ChannelsStatusArgs),
+    /// Log out of a channel account: stop it and remove its bot token from the config
+    #[command(after_help = "Examples:\n  openclaw channels logout --channel telegram\n  openclaw channels logout --channel telegram --account work")]
+    Logout(ChannelsLogoutArgs),
 }
 
-/// `openclaw channels status`.
+/// `openclaw channels status [--channel <c>] [--probe]`.
 #[derive(Debug, Args)]
 pub struct ChannelsStatusArgs {
+    /// Only show one channel (telegram)
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Probe channel credentials (a live getMe per Telegram account)
+    #[arg(long)]
+    pub probe: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
+}
+
+/// `openclaw channels logout [--channel <c>] [--account <id>]`.
+#[derive(Debug, Args)]
+pub struct ChannelsLogoutArgs {
+    /// Channel (telegram; the default: the only one configured)
+    #[arg(long)]
+    pub channel: Option<String>,
+    /// Account id (default: the channel's default account)
+    #[arg(long)]
+    pub account: Option<String>,
     #[command(flatten)]
     pub client: ClientArgs,
 }
@@ -196,8 +219,8 @@ pub struct MessageCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum MessageAction {
-    /// Send a text message (the `send` RPC)
-    #[command(after_help = "Examples:\n  openclaw message send --target 123456789 --message \"hi\"\n  openclaw message send --channel telegram --target @mychannel --message \"hi\" --json")]
+    /// Send a message, with media if given (the `send` RPC)
+    #[command(after_help = "Examples:\n  openclaw message send --target 123456789 --message \"hi\"\n  openclaw message send --channel telegram --target @mychannel --message \"hi\" --json\n  openclaw message send --target 123456789 --media ./report.pdf --message \"the report\"")]
     Send(MessageSendArgs),
 }
 
@@ -207,9 +230,20 @@ pub struct MessageSendArgs {
     /// Recipient (Telegram: chat id, @username, <chat>:topic:<n>)
     #[arg(long, short = 't')]
     pub target: String,
-    /// Message text
-    #[arg(long, short = 'm')]
-    pub message: String,
+    /// Message body (required unless --media is set; with media: the caption when it fits
+    /// 1024 characters, else a message after the media)
+    #[arg(long, short = 'm', required_unless_present = "media")]
+    pub message: Option<String>,
+    /// Attach media (image/audio/video/document): a local path or an http(s) URL. Repeat to
+    /// attach several files
+    #[arg(long, value_name = "PATH_OR_URL")]
+    pub media: Vec<String>,
+    /// Send images, GIFs and videos as documents (no Telegram compression)
+    #[arg(long)]
+    pub force_document: bool,
+    /// Thread id (Telegram forum topic)
+    #[arg(long, value_name = "ID")]
+    pub thread_id: Option<String>,
     /// Channel (default: the one configured)
     #[arg(long)]
     pub channel: Option<String>,

@@ -11,7 +11,7 @@ use openclaw_io::channels::store::{self, ApproveError};
 use openclaw_io::state_db::StateDb;
 use serde_json::{json, Value};
 
-use crate::args::{ChannelsStatusArgs, MessageSendArgs, PairingApproveArgs, PairingListArgs};
+use crate::args::{ChannelsLogoutArgs, ChannelsStatusArgs, MessageSendArgs, PairingApproveArgs, PairingListArgs};
 use crate::client_cmd::{call_as, Target};
 use crate::config::Paths;
 use crate::output::{CallFailure, Rendered};
@@ -116,10 +116,37 @@ pub fn pairing_approve(args: &PairingApproveArgs) -> Rendered {
     }
 }
 
-/// `openclaw channels status [--json]`: the `channels.status` RPC.
+/// `openclaw channels status [--channel <c>] [--probe] [--json]`: the `channels.status` RPC
+/// (with `probe`, the gateway gets a little less than `--timeout` for its probes).
 pub async fn channels_status(args: &ChannelsStatusArgs) -> Result<Value, CallFailure> {
     let target = Target::resolve(&args.client).map_err(CallFailure::Config)?;
-    call_as(&target, &["operator.read"], "channels.status", json!({})).await
+    let mut params = json!({});
+    if let Some(c) = &args.channel {
+        params["channel"] = json!(c);
+    }
+    if args.probe {
+        params["probe"] = json!(true);
+        params["timeoutMs"] = json!(args.client.timeout.saturating_sub(500).max(1_000));
+    }
+    call_as(&target, &["operator.read"], "channels.status", params).await
+}
+
+/// `openclaw channels logout [--channel <c>] [--account <id>]`: the `channels.logout` RPC.
+pub async fn channels_logout(args: &ChannelsLogoutArgs) -> Result<Value, CallFailure> {
+    let target = Target::resolve(&args.client).map_err(CallFailure::Config)?;
+    let mut params = json!({"channel": args.channel.as_deref().unwrap_or(PAIRING_CHANNELS[0])});
+    if let Some(a) = &args.account {
+        params["accountId"] = json!(a);
+    }
+    call_as(&target, &["operator.admin"], "channels.logout", params).await
+}
+
+/// The human form of a `channels.logout` answer, as the reference prints it.
+pub fn logout_text(v: &Value) -> String {
+    let scope = format!("{}/{}", v["channel"].as_str().unwrap_or("telegram"), v["accountId"].as_str().unwrap_or("default"));
+    let head = if v["cleared"] == true { "Cleared saved auth" } else { "No saved auth was cleared" };
+    let tail = if v["loggedOut"] == false { " Other credentials may still be active." } else { "" };
+    format!("{head} for {scope}.{tail}\n")
 }
 
 /// The human form of `channels.status`.
@@ -139,6 +166,12 @@ pub fn channels_status_text(v: &Value) -> String {
             format!("mode:{}", a["mode"].as_str().unwrap_or("-")),
             format!("token:{}", a["tokenSource"].as_str().unwrap_or("-")),
         ];
+        match (&a["probe"]["ok"], a["probe"]["bot"]["username"].as_str()) {
+            (Value::Bool(true), Some(u)) => parts.push(format!("probe:ok @{u}")),
+            (Value::Bool(true), None) => parts.push("probe:ok".to_owned()),
+            (Value::Bool(false), _) => parts.push("probe:failed".to_owned()),
+            _ => {}
+        }
         if let Some(e) = a["lastError"].as_str() {
             parts.push(format!("error:{e}"));
         }
@@ -147,13 +180,42 @@ pub fn channels_status_text(v: &Value) -> String {
     out
 }
 
-/// `openclaw message send --target <t> --message <m> [--channel] [--account] [--json]`.
+/// `openclaw message send --target <t> [--message <m>] [--media <path|url>]… [--force-document]
+/// [--thread-id <id>] [--channel] [--account] [--json]`.
 pub async fn message_send(args: &MessageSendArgs) -> Result<Value, CallFailure> {
     let target = Target::resolve(&args.client).map_err(CallFailure::Config)?;
     let mut key = [0u8; 16];
     getrandom::fill(&mut key).map_err(|e| CallFailure::Usage(e.to_string()))?;
     let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
-    let mut params = json!({"to": args.target, "message": args.message, "idempotencyKey": key});
+    let mut params = json!({"to": args.target, "idempotencyKey": key});
+    if let Some(m) = &args.message {
+        params["message"] = json!(m);
+    }
+    // Local paths are read by the gateway, whose working directory is not ours: make them
+    // absolute here.
+    let media: Vec<String> = args
+        .media
+        .iter()
+        .map(|m| {
+            let lower = m.to_ascii_lowercase();
+            if lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("file://") {
+                m.clone()
+            } else {
+                std::path::absolute(m).map_or_else(|_| m.clone(), |p| p.display().to_string())
+            }
+        })
+        .collect();
+    match media.as_slice() {
+        [] => {}
+        [one] => params["mediaUrl"] = json!(one),
+        many => params["mediaUrls"] = json!(many),
+    }
+    if args.force_document {
+        params["forceDocument"] = json!(true);
+    }
+    if let Some(t) = &args.thread_id {
+        params["threadId"] = json!(t);
+    }
     if let Some(c) = &args.channel {
         params["channel"] = json!(c);
     }
@@ -195,5 +257,16 @@ mod tests {
             "connected": false, "mode": "polling", "tokenSource": "config", "lastError": "Telegram rejected the bot token (401 Unauthorized)"}]}});
         let text = channels_status_text(&status);
         assert!(text.contains("- Telegram default: enabled, configured, stopped, disconnected, mode:polling, token:config, error:Telegram rejected"), "{text}");
+        let probed = json!({"channelAccounts": {"telegram": [{"accountId": "default", "probe": {"ok": true, "bot": {"username": "b_bot"}}}]}});
+        assert!(channels_status_text(&probed).contains("probe:ok @b_bot"), "{}", channels_status_text(&probed));
+    }
+
+    #[test]
+    fn logout_text_as_the_reference() {
+        assert_eq!(logout_text(&json!({"channel": "telegram", "accountId": "default", "cleared": true, "loggedOut": true})), "Cleared saved auth for telegram/default.\n");
+        assert_eq!(
+            logout_text(&json!({"channel": "telegram", "accountId": "work", "cleared": false, "loggedOut": false})),
+            "No saved auth was cleared for telegram/work. Other credentials may still be active.\n"
+        );
     }
 }

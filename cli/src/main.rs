@@ -151,6 +151,12 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     channels_cmd::channels_status(&args).await.map(|v| output::Report::Text { json: v.clone(), text: channels_cmd::channels_status_text(&v) })
                 })
             }
+            args::ChannelsAction::Logout(args) => {
+                let json = args.client.json;
+                client(&runtime, json, "Channels logout", async {
+                    channels_cmd::channels_logout(&args).await.map(|v| output::Report::Text { text: channels_cmd::logout_text(&v), json: v })
+                })
+            }
         },
         Command::Message(cmd) => match cmd.action {
             args::MessageAction::Send(args) => {

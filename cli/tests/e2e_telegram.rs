@@ -121,3 +121,64 @@ fn pairing_approval_agent_reply_send_and_kill_9_mid_turn() {
     assert_eq!(replies[4], "echo: after");
     assert_eq!(replies.iter().filter(|r| *r == "echo: slow").count(), 1, "{replies:?}");
 }
+
+/// `openclaw channels status --probe` asks the bot now; `openclaw message send --media` uploads
+/// a local file with the text as its caption; `openclaw channels logout` stops the
+/// account and removes its token from the config file (the hot reload then shows it
+/// unconfigured), as the reference's `channels logout` does.
+#[test]
+fn channels_status_probe_media_send_and_logout() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let tg = rt.block_on(FakeTelegram::start());
+    let model = rt.block_on(FakeModel::start(FakeApi::OpenAi, vec![Script::Echo]));
+    let home = common::home();
+    write_config(home.path(), &model, &tg);
+    let (_gw, port) = start(home.path());
+    rt.block_on(tg.wait_for("getUpdates", 1, DEADLINE)).unwrap();
+
+    let (status, stdout, stderr) = run(cli(home.path(), port, &["channels", "status", "--probe", "--json"]));
+    assert!(status.success(), "{stderr}");
+    let st: Value = serde_json::from_str(&stdout).unwrap();
+    let row = &st["channelAccounts"]["telegram"][0];
+    assert_eq!((row["probe"]["ok"].clone(), row["probe"]["bot"]["username"].clone()), (json!(true), json!("openclaw_test_bot")), "{st:#}");
+    let (status, stdout, _) = run(cli(home.path(), port, &["channels", "status", "--probe"]));
+    assert!(status.success());
+    assert!(stdout.contains("probe:ok @openclaw_test_bot"), "{stdout}");
+
+    // `message send --media` with a relative path: the CLI makes it absolute, the gateway uploads.
+    std::fs::write(home.path().join("note.txt"), "a note").unwrap();
+    let mut send = cli(home.path(), port, &["message", "send", "--target", "111", "--media", "note.txt", "--message", "see <i>this</i>", "--json"]);
+    send.current_dir(home.path());
+    let (status, stdout, stderr) = run(send);
+    assert!(status.success(), "{stderr}");
+    let sent: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(sent["channel"], "telegram");
+    let doc = &tg.bodies("sendDocument")[0];
+    assert_eq!((doc["document"]["fileName"].clone(), doc["document"]["data"].clone()), (json!("note.txt"), json!("a note")), "{doc}");
+    assert_eq!((doc["caption"].clone(), doc["parse_mode"].clone()), (json!("see <i>this</i>"), json!("HTML")));
+
+    let (status, stdout, stderr) = run(cli(home.path(), port, &["channels", "logout", "--channel", "telegram"]));
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stdout, "Cleared saved auth for telegram/default.\n");
+    let written = std::fs::read_to_string(home.path().join(".openclaw/openclaw.json")).unwrap();
+    assert!(!written.contains(TOKEN), "the token is gone from the file: {written}");
+    assert!(written.contains("apiRoot"), "the rest of channels.telegram stays: {written}");
+    // The reload applies the file: the account is unconfigured (and stays stopped).
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        let (status, stdout, stderr) = run(cli(home.path(), port, &["channels", "status", "--json"]));
+        assert!(status.success(), "{stderr}");
+        let st: Value = serde_json::from_str(&stdout).unwrap();
+        let row = &st["channelAccounts"]["telegram"][0];
+        if row["configured"] == false {
+            assert_eq!(row["running"], false, "{st:#}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never unconfigured: {st:#}");
+    }
+    // Nothing left to clear.
+    let (status, stdout, stderr) = run(cli(home.path(), port, &["channels", "logout", "--json"]));
+    assert!(status.success(), "{stderr}");
+    let out: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(out, json!({"channel": "telegram", "accountId": "default", "cleared": false, "envToken": false, "loggedOut": true}));
+}

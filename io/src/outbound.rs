@@ -143,6 +143,18 @@ impl Outbound {
         headers: &[(&'static str, String)],
         body: Vec<u8>,
     ) -> Result<Response, OutboundError> {
+        self.post(url, "application/json", headers, body).await
+    }
+
+    /// POSTs `body` of `content_type` to `url` with `headers`; the response's body is not read
+    /// yet.
+    pub async fn post(
+        &self,
+        url: &str,
+        content_type: &str,
+        headers: &[(&'static str, String)],
+        body: Vec<u8>,
+    ) -> Result<Response, OutboundError> {
         let bad = |reason: &str| OutboundError::BadUrl { url: url.to_owned(), reason: reason.to_owned() };
         let parsed = reqwest::Url::parse(url).map_err(|_| {
             // The IDNA back end is the ASCII-only stub (io/Cargo.toml): say so rather than
@@ -159,7 +171,7 @@ impl Outbound {
         if parsed.host_str().is_none_or(str::is_empty) {
             return Err(bad("no host"));
         }
-        let mut request = self.client.post(parsed.clone()).header(reqwest::header::CONTENT_TYPE, "application/json");
+        let mut request = self.client.post(parsed.clone()).header(reqwest::header::CONTENT_TYPE, content_type);
         for (name, value) in headers {
             request = request.header(*name, value);
         }

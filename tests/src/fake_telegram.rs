@@ -4,8 +4,11 @@
 //! Every request is recorded (HTTP verb, Bot API method, JSON body; a GET's query is read as the
 //! body). Served: `getMe`, `deleteWebhook`, `deleteMyCommands`, `setMyCommands`, `getUpdates`
 //! (queued updates, confirmed by `offset`; a long poll waits until an update is queued or its
-//! `timeout` passes), `sendMessage`, `sendChatAction`. Any other method answers 404 like the real
-//! API. A request for a token the fake does not know answers 401.
+//! `timeout` passes), `sendMessage`, `sendChatAction`, `sendPhoto`/`sendDocument`/
+//! `sendAnimation`/`sendVideo`/`sendAudio` (a URL, or a `multipart/form-data` upload recorded as
+//! `{fileName, contentType, size, data}`), `setWebhook` (kept until `deleteWebhook`; `getUpdates`
+//! answers 409 while a webhook is set, as Telegram does). Any other method answers 404 like the
+//! real API. A request for a token the fake does not know answers 401.
 //!
 //! Faults are scripted per method with [`FakeTelegram::script`]: each request of that method takes
 //! the next [`Fault`] before being served normally.
@@ -71,6 +74,8 @@ struct State {
     scripts: BTreeMap<String, VecDeque<Fault>>,
     /// Connections whose client went away while frozen.
     hangups: usize,
+    /// The URL of `setWebhook` until `deleteWebhook` (`getUpdates` answers 409 meanwhile).
+    webhook: Option<String>,
 }
 
 /// A running fake; stops when dropped.
@@ -101,6 +106,7 @@ impl FakeTelegram {
             next_message_id: 1,
             scripts: BTreeMap::new(),
             hangups: 0,
+            webhook: None,
         }));
         let fake = FakeTelegram {
             addr,
@@ -130,6 +136,23 @@ impl FakeTelegram {
     pub fn add_bot(&self, token: &str, username: &str) {
         let id = token.split(':').next().and_then(|s| s.parse().ok()).unwrap_or(0);
         self.state.lock().expect("lock").bots.insert(token.into(), Bot { id, username: username.into() });
+    }
+
+    /// The webhook URL set by `setWebhook` and not yet deleted.
+    pub fn webhook(&self) -> Option<String> {
+        self.state.lock().expect("lock").webhook.clone()
+    }
+
+    /// An update as Telegram would post it to a webhook (`{update_id, message}` of a DM from
+    /// `from`), with a fresh id; not queued for `getUpdates`.
+    pub fn dm_update(&self, from: i64, text: &str) -> Value {
+        let id = {
+            let mut st = self.state.lock().expect("lock");
+            st.next_update_id += 1;
+            st.next_update_id - 1
+        };
+        json!({"update_id": id, "message": {"message_id": id, "date": 1796531475, "text": text,
+            "chat": {"id": from, "type": "private", "first_name": "Ann"}, "from": {"id": from, "is_bot": false, "first_name": "Ann"}}})
     }
 
     /// Forgets a token: its requests answer 401 from now on (a revoked token).
@@ -305,9 +328,24 @@ impl Conn {
         match method.as_str() {
             "getMe" => ok(json!({"id": bot_id, "is_bot": true, "first_name": "OpenClaw Test", "username": username,
                 "can_join_groups": true, "can_read_all_group_messages": false, "supports_inline_queries": false})),
-            "deleteWebhook" | "deleteMyCommands" | "setMyCommands" | "sendChatAction" => ok(json!(true)),
+            "deleteWebhook" => {
+                self.state.lock().expect("lock").webhook = None;
+                ok(json!(true))
+            }
+            "setWebhook" => match b["url"].as_str() {
+                Some(url) if !url.is_empty() => {
+                    self.state.lock().expect("lock").webhook = Some(url.to_owned());
+                    ok(json!(true))
+                }
+                _ => error(400, "Bad Request: bad webhook: URL must be provided"),
+            },
+            "deleteMyCommands" | "setMyCommands" | "sendChatAction" => ok(json!(true)),
+            "getUpdates" if self.state.lock().expect("lock").webhook.is_some() => {
+                error(409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first")
+            }
             "getUpdates" => self.get_updates(b).await,
             "sendMessage" => self.send_message(b),
+            "sendPhoto" | "sendDocument" | "sendAnimation" | "sendVideo" | "sendAudio" => self.send_media(&method, b),
             _ => error(404, "Not Found: method not found"),
         }
     }
@@ -353,6 +391,66 @@ impl Conn {
         };
         ok(json!({"message_id": message_id, "chat": {"id": chat_id, "type": "private"}, "date": 1796531475, "text": text}))
     }
+}
+
+impl Conn {
+    /// `sendPhoto` & co.: the file as a URL string or an upload (`{fileName, contentType, size,
+    /// data}` as read from the multipart body); a caption of at most 1024 characters.
+    fn send_media(&self, method: &str, b: &Value) -> Answer {
+        let Some(chat_id) = int(&b["chat_id"]) else { return error(400, "Bad Request: chat_id is empty") };
+        let field = method.trim_start_matches("send").to_ascii_lowercase();
+        let file = &b[field.as_str()];
+        if !(file.is_string() || file.is_object()) {
+            return error(400, &format!("Bad Request: there is no {field} in the request"));
+        }
+        if b["caption"].as_str().is_some_and(|c| c.chars().count() > 1024) {
+            return error(400, "Bad Request: message caption is too long");
+        }
+        let message_id = {
+            let mut st = self.state.lock().expect("lock");
+            st.next_message_id += 1;
+            st.next_message_id - 1
+        };
+        ok(json!({"message_id": message_id, "chat": {"id": chat_id, "type": "private"}, "date": 1796531475, "caption": b["caption"]}))
+    }
+}
+
+/// A `multipart/form-data` body as JSON: text parts as strings, file parts as `{fileName,
+/// contentType, size, data}` (`data` the bytes as lossy UTF-8).
+fn parse_multipart(content_type: &str, raw: &[u8]) -> Option<Value> {
+    let boundary = content_type.split(';').find_map(|p| p.trim().strip_prefix("boundary="))?.trim_matches('"');
+    let delimiter = format!("--{boundary}");
+    let mut out = serde_json::Map::new();
+    let mut rest = raw;
+    loop {
+        let start = find(rest, delimiter.as_bytes())? + delimiter.len();
+        rest = &rest[start..];
+        if rest.starts_with(b"--") {
+            return Some(Value::Object(out));
+        }
+        rest = rest.strip_prefix(b"\r\n")?;
+        let head_end = find(rest, b"\r\n\r\n")?;
+        let head = String::from_utf8_lossy(&rest[..head_end]).into_owned();
+        let body_start = head_end + 4;
+        let body_end = body_start + find(&rest[body_start..], format!("\r\n{delimiter}").as_bytes())?;
+        let body = &rest[body_start..body_end];
+        let disposition = head.lines().find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))?;
+        let param = |k: &str| disposition.split(';').find_map(|p| p.trim().strip_prefix(&format!("{k}=\"")).map(|v| v.trim_end_matches('"').to_owned()));
+        let name = param("name")?;
+        let value = match param("filename") {
+            Some(file_name) => {
+                let ct = head.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-type")).map(|(_, v)| v.trim().to_owned()));
+                json!({"fileName": file_name, "contentType": ct, "size": body.len(), "data": String::from_utf8_lossy(body)})
+            }
+            None => Value::String(String::from_utf8_lossy(body).into_owned()),
+        };
+        out.insert(name, value);
+        rest = &rest[body_end + 2..];
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 fn ok(result: Value) -> Answer {
@@ -408,7 +506,13 @@ async fn read_request<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -
     }
     let raw: Vec<u8> = buf.drain(..head_end + len).skip(head_end).collect();
     let (path, query) = target.split_once('?').map_or((target.clone(), String::new()), |(p, q)| (p.to_owned(), q.to_owned()));
-    let body = if raw.is_empty() {
+    let content_type = head
+        .lines()
+        .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("content-type")).map(|(_, v)| v.trim().to_owned()))
+        .unwrap_or_default();
+    let body = if content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+        parse_multipart(&content_type, &raw)?
+    } else if raw.is_empty() {
         let fields: serde_json::Map<String, Value> = query
             .split('&')
             .filter_map(|kv| kv.split_once('='))
@@ -471,8 +575,8 @@ impl Default for OutboundTransport {
 }
 
 impl openclaw_channels::telegram::bot::Transport for OutboundTransport {
-    async fn post_json(&self, url: String, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
-        let mut res = self.0.post_json(&url, &[], body).await.map_err(|e| e.to_string())?;
+    async fn post(&self, url: String, content_type: String, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
+        let mut res = self.0.post(&url, &content_type, &[], body).await.map_err(|e| e.to_string())?;
         let mut out = Vec::new();
         while let Some(chunk) = res.chunk().await {
             out.extend_from_slice(&chunk.map_err(|e| e.to_string())?);

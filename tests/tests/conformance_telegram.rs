@@ -10,6 +10,11 @@
 //!   both are set, and the values that describe the account (`configured`, `running`,
 //!   `connected`, `tokenSource`, `tokenStatus`, `mode`, `lifecycle`, `enabled`, `accountId`).
 //!
+//! Then, on the same two gateways: `channels.status {probe: true}` (the probe object, its bot,
+//! `lastProbeAt`), `channels.stop` (the answer, and the account stopped in `channels.status`),
+//! `channels.start` twice (handed off, then owned by the running task; it polls again) and an
+//! unknown channel for `channels.start` and `channels.status` (the same error text).
+//!
 //! Our registered command list is deliberately shorter (the 5 commands this gateway answers, not
 //! the reference's 48), so `setMyCommands` bodies are not compared. The peer must be installed
 //! (`scripts/openclaw-peer install`, done by `.ci/run`); without it this test fails.
@@ -80,10 +85,15 @@ impl Reference {
 
     /// One method as the reference CLI prints its result (`gateway call <method> --json`).
     async fn call(&self, method: &str) -> Value {
+        self.call_with(method, &json!({})).await.unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+
+    /// One method with params: the result, or the CLI's error output.
+    async fn call_with(&self, method: &str, params: &Value) -> Result<Value, String> {
         let peer = openclaw_tests::peer::peer();
         let url = format!("ws://127.0.0.1:{}", self.port);
         let mut cmd = Command::new(&peer.script);
-        cmd.args(["cli", "gateway", "call", method, "--url", &url, "--token", TOKEN, "--json"])
+        cmd.args(["cli", "gateway", "call", method, "--url", &url, "--token", TOKEN, "--json", "--params", &params.to_string()])
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.home.path())
@@ -97,9 +107,11 @@ impl Reference {
             .expect("the reference CLI finishes")
             .expect("reference CLI output");
         let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+        if !out.status.success() {
+            return Err(format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
+        }
         let start = stdout.find('{').unwrap_or(0);
-        serde_json::from_str(&stdout[start..]).unwrap_or_else(|e| panic!("reference stdout is not JSON ({e}): {stdout}"))
+        Ok(serde_json::from_str(&stdout[start..]).unwrap_or_else(|e| panic!("reference stdout is not JSON ({e}): {stdout}")))
     }
 }
 
@@ -181,6 +193,66 @@ async fn start_ours(state: &std::path::Path, tg: &FakeTelegram) -> openclaw_io::
     .await
 }
 
+/// What `channels.status {probe}`, `channels.stop`, `channels.start` and bad channel names
+/// answered.
+struct Control {
+    probed: Value,
+    stop: Value,
+    stopped_status: Value,
+    start: Value,
+    start_again: Value,
+    /// The error texts (ours: the message; theirs: the CLI's output, which contains it).
+    bad_start: String,
+    bad_status: String,
+}
+
+/// Probes, stops and starts the default account; `call` is one RPC on that gateway.
+async fn control<F, Fut>(tg: &FakeTelegram, deadline: Duration, call: F) -> Control
+where
+    F: Fn(&'static str, Value) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, String>>,
+{
+    let probed = call("channels.status", json!({"probe": true, "timeoutMs": 5000})).await.unwrap();
+    let stop = call("channels.stop", json!({"channel": "telegram"})).await.unwrap();
+    let stopped_status = call("channels.status", json!({})).await.unwrap();
+    let polls = tg.bodies("getUpdates").len();
+    let start = call("channels.start", json!({"channel": "telegram"})).await.unwrap();
+    let start_again = call("channels.start", json!({"channel": "telegram"})).await.unwrap();
+    // Started again: it polls again.
+    tg.wait_for("getUpdates", polls + 1, deadline).await.unwrap();
+    let bad_start = call("channels.start", json!({"channel": "nosuchchannel"})).await.unwrap_err();
+    let bad_status = call("channels.status", json!({"channel": "nosuchchannel"})).await.unwrap_err();
+    Control { probed, stop, stopped_status, start, start_again, bad_start, bad_status }
+}
+
+fn compare_control(ours: &Control, theirs: &Control) {
+    // The probe: where it shows, its keys, its bot's keys, its values.
+    let (o, t) = (&ours.probed["channelAccounts"]["telegram"][0], &theirs.probed["channelAccounts"]["telegram"][0]);
+    assert_eq!(keys(o), keys(t), "probed channelAccounts.telegram[0] keys\nours: {o}\ntheirs: {t}");
+    assert_eq!(keys(&o["probe"]), keys(&t["probe"]), "probe keys\nours: {}\ntheirs: {}", o["probe"], t["probe"]);
+    assert_eq!(keys(&o["probe"]["bot"]), keys(&t["probe"]["bot"]), "probe.bot keys");
+    assert_eq!(keys(&o["probe"]["botInfo"]), keys(&t["probe"]["botInfo"]), "probe.botInfo keys");
+    for key in ["ok", "status", "error"] {
+        assert_eq!(o["probe"][key], t["probe"][key], "probe.{key}");
+    }
+    assert_eq!(o["probe"]["bot"], t["probe"]["bot"], "probe.bot");
+    assert_eq!(o["probe"]["botInfo"], t["probe"]["botInfo"], "probe.botInfo");
+    assert!(o["lastProbeAt"].is_u64() && t["lastProbeAt"].is_u64(), "lastProbeAt\nours: {o}\ntheirs: {t}");
+    let (o, t) = (&ours.probed["channels"]["telegram"], &theirs.probed["channels"]["telegram"]);
+    assert_eq!(keys(o), keys(t), "probed channels.telegram keys\nours: {o}\ntheirs: {t}");
+    // Stop and start: the answers as they are (the outcome of a second start included).
+    assert_eq!(ours.stop, theirs.stop, "channels.stop");
+    let (o, t) = (&ours.stopped_status["channelAccounts"]["telegram"][0], &theirs.stopped_status["channelAccounts"]["telegram"][0]);
+    for key in ["running", "connected", "lifecycle", "lastError"] {
+        assert_eq!(o[key], t[key], "after channels.stop: {key}\nours: {o}\ntheirs: {t}");
+    }
+    assert!(o["lastStopAt"].is_u64() && t["lastStopAt"].is_u64(), "lastStopAt\nours: {o}\ntheirs: {t}");
+    assert_eq!(ours.start, theirs.start, "channels.start");
+    assert_eq!(ours.start_again, theirs.start_again, "channels.start while running");
+    assert!(theirs.bad_start.contains(&ours.bad_start), "bad channel: ours {:?}, theirs {:?}", ours.bad_start, theirs.bad_start);
+    assert!(theirs.bad_status.contains(&ours.bad_status), "bad status channel: ours {:?}, theirs {:?}", ours.bad_status, theirs.bad_status);
+}
+
 #[tokio::test]
 async fn telegram_start_up_pairing_reply_and_channels_status_match_the_reference() {
     // The reference first (its start-up is the slow part).
@@ -190,6 +262,11 @@ async fn telegram_start_up_pairing_reply_and_channels_status_match_the_reference
     // The pairing reply is out, so the account has connected; ask for its status.
     let their_status = reference.channels_status().await;
     let their_health = reference.call("health").await;
+    let their_control = control(&their_tg, PEER_START, |m, p| {
+        let r = &reference;
+        async move { r.call_with(m, &p).await }
+    })
+    .await;
     drop(reference);
 
     let dir = tempfile::tempdir().unwrap();
@@ -211,6 +288,13 @@ async fn telegram_start_up_pairing_reply_and_channels_status_match_the_reference
         }
     })
     .await;
+    let c = std::sync::Arc::new(tokio::sync::Mutex::new(c));
+    let our_control = control(&our_tg, STEP, |m, p| {
+        let c = std::sync::Arc::clone(&c);
+        async move { c.lock().await.call(m, p).await.map_err(|e| e.to_string()) }
+    })
+    .await;
+    let c = std::sync::Arc::into_inner(c).unwrap().into_inner();
     within("close", c.close()).await;
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.unwrap();
@@ -247,6 +331,8 @@ async fn telegram_start_up_pairing_reply_and_channels_status_match_the_reference
     for key in ["channelOrder", "channelLabels", "channelDetailLabels", "channelSystemImages", "channelMeta", "channelDefaultAccountId"] {
         assert_eq!(our_status[key], their_status[key], "{key}");
     }
+
+    compare_control(&our_control, &their_control);
 
     // `health` shows the channel (the runbook's readiness check): the default account's row plus
     // `lastProbeAt` and `accounts.<id>`, with `channelOrder` and `channelLabels`.

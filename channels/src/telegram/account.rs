@@ -7,12 +7,18 @@
 //! loses an update, and a token for another bot does not inherit the offset. The loop has no
 //! clock of its own: it reports [`Event`]s and the driver stamps them. Stop it by dropping the
 //! future (the gateway aborts the task on shutdown or reload).
+//!
+//! [`run_webhook`] is webhook mode: `setWebhook` instead of long polls, the updates arriving
+//! from the gateway's listener as [`Delivery`]s.
 
 use std::future::Future;
 use std::time::Duration;
 
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
 use super::bot::{BotApi, BotInfo, CallError, Transport, POLL_TIMEOUT_S};
-use super::update::Update;
+use super::update::{parse_batch, Update};
 use crate::backoff::{BackoffPolicy, Jitter, TELEGRAM_POLLING};
 
 /// Where the loop's updates and progress go.
@@ -104,4 +110,57 @@ pub async fn run<T: Transport, S: Sink>(api: &BotApi<T>, sink: &S, config: &Loop
             }
         }
     }
+}
+
+/// One update Telegram posted to the webhook; `done` is answered once it is recorded (the
+/// listener then answers Telegram 200, so an update is never acknowledged before it is durable).
+#[derive(Debug)]
+pub struct Delivery {
+    pub update: Value,
+    pub done: oneshot::Sender<()>,
+}
+
+/// Webhook mode: start-up with `setWebhook`, then every update the listener receives handed
+/// to the sink in arrival order (a redelivered update is deduplicated by the sink's inbox).
+/// Returns on a non-retryable start-up error, or when the listener is gone.
+pub async fn run_webhook<T: Transport, S: Sink>(
+    api: &BotApi<T>,
+    sink: &S,
+    config: &LoopConfig,
+    url: &str,
+    secret: &str,
+    inbox: &mut mpsc::Receiver<Delivery>,
+) -> CallError {
+    let mut jitter = Jitter::new(config.seed);
+    let mut attempt = 0u32;
+    let bot = loop {
+        match api.start_up_webhook(url, secret).await {
+            Ok(bot) => break bot,
+            Err(error) if error.is_retryable() => {
+                attempt += 1;
+                let delay = config.backoff.delay(attempt, jitter.next_fraction());
+                sink.event(Event::Error { error, retry_in: Some(delay) });
+                tokio::time::sleep(delay).await;
+            }
+            Err(error) => {
+                sink.event(Event::Error { error: error.clone(), retry_in: None });
+                return error;
+            }
+        }
+    };
+    sink.event(Event::Started(bot.clone()));
+    sink.event(Event::Polled);
+    while let Some(delivery) = inbox.recv().await {
+        let batch = parse_batch(&Value::Array(vec![delivery.update]));
+        let item = match batch {
+            Ok(b) => b.updates.into_iter().next().map(|u| (u.update_id, Some(u))).or_else(|| b.rejected.into_iter().find_map(|(id, _)| id.map(|id| (id, None)))),
+            Err(_) => None,
+        };
+        if let Some((id, update)) = item {
+            sink.handle(&bot, id, update).await;
+            sink.event(Event::Polled);
+        }
+        let _ = delivery.done.send(());
+    }
+    CallError::Transport("the webhook listener stopped".into())
 }

@@ -6,7 +6,9 @@
 //!   `deleteMyCommands` + `setMyCommands` for the default and the group scope);
 //! - [`BotApi::get_updates`]: one long poll, parsed into a [`Batch`];
 //! - [`BotApi::send_text`]: a reply in chunks of at most 4000 characters, HTML parse mode with a
-//!   plain-text resend when Telegram cannot parse the entities, `retry_after` honoured on 429.
+//!   plain-text resend when Telegram cannot parse the entities, `retry_after` honoured on 429;
+//! - [`BotApi::send_with_media`]: photos, documents, … by URL or as a multipart upload, the text
+//!   as the caption when it fits 1024 characters, else after the media.
 
 use std::future::Future;
 use std::time::Duration;
@@ -15,12 +17,18 @@ use serde_json::{json, Value};
 
 use super::api::{parse_response, ApiError};
 use super::chunk::{chunk_text, DEFAULT_CHUNK_CHARS};
+use super::media::{fits_caption, multipart, Media, MediaSource};
 use super::update::{parse_batch, Batch};
 
 /// Moves bytes to the Bot API. Implemented over the gateway's outbound client.
 pub trait Transport: Send + Sync {
-    /// POSTs a JSON body to `url`; the status and the whole response body.
-    fn post_json(&self, url: String, body: Vec<u8>) -> impl Future<Output = Result<(u16, Vec<u8>), String>> + Send;
+    /// POSTs `body` of `content_type` to `url`; the status and the whole response body.
+    fn post(&self, url: String, content_type: String, body: Vec<u8>) -> impl Future<Output = Result<(u16, Vec<u8>), String>> + Send;
+
+    /// POSTs a JSON body to `url`.
+    fn post_json(&self, url: String, body: Vec<u8>) -> impl Future<Output = Result<(u16, Vec<u8>), String>> + Send {
+        self.post(url, "application/json".to_owned(), body)
+    }
 }
 
 /// Why a call failed.
@@ -77,6 +85,8 @@ pub const COMMANDS: [(&str, &str); 5] = [
 
 /// Deadline for ordinary calls.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Deadline for a media send (an upload of up to 50 MB).
+const UPLOAD_TIMEOUT: Duration = Duration::from_secs(300);
 /// At most this many attempts of one message on 429.
 const SEND_ATTEMPTS: u32 = 3;
 /// A `retry_after` above this is not waited for (the send fails with the 429).
@@ -105,8 +115,13 @@ impl<T: Transport> BotApi<T> {
 
     /// Calls `method` with `body`, abandoning it after `deadline`.
     pub async fn call(&self, method: &str, body: &Value, deadline: Duration) -> Result<Value, CallError> {
+        self.call_raw(method, "application/json".to_owned(), body.to_string().into_bytes(), deadline).await
+    }
+
+    /// Calls `method` with a body of any content type (a multipart upload).
+    async fn call_raw(&self, method: &str, content_type: String, body: Vec<u8>, deadline: Duration) -> Result<Value, CallError> {
         let url = format!("{}/bot{}/{method}", self.root, self.token);
-        let sent = self.transport.post_json(url, body.to_string().into_bytes());
+        let sent = self.transport.post(url, content_type, body);
         let (status, bytes) = tokio::time::timeout(deadline, sent)
             .await
             .map_err(|_| CallError::Timeout { method: method.into(), after_ms: deadline.as_millis() as u64 })?
@@ -117,20 +132,42 @@ impl<T: Transport> BotApi<T> {
 
     /// The start-up sequence; `getMe`'s answer. A 401 here means the token is wrong.
     pub async fn start_up(&self) -> Result<BotInfo, CallError> {
+        let info = self.get_me().await?;
+        self.call("deleteWebhook", &json!({"drop_pending_updates": false}), CALL_TIMEOUT).await?;
+        self.register_commands().await;
+        Ok(info)
+    }
+
+    /// The start-up sequence of webhook mode: `getMe`, the commands, then `setWebhook` with
+    /// the secret Telegram will send back in `X-Telegram-Bot-Api-Secret-Token`.
+    pub async fn start_up_webhook(&self, url: &str, secret: &str) -> Result<BotInfo, CallError> {
+        let info = self.get_me().await?;
+        self.register_commands().await;
+        let body = json!({"url": url, "secret_token": secret, "allowed_updates": ALLOWED_UPDATES});
+        self.call("setWebhook", &body, CALL_TIMEOUT).await.map_err(|e| match e {
+            // The secret never goes into an error text.
+            CallError::Transport(t) => CallError::Transport(t.replace(secret, "***")),
+            other => other,
+        })?;
+        Ok(info)
+    }
+
+    async fn get_me(&self) -> Result<BotInfo, CallError> {
         let me = self.call("getMe", &json!({}), CALL_TIMEOUT).await?;
-        let info = BotInfo {
+        Ok(BotInfo {
             id: me["id"].as_i64().ok_or_else(|| ApiError::Malformed { status: 200, detail: "getMe without id".into() })?,
             username: me["username"].as_str().unwrap_or_default().to_owned(),
-        };
-        self.call("deleteWebhook", &json!({"drop_pending_updates": false}), CALL_TIMEOUT).await?;
+        })
+    }
+
+    /// Commands are a convenience: a failure here does not stop the account.
+    async fn register_commands(&self) {
         let commands: Vec<Value> = COMMANDS.iter().map(|(c, d)| json!({"command": c, "description": d})).collect();
         let groups = json!({"type": "all_group_chats"});
-        // Commands are a convenience: a failure here does not stop polling.
         let _ = self.call("deleteMyCommands", &json!({}), CALL_TIMEOUT).await;
         let _ = self.call("deleteMyCommands", &json!({"scope": groups}), CALL_TIMEOUT).await;
         let _ = self.call("setMyCommands", &json!({"commands": commands}), CALL_TIMEOUT).await;
         let _ = self.call("setMyCommands", &json!({"commands": commands, "scope": groups}), CALL_TIMEOUT).await;
-        Ok(info)
     }
 
     /// One long poll from `offset` (the last handled update id + 1).
@@ -175,6 +212,71 @@ impl<T: Transport> BotApi<T> {
         self.call("sendChatAction", &body, CALL_TIMEOUT).await.map(drop)
     }
 
+    /// Sends `text` with `media` to a chat: each media item in order, `text` as the first
+    /// one's caption when it fits the 1024-character limit, else as its own message(s) after
+    /// the media. The sent message ids, the text's last.
+    pub async fn send_with_media(&self, chat_id: impl Into<Value>, text: &str, media: &[Media], thread: Option<i64>) -> Result<Vec<i64>, CallError> {
+        let chat_id: Value = chat_id.into();
+        let captioned = fits_caption(text);
+        let mut ids = Vec::new();
+        for (i, item) in media.iter().enumerate() {
+            let caption = (i == 0 && captioned).then_some(text);
+            ids.push(self.send_media(chat_id.clone(), item, caption, thread).await?);
+        }
+        if !captioned && !text.trim().is_empty() {
+            ids.extend(self.send_text(chat_id, text, thread).await?);
+        }
+        Ok(ids)
+    }
+
+    /// One media item (a URL Telegram fetches, or an upload), with an HTML caption that is
+    /// resent as plain text when Telegram cannot parse it; the message id.
+    pub async fn send_media(&self, chat_id: Value, media: &Media, caption: Option<&str>, thread: Option<i64>) -> Result<i64, CallError> {
+        let (method, field) = media.kind.method();
+        let mut fields = json!({"chat_id": chat_id});
+        if let Some(c) = caption {
+            fields["caption"] = json!(c);
+            fields["parse_mode"] = json!("HTML");
+        }
+        if let Some(t) = thread {
+            fields["message_thread_id"] = json!(t);
+        }
+        let sent = match self.send_media_with_retry(method, field, &fields, &media.source).await {
+            Err(CallError::Api(ApiError::BadEntities { .. })) if caption.is_some() => {
+                if let Some(o) = fields.as_object_mut() {
+                    o.remove("parse_mode");
+                }
+                self.send_media_with_retry(method, field, &fields, &media.source).await?
+            }
+            other => other?,
+        };
+        Ok(sent["message_id"].as_i64().unwrap_or_default())
+    }
+
+    async fn send_media_with_retry(&self, method: &str, field: &str, fields: &Value, source: &MediaSource) -> Result<Value, CallError> {
+        let mut attempt = 1;
+        loop {
+            let sent = match source {
+                MediaSource::Url(url) => {
+                    let mut body = fields.clone();
+                    body[field] = json!(url);
+                    self.call(method, &body, UPLOAD_TIMEOUT).await
+                }
+                MediaSource::Upload { file_name, content_type, bytes } => {
+                    let (ct, body) = multipart(fields, field, file_name, content_type, bytes, &boundary_for(bytes));
+                    self.call_raw(method, ct, body, UPLOAD_TIMEOUT).await
+                }
+            };
+            match sent {
+                Err(CallError::Api(ApiError::RetryAfter { retry_after_s })) if attempt < SEND_ATTEMPTS && retry_after_s <= MAX_RETRY_AFTER_S => {
+                    tokio::time::sleep(Duration::from_secs(retry_after_s)).await;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     async fn send_with_retry(&self, body: &Value) -> Result<Value, CallError> {
         let mut attempt = 1;
         loop {
@@ -186,5 +288,21 @@ impl<T: Transport> BotApi<T> {
                 other => return other,
             }
         }
+    }
+}
+
+/// A multipart boundary that does not occur in `bytes` (derived from them: no randomness).
+fn boundary_for(bytes: &[u8]) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes.iter().take(1 << 16) {
+        hash = (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut n = 0u32;
+    loop {
+        let candidate = format!("openclaw-{hash:016x}-{n}");
+        if !bytes.windows(candidate.len()).any(|w| w == candidate.as_bytes()) {
+            return candidate;
+        }
+        n += 1;
     }
 }

@@ -5,14 +5,18 @@
 //! - [`api`]: the response envelope (`{ok, result}` / `{ok:false, error_code, description,
 //!   parameters.retry_after}`) and what each error means for the caller;
 //! - [`policy`]: `dmPolicy` and `allowFrom`, the decision for an inbound DM;
+//! - [`probe`]: the `getMe` probe of `channels.status {probe: true}`;
 //! - [`chunk`]: splitting a reply into messages of at most 4096 characters;
+//! - [`media`]: which send method a file goes to, the caption limit, multipart uploads;
 //! - [`pairing_reply`]: the text an unknown sender gets under `dmPolicy: "pairing"`.
 
 pub mod account;
 pub mod api;
 pub mod bot;
 pub mod chunk;
+pub mod media;
 pub mod policy;
+pub mod probe;
 pub mod update;
 
 use crate::pairing::PairingCode;

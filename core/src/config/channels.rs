@@ -47,6 +47,22 @@ pub struct TelegramConfig {
     /// Per group chat id (or `"*"`): whether the bot answers only when mentioned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<BTreeMap<String, TelegramGroupConfig>>,
+    /// Webhook mode: the public HTTPS URL Telegram posts updates to (`setWebhook`); needs
+    /// `webhookSecret`. Unset: long polling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+    /// The secret Telegram sends in `X-Telegram-Bot-Api-Secret-Token` (1-256 of `A-Za-z0-9_-`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+    /// The local listener's path (default `/telegram-webhook`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_path: Option<String>,
+    /// The local listener's address (default `127.0.0.1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_host: Option<String>,
+    /// The local listener's port (default 8787).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_port: Option<u16>,
     /// More bots, by account id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub accounts: Option<BTreeMap<String, TelegramAccountConfig>>,
@@ -65,6 +81,11 @@ impl TelegramConfig {
             group_policy: self.group_policy,
             group_allow_from: self.group_allow_from.clone(),
             groups: self.groups.clone(),
+            webhook_url: self.webhook_url.clone(),
+            webhook_secret: self.webhook_secret.clone(),
+            webhook_path: self.webhook_path.clone(),
+            webhook_host: self.webhook_host.clone(),
+            webhook_port: self.webhook_port,
         }
     }
 }
@@ -104,6 +125,22 @@ pub struct TelegramAccountConfig {
     /// Per group chat id (or `"*"`): whether the bot answers only when mentioned.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<BTreeMap<String, TelegramGroupConfig>>,
+    /// Webhook mode: the public HTTPS URL Telegram posts updates to (`setWebhook`); needs
+    /// `webhookSecret`. Unset: long polling.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+    /// The secret Telegram sends in `X-Telegram-Bot-Api-Secret-Token` (1-256 of `A-Za-z0-9_-`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+    /// The local listener's path (default `/telegram-webhook`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_path: Option<String>,
+    /// The local listener's address (default `127.0.0.1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_host: Option<String>,
+    /// The local listener's port (default 8787).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_port: Option<u16>,
 }
 
 impl std::fmt::Debug for TelegramAccountConfig {
@@ -118,6 +155,11 @@ impl std::fmt::Debug for TelegramAccountConfig {
             .field("group_policy", &self.group_policy)
             .field("group_allow_from", &self.group_allow_from)
             .field("groups", &self.groups)
+            .field("webhook_url", &self.webhook_url)
+            .field("webhook_secret", &self.webhook_secret.as_ref().map(|_| "<redacted>"))
+            .field("webhook_path", &self.webhook_path)
+            .field("webhook_host", &self.webhook_host)
+            .field("webhook_port", &self.webhook_port)
             .finish()
     }
 }

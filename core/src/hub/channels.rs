@@ -3,7 +3,7 @@
 
 use super::handlers::to_host;
 use super::{Hub, Req};
-use crate::wire::channels::{ChannelsStatusParams, SendParams};
+use crate::wire::channels::{ChannelsAccountOp, ChannelsAccountParams, ChannelsStatusParams, SendParams};
 use crate::wire::host::HostRequest;
 
 pub(crate) fn status(hub: &mut Hub, rq: Req, params: ChannelsStatusParams) {
@@ -12,4 +12,16 @@ pub(crate) fn status(hub: &mut Hub, rq: Req, params: ChannelsStatusParams) {
 
 pub(crate) fn send(hub: &mut Hub, rq: Req, params: Box<SendParams>) {
     to_host(hub, rq, HostRequest::Send(params));
+}
+
+pub(crate) fn start(hub: &mut Hub, rq: Req, params: ChannelsAccountParams) {
+    to_host(hub, rq, HostRequest::ChannelsAccount(ChannelsAccountOp::Start, params));
+}
+
+pub(crate) fn stop(hub: &mut Hub, rq: Req, params: ChannelsAccountParams) {
+    to_host(hub, rq, HostRequest::ChannelsAccount(ChannelsAccountOp::Stop, params));
+}
+
+pub(crate) fn logout(hub: &mut Hub, rq: Req, params: ChannelsAccountParams) {
+    to_host(hub, rq, HostRequest::ChannelsAccount(ChannelsAccountOp::Logout, params));
 }

@@ -28,7 +28,7 @@
 
 use super::derive::method_table;
 use crate::wire::agent::{AgentAccepted, AgentParams, AgentWaitParams};
-use crate::wire::channels::{ChannelsStatusParams, SendParams};
+use crate::wire::channels::{ChannelsAccountParams, ChannelsStatusParams, SendParams};
 use crate::wire::chat::{ChatAbortParams, ChatHistoryParams, ChatSendParams};
 use crate::wire::devices::{
     DeviceIdParams, DevicePairRenameParams, DeviceTokenRevokeParams, DeviceTokenRotateParams, PairRequestParams,
@@ -202,6 +202,23 @@ method_table! {
         params: ChannelsStatusParams => "method.channels.status.params",
         scope: Read,
         handler: channels::status,
+    },
+    /// `channels.start|stop|logout` (§2.1, §2.3): one account's task started, stopped, or its
+    /// token removed from the config.
+    ChannelsStart = "channels.start" {
+        params: ChannelsAccountParams => "method.channels.start.params",
+        scope: Admin,
+        handler: channels::start,
+    },
+    ChannelsStop = "channels.stop" {
+        params: ChannelsAccountParams => "method.channels.stop.params",
+        scope: Admin,
+        handler: channels::stop,
+    },
+    ChannelsLogout = "channels.logout" {
+        params: ChannelsAccountParams => "method.channels.logout.params",
+        scope: Admin,
+        handler: channels::logout,
     },
     /// `send` (channels-agent-nodes.md §1): direct outbound delivery (the channel runtime).
     Send = "send" {

@@ -1,5 +1,5 @@
 //! Params of the channel methods the hub hands to the channel runtime in the driver:
-//! `channels.status` and `send` (channels-agent-nodes.md §1). Closed objects, as the
+//! `channels.status`, `channels.start|stop|logout` and `send` (channels-agent-nodes.md §1-2). Closed objects, as the
 //! reference's schemas.
 
 use std::collections::BTreeMap;
@@ -27,6 +27,40 @@ pub struct ChannelsStatusParams {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0))]
     pub timeout_ms: Option<u64>,
+    /// Only this channel (`unknown channel: …` for one this gateway does not have).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
+    pub channel: Option<String>,
+}
+
+/// `channels.start`, `channels.stop`, `channels.logout` params (closed; the reference's three
+/// schemas are the same).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ChannelsAccountParams {
+    #[schemars(length(min = 1))]
+    pub channel: String,
+    /// The account (default: the channel's default account).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+}
+
+/// Which of the account methods.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChannelsAccountOp {
+    Start,
+    Stop,
+    Logout,
+}
+
+impl ChannelsAccountOp {
+    pub fn method_name(self) -> &'static str {
+        match self {
+            Self::Start => "channels.start",
+            Self::Stop => "channels.stop",
+            Self::Logout => "channels.logout",
+        }
+    }
 }
 
 /// `send` params (closed; §1.1).
@@ -44,6 +78,9 @@ pub struct SendParams {
     pub media_urls: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gif_playback: Option<bool>,
+    /// Send images and videos as documents (no recompression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub force_document: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

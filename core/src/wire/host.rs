@@ -123,6 +123,8 @@ pub enum HostRequest {
     ChannelsStatus(super::channels::ChannelsStatusParams),
     /// `send`: answered by the channel runtime.
     Send(Box<super::channels::SendParams>),
+    /// `channels.start|stop|logout`: answered by the channel runtime.
+    ChannelsAccount(super::channels::ChannelsAccountOp, super::channels::ChannelsAccountParams),
 }
 
 impl HostRequest {
@@ -136,6 +138,7 @@ impl HostRequest {
             Self::ConfigPatch(_) => "config.patch",
             Self::ChannelsStatus(_) => "channels.status",
             Self::Send(_) => "send",
+            Self::ChannelsAccount(op, _) => op.method_name(),
         }
     }
 }

@@ -13,7 +13,9 @@ pub mod status;
 pub mod store;
 pub mod telegram;
 
+mod control;
 mod send;
+mod webhook;
 
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
@@ -172,8 +174,9 @@ async fn report_health(inner: Weak<Mutex<Inner>>, hub: HubHandle, changed: Arc<N
     }
 }
 
-/// The gateway's host handler with the channel methods in front: `channels.status` and `send`
-/// go to the runtime, everything else to the configured host.
+/// The gateway's host handler with the channel methods in front: `channels.status`,
+/// `channels.start|stop|logout` and `send` go to the runtime (logout edits the config through
+/// the configured host), everything else to the configured host.
 pub struct ChannelsHost {
     pub runtime: Arc<ChannelRuntime>,
     pub inner: Host,
@@ -182,9 +185,13 @@ pub struct ChannelsHost {
 impl HostHandler for ChannelsHost {
     fn handle(&self, request: HostRequest) -> HostFuture {
         match request {
-            HostRequest::ChannelsStatus(_) => {
-                let status = self.runtime.status();
-                Box::pin(async move { Ok(status) })
+            HostRequest::ChannelsStatus(params) => {
+                let runtime = Arc::clone(&self.runtime);
+                Box::pin(async move { runtime.status_with(&params).await })
+            }
+            HostRequest::ChannelsAccount(op, params) => {
+                let host = ChannelsHost { runtime: Arc::clone(&self.runtime), inner: self.inner.clone() };
+                Box::pin(async move { control::account_op(&host, op, params).await })
             }
             HostRequest::Send(params) => {
                 let runtime = Arc::clone(&self.runtime);

@@ -75,7 +75,26 @@ pub struct TelegramAccount {
     pub group_allow: Vec<AllowEntry>,
     /// `groups.<chatId|*>.requireMention`.
     pub groups: BTreeMap<String, bool>,
+    /// Webhook mode (`webhookUrl` set); `None`: long polling.
+    pub webhook: Option<Webhook>,
 }
+
+/// Webhook mode: Telegram posts updates to `url`; a listener on `host:port` serves `path`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Webhook {
+    pub url: String,
+    /// Compared with `X-Telegram-Bot-Api-Secret-Token` (never printed).
+    pub secret: BotToken,
+    pub path: String,
+    pub host: String,
+    pub port: u16,
+}
+
+/// Webhook defaults, as the reference.
+pub const DEFAULT_WEBHOOK_PATH: &str = "/telegram-webhook";
+pub const DEFAULT_WEBHOOK_PORT: u16 = 8787;
+/// The webhook listener's health path.
+pub const WEBHOOK_HEALTH_PATH: &str = "/healthz";
 
 impl TelegramAccount {
     /// Whether the bot answers in `chat` only when mentioned (default true).
@@ -148,7 +167,35 @@ fn merge(base: &TelegramAccountConfig, over: &TelegramAccountConfig) -> Telegram
         group_policy: over.group_policy.or(base.group_policy),
         group_allow_from: over.group_allow_from.clone().or_else(|| base.group_allow_from.clone()),
         groups: over.groups.clone().or_else(|| base.groups.clone()),
+        webhook_url: over.webhook_url.clone().or_else(|| base.webhook_url.clone()),
+        webhook_secret: over.webhook_secret.clone().or_else(|| base.webhook_secret.clone()),
+        webhook_path: over.webhook_path.clone().or_else(|| base.webhook_path.clone()),
+        webhook_host: over.webhook_host.clone().or_else(|| base.webhook_host.clone()),
+        webhook_port: over.webhook_port.or(base.webhook_port),
     }
+}
+
+/// `webhookUrl` & co., checked: a URL, a secret Telegram accepts, a path that is not the
+/// listener's health path.
+fn webhook(c: &TelegramAccountConfig, key: &str) -> Result<Option<Webhook>, SettingsError> {
+    let Some(url) = c.webhook_url.as_ref().map(|u| u.trim()).filter(|u| !u.is_empty()) else { return Ok(None) };
+    let bad = |field: &str, message: String| SettingsError { field: format!("{key}.{field}"), message };
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(bad("webhookUrl", format!("expected an https URL (got {url:?})")));
+    }
+    let secret = c.webhook_secret.as_deref().map(str::trim).unwrap_or_default();
+    if secret.is_empty() {
+        return Err(bad("webhookSecret", "webhook mode requires a non-empty secret token (webhookSecret)".into()));
+    }
+    if secret.len() > 256 || !secret.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-') {
+        return Err(bad("webhookSecret", "1-256 characters of A-Z, a-z, 0-9, _ and - (what Telegram accepts)".into()));
+    }
+    let path = c.webhook_path.clone().unwrap_or_else(|| DEFAULT_WEBHOOK_PATH.into());
+    if !path.starts_with('/') || path == WEBHOOK_HEALTH_PATH {
+        return Err(bad("webhookPath", format!("expected a path starting with / other than {WEBHOOK_HEALTH_PATH} (got {path:?})")));
+    }
+    let host = c.webhook_host.clone().unwrap_or_else(|| "127.0.0.1".into());
+    Ok(Some(Webhook { url: url.to_owned(), secret: BotToken(secret.to_owned()), path, host, port: c.webhook_port.unwrap_or(DEFAULT_WEBHOOK_PORT) }))
 }
 
 fn entries(list: &Option<Vec<AllowFromEntry>>) -> Vec<String> {
@@ -208,7 +255,9 @@ fn account(
     if !(api_root.starts_with("http://") || api_root.starts_with("https://")) {
         return Err(SettingsError { field: format!("{key}.apiRoot"), message: format!("expected an http(s) URL (got {api_root:?})") });
     }
+    let webhook = webhook(c, key)?;
     Ok(TelegramAccount {
+        webhook,
         id: id.to_owned(),
         enabled: top_enabled && c.enabled.unwrap_or(true),
         token: token.map(BotToken),
@@ -271,6 +320,21 @@ mod tests {
         assert!(s.telegram[0].token.is_none());
         assert!(s.telegram[0].token_error.as_deref().unwrap().contains("channels.telegram.tokenFile"));
         assert_eq!(s.dm_scope, DmScope::PerPeer);
+    }
+
+    #[test]
+    fn webhook_mode_needs_a_url_and_a_secret() {
+        let s = project(json!({"channels": {"telegram": {"botToken": "1:a", "webhookUrl": "https://bot.example/tg", "webhookSecret": "s-3_cret"}}})).unwrap();
+        let w = s.telegram[0].webhook.clone().unwrap();
+        assert_eq!((w.path.as_str(), w.host.as_str(), w.port), ("/telegram-webhook", "127.0.0.1", 8787));
+        assert!(!format!("{w:?}").contains("s-3_cret"), "the secret is never printed");
+        let e = project(json!({"channels": {"telegram": {"botToken": "1:a", "webhookUrl": "https://bot.example/tg"}}})).unwrap_err();
+        assert_eq!(e.field, "channels.telegram.webhookSecret");
+        let e = project(json!({"channels": {"telegram": {"botToken": "1:a", "webhookUrl": "https://x/y", "webhookSecret": "a b"}}})).unwrap_err();
+        assert_eq!(e.field, "channels.telegram.webhookSecret");
+        let e = project(json!({"channels": {"telegram": {"botToken": "1:a", "webhookUrl": "https://x/y", "webhookSecret": "ab", "webhookPath": "/healthz"}}})).unwrap_err();
+        assert_eq!(e.field, "channels.telegram.webhookPath");
+        assert!(project(json!({"channels": {"telegram": {"botToken": "1:a"}}})).unwrap().telegram[0].webhook.is_none());
     }
 
     #[test]

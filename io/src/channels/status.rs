@@ -66,6 +66,15 @@ fn summary(h: &HealthState) -> (bool, bool, Option<String>, bool) {
     (h.running, h.connected, h.last_error.clone(), h.reconnect_attempts > 0)
 }
 
+/// `polling` or `webhook`.
+fn mode(account: &TelegramAccount) -> &'static str {
+    if account.webhook.is_some() {
+        "webhook"
+    } else {
+        "polling"
+    }
+}
+
 /// One account as `channelAccounts.telegram[]` shows it.
 pub fn account_json(account: &TelegramAccount, h: &HealthState) -> Value {
     let configured = account.token.is_some();
@@ -91,7 +100,7 @@ pub fn account_json(account: &TelegramAccount, h: &HealthState) -> Value {
         "lastOutboundAt": h.last_outbound_at,
         "tokenSource": account.token_source.as_str(),
         "tokenStatus": if configured { "available" } else { "missing" },
-        "mode": "polling",
+        "mode": mode(account),
         "allowUnmentionedGroups": account.groups.values().any(|require| !require),
         "configured": configured,
         "running": h.running,
@@ -130,7 +139,7 @@ pub fn status_json(now_ms: u64, accounts: &[(TelegramAccount, HealthState)]) -> 
             "lastError": h.last_error.clone().or_else(|| a.token_error.clone()),
             "tokenSource": a.token_source.as_str(),
             "lastProbeAt": null,
-            "mode": "polling",
+            "mode": mode(a),
         }});
         out["channelAccounts"] = json!({"telegram": rows});
         out["channelDefaultAccountId"] = json!({"telegram": a.id});
@@ -155,5 +164,20 @@ pub fn health_summary(accounts: &[(TelegramAccount, HealthState)]) -> ChannelsHe
         channels: BTreeMap::from([("telegram".to_owned(), telegram)]),
         order: vec!["telegram".into()],
         labels: BTreeMap::from([("telegram".to_owned(), "Telegram".to_owned())]),
+    }
+}
+
+/// Adds a probe's answer to an account row (or the channel summary): `probe`, `lastProbeAt`,
+/// and the probe's error as `lastError` when there is none.
+pub fn attach_probe(row: &mut Value, probe: &Value, at_ms: u64) {
+    if !row.is_object() {
+        return;
+    }
+    row["probe"] = probe.clone();
+    row["lastProbeAt"] = json!(at_ms);
+    if row["lastError"].is_null() {
+        if let Some(e) = probe["error"].as_str().filter(|_| probe["ok"] == json!(false)) {
+            row["lastError"] = json!(e);
+        }
     }
 }

@@ -43,8 +43,8 @@ use crate::state_db::StateDb;
 pub struct OutboundTransport(pub Arc<Outbound>);
 
 impl Transport for OutboundTransport {
-    async fn post_json(&self, url: String, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
-        let mut res = self.0.post_json(&url, &[], body).await.map_err(|e| e.to_string())?;
+    async fn post(&self, url: String, content_type: String, body: Vec<u8>) -> Result<(u16, Vec<u8>), String> {
+        let mut res = self.0.post(&url, &content_type, &[], body).await.map_err(|e| e.to_string())?;
         let mut out = Vec::new();
         while let Some(chunk) = res.chunk().await {
             out.extend_from_slice(&chunk.map_err(|e| e.to_string())?);
@@ -155,8 +155,20 @@ pub async fn run(ctx: Arc<AccountCtx>, outbound: Arc<Outbound>, config: LoopConf
         h.running = true;
         h.last_start_at = Some(clock::wall().0);
     });
-    let error = account::run(&api, &*ctx, &config).await;
-    ctx.note_error(&error.to_string());
+    let error = match ctx.account.webhook.clone() {
+        None => account::run(&api, &*ctx, &config).await.to_string(),
+        Some(webhook) => match super::webhook::bind(&webhook).await {
+            Err(e) => e,
+            Ok(listener) => {
+                let (tx, mut inbox) = tokio::sync::mpsc::channel(super::webhook::INBOX);
+                let secret = webhook.secret.0.clone();
+                let url = webhook.url.clone();
+                let _listener = AbortOnDrop(tokio::spawn(super::webhook::serve(listener, Arc::new(webhook), tx)));
+                account::run_webhook(&api, &*ctx, &config, &url, &secret, &mut inbox).await.to_string()
+            }
+        },
+    };
+    ctx.note_error(&error);
     ctx.health.update(|h| {
         h.running = false;
         h.connected = false;
@@ -196,7 +208,8 @@ impl Sink for AccountCtx {
         let now = clock::wall().0;
         match event {
             Event::Started(bot) => {
-                tracing::info!(account = %self.account.id, "telegram: polling as @{}", bot.username);
+                let how = if self.account.webhook.is_some() { "receiving updates by webhook" } else { "polling" };
+                tracing::info!(account = %self.account.id, "telegram: {how} as @{}", bot.username);
                 self.health.update(|h| h.bot_username = Some(bot.username));
             }
             Event::Polled => self.health.update(|h| {

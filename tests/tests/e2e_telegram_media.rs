@@ -1,0 +1,109 @@
+//! `send` with media through an embedded gateway in front of the fake Bot API: a URL goes to
+//! Telegram as the file (`sendPhoto {photo: <url>}`) with the text as its HTML caption; a local
+//! file is uploaded as `multipart/form-data` (`sendDocument`), and a text above the 1024-character
+//! caption limit follows as its own message (whose id is the answer's `messageId`);
+//! `forceDocument` sends an image as a document; a 429 is waited out and a caption Telegram
+//! cannot parse is resent as plain text; a relative path, a missing file or a directory is
+//! refused before anything is sent. Nothing sleeps.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
+
+use std::time::Duration;
+
+use openclaw_channels::backoff::BackoffPolicy;
+use openclaw_channels::telegram::account::LoopConfig;
+use openclaw_core::config::Config;
+use openclaw_io::channels::settings::ChannelSettings;
+use openclaw_io::client::{Client, ClientError, ConnectOptions};
+use openclaw_tests::e2e::{gateway, within, TOKEN as GW_TOKEN};
+use openclaw_tests::fake_telegram::{Fault, FakeTelegram, TOKEN};
+use serde_json::{json, Value};
+
+const DEADLINE: Duration = Duration::from_secs(15);
+
+async fn send(c: &mut Client, params: Value) -> Result<Value, ClientError> {
+    within("send", c.call("send", params)).await
+}
+
+fn refusal(r: Result<Value, ClientError>) -> String {
+    match r {
+        Err(ClientError::Rejected { error, .. }) => format!("{:?}: {}", error.code, error.message),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn media_by_url_and_by_upload_with_captions_as_telegram_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    let tg = FakeTelegram::start().await;
+    let config: Config = serde_json::from_value(json!({"channels": {"telegram": {"botToken": TOKEN, "apiRoot": tg.api_root()}}})).unwrap();
+    let settings = ChannelSettings::project(&config, &|_| None).unwrap();
+    let state = dir.path().display().to_string();
+    let gw = gateway(move |c| {
+        c.state_dir = Some(state);
+        c.settings.channels = settings;
+        c.channel_loop = LoopConfig { poll_timeout_s: 1, backoff: BackoffPolicy { initial_ms: 5, max_ms: 50, factor: 1.8, jitter: 0.25 }, seed: 1 };
+        c.channel_poll_grace = Duration::from_millis(500);
+    })
+    .await;
+    let mut opts = ConnectOptions::cli(format!("ws://{}", gw.local_addr()));
+    opts.token = Some(GW_TOKEN.into());
+    let mut c = within("connect", Client::connect(opts)).await.unwrap().0;
+    tg.wait_for("getUpdates", 1, DEADLINE).await.unwrap();
+
+    // A URL: Telegram fetches it; the text is the caption. A 429 first, waited out.
+    tg.script("sendPhoto", [Fault::RetryAfter(0)]);
+    let url = "https://example.test/pics/cat.jpg?size=large";
+    let first = send(&mut c, json!({"to": "111", "message": "a <b>cat</b>", "mediaUrl": url, "idempotencyKey": "m-1"})).await.unwrap();
+    let photos = tg.bodies("sendPhoto");
+    assert_eq!(photos.len(), 2, "the 429, then the photo");
+    assert_eq!(photos[1], json!({"chat_id": 111, "photo": url, "caption": "a <b>cat</b>", "parse_mode": "HTML"}));
+    assert!(tg.bodies("sendMessage").is_empty(), "the caption carried the text");
+    assert_eq!(first["chatId"], "111");
+    let id = |v: &Value| v["messageId"].as_str().and_then(|m| m.parse::<i64>().ok()).unwrap();
+
+    // A local file, uploaded; a text too long for a caption follows as a message.
+    let pdf = dir.path().join("report.pdf");
+    std::fs::write(&pdf, b"%PDF-1.4 fake report").unwrap();
+    let long = "r".repeat(1500);
+    let sent = send(&mut c, json!({"to": "-100777:topic:5", "message": long, "mediaUrl": pdf.display().to_string(), "idempotencyKey": "m-2"})).await.unwrap();
+    let doc = &tg.bodies("sendDocument")[0];
+    assert_eq!(doc["document"], json!({"fileName": "report.pdf", "contentType": "application/pdf", "size": 20, "data": "%PDF-1.4 fake report"}));
+    assert_eq!((doc["chat_id"].clone(), doc["message_thread_id"].clone()), (json!("-100777"), json!("5")), "{doc}");
+    assert!(doc.get("caption").is_none(), "1500 characters do not fit a caption: {doc}");
+    let text = &tg.bodies("sendMessage")[0];
+    assert_eq!((text["text"].as_str().map(str::len), text["message_thread_id"].clone()), (Some(1500), json!(5)));
+    assert_eq!(id(&sent), id(&first) + 2, "the answer is the text's id, after the document's: {sent}");
+    // Several media, forceDocument: an image goes as a document; a caption Telegram cannot
+    // parse is resent without parse_mode.
+    let png = dir.path().join("chart.png");
+    std::fs::write(&png, b"PNG").unwrap();
+    tg.script("sendDocument", [Fault::BadEntities]);
+    send(
+        &mut c,
+        json!({"to": "111", "message": "<bad>", "mediaUrls": [png.display().to_string(), "https://example.test/a.mp4"], "forceDocument": true, "idempotencyKey": "m-3"}),
+    )
+    .await
+    .unwrap();
+    let docs = tg.bodies("sendDocument");
+    assert_eq!(docs.len(), 4, "the report, the refused caption, its plain resend, the video as a document");
+    assert_eq!((docs[1]["parse_mode"].clone(), docs[2].get("parse_mode")), (json!("HTML"), None));
+    assert_eq!(docs[2]["caption"], "<bad>");
+    assert_eq!(docs[2]["document"]["fileName"], "chart.png");
+    assert_eq!(docs[3]["document"], "https://example.test/a.mp4");
+    assert!(docs[3].get("caption").is_none(), "the caption goes on the first media only");
+
+    // Refused before anything is sent.
+    let before = tg.requests().len();
+    let r = refusal(send(&mut c, json!({"to": "111", "mediaUrl": "relative/file.png", "idempotencyKey": "m-4"})).await);
+    assert!(r.starts_with("InvalidRequest") && r.contains("absolute file path"), "{r}");
+    let r = refusal(send(&mut c, json!({"to": "111", "mediaUrl": dir.path().join("nope.png").display().to_string(), "idempotencyKey": "m-5"})).await);
+    assert!(r.starts_with("InvalidRequest") && r.contains("nope.png"), "{r}");
+    let r = refusal(send(&mut c, json!({"to": "111", "mediaUrl": dir.path().display().to_string(), "idempotencyKey": "m-6"})).await);
+    assert!(r.contains("not a file"), "{r}");
+    let sends = |tg: &FakeTelegram| tg.requests().iter().filter(|r| r.method.starts_with("send")).count();
+    assert_eq!(sends(&tg), tg.requests()[..before].iter().filter(|r| r.method.starts_with("send")).count());
+
+    within("close", c.close()).await;
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}
