@@ -92,6 +92,11 @@ async fn media_by_url_and_by_upload_with_captions_as_telegram_allows() {
     assert_eq!(docs[3]["document"], "https://example.test/a.mp4");
     assert!(docs[3].get("caption").is_none(), "the caption goes on the first media only");
 
+    // Text only: a plain sendMessage, as before.
+    let plain = send(&mut c, json!({"to": "111", "message": "just text", "idempotencyKey": "m-7"})).await.unwrap();
+    assert_eq!(tg.bodies("sendMessage").last().unwrap()["text"], "just text");
+    assert_eq!(id(&plain), id(&first) + 5, "the ids go on: photo, document, text, chart, video, this: {plain}");
+
     // Refused before anything is sent.
     let before = tg.requests().len();
     let r = refusal(send(&mut c, json!({"to": "111", "mediaUrl": "relative/file.png", "idempotencyKey": "m-4"})).await);

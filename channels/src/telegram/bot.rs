@@ -147,7 +147,7 @@ impl<T: Transport> BotApi<T> {
         self.call("setWebhook", &body, CALL_TIMEOUT).await.map_err(|e| match e {
             // The secret never goes into an error text.
             CallError::Transport(t) => CallError::Transport(t.replace(secret, "***")),
-            other => other,
+            other @ (CallError::Api(_) | CallError::Timeout { .. }) => other,
         })?;
         Ok(info)
     }
@@ -217,6 +217,9 @@ impl<T: Transport> BotApi<T> {
     /// the media. The sent message ids, the text's last.
     pub async fn send_with_media(&self, chat_id: impl Into<Value>, text: &str, media: &[Media], thread: Option<i64>) -> Result<Vec<i64>, CallError> {
         let chat_id: Value = chat_id.into();
+        if media.is_empty() {
+            return self.send_text(chat_id, text, thread).await;
+        }
         let captioned = fits_caption(text);
         let mut ids = Vec::new();
         for (i, item) in media.iter().enumerate() {

@@ -103,7 +103,7 @@ pub fn multipart(fields: &Value, field: &str, file_name: &str, content_type: &st
             let text = match v {
                 Value::String(s) => s.clone(),
                 Value::Null => continue,
-                other => other.to_string(),
+                other @ (Value::Bool(_) | Value::Number(_) | Value::Array(_) | Value::Object(_)) => other.to_string(),
             };
             body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{text}\r\n").as_bytes());
         }

@@ -99,19 +99,17 @@ impl ChannelRuntime {
                 .map(|r| (r.task.take(), Arc::clone(&r.delivering), Arc::clone(&r.health))),
             Err(_) => None,
         };
-        if let Some((task, delivering, health)) = found {
-            if let Some(task) = task {
-                // Wait for the chunk being sent, so it is recorded before the task dies.
-                let guard = delivering.lock().await;
-                task.abort();
-                let _ = task.await;
-                drop(guard);
-                health.update(|h| {
-                    h.running = false;
-                    h.connected = false;
-                    h.last_stop_at = Some(clock::wall().0);
-                });
-            }
+        if let Some((Some(task), delivering, health)) = found {
+            // Wait for the chunk being sent, so it is recorded before the task dies.
+            let guard = delivering.lock().await;
+            task.abort();
+            let _ = task.await;
+            drop(guard);
+            health.update(|h| {
+                h.running = false;
+                h.connected = false;
+                h.last_stop_at = Some(clock::wall().0);
+            });
         }
         let stopped = !self.health(&id).is_some_and(|h| h.snapshot().running);
         json!({"channel": TELEGRAM, "accountId": id, "stopped": stopped})
@@ -221,7 +219,7 @@ async fn logout(host: &ChannelsHost, wanted: Option<&str>) -> Result<Value, Erro
     }
     let env_token = std::env::var("TELEGRAM_BOT_TOKEN").is_ok_and(|t| !t.trim().is_empty());
     let token_file = own.get("tokenFile").is_some() || (default && telegram.get("tokenFile").is_some());
-    let logged_out = !token_file && !(default && env_token);
+    let logged_out = !(token_file || (default && env_token));
     if cleared || logged_out {
         runtime.mark_logged_out(&id);
     }
