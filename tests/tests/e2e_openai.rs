@@ -274,3 +274,32 @@ async fn the_official_openai_sdk_talks_to_the_gateway() {
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.unwrap();
 }
+
+/// A PNG's first bytes (enough for the type to be sniffed), base64.
+const PNG: &str = "iVBORw0KGgoAAAANSUhEUg==";
+
+#[tokio::test]
+async fn images_of_the_turn_reach_the_model() {
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![]).await;
+    let gw = gateway(enabled(&fake)).await;
+    let addr = gw.local_addr();
+    let url = format!("data:image/png;base64,{PNG}");
+    let body = json!({"messages":[{"role":"user","content":[{"type":"text","text":"what is this?"},
+        {"type":"image_url","image_url":{"url":url}}]}]});
+    let (status, answer) = chat(addr, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let request = fake.requests().pop().unwrap();
+    let last = request["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last, json!({"role":"user","content":[{"type":"text","text":"what is this?"},
+        {"type":"image_url","image_url":{"url":url}}]}));
+    // An image of a type not on the list, and a URL (images.allowUrl is off), are refused.
+    for bad in ["data:text/plain;base64,aGVsbG8=", "https://example.com/x.png"] {
+        let body = json!({"messages":[{"role":"user","content":[{"type":"image_url","image_url":bad}]}]});
+        let (status, answer) = chat(addr, &body).await;
+        assert_eq!(status, 400, "{bad}: {answer}");
+        assert_eq!(answer, json!({"error":{"message":"Invalid image_url content in `messages`.","type":"invalid_request_error"}}));
+    }
+    assert_eq!(fake.requests().len(), 1, "no run for a refused image");
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}

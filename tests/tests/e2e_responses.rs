@@ -382,3 +382,20 @@ async fn the_official_openai_sdk_creates_responses() {
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.unwrap();
 }
+
+#[tokio::test]
+async fn input_images_reach_the_model() {
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![]).await;
+    let gw = gateway(enabled(&fake)).await;
+    let png = "iVBORw0KGgoAAAANSUhEUg==";
+    let body = json!({"model":"openclaw","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"look"},
+        {"type":"input_image","source":{"type":"base64","media_type":"image/png","data":png}}]}]});
+    let (status, answer) = create(gw.local_addr(), &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let request = fake.requests().pop().unwrap();
+    let last = request["messages"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["content"][1], json!({"type":"image_url","image_url":{"url":format!("data:image/png;base64,{png}")}}), "{last}");
+    assert_eq!(last["content"][0]["type"], "text");
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}

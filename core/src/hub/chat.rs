@@ -69,6 +69,7 @@ impl Hub {
             thinking: p.thinking,
             extra_system_prompt: None,
             client_tools: Vec::new(),
+            images: Vec::new(),
         };
         self.launch_run(now, wall, launch);
     }

@@ -83,6 +83,18 @@ pub struct AgentParams {
     #[serde(skip)]
     #[schemars(skip)]
     pub client_tools: Vec<ClientTool>,
+    /// Images of the turn (HTTP callers: `image_url`, `input_image`), handed to the model with
+    /// the message. Not a wire field, as `client_tools`.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub images: Vec<ImageInput>,
+}
+
+/// An image for the model: its MIME type and base64 data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ImageInput {
+    pub mime_type: String,
+    pub data: String,
 }
 
 /// A function tool offered by the caller (name, description, JSON Schema of the arguments).

@@ -30,6 +30,8 @@ pub(super) struct Request<'a> {
     pub system: Option<&'a str>,
     /// Empty: no tools offered.
     pub tools: &'a [ToolSpec],
+    /// Images of the run's turn.
+    pub images: &'a [openclaw_core::wire::agent::ImageInput],
 }
 
 /// A call in flight; dropping it aborts the call.
@@ -48,7 +50,7 @@ impl Attempt {
     pub(super) fn start(outbound: &Outbound, request: Request<'_>, messages: &[ChatMessage]) -> Self {
         let api = request.provider.api;
         let (url, headers) = provider::endpoint(request.provider);
-        let body = provider::request_body(api, request.model, request.system, messages, request.tools)
+        let body = provider::request_body(api, request.model, request.system, messages, request.tools, request.images)
             .to_string()
             .into_bytes();
         let (tx, events) = mpsc::channel(EVENTS);

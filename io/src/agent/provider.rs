@@ -3,7 +3,7 @@
 //! error classification; the HTTP exchange lives in `attempt.rs`.
 
 use openclaw_core::turn::ChatMessage;
-use openclaw_core::wire::agent::{RunErrorKind, RunFailure, ToolCall, Usage};
+use openclaw_core::wire::agent::{ImageInput, RunErrorKind, RunFailure, ToolCall, Usage};
 use serde_json::{json, Value};
 
 use super::config::{Api, ProviderConfig};
@@ -117,16 +117,34 @@ pub(crate) fn endpoint(p: &ProviderConfig) -> (String, Vec<(&'static str, String
     }
 }
 
-/// The JSON body of a streaming request.
-pub(crate) fn request_body(api: Api, model: &str, system: Option<&str>, messages: &[ChatMessage], tools: &[ToolSpec]) -> Value {
+/// The JSON body of a streaming request. `images` go with the last user message (the run's
+/// turn), after its text.
+pub(crate) fn request_body(
+    api: Api,
+    model: &str,
+    system: Option<&str>,
+    messages: &[ChatMessage],
+    tools: &[ToolSpec],
+    images: &[ImageInput],
+) -> Value {
     let messages = complete_tool_pairs(messages);
+    let turn = messages.iter().rposition(|m| matches!(m, ChatMessage::User(_)));
     match api {
         Api::OpenAiCompletions => {
             let mut all = Vec::with_capacity(messages.len() + 1);
             if let Some(system) = system {
                 all.push(json!({ "role": "system", "content": system }));
             }
-            all.extend(messages.iter().map(openai_message));
+            all.extend(messages.iter().enumerate().map(|(i, m)| match m {
+                ChatMessage::User(text) if Some(i) == turn && !images.is_empty() => {
+                    let mut parts = vec![json!({ "type": "text", "text": text })];
+                    parts.extend(images.iter().map(|img| {
+                        json!({ "type": "image_url", "image_url": { "url": format!("data:{};base64,{}", img.mime_type, img.data) } })
+                    }));
+                    json!({ "role": "user", "content": parts })
+                }
+                other => openai_message(other),
+            }));
             let mut body = json!({ "model": model, "messages": all, "stream": true,
                                    "stream_options": { "include_usage": true } });
             if !tools.is_empty() {
@@ -141,7 +159,7 @@ pub(crate) fn request_body(api: Api, model: &str, system: Option<&str>, messages
         }
         Api::AnthropicMessages => {
             let mut body = json!({ "model": model, "max_tokens": MAX_OUTPUT_TOKENS,
-                                   "messages": anthropic_messages(&messages), "stream": true });
+                                   "messages": anthropic_messages(&messages, turn, images), "stream": true });
             if let Some(system) = system {
                 body["system"] = json!(system);
             }
@@ -215,11 +233,19 @@ fn openai_message(m: &ChatMessage) -> Value {
 
 /// Anthropic wants strictly alternating roles: tool results travel as `tool_result` blocks of
 /// a user turn, and neighbouring turns of one role are merged.
-fn anthropic_messages(messages: &[ChatMessage]) -> Vec<Value> {
+fn anthropic_messages(messages: &[ChatMessage], turn: Option<usize>, images: &[ImageInput]) -> Vec<Value> {
     let mut turns: Vec<(&'static str, Vec<Value>)> = Vec::new();
-    for m in messages {
+    for (i, m) in messages.iter().enumerate() {
         let (role, blocks) = match m {
-            ChatMessage::User(text) => ("user", vec![json!({ "type": "text", "text": text })]),
+            ChatMessage::User(text) => {
+                let mut blocks = vec![json!({ "type": "text", "text": text })];
+                if Some(i) == turn {
+                    blocks.extend(images.iter().map(|img| {
+                        json!({ "type": "image", "source": { "type": "base64", "media_type": img.mime_type, "data": img.data } })
+                    }));
+                }
+                ("user", blocks)
+            }
             ChatMessage::Assistant { text, calls } => {
                 let mut blocks = Vec::new();
                 if !text.is_empty() {
@@ -424,12 +450,25 @@ mod tests {
     }
 
     #[test]
+    fn images_go_with_the_turn() {
+        let img = ImageInput { mime_type: "image/png".into(), data: "iVBO".into() };
+        let msgs = [ChatMessage::User("old".into()), ChatMessage::Assistant { text: "a".into(), calls: vec![] }, ChatMessage::User("look".into())];
+        let b = request_body(Api::OpenAiCompletions, "m", None, &msgs, &[], std::slice::from_ref(&img));
+        assert_eq!(b["messages"][0], json!({"role":"user","content":"old"}));
+        assert_eq!(b["messages"][2], json!({"role":"user","content":[{"type":"text","text":"look"},
+            {"type":"image_url","image_url":{"url":"data:image/png;base64,iVBO"}}]}));
+        let b = request_body(Api::AnthropicMessages, "m", None, &msgs, &[], &[img]);
+        assert_eq!(b["messages"][2], json!({"role":"user","content":[{"type":"text","text":"look"},
+            {"type":"image","source":{"type":"base64","media_type":"image/png","data":"iVBO"}}]}));
+    }
+
+    #[test]
     fn bodies() {
         let msgs = [ChatMessage::User("hi".into())];
-        let b = request_body(Api::OpenAiCompletions, "m", Some("sys"), &msgs, &[]);
+        let b = request_body(Api::OpenAiCompletions, "m", Some("sys"), &msgs, &[], &[]);
         assert_eq!(b["messages"][0], json!({"role":"system","content":"sys"}));
         assert!(b.get("tools").is_none());
-        let b = request_body(Api::AnthropicMessages, "m", Some("sys"), &msgs, &[]);
+        let b = request_body(Api::AnthropicMessages, "m", Some("sys"), &msgs, &[], &[]);
         assert_eq!(b["system"], "sys");
         assert_eq!(b["messages"][0], json!({"role":"user","content":"hi"}));
     }
@@ -449,7 +488,7 @@ mod tests {
     #[test]
     fn openai_tool_history_and_tools() {
         let spec = ToolSpec { name: "read".into(), description: "Read a file".into(), parameters: json!({"type":"object"}) };
-        let b = request_body(Api::OpenAiCompletions, "m", None, &tool_turn(), &[spec]);
+        let b = request_body(Api::OpenAiCompletions, "m", None, &tool_turn(), &[spec], &[]);
         assert_eq!(b["tools"][0]["function"]["name"], "read");
         let m = b["messages"].as_array().unwrap();
         assert_eq!(m.len(), 5, "{b}");
@@ -462,7 +501,7 @@ mod tests {
     #[test]
     fn anthropic_tool_history_alternates() {
         let spec = ToolSpec { name: "read".into(), description: "Read a file".into(), parameters: json!({"type":"object"}) };
-        let b = request_body(Api::AnthropicMessages, "m", None, &tool_turn(), &[spec]);
+        let b = request_body(Api::AnthropicMessages, "m", None, &tool_turn(), &[spec], &[]);
         assert_eq!(b["tools"][0]["input_schema"], json!({"type":"object"}));
         let m = b["messages"].as_array().unwrap();
         let roles: Vec<&str> = m.iter().map(|t| t["role"].as_str().unwrap()).collect();
@@ -485,7 +524,7 @@ mod tests {
     #[test]
     fn anthropic_history_opens_with_the_user() {
         let msgs = [ChatMessage::Assistant { text: "old".into(), calls: vec![] }, ChatMessage::User("hi".into())];
-        let b = request_body(Api::AnthropicMessages, "m", None, &msgs, &[]);
+        let b = request_body(Api::AnthropicMessages, "m", None, &msgs, &[], &[]);
         assert_eq!(b["messages"], json!([{"role":"user","content":"hi"}]));
     }
 

@@ -70,7 +70,7 @@ async fn drive(
                         continue;
                     };
                     let offered = if tools { specs.as_slice() } else { &[] };
-                    let request = attempt::Request { provider, model: &model.model, system: system.as_deref(), tools: offered };
+                    let request = attempt::Request { provider, model: &model.model, system: system.as_deref(), tools: offered, images: &start.images };
                     call = Some(Attempt::start(&shared.outbound, request, turn.conversation()));
                 }
                 TurnOutput::CancelCall => {

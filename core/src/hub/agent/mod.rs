@@ -66,6 +66,8 @@ pub struct RunStart {
     /// The caller's function tools: offered to the model, never run (a call to one ends the
     /// run with [`RunReport::ClientToolCalls`]).
     pub client_tools: Vec<crate::wire::agent::ClientTool>,
+    /// Images sent with `message`, for the model (the transcript keeps the text only).
+    pub images: Vec<crate::wire::agent::ImageInput>,
 }
 
 /// How a run ended, for the final `res`, the events and `agent.wait`.
@@ -120,6 +122,7 @@ impl Hub {
             thinking: params.thinking,
             extra_system_prompt: params.extra_system_prompt,
             client_tools: params.client_tools,
+            images: params.images,
         };
         self.launch_run(now, wall, launch);
     }
@@ -231,6 +234,7 @@ impl Hub {
             thinking: l.thinking,
             extra_system_prompt: l.extra_system_prompt,
             client_tools: l.client_tools,
+            images: l.images,
         };
         self.out.push_back(HubOutput::Run(RunCommand::Start(Box::new(start))));
         self.sync_timers();

@@ -30,6 +30,8 @@ pub(crate) struct Launch {
     pub extra_system_prompt: Option<String>,
     /// The caller's function tools (HTTP callers only).
     pub client_tools: Vec<crate::wire::agent::ClientTool>,
+    /// Images of the turn (HTTP callers only).
+    pub images: Vec<crate::wire::agent::ImageInput>,
 }
 
 /// One active run.
@@ -225,6 +227,7 @@ mod tests {
             thinking: None,
             extra_system_prompt: None,
             client_tools: Vec::new(),
+            images: Vec::new(),
         }
     }
 

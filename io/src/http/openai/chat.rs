@@ -10,7 +10,10 @@ use serde_json::{json, Value};
 use super::request::ChatRequest;
 use super::routing::{resolve_agent, session_key};
 use super::run::{AgentRun, RunEvent, RunRequest, Usage};
+use super::responses::media;
 use super::tools::{self, Constraint, PendingCall};
+use crate::settings::{InputLimits, ResponsesInputs};
+use openclaw_core::wire::agent::ImageInput;
 use crate::clock;
 use crate::http::{respond, sse, HandlerResult, HttpError, HttpRequest, JSON};
 use crate::identity::random_uuid;
@@ -31,8 +34,16 @@ pub(crate) async fn handle(req: HttpRequest) -> HandlerResult {
         tracing::warn!(tool = name, "openai-compat: a client tool takes the name of a gateway tool");
         return Err(HttpError::BadRequest("invalid tool configuration".into()));
     }
+    let images = turn_images(&request).await?;
     let id = format!("chatcmpl_{}", random_uuid());
-    let run = RunRequest { agent, session_key, run_id: id.clone(), turn: request.turn(), client_tools: request.tools.tools.clone() };
+    let run = RunRequest {
+        agent,
+        session_key,
+        run_id: id.clone(),
+        turn: request.turn(),
+        client_tools: request.tools.tools.clone(),
+        images,
+    };
     let mut run = AgentRun::start(&shared.hub_handle, run).await?;
     let head = Head { id, created: clock::wall().0 / 1000, model: request.model.clone() };
     let constraint = request.tools.constraint.clone();
@@ -57,6 +68,26 @@ pub(crate) async fn handle(req: HttpRequest) -> HandlerResult {
             None => return Err(HttpError::Upstream("run ended without a result".into())),
         }
     }
+}
+
+/// The active turn's images (`data:` URLs; `images.allowUrl` is off, as the reference's
+/// default), decoded and checked against the image MIME allowlist and the 10 MiB cap.
+async fn turn_images(request: &ChatRequest) -> Result<Vec<ImageInput>, HttpError> {
+    let limits = InputLimits { allow_url: false, ..ResponsesInputs::default().images };
+    let mut images = Vec::new();
+    for url in request.turn_images() {
+        let source = media::data_url_source(url).ok_or_else(bad_image)?;
+        let image = media::image(&source, &limits, false).await.map_err(|reason| {
+            tracing::warn!(%reason, "openai-compat: invalid image_url content");
+            bad_image()
+        })?;
+        images.push(image);
+    }
+    Ok(images)
+}
+
+fn bad_image() -> HttpError {
+    HttpError::BadRequest("Invalid image_url content in `messages`.".into())
 }
 
 /// What every object of one completion shares.

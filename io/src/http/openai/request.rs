@@ -11,7 +11,7 @@ use crate::http::HttpError;
 
 /// At most this many `image_url` parts in the active turn (`maxImageParts`).
 const MAX_IMAGE_PARTS: usize = 8;
-/// What an image-only turn says (the images themselves are not passed to the model yet).
+/// What an image-only turn says (the images go to the model beside it).
 const IMAGE_ONLY_TEXT: &str = "User sent image(s) with no text.";
 
 /// Who said a message; other roles are ignored, as by the reference.
@@ -53,7 +53,8 @@ impl Role {
 pub(crate) struct Message {
     pub role: Role,
     pub text: String,
-    pub images: usize,
+    /// The `data:` URLs of its `image_url` parts.
+    pub images: Vec<String>,
     pub sender: String,
     /// A `tool` message answering a call (it counts even when empty).
     pub tool_result: bool,
@@ -134,6 +135,11 @@ impl ChatRequest {
         self.messages.iter().rposition(|m| matches!(m.role, Role::User | Role::Tool))
     }
 
+    /// The `data:` URLs of the active turn's images.
+    pub(crate) fn turn_images(&self) -> &[String] {
+        self.active_turn().map_or(&[], |i| self.messages[i].images.as_slice())
+    }
+
     /// The agent turn: the active message, with earlier conversation as context.
     pub(crate) fn turn(&self) -> Turn {
         let system: Vec<&str> =
@@ -143,7 +149,7 @@ impl ChatRequest {
             return Turn { message: String::new(), extra_system_prompt };
         };
         let current = &self.messages[active];
-        let current_text = if current.text.trim().is_empty() && current.images > 0 {
+        let current_text = if current.text.trim().is_empty() && !current.images.is_empty() {
             IMAGE_ONLY_TEXT.to_owned()
         } else {
             current.text.clone()
@@ -206,7 +212,7 @@ fn message(i: usize, item: &Value) -> Result<Option<Message>, HttpError> {
         },
         other => other.label().to_owned(),
     };
-    if text.is_empty() && images == 0 && !tool_result && role != Role::System {
+    if text.is_empty() && images.is_empty() && !tool_result && role != Role::System {
         return Ok(None);
     }
     Ok(Some(Message { role, text, images, sender, tool_result }))
@@ -233,13 +239,13 @@ fn assistant_tool_calls(value: Option<&Value>) -> Vec<String> {
 }
 
 /// A message's text (string, or the text of its parts joined with `\n`) and its image count.
-fn content(field: &str, value: &Value) -> Result<(String, usize), HttpError> {
+fn content(field: &str, value: &Value) -> Result<(String, Vec<String>), HttpError> {
     match value {
-        Value::Null => Ok((String::new(), 0)),
-        Value::String(s) => Ok((s.clone(), 0)),
+        Value::Null => Ok((String::new(), Vec::new())),
+        Value::String(s) => Ok((s.clone(), Vec::new())),
         Value::Array(parts) => {
             let mut texts = Vec::new();
-            let mut images = 0;
+            let mut images = Vec::new();
             for part in parts {
                 let Some(p) = part.as_object() else { continue };
                 match p.get("type").and_then(Value::as_str) {
@@ -249,9 +255,8 @@ fn content(field: &str, value: &Value) -> Result<(String, usize), HttpError> {
                         }
                     }
                     Some("image_url") => {
-                        check_image(p)?;
-                        images += 1;
-                        if images > MAX_IMAGE_PARTS {
+                        images.push(check_image(p)?.to_owned());
+                        if images.len() > MAX_IMAGE_PARTS {
                             return Err(bad_image());
                         }
                     }
@@ -269,7 +274,7 @@ fn content(field: &str, value: &Value) -> Result<(String, usize), HttpError> {
 }
 
 /// `image_url: "<url>" | {url}`: only `data:…;base64,…` URIs (`images.allowUrl` is off).
-fn check_image(part: &Map<String, Value>) -> Result<(), HttpError> {
+fn check_image(part: &Map<String, Value>) -> Result<&str, HttpError> {
     let url = match part.get("image_url") {
         Some(Value::String(s)) => s.as_str(),
         Some(Value::Object(o)) => o.get("url").and_then(Value::as_str).unwrap_or(""),
@@ -280,7 +285,7 @@ fn check_image(part: &Map<String, Value>) -> Result<(), HttpError> {
         .and_then(|rest| rest.split_once(','))
         .is_some_and(|(meta, data)| meta.contains(";base64") && !data.is_empty());
     if ok {
-        Ok(())
+        Ok(url)
     } else {
         Err(bad_image())
     }

@@ -5,7 +5,7 @@
 use openclaw_core::auth::scopes::{Scope, ScopeSet};
 use openclaw_core::hub::RunOutcome;
 use openclaw_core::methods::MethodCall;
-use openclaw_core::wire::agent::AgentParams;
+use openclaw_core::wire::agent::{AgentParams, ImageInput};
 use openclaw_core::wire::chat::ChatAbortParams;
 use openclaw_core::wire::frames::{ErrorCode, ErrorShape};
 use openclaw_core::CallerEvent;
@@ -32,6 +32,8 @@ pub(crate) struct RunRequest {
     pub turn: Turn,
     /// Function tools offered to the model for the caller (never run by the gateway).
     pub client_tools: Vec<ClientTool>,
+    /// Images of the turn, for the model.
+    pub images: Vec<ImageInput>,
 }
 
 /// Token counts of a finished run (zeros when the provider reported none).
@@ -71,6 +73,7 @@ impl AgentRun {
             deliver: Some(false),
             extra_system_prompt: req.turn.extra_system_prompt,
             client_tools: req.client_tools,
+            images: req.images,
             ..AgentParams::default()
         };
         let mut stream = hub.start_run(hub.http_caller(), operator_scopes(), params).await.map_err(|_| HttpError::Unavailable)?;

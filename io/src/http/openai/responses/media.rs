@@ -2,15 +2,16 @@
 //! counted against `maxUrlParts` in every message, and the active user message's parts read
 //! (base64 decoded, or fetched through [`super::fetch`] when the config allows URLs), checked
 //! against the MIME allowlists and byte caps. A text file's content goes into the system prompt
-//! as a `<file>` block wrapped in external-content markers; images are checked and counted
-//! (they are not handed to the model yet). Any failure is one `invalid request` to the client;
-//! the reason is logged.
+//! as a `<file>` block wrapped in external-content markers; images are checked and handed to
+//! the model with the turn (base64, their type sniffed from their bytes when it can be). Any
+//! failure is one `invalid request` to the client; the reason is logged.
 
 use base64::Engine as _;
 
 use super::fetch::{fetch, FetchPolicy};
 use super::request::{Content, Input, Item, Part, ResponsesRequest, Source};
 use crate::settings::{InputLimits, ResponsesInputs};
+use openclaw_core::wire::agent::ImageInput;
 
 /// What the media parts contribute to the run.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -18,7 +19,7 @@ pub(crate) struct Media {
     /// One `<file …>` block per file of the active message.
     pub file_contexts: Vec<String>,
     /// Images of the active message that passed the checks.
-    pub images: usize,
+    pub images: Vec<ImageInput>,
 }
 
 /// Reads the media of `request`.
@@ -44,8 +45,7 @@ pub(crate) async fn gather(request: &ResponsesRequest, active: Option<usize>, li
                 continue;
             }
             if is_image {
-                image(source, &limits.images, limits.allow_private_network).await?;
-                media.images += 1;
+                media.images.push(image(source, &limits.images, limits.allow_private_network).await?);
             } else {
                 media.file_contexts.push(file(source, &limits.files, limits.allow_private_network).await?);
             }
@@ -112,7 +112,8 @@ fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-async fn image(source: &Source, limits: &InputLimits, allow_private: bool) -> Result<(), String> {
+/// An image part read and checked (size, MIME allowlist), for the model.
+pub(crate) async fn image(source: &Source, limits: &InputLimits, allow_private: bool) -> Result<ImageInput, String> {
     let (bytes, declared) = load(source, limits, allow_private, "Image").await?;
     if bytes.len() as u64 > limits.max_bytes {
         return Err(format!("Image too large: {} bytes (limit: {} bytes)", bytes.len(), limits.max_bytes));
@@ -122,7 +123,14 @@ async fn image(source: &Source, limits: &InputLimits, allow_private: bool) -> Re
     if !limits.allowed_mimes.contains(&mime) {
         return Err(format!("Unsupported image MIME type: {mime}"));
     }
-    Ok(())
+    Ok(ImageInput { mime_type: mime, data: base64::engine::general_purpose::STANDARD.encode(&bytes) })
+}
+
+/// A `data:<mime>;base64,<data>` URL as a base64 [`Source`].
+pub(crate) fn data_url_source(url: &str) -> Option<Source> {
+    let (meta, data) = url.strip_prefix("data:")?.split_once(',')?;
+    let media_type = meta.split(';').next().unwrap_or("").trim().to_owned();
+    meta.contains(";base64").then(|| Source::Base64 { media_type, data: data.to_owned(), filename: None })
 }
 
 async fn file(source: &Source, limits: &InputLimits, allow_private: bool) -> Result<String, String> {

@@ -8,8 +8,8 @@
 //! the caller continues with `function_call_output` (and `previous_response_id`).
 
 mod fetch;
-mod media;
-mod request;
+pub(super) mod media;
+pub(super) mod request;
 mod schema;
 mod sessions;
 
@@ -87,7 +87,14 @@ impl Responses {
         };
         let turn = Turn { message: prompt.message, extra_system_prompt: (!extra.is_empty()).then(|| extra.join("\n\n")) };
         let conflict = tools::conflict(&shared.settings.load().agent, &offered.tools).map(str::to_owned);
-        let run = RunRequest { agent, session_key: session_key.clone(), run_id: head.id.clone(), turn, client_tools: offered.tools };
+        let run = RunRequest {
+            agent,
+            session_key: session_key.clone(),
+            run_id: head.id.clone(),
+            turn,
+            client_tools: offered.tools,
+            images: media.images,
+        };
         let remember = Remember { responses: self, session_key, scope };
         if let Some(name) = conflict {
             // The reference refuses the run: a failed resource (400), streamed or not.
