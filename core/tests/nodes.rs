@@ -456,3 +456,92 @@ fn gateway_nodes_commands_allow_and_deny_apply_to_new_surfaces_and_at_once_to_in
     invoke(&mut h, "i5", "system.which");
     assert_eq!(events(&h, n, "node.invoke.request").len(), 2);
 }
+
+#[test]
+fn invoke_progress_is_checked_acknowledged_and_turns_a_late_not_ready_into_a_failure() {
+    let mut h = harness();
+    let node = Node::new(44);
+    let (n, admin) = approved_node(&mut h, &node);
+    let writer = h.connect_cli("writer", &["operator.write"]);
+    h.request(writer, "i1", "node.invoke", json!({"nodeId": node.id(), "command": "system.which", "idempotencyKey": "k1"}));
+    let id = events(&h, n, "node.invoke.request")[0]["payload"]["id"].as_str().unwrap().to_owned();
+    let progress = |h: &mut Harness, rid: &str, invoke: &str, node_id: &str, chunk: &str| {
+        h.request(n, rid, "node.invoke.progress", json!({"invokeId": invoke, "nodeId": node_id, "seq": 0, "chunk": chunk}));
+        response(h, n, rid)
+    };
+    assert_eq!(progress(&mut h, "p1", &id, "someone-else", "x")["error"]["message"], "nodeId mismatch");
+    // 9000 characters pass the schema's maxLength but are 18000 bytes.
+    let wide = "é".repeat(9000);
+    assert_eq!(progress(&mut h, "p2", &id, &node.id(), &wide)["error"]["message"], "progress chunk too large");
+    h.request(n, "p3", "node.invoke.progress", json!({"invokeId": id, "nodeId": node.id(), "seq": -1, "chunk": ""}));
+    assert_eq!(response(&h, n, "p3")["error"]["code"], "INVALID_REQUEST", "the schema's seq minimum");
+    // Accepted (nobody here streams chunks: ignored), for a waiting invoke or not.
+    assert_eq!(progress(&mut h, "p4", "no-such-invoke", &node.id(), "x")["payload"], json!({"ok": true, "ignored": true}));
+    assert_eq!(progress(&mut h, "p5", &id, &node.id(), "line 1\n")["payload"], json!({"ok": true, "ignored": true}));
+    // Operators may not call it.
+    h.request(admin, "p6", "node.invoke.progress", json!({"invokeId": id, "nodeId": node.id(), "seq": 1, "chunk": "x"}));
+    assert_eq!(response(&h, admin, "p6")["ok"], false);
+    // After progress, NODE_NOT_READY is a failure of the invoke, not the node's refusal.
+    let not_ready = json!({"code": "NODE_NOT_READY", "message": "handler not ready"});
+    h.request(n, "r1", "node.invoke.result", json!({"id": id, "nodeId": node.id(), "ok": false, "error": not_ready}));
+    let e = response(&h, writer, "i1")["error"].clone();
+    assert_eq!(e["message"], "UNAVAILABLE: node reported not-ready after invocation progress", "{e}");
+    // Without progress it passes through.
+    h.request(writer, "i2", "node.invoke", json!({"nodeId": node.id(), "command": "system.which", "idempotencyKey": "k2"}));
+    let id2 = events(&h, n, "node.invoke.request")[1]["payload"]["id"].clone();
+    h.request(n, "r2", "node.invoke.result", json!({"id": id2, "nodeId": node.id(), "ok": false, "error": not_ready}));
+    assert_eq!(response(&h, writer, "i2")["error"]["message"], "NODE_NOT_READY: handler not ready");
+}
+
+#[test]
+fn pending_work_is_queued_for_a_paired_node_and_drained_by_it() {
+    let mut h = harness();
+    let node = Node::new(45);
+    let (n, admin) = approved_node(&mut h, &node);
+    let writer = h.connect_cli("writer", &["operator.write"]);
+    let reader = h.connect_cli("reader", &["operator.read"]);
+    h.request(reader, "e0", "node.pending.enqueue", json!({"nodeId": node.id(), "type": "location.request"}));
+    assert_eq!(response(&h, reader, "e0")["error"]["details"]["missingScope"], "operator.write");
+    h.request(writer, "e1", "node.pending.enqueue", json!({"nodeId": "nobody", "type": "location.request"}));
+    let e = response(&h, writer, "e1")["error"].clone();
+    assert_eq!((e["code"].as_str(), e["details"]["code"].as_str()), (Some("UNAVAILABLE"), Some("PAIRING_CHANGED")), "{e}");
+    assert_eq!(e["message"], "node pairing changed while pending work was active");
+    h.request(writer, "e2", "node.pending.enqueue", json!({"nodeId": node.id(), "type": "bogus"}));
+    assert_eq!(response(&h, writer, "e2")["error"]["code"], "INVALID_REQUEST");
+
+    let wall = h.wall().0;
+    h.request(writer, "e3", "node.pending.enqueue", json!({"nodeId": node.id(), "type": "location.request", "priority": "high", "expiresInMs": 60000}));
+    let queued = ok(&h, writer, "e3");
+    let item_id = queued["queued"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        queued,
+        json!({"nodeId": node.id(), "revision": 1, "wakeTriggered": false,
+               "queued": {"id": item_id, "type": "location.request", "priority": "high", "createdAtMs": wall, "expiresAtMs": wall + 60000}})
+    );
+    h.request(writer, "e4", "node.pending.enqueue", json!({"nodeId": node.id(), "type": "location.request"}));
+    assert_eq!(ok(&h, writer, "e4")["queued"]["id"], json!(item_id), "one item per type");
+
+    // Operators may not drain; the node does, and gets the baseline status request too.
+    h.request(admin, "d0", "node.pending.drain", json!({}));
+    assert_eq!(response(&h, admin, "d0")["ok"], false);
+    h.request(n, "d1", "node.pending.drain", json!({"maxItems": 11}));
+    assert_eq!(response(&h, n, "d1")["error"]["code"], "INVALID_REQUEST");
+    h.request(n, "d2", "node.pending.drain", json!({}));
+    let drained = ok(&h, n, "d2");
+    assert_eq!(drained["nodeId"], json!(node.id()));
+    assert_eq!(drained["revision"], 2);
+    assert_eq!(drained["hasMore"], false);
+    let items = drained["items"].as_array().unwrap();
+    assert_eq!(items[0]["id"], json!(item_id));
+    assert_eq!(items[1], json!({"id": "baseline-status", "type": "status.request", "priority": "default", "createdAtMs": wall, "expiresAtMs": null}));
+    h.request(n, "d3", "node.pending.drain", json!({}));
+    assert_eq!(ok(&h, n, "d3")["items"].as_array().map(Vec::len), Some(1), "drained work is gone");
+
+    // Removing the node's pairing drops what was queued for it.
+    h.request(writer, "e5", "node.pending.enqueue", json!({"nodeId": node.id(), "type": "location.request"}));
+    ok(&h, writer, "e5");
+    h.request(admin, "x", "node.pair.remove", json!({"nodeId": node.id()}));
+    ok(&h, admin, "x");
+    h.request(writer, "e6", "node.pending.enqueue", json!({"nodeId": node.id(), "type": "location.request"}));
+    assert_eq!(response(&h, writer, "e6")["error"]["details"]["code"], "PAIRING_CHANGED");
+}

@@ -1,7 +1,8 @@
 //! Who may manage which device, against the reference gateway (openclaw 2026.9.6,
 //! `openclaw-peer gateway run`) and ours: the same signed operator devices (Ed25519, v3 proof)
 //! connect to each, one by its device token with fewer scopes than it was approved for, and
-//! the same `device.pair.list` / `device.token.rotate|revoke` calls are made. Each outcome
+//! the same `device.pair.list` / `device.token.rotate|revoke` calls are made (and the
+//! `node.pending.*` / `node.invoke.progress` refusals). Each outcome
 //! (ok, error code and message, the listed device ids, the rotated token's scopes and delivery)
 //! must be the same on both. Device ids, tokens and timestamps differ per run and are not
 //! compared. The peer must be installed (`scripts/openclaw-peer install`, done by `.ci/run`);
@@ -178,6 +179,16 @@ async fn scenario(addr: SocketAddr) -> Vec<(&'static str, Value)> {
     out.push(("rotate unknown", outcome(&call(&mut op, "r6", "device.token.rotate", unknown.clone()).await)));
     out.push(("revoke unknown", outcome(&call(&mut op, "v2", "device.token.revoke", unknown).await)));
     out.push(("admin widens", outcome(&call(&mut op, "r7", "device.token.rotate", own(Some(admin))).await)));
+
+    // Node work for a device that is no paired node; node-role methods from an operator.
+    let enqueue = json!({"nodeId": other.id(), "type": "location.request"});
+    out.push(("enqueue for a non-node", outcome(&call(&mut op, "q1", "node.pending.enqueue", enqueue).await)));
+    let bad = json!({"nodeId": other.id(), "type": "location.request", "expiresInMs": 10});
+    let bad = call(&mut op, "q2", "node.pending.enqueue", bad).await;
+    out.push(("enqueue with a bad ttl", json!({"ok": bad["ok"], "code": bad["error"]["code"]})));
+    out.push(("drain as an operator", outcome(&call(&mut op, "q3", "node.pending.drain", json!({})).await)));
+    let progress = json!({"invokeId": "i", "nodeId": other.id(), "seq": 0, "chunk": "x"});
+    out.push(("progress as an operator", outcome(&call(&mut op, "q4", "node.invoke.progress", progress).await)));
     out
 }
 

@@ -113,6 +113,7 @@ pub(crate) fn remove(hub: &mut Hub, rq: Req, params: DeviceIdParams) {
         Ok((device, ops)) => {
             hub.persist_devices(ops);
             hub.respond_ok(&rq.caller, &json!({ "deviceId": device.device_id, "removedAtMs": rq.wall.0 }));
+            hub.node_work.clear(&device.device_id);
             hub.disconnect_device(&device.device_id, None);
         }
         Err(_) => hub.respond_err(&rq.caller, &ErrorShape::invalid_request("unknown deviceId")),

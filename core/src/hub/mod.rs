@@ -19,6 +19,7 @@ mod http_auth;
 mod input;
 mod live;
 pub(crate) mod node_invoke;
+pub(crate) mod node_pending;
 pub(crate) mod nodes;
 pub(crate) mod sessions;
 
@@ -40,6 +41,7 @@ use crate::services::agent::AgentService;
 use crate::services::chat::Chat;
 use crate::services::presence::Presence;
 use crate::services::sessions::Sessions;
+use crate::services::node_work::NodeWork;
 use crate::services::nodes::Nodes;
 use crate::session::millis;
 use crate::time::{Instant, TimerKind, Timers};
@@ -225,6 +227,8 @@ pub struct Hub {
     devices: Devices,
     /// Connected nodes and the `node.invoke` calls waiting for them (`crate::services::nodes`).
     nodes: Nodes,
+    /// `node.pending.*` work queued per node (in memory, as the reference).
+    node_work: NodeWork,
     timers: Timers<HubTimer>,
     ids: IdGen,
     out: VecDeque<HubOutput>,
@@ -280,6 +284,7 @@ impl Hub {
             store_backed_up: None,
             devices: Devices::default(),
             nodes: Nodes::default(),
+            node_work: NodeWork::default(),
             timers,
             out: VecDeque::new(),
         };

@@ -16,7 +16,9 @@ use crate::services::nodes::{PendingInvoke, DEFAULT_INVOKE_TIMEOUT_MS};
 use crate::time::Instant;
 use crate::wire::codec::EncodedEvent;
 use crate::wire::frames::{ErrorCode, ErrorShape};
-use crate::wire::nodes::{NodeEventParams, NodeInvokeParams, NodeInvokeRequest, NodeInvokeResultParams};
+use crate::wire::nodes::{
+    NodeEventParams, NodeInvokeParams, NodeInvokeProgressParams, NodeInvokeRequest, NodeInvokeResultParams,
+};
 
 /// `respondPairingChanged`: the node's pairing is not (or no longer) what the call needs.
 fn pairing_changed() -> ErrorShape {
@@ -114,6 +116,7 @@ pub(crate) fn invoke(hub: &mut Hub, rq: Req, p: Box<NodeInvokeParams>) {
         node_id: node_id.clone(),
         command: command.clone(),
         deadline: rq.now + Duration::from_millis(timeout_ms),
+        received_progress: false,
     };
     if !hub.nodes.add_invoke(id.clone(), pending) {
         return refuse(hub, ErrorShape::new(ErrorCode::Unavailable, "failed to send invoke to node"));
@@ -149,6 +152,28 @@ pub(crate) fn invoke_result(hub: &mut Hub, rq: Req, p: Box<NodeInvokeResultParam
     hub.sync_timers();
 }
 
+/// Largest `node.invoke.progress` chunk, in UTF-8 bytes.
+const MAX_PROGRESS_CHUNK_BYTES: usize = 16_384;
+
+/// `node.invoke.progress`: a chunk of a running invoke's output. Checked as the reference
+/// (the caller's node id, the chunk's size) and acknowledged; marks the invoke as having made
+/// progress. Nobody here streams chunks to the caller, so every chunk is `ignored` (the
+/// reference forwards them only to its plugin runtime).
+pub(crate) fn invoke_progress(hub: &mut Hub, rq: Req, p: NodeInvokeProgressParams) {
+    let Some((conn, _)) = rq.caller.socket() else {
+        return hub.respond_err(&rq.caller, &ErrorShape::invalid_request("nodeId mismatch"));
+    };
+    let caller_node = hub.nodes.session(conn).map(|s| s.node_id.clone());
+    if caller_node.as_deref().is_some_and(|n| n != p.node_id) {
+        return hub.respond_err(&rq.caller, &ErrorShape::invalid_request("nodeId mismatch"));
+    }
+    if p.chunk.len() > MAX_PROGRESS_CHUNK_BYTES {
+        return hub.respond_err(&rq.caller, &ErrorShape::invalid_request("progress chunk too large"));
+    }
+    hub.nodes.note_progress(&p.invoke_id, &p.node_id, conn);
+    hub.respond_ok(&rq.caller, &json!({ "ok": true, "ignored": true }));
+}
+
 fn answer_invoke(hub: &mut Hub, invoke: PendingInvoke, p: NodeInvokeResultParams) {
     // Normalised as the reference does: a non-string payloadJSON is the payload.
     let (payload, payload_json) = match p.payload_json {
@@ -157,7 +182,11 @@ fn answer_invoke(hub: &mut Hub, invoke: PendingInvoke, p: NodeInvokeResultParams
         Some(other) => (Some(other), None),
     };
     if !p.ok {
-        let error = p.error.filter(|e| !e.is_null());
+        let mut error = p.error.filter(|e| !e.is_null());
+        // NODE_NOT_READY may only come before any progress (`handleResult` of the reference).
+        if invoke.received_progress && error.as_ref().is_some_and(|e| e["code"] == "NODE_NOT_READY") {
+            error = Some(json!({ "code": "UNAVAILABLE", "message": "node reported not-ready after invocation progress" }));
+        }
         return hub.respond_err(&invoke.caller, &node_error(error.as_ref(), true));
     }
     let payload = match &payload_json {

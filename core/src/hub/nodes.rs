@@ -368,6 +368,7 @@ pub(crate) fn pair_remove(hub: &mut Hub, rq: Req, p: NodePairRemoveParams) {
         return hub.respond_err(&rq.caller, &unknown_node());
     };
     hub.persist_devices(ops);
+    hub.node_work.clear(&node_id);
     hub.node_pair_resolved("", &node_id, "removed", rq.wall, false);
     hub.respond_ok(&rq.caller, &json!({ "nodeId": node_id }));
     let conns: Vec<ConnId> = hub.nodes.connected().iter().filter(|s| s.node_id == node_id).map(|s| s.conn).collect();

@@ -36,9 +36,9 @@ use crate::wire::devices::{
 use crate::wire::hello::{HealthSnapshot, PresenceEntry};
 use crate::wire::host::{ConfigApplyParams, ConfigPatchParams, ConfigSetParams, EmptyParams, LogsTailParams};
 use crate::wire::nodes::{
-    NodeDescribeParams, NodeEventParams, NodeInvokeParams, NodeInvokeResultParams, NodeListParams,
-    NodePairRemoveParams, NodePairRequestParams, NodePluginToolsUpdateParams, NodeRenameParams,
-    NodeRunnerInventoryParams, NodeSkillsUpdateParams,
+    NodeDescribeParams, NodeEventParams, NodeInvokeParams, NodeInvokeProgressParams, NodeInvokeResultParams,
+    NodeListParams, NodePairRemoveParams, NodePairRequestParams, NodePendingDrainParams, NodePendingEnqueueParams,
+    NodePluginToolsUpdateParams, NodeRenameParams, NodeRunnerInventoryParams, NodeSkillsUpdateParams,
 };
 use crate::wire::methods::{HealthParams, OkResult, StatusParams, SystemEventParams, SystemPresenceParams};
 use crate::wire::sessions::{SessionsDeleteParams, SessionsListParams, SessionsResetParams};
@@ -269,11 +269,27 @@ method_table! {
         scope: Write,
         handler: node_invoke::invoke,
     },
+    /// `node.pending.enqueue`: work queued for a paired node until it drains it.
+    NodePendingEnqueue = "node.pending.enqueue" {
+        params: NodePendingEnqueueParams => "method.node.pending.enqueue.params",
+        scope: Write,
+        handler: node_pending::enqueue,
+    },
     /// Node-role methods (the table's scope is not used: only nodes may call them).
     NodeInvokeResult = "node.invoke.result" {
         params: Box<NodeInvokeResultParams> => "method.node.invoke.result.params",
         scope: Admin,
         handler: node_invoke::invoke_result,
+    },
+    NodeInvokeProgress = "node.invoke.progress" {
+        params: NodeInvokeProgressParams => "method.node.invoke.progress.params",
+        scope: Admin,
+        handler: node_invoke::invoke_progress,
+    },
+    NodePendingDrain = "node.pending.drain" {
+        params: NodePendingDrainParams => "method.node.pending.drain.params",
+        scope: Admin,
+        handler: node_pending::drain,
     },
     NodeEvent = "node.event" {
         params: NodeEventParams => "method.node.event.params",

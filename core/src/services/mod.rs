@@ -8,4 +8,5 @@ pub(crate) mod agent;
 pub(crate) mod chat;
 pub(crate) mod presence;
 pub(crate) mod sessions;
+pub mod node_work;
 pub mod nodes;

@@ -49,6 +49,9 @@ pub struct PendingInvoke {
     pub node_id: String,
     pub command: String,
     pub deadline: Instant,
+    /// The node sent `node.invoke.progress` for it (a later `NODE_NOT_READY` is then a
+    /// failure, not a retryable refusal).
+    pub received_progress: bool,
 }
 
 /// Connected nodes and waiting invokes.
@@ -117,6 +120,19 @@ impl Nodes {
         }
     }
 
+    /// `node.invoke.progress` for invoke `id` from `node_id` on `conn`: marks it as having
+    /// made progress; false when no such invoke waits (the chunk is ignored either way: no
+    /// caller here streams progress).
+    pub fn note_progress(&mut self, id: &str, node_id: &str, conn: ConnId) -> bool {
+        match self.invokes.get_mut(id).filter(|i| i.node_id == node_id && i.node_conn == conn) {
+            Some(invoke) => {
+                invoke.received_progress = true;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Invokes whose deadline passed at `now`.
     pub fn expire(&mut self, now: Instant) -> Vec<(String, PendingInvoke)> {
         let ids: Vec<String> = self.invokes.iter().filter(|(_, i)| i.deadline <= now).map(|(id, _)| id.clone()).collect();
@@ -169,6 +185,7 @@ mod tests {
             node_id: node.into(),
             command: "system.which".into(),
             deadline,
+            received_progress: false,
         }
     }
 

@@ -157,3 +157,60 @@ pub struct NodePairResolved {
     pub decision: String,
     pub ts: u64,
 }
+
+/// `node.invoke.progress` params (`NodeInvokeProgressParamsSchema`): one stdout chunk of a
+/// running invoke.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodeInvokeProgressParams {
+    #[schemars(length(min = 1))]
+    pub invoke_id: String,
+    #[schemars(length(min = 1))]
+    pub node_id: String,
+    pub seq: u64,
+    #[schemars(length(max = 16384))]
+    pub chunk: String,
+}
+
+/// The kinds of pending node work (`status.request`, `location.request`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+pub enum NodeWorkType {
+    #[serde(rename = "status.request")]
+    StatusRequest,
+    #[serde(rename = "location.request")]
+    LocationRequest,
+}
+
+/// The priority a caller may give queued work (`default` is the baseline status item's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub enum NodeWorkPriority {
+    Normal,
+    High,
+}
+
+/// `node.pending.enqueue` params (`NodePendingEnqueueParamsSchema`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodePendingEnqueueParams {
+    #[schemars(length(min = 1))]
+    pub node_id: String,
+    #[serde(rename = "type")]
+    pub kind: NodeWorkType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<NodeWorkPriority>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1000, max = 86_400_000))]
+    pub expires_in_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wake: Option<bool>,
+}
+
+/// `node.pending.drain` params (`NodePendingDrainParamsSchema`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct NodePendingDrainParams {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 10))]
+    pub max_items: Option<u64>,
+}
