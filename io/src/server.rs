@@ -78,6 +78,8 @@ pub(crate) struct Shared {
     pub canvas: Option<CanvasHost>,
     /// The hooks' failed-token limiter and idempotency replay cache.
     pub hooks: http::HookState,
+    /// The channel accounts, for hooks that deliver a reply to a chat.
+    pub channels: Arc<ChannelRuntime>,
 }
 
 impl Shared {
@@ -180,6 +182,7 @@ impl Gateway {
             router,
             hub_handle,
             state_db,
+            channels: Arc::clone(&channels),
         });
         let accept_task = tokio::spawn(accept_loop(listener, Arc::clone(&shared)));
         if created_later {

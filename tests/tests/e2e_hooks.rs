@@ -124,7 +124,7 @@ async fn every_error_row_answers_as_the_reference() {
         ("/hooks/agent", json!({"message": "m", "waitForCompletion": "yes"}), "waitForCompletion must be boolean"),
         ("/hooks/agent", json!({"message": "m", "sessionMode": "x"}), "sessionMode must be isolated or persistent"),
         ("/hooks/agent", json!({"message": "m", "sessionMode": "persistent"}), "sessionKey is required when sessionMode is persistent"),
-        ("/hooks/agent", json!({"message": "m", "channel": "nope"}), "channel must be last"),
+        ("/hooks/agent", json!({"message": "m", "channel": "nope"}), "channel must be last|telegram"),
         ("/hooks/agent", json!({"message": "m", "to": "x"}), "channel and to must be set together for hook delivery"),
         ("/hooks/agent", json!({"message": "m", "to": ""}), "to must be a non-empty string for hook delivery"),
         ("/hooks/agent", json!({"message": "m", "accountId": "a"}), "accountId requires channel and to for hook delivery"),
@@ -282,6 +282,53 @@ async fn mapped_hooks_render_templates_and_fan_out() {
     for want in ["event star on claw", "item 1", "item 2", "item 3"] {
         assert!(seen.iter().any(|s| s.contains(want)), "{want}: {seen:?}");
     }
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}
+
+#[tokio::test]
+async fn an_agent_hook_delivers_its_reply_to_a_telegram_chat() {
+    use openclaw_channels::backoff::BackoffPolicy;
+    use openclaw_channels::telegram::account::LoopConfig;
+    use openclaw_core::config::Config;
+    use openclaw_io::channels::settings::ChannelSettings;
+    use openclaw_tests::fake_telegram::{FakeTelegram, TOKEN as BOT_TOKEN};
+
+    let tg = FakeTelegram::start().await;
+    let fake = FakeModel::start(FakeApi::OpenAi, vec![Script::Reply(vec!["Build ".into(), "green.".into()])]).await;
+    let agent = agent_config(&fake);
+    let config: Config = serde_json::from_value(json!({"channels": {"telegram": {"botToken": BOT_TOKEN, "apiRoot": tg.api_root()}}})).unwrap();
+    let channels = ChannelSettings::project(&config, &|_| None).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let state_dir = state.path().display().to_string();
+    let gw = gateway(move |c| {
+        c.state_dir = Some(state_dir);
+        c.settings.agent = agent;
+        c.settings.channels = channels;
+        c.settings.hooks = Some(policy(json!({"enabled": true, "token": HOOK_TOKEN})));
+        c.channel_loop = LoopConfig { poll_timeout_s: 1, backoff: BackoffPolicy { initial_ms: 5, max_ms: 50, factor: 1.8, jitter: 0.25 }, seed: 1 };
+        c.channel_poll_grace = std::time::Duration::from_millis(500);
+    })
+    .await;
+    let addr = gw.local_addr();
+    let body = json!({"message": "deploy finished", "channel": "telegram", "to": "4242", "waitForCompletion": true});
+    let (status, v) = post_json(addr, "/hooks/agent", body).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["completion"], json!({"status": "ok", "replyDisposition": "visible", "delivered": true, "deliveryAttempted": true}), "{v}");
+    let sent: Vec<Value> = tg.bodies("sendMessage").into_iter().filter(|b| b["chat_id"] == json!(4242)).collect();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["text"], "Build green.");
+    // Delivered: not announced to the main session as well.
+    assert!(!queued_events(addr).await.iter().any(|e| e.starts_with("Hook Hook")), "announced although delivered");
+
+    // A target Telegram cannot take: the delivery fails, and says so.
+    let (status, v) = post_json(addr, "/hooks/agent", json!({"message": "again", "channel": "telegram", "to": "not a chat", "waitForCompletion": true})).await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["completion"], json!({"status": "ok", "replyDisposition": "visible", "delivered": false, "deliveryAttempted": true,
+        "deliveryError": "delivery-failed"}), "{v}");
+    // An unknown channel is refused before any run.
+    let (status, v) = post_json(addr, "/hooks/agent", json!({"message": "m", "channel": "sms", "to": "1"})).await;
+    assert_eq!((status, v), (400, json!({"ok": false, "error": "channel must be last|telegram"})));
     gw.shutdown("test over", None);
     within("gateway exit", gw.wait()).await.unwrap();
 }

@@ -14,7 +14,7 @@ pub mod store;
 pub mod telegram;
 
 mod control;
-mod send;
+pub(crate) mod send;
 mod webhook;
 
 use std::sync::{Arc, Mutex, Weak};

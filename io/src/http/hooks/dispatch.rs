@@ -14,6 +14,7 @@ use openclaw_core::hub::RunOutcome;
 use openclaw_core::methods::MethodCall;
 use openclaw_core::time::Instant;
 use openclaw_core::wire::agent::AgentParams;
+use openclaw_core::wire::channels::SendParams;
 use openclaw_core::wire::frames::ErrorCode;
 use openclaw_core::wire::methods::SystemEventParams;
 use openclaw_core::CallerEvent;
@@ -44,11 +45,21 @@ pub(super) struct AgentHook {
     pub source_label: &'static str,
     /// Announce the result to the main session when it is not delivered elsewhere.
     pub deliver: bool,
+    /// Where the reply goes (`channel` + `to`), when `deliver`.
+    pub delivery: Option<HookDelivery>,
     pub model: Option<String>,
     pub thinking: Option<String>,
     pub timeout_seconds: Option<u64>,
     /// The sub-path (`agent`, a mapping's path): the caller's name.
     pub hook_name: String,
+}
+
+/// A chat to deliver a hook's reply to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct HookDelivery {
+    pub channel: String,
+    pub to: String,
+    pub account_id: Option<String>,
 }
 
 /// A run the hub accepted.
@@ -144,6 +155,26 @@ pub(super) async fn wake(shared: &Shared, hook_name: &str, text: &str) -> String
     }
 }
 
+/// Sends a hook's reply to its chat through the channel (the `send` path: one idempotency key
+/// per run, so a replay sends nothing twice). Whether it went out.
+async fn deliver(shared: &Shared, to: &HookDelivery, text: &str, run_id: &str) -> bool {
+    let params = SendParams {
+        to: to.to.clone(),
+        message: Some(text.to_owned()),
+        channel: Some(to.channel.clone()),
+        account_id: to.account_id.clone(),
+        idempotency_key: format!("hook:{run_id}"),
+        ..SendParams::default()
+    };
+    match crate::channels::send::send(&shared.channels, params).await {
+        Ok(_) => true,
+        Err(e) => {
+            tracing::warn!(channel = %to.channel, error = %e.message, "hook reply delivery failed");
+            false
+        }
+    }
+}
+
 /// Starts `hook`'s run, or answers the run already started under `key`.
 pub(super) async fn start_with_replay(shared: &Arc<Shared>, cache: &Arc<Mutex<ReplayCache>>, key: Option<String>, hook: AgentHook) -> Outcome {
     let Some(key) = key else { return start_detached(shared, hook).await };
@@ -218,13 +249,21 @@ async fn start(shared: &Arc<Shared>, hook: AgentHook) -> Outcome {
         }
     }
     let (tx, rx) = watch::channel(None);
-    tokio::spawn(follow(Arc::clone(shared), stream, hook, tx));
+    tokio::spawn(follow(Arc::clone(shared), stream, hook, run_id.clone(), tx));
     Ok(Admitted { run_id, completion: rx })
 }
 
-/// Reads the run to its end, publishes `{status, replyDisposition}` and announces the
-/// result to the main session (a failed run always; a finished one unless `deliver: false`).
-async fn follow(shared: Arc<Shared>, mut stream: CallerStream, hook: AgentHook, done: watch::Sender<Option<(Value, Instant)>>) {
+/// Reads the run to its end, delivers a finished run's reply to the hook's chat (if it named
+/// one), publishes `{status, replyDisposition, delivered?, deliveryAttempted?, deliveryError?}`
+/// and announces the result to the main session (a failed run always; a finished one when
+/// `deliver` and no delivery was attempted — the reference's `shouldAnnounceHookRunResult`).
+async fn follow(
+    shared: Arc<Shared>,
+    mut stream: CallerStream,
+    hook: AgentHook,
+    run_id: String,
+    done: watch::Sender<Option<(Value, Instant)>>,
+) {
     let (status, text) = loop {
         match stream.next().await {
             Some(CallerEvent::Final { outcome: RunOutcome::Ok(payload), .. }) => {
@@ -244,8 +283,19 @@ async fn follow(shared: Arc<Shared>, mut stream: CallerStream, hook: AgentHook, 
         }
     };
     let disposition = if status == "ok" && !text.trim().is_empty() { "visible" } else { "empty" };
-    let _ = done.send(Some((json!({"status": status, "replyDisposition": disposition}), clock::now())));
-    if status != "ok" || hook.deliver {
+    let mut completion = json!({"status": status, "replyDisposition": disposition});
+    let mut attempted = false;
+    if let Some(to) = hook.delivery.as_ref().filter(|_| hook.deliver && status == "ok" && disposition == "visible") {
+        attempted = true;
+        let delivered = deliver(&shared, to, text.trim(), &run_id).await;
+        completion["delivered"] = json!(delivered);
+        completion["deliveryAttempted"] = json!(true);
+        if !delivered {
+            completion["deliveryError"] = json!("delivery-failed");
+        }
+    }
+    let _ = done.send(Some((completion, clock::now())));
+    if status != "ok" || (hook.deliver && !attempted) {
         let summary = if text.trim().is_empty() { status.to_owned() } else { text.trim().to_owned() };
         let prefix = if status == "ok" { format!("Hook {}", hook.name) } else { format!("Hook {} ({status})", hook.name) };
         wake(&shared, &hook.hook_name, format!("{prefix}: {summary}").trim()).await;

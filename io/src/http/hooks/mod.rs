@@ -33,12 +33,12 @@ use serde_json::{json, Map, Value};
 use super::{respond, Body, HttpError, RequestBody, JSON, TEXT};
 use crate::clock;
 use crate::server::Shared;
-use dispatch::{AgentHook, Admitted, ReplayCache};
+use dispatch::{AgentHook, Admitted, HookDelivery, ReplayCache};
 
 /// How long a hook body may take to arrive.
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// The chat channels a hook may deliver to (none is started by this gateway yet).
-const CHANNELS: &[&str] = &[];
+/// The chat channels a hook may deliver to.
+const CHANNELS: &[&str] = &["telegram"];
 
 /// The hooks' own state: the failed-token limiter and the idempotency replay cache.
 pub(crate) struct HookState {
@@ -384,6 +384,12 @@ impl Hook {
         let channel = payload::channel(a.channel.as_ref().map(|c| Value::String(c.clone())).as_ref(), &no_channels)
             .ok_or_else(|| payload::channel_error(CHANNELS))?;
         let deliver = a.deliver != Some(false);
+        // A concrete channel and a target: the reply goes there (`last` has no route to
+        // resolve here; the result is announced to the main session instead).
+        let delivery = match (&a.to, channel.as_str()) {
+            (Some(to), c) if deliver && c != "last" => Some(HookDelivery { channel: c.to_owned(), to: to.clone(), account_id: None }),
+            _ => None,
+        };
         let agent = self.policy.target_agent(a.agent_id.as_deref(), Source::MappingStatic)?;
         if a.session_mode == HookSessionMode::Persistent && a.session_key.is_none() && self.policy.default_session_key.is_none() {
             return Err("sessionKey or hooks.defaultSessionKey is required when mapped hook sessionMode is persistent".into());
@@ -419,6 +425,7 @@ impl Hook {
             wrap: a.allow_unsafe_external_content != Some(true),
             source_label,
             deliver,
+            delivery,
             model: a.model,
             thinking: a.thinking,
             timeout_seconds: a.timeout_seconds,
@@ -436,10 +443,12 @@ fn session_mode_str(mode: HookSessionMode) -> &'static str {
 }
 
 fn agent_hook_from_request(req: AgentRequest, agent: String, session_key: String, sub: &str) -> AgentHook {
-    // Delivery to a channel needs a channel this gateway runs; with none (`CHANNELS` is
-    // empty) every accepted request has `Delivery::None`: the result is announced to the
-    // main session instead.
-    debug_assert_eq!(req.delivery, Delivery::None);
+    // `channel` + `to`: the reply goes to that chat; without them the result is announced to
+    // the main session.
+    let delivery = match req.delivery {
+        Delivery::Announce { channel, to, account_id } => Some(HookDelivery { channel, to, account_id }),
+        Delivery::None => None,
+    };
     AgentHook {
         agent,
         session_key,
@@ -448,6 +457,7 @@ fn agent_hook_from_request(req: AgentRequest, agent: String, session_key: String
         wrap: true,
         source_label: "Webhook",
         deliver: req.deliver,
+        delivery,
         model: req.model,
         thinking: req.thinking,
         timeout_seconds: req.timeout_seconds,
