@@ -34,6 +34,11 @@ struct Reference {
 
 impl Reference {
     async fn start(fake: &FakeModel) -> Self {
+        Self::start_with(fake, json!({})).await
+    }
+
+    /// As [`Reference::start`], with `extra` top-level config sections added.
+    async fn start_with(fake: &FakeModel, extra: Value) -> Self {
         let peer = openclaw_tests::peer::peer();
         let script = &peer.script;
         let home = tempfile::tempdir().unwrap();
@@ -45,6 +50,10 @@ impl Reference {
                 "api": "openai-completions", "models": [{ "id": "echo-1", "name": "echo-1" }] } } },
             "agents": { "defaults": { "model": { "primary": "fake/echo-1" } } },
         });
+        let mut config = config;
+        if let (Some(c), Some(e)) = (config.as_object_mut(), extra.as_object()) {
+            c.extend(e.clone());
+        }
         std::fs::write(dir.join("openclaw.json"), config.to_string()).unwrap();
         let port = free_port().unwrap();
         let mut cmd = Command::new(script);
@@ -92,8 +101,13 @@ async fn request(addr: SocketAddr, method: &str, auth: Option<&str>, body: &str)
 /// As [`request`], to `path`.
 async fn request_to(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>, body: &str) -> (u16, String) {
     let auth = auth.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    request_with(addr, method, path, &auth, body).await
+}
+
+/// As [`request_to`], with `headers` (whole `Name: value\r\n` lines) instead of a bearer.
+async fn request_with(addr: SocketAddr, method: &str, path: &str, headers: &str, body: &str) -> (u16, String) {
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{auth}\
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{headers}\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
@@ -439,4 +453,70 @@ async fn reference_tool_answer(addr: SocketAddr, method: &str, auth: Option<&str
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hooks_match_the_reference() {
+    const HOOK_TOKEN: &str = "hook-secret";
+    let fake = FakeModel::start(FakeApi::OpenAi, (0..8).map(|_| Script::Reply(vec!["ok".into()])).collect()).await;
+    let reference = Reference::start_with(&fake, json!({"hooks": {"enabled": true, "token": HOOK_TOKEN}})).await;
+    let mut agent = AgentConfig::default();
+    let provider = ProviderConfig { base_url: fake.base_url(), api_key: Some("sk-test".into()), api: Api::OpenAiCompletions };
+    agent.providers.insert("fake".into(), provider);
+    agent.model = Some(ModelChoice { primary: ModelRef { provider: "fake".into(), model: "echo-1".into() }, fallbacks: Vec::new() });
+    let hooks: openclaw_core::config::HooksConfig = serde_json::from_value(json!({"enabled": true, "token": HOOK_TOKEN})).unwrap();
+    let policy = std::sync::Arc::new(openclaw_core::hooks::HooksPolicy::resolve(Some(&hooks)).unwrap().unwrap());
+    let gw = gateway(move |c| {
+        c.settings.agent = agent;
+        c.settings.hooks = Some(policy);
+    })
+    .await;
+    let bearer = format!("Authorization: Bearer {HOOK_TOKEN}\r\n");
+    let header = format!("X-OpenClaw-Token: {HOOK_TOKEN}\r\n");
+    let big = format!("{{\"text\":\"{}\"}}", "x".repeat(300 * 1024));
+    // Status and body, byte for byte: the request pipeline (§5.2) and the validation rows of
+    // wake (§5.3) and agent (§5.4).
+    let rows: Vec<(&str, &str, &str, &str)> = vec![
+        ("POST", "/hooks/wake?token=hook-secret", bearer.as_str(), r#"{"text":"x"}"#),
+        ("GET", "/hooks/wake", bearer.as_str(), ""),
+        ("POST", "/hooks/wake", "", r#"{"text":"x"}"#),
+        ("POST", "/hooks/wake", "Authorization: Bearer wrong\r\n", r#"{"text":"x"}"#),
+        ("POST", "/hooks", bearer.as_str(), "{}"),
+        ("POST", "/hooks/nope", bearer.as_str(), "{}"),
+        ("POST", "/hooks/wake", bearer.as_str(), big.as_str()),
+        ("POST", "/hooks/wake", bearer.as_str(), "{}"),
+        ("POST", "/hooks/wake", header.as_str(), r#"{"text":"x","mode":"later"}"#),
+        ("POST", "/hooks/wake", bearer.as_str(), r#"{"text":"x","agentId":"ops"}"#),
+        ("POST", "/hooks/wake", bearer.as_str(), r#"{"text":"x","sessionKey":"hook:a"}"#),
+        ("POST", "/hooks/agent", bearer.as_str(), "{}"),
+        ("POST", "/hooks/agent", bearer.as_str(), r#"{"message":"m","waitForCompletion":"yes"}"#),
+        ("POST", "/hooks/agent", bearer.as_str(), r#"{"message":"m","to":"x"}"#),
+        ("POST", "/hooks/agent", bearer.as_str(), r#"{"message":"m","accountId":"a"}"#),
+        ("POST", "/hooks/agent", bearer.as_str(), r#"{"message":"m","channel":"last","to":"x"}"#),
+        ("POST", "/hooks/agent", bearer.as_str(), r#"{"message":"m","agentId":"ops"}"#),
+        ("POST", "/hooks/agent", bearer.as_str(), r#"{"message":"m","sessionKey":"hook:a"}"#),
+        ("POST", "/hooks/agent", bearer.as_str(), r#"{"message":"m","sessionMode":"persistent"}"#),
+        ("POST", "/hooks/wake", bearer.as_str(), r#"{"text":"first wake"}"#),
+    ];
+    let mut differ = Vec::new();
+    for (method, path, headers, body) in &rows {
+        let theirs = request_with(reference.addr, method, path, headers, body).await;
+        let ours = request_with(gw.local_addr(), method, path, headers, body).await;
+        if ours != theirs {
+            differ.push(format!("{method} {path} {headers:?} {}: ours {ours:?}, theirs {theirs:?}", &body[..body.len().min(80)]));
+        }
+    }
+    assert!(differ.is_empty(), "rows that differ:\n{}", differ.join("\n"));
+    // Bad JSON: the same status and envelope (the parser's sentence differs).
+    let theirs = request_with(reference.addr, "POST", "/hooks/wake", &bearer, "{bad").await;
+    let ours = request_with(gw.local_addr(), "POST", "/hooks/wake", &bearer, "{bad").await;
+    assert_eq!((ours.0, theirs.0), (400, 400));
+    let ok = |b: &str| serde_json::from_str::<Value>(b).unwrap()["ok"].clone();
+    assert_eq!(ok(&ours.1), ok(&theirs.1));
+    // An accepted agent hook is not compared: in this setup (hooks.enabled + token, the fake
+    // model) the reference answers every one `502 hook agent run failed before entering the agent
+    // runner` (seen for 120 s of retries), while its chat completions run on the same model;
+    // e2e_hooks checks ours.
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
 }
