@@ -11,6 +11,7 @@
 pub(crate) mod agent;
 pub(crate) mod channels;
 pub(crate) mod chat;
+pub(crate) mod control_ui;
 mod connect;
 pub(crate) mod device_methods;
 mod devices;

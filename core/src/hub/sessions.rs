@@ -99,7 +99,12 @@ impl Hub {
     }
 
     pub(super) fn handle_sessions_list(&mut self, wall: UnixMillis, caller: Caller, p: SessionsListParams) {
-        let sessions = self.sessions.list(wall, &p);
+        let mut sessions = self.sessions.list(wall, &p);
+        if p.configured_agents_only == Some(true) {
+            // One agent is configured here: the default.
+            let agent = &self.config.session_defaults.default_agent_id;
+            sessions.retain(|e| e["key"].as_str().and_then(agent_of).is_none_or(|a| &a == agent));
+        }
         let result = json!({
             "ts": wall.0,
             "path": self.config.sessions_path,

@@ -30,6 +30,7 @@ use super::derive::method_table;
 use crate::wire::agent::{AgentAccepted, AgentParams, AgentWaitParams};
 use crate::wire::channels::{ChannelsAccountParams, ChannelsStatusParams, SendParams};
 use crate::wire::chat::{ChatAbortParams, ChatHistoryParams, ChatSendParams};
+use crate::wire::control_ui::{AgentIdentityParams, ObserverVisibilityParams, UpdateStatusParams};
 use crate::wire::devices::{
     DeviceIdParams, DevicePairRenameParams, DeviceTokenRevokeParams, DeviceTokenRotateParams, PairRequestParams,
 };
@@ -274,6 +275,47 @@ method_table! {
         params: NodePendingEnqueueParams => "method.node.pending.enqueue.params",
         scope: Write,
         handler: node_pending::enqueue,
+    },
+    /// What the reference's Control UI calls when it opens (`hub/control_ui.rs`).
+    AgentsList = "agents.list" {
+        params: EmptyParams => "method.agents.list.params",
+        scope: Read,
+        handler: control_ui::agents_list,
+    },
+    AgentIdentityGet = "agent.identity.get" {
+        params: AgentIdentityParams => "method.agent.identity.get.params",
+        scope: Read,
+        handler: control_ui::agent_identity,
+    },
+    UpdateStatus = "update.status" {
+        params: UpdateStatusParams => "method.update.status.params",
+        scope: Admin,
+        handler: control_ui::update_status,
+    },
+    SessionsObserverVisibility = "sessions.observer.visibility" {
+        params: ObserverVisibilityParams => "method.sessions.observer.visibility.params",
+        scope: Read,
+        handler: control_ui::observer_visibility,
+    },
+    PluginsControlUiList = "plugins.controlUi.list" {
+        params: EmptyParams => "method.plugins.controlUi.list.params",
+        scope: Read,
+        handler: control_ui::plugins_list,
+    },
+    ExecApprovalList = "exec.approval.list" {
+        params: EmptyParams => "method.exec.approval.list.params",
+        scope: Approvals,
+        handler: control_ui::approvals_list,
+    },
+    PluginApprovalList = "plugin.approval.list" {
+        params: EmptyParams => "method.plugin.approval.list.params",
+        scope: Approvals,
+        handler: control_ui::approvals_list,
+    },
+    OpenclawApprovalList = "openclaw.approval.list" {
+        params: EmptyParams => "method.openclaw.approval.list.params",
+        scope: Approvals,
+        handler: control_ui::approvals_list,
     },
     /// Node-role methods (the table's scope is not used: only nodes may call them).
     NodeInvokeResult = "node.invoke.result" {

@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod channels;
 pub mod chat;
+pub mod control_ui;
 pub mod codec;
 pub mod connect;
 pub mod devices;

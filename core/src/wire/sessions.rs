@@ -32,6 +32,12 @@ pub struct SessionsListParams {
     pub agent_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub search: Option<String>,
+    /// Only sessions of configured agents (here: the default agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configured_agents_only: Option<bool>,
+    /// The caller's own sessions first (sessions have no owners here: no effect).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_first: Option<bool>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
