@@ -545,3 +545,24 @@ fn pending_work_is_queued_for_a_paired_node_and_drained_by_it() {
     h.request(writer, "e6", "node.pending.enqueue", json!({"nodeId": node.id(), "type": "location.request"}));
     assert_eq!(response(&h, writer, "e6")["error"]["details"]["code"], "PAIRING_CHANGED");
 }
+
+#[test]
+fn a_node_gets_the_voicewake_snapshot_right_after_hello_ok_unsequenced() {
+    let mut h = harness();
+    let op = h.connect_cli("op", &["operator.admin"]);
+    let node = Node::new(46);
+    let n = node.connect(&mut h, DECLARED);
+    let frames = h.frames(n);
+    let hello = frames.iter().position(|f| f["type"] == "res" && f["id"] == "c1").unwrap();
+    let at = |name: &str| frames.iter().position(|f| f["event"] == name).unwrap_or_else(|| panic!("no {name}"));
+    let (wake, routing) = (at("voicewake.changed"), at("voicewake.routing.changed"));
+    assert!(hello < wake && wake < routing, "after hello-ok, in the reference's order");
+    // As captured (openclaw-2026.9.6-node-host-session.jsonl): the defaults, no seq.
+    assert_eq!(frames[wake], json!({"type": "event", "event": "voicewake.changed", "payload": {"triggers": ["openclaw", "claude", "computer"]}}));
+    assert_eq!(
+        frames[routing],
+        json!({"type": "event", "event": "voicewake.routing.changed",
+               "payload": {"config": {"version": 1, "defaultTarget": {"mode": "current"}, "routes": [], "updatedAtMs": 0}}})
+    );
+    assert!(events(&h, op, "voicewake.changed").is_empty(), "nodes only");
+}

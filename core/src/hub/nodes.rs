@@ -23,6 +23,9 @@ use crate::wire::nodes::{
     NodePluginToolsUpdateParams, NodeRenameParams, NodeRunnerInventoryParams, NodeSkillsUpdateParams,
 };
 
+/// The reference's default wake words (`DEFAULT_TRIGGERS` of its voice-wake store).
+const VOICEWAKE_DEFAULT_TRIGGERS: [&str; 3] = ["openclaw", "claude", "computer"];
+
 /// The runner protocol this gateway speaks with node hosts.
 const RUNNER_PROTOCOL: &str = "node-worker-supervisor-v6";
 
@@ -66,6 +69,7 @@ impl Hub {
             plugin_tools: Vec::new(),
             host_stats: None,
         });
+        self.send_voicewake_snapshot(conn);
         if let SurfaceState::Pending { request, created: true } = state {
             let request = *request;
             if let Some(device) = self.devices.store.paired_device(device_id) {
@@ -73,6 +77,19 @@ impl Hub {
                 let event = EncodedEvent::new("node.pair.requested", &row, None, true);
                 self.broadcast(event, Audience::Operators(Scope::Pairing));
             }
+        }
+    }
+
+    /// The voice-wake settings a node gets right after `hello-ok`, unsequenced, as the
+    /// reference sends them (`voicewake.changed`, `voicewake.routing.changed`). This gateway
+    /// has no `voicewake.set|routing.set` yet, so they are the reference's defaults (what it
+    /// sends while nothing is stored, as captured).
+    fn send_voicewake_snapshot(&mut self, conn: ConnId) {
+        let triggers = json!({ "triggers": VOICEWAKE_DEFAULT_TRIGGERS });
+        let routing = json!({ "config": { "version": 1, "defaultTarget": { "mode": "current" }, "routes": [], "updatedAtMs": 0 } });
+        for (name, payload) in [("voicewake.changed", triggers), ("voicewake.routing.changed", routing)] {
+            let event = EncodedEvent::new(name, &payload, None, false);
+            self.to(conn, HubToSession::Event { event: std::sync::Arc::new(event), sequenced: false });
         }
     }
 
