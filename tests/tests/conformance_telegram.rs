@@ -243,7 +243,8 @@ fn compare_control(ours: &Control, theirs: &Control) {
     // Stop and start: the answers as they are (the outcome of a second start included).
     assert_eq!(ours.stop, theirs.stop, "channels.stop");
     let (o, t) = (&ours.stopped_status["channelAccounts"]["telegram"][0], &theirs.stopped_status["channelAccounts"]["telegram"][0]);
-    for key in ["running", "connected", "lifecycle", "lastError"] {
+    assert_eq!(keys(o), keys(t), "after channels.stop: keys\nours: {o}\ntheirs: {t}");
+    for key in ["running", "connected", "lifecycle", "lastError", "healthState"] {
         assert_eq!(o[key], t[key], "after channels.stop: {key}\nours: {o}\ntheirs: {t}");
     }
     assert!(o["lastStopAt"].is_u64() && t["lastStopAt"].is_u64(), "lastStopAt\nours: {o}\ntheirs: {t}");

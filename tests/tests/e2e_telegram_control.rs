@@ -69,6 +69,7 @@ async fn stop_then_start_resumes_polling_and_answers_what_came_meanwhile() {
     let st = account(&call(&mut c, "channels.status", json!({})).await, "default");
     assert_eq!((st["running"].clone(), st["connected"].clone(), st["lifecycle"].clone()), (json!(false), json!(false), json!("stopped")), "{st}");
     assert!(st["lastStopAt"].is_u64(), "{st}");
+    assert_eq!(st["healthState"], "not-running", "{st}");
     // Stopped again: nothing to stop, still an answer.
     assert_eq!(call(&mut c, "channels.stop", json!({"channel": "Telegram", "accountId": "default"})).await["stopped"], true);
 
@@ -85,6 +86,7 @@ async fn stop_then_start_resumes_polling_and_answers_what_came_meanwhile() {
     assert!(tg.bodies("getUpdates").len() > polls, "polling resumed");
     let st = account(&call(&mut c, "channels.status", json!({})).await, "default");
     assert_eq!(st["running"], true, "{st}");
+    assert!(st.get("healthState").is_none(), "healthy: no healthState, as the reference: {st}");
 
     // Unknown channels are refused with the reference's texts.
     assert_eq!(refused(&mut c, "channels.start", json!({"channel": "nosuch"})).await.1, "invalid channels.start channel");

@@ -109,9 +109,33 @@ pub fn account_json(account: &TelegramAccount, h: &HealthState) -> Value {
     })
 }
 
+/// The reference's `healthState` of an account that is managed (enabled, with a token) and not
+/// healthy: `not-running` when stopped, `disconnected` when running but not connected past the
+/// 120 s connect grace; `None` otherwise (the reference then leaves the key out).
+pub fn health_state(account: &TelegramAccount, h: &HealthState, now_ms: u64) -> Option<&'static str> {
+    const CONNECT_GRACE_MS: u64 = 120_000;
+    if !account.enabled || account.token.is_none() {
+        return None;
+    }
+    if !h.running {
+        return Some("not-running");
+    }
+    let in_grace = h.last_start_at.is_some_and(|at| now_ms.saturating_sub(at) < CONNECT_GRACE_MS);
+    (!h.connected && !in_grace).then_some("disconnected")
+}
+
 /// The whole `channels.status` answer (the reference's shape, minus its event-loop probe).
 pub fn status_json(now_ms: u64, accounts: &[(TelegramAccount, HealthState)]) -> Value {
-    let rows: Vec<Value> = accounts.iter().map(|(a, h)| account_json(a, h)).collect();
+    let rows: Vec<Value> = accounts
+        .iter()
+        .map(|(a, h)| {
+            let mut row = account_json(a, h);
+            if let Some(state) = health_state(a, h, now_ms) {
+                row["healthState"] = json!(state);
+            }
+            row
+        })
+        .collect();
     let default = accounts.iter().find(|(a, _)| a.id == super::settings::DEFAULT_ACCOUNT).or(accounts.first());
     let mut out = json!({
         "ts": now_ms,
