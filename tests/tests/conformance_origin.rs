@@ -164,11 +164,16 @@ struct Reference {
 
 impl Reference {
     async fn start(control_ui: Value) -> Self {
+        Self::start_gateway(json!({ "controlUi": control_ui })).await
+    }
+
+    /// The reference with `gateway` as its config's `gateway` object.
+    async fn start_gateway(gateway: Value) -> Self {
         let peer = openclaw_tests::peer::peer();
         let home = tempfile::tempdir().unwrap();
         let dir = home.path().join(".openclaw");
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("openclaw.json"), json!({ "gateway": { "controlUi": control_ui } }).to_string()).unwrap();
+        std::fs::write(dir.join("openclaw.json"), json!({ "gateway": gateway }).to_string()).unwrap();
         let port = free_port().unwrap();
         let mut child = Command::new(&peer.script)
             .args(["gateway", "run", "--allow-unconfigured", "--bind", "loopback", "--port", &port.to_string()])
@@ -263,4 +268,69 @@ async fn the_origin_rows_match_the_reference() {
     let reference = Reference::start(json!({ "allowedOrigins": [ALLOWED], "dangerouslyAllowHostHeaderOriginFallback": true })).await;
     let public = &rows(reference.addr.port())[13];
     assert_eq!(verdict(reference.addr, public).await, "passed", "the reference with the fallback key");
+}
+
+/// One `connect` with `token` and `origin` (none: not a browser): `passed`, or the refusal's
+/// `details.code`, message, `retryable` and close code (`retryAfterMs` left out).
+async fn attempt(addr: SocketAddr, origin: Option<&str>, token: &str) -> String {
+    let headers: Vec<(&str, &str)> = origin.map(|o| ("Origin", o)).into_iter().collect();
+    let mut ws = RawWs::connect_with(addr, &headers, None).await.expect("upgrade");
+    ws.challenge().await;
+    ws.send_json(&connect_req("c1", Some(token))).await;
+    let res = ws.res("c1").await;
+    if res["ok"] == true {
+        return "passed".into();
+    }
+    let (_, code, _) = within("close after the refusal", ws.until_close()).await;
+    let e = &res["error"];
+    format!("{} {}: {} (retryable {}, close {code})", e["code"], e["details"]["code"], e["message"], e["retryable"])
+}
+
+/// Browser-origin auth failures (http.md §6.4): with `rateLimit.maxAttempts: 3`, three wrong
+/// tokens from a loopback page lock that page's origin out (no loopback exemption, no delay),
+/// whatever the origin's case; another origin and a non-browser client on the same loopback
+/// address still get in.
+async fn browser_lockout_rows(addr: SocketAddr) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..3 {
+        out.push(attempt(addr, Some("http://localhost:5173"), "WRONG").await);
+    }
+    out.push(attempt(addr, Some("HTTP://LOCALHOST:5173"), TOKEN).await);
+    out.push(attempt(addr, Some("http://127.0.0.1:9"), TOKEN).await);
+    out.push(attempt(addr, None, TOKEN).await);
+    out
+}
+
+const LOCKED_OUT: &str = "\"INVALID_REQUEST\" \"AUTH_RATE_LIMITED\": \"unauthorized: too many failed authentication attempts (retry later)\" (retryable true, close 1008)";
+
+#[tokio::test]
+async fn browser_origin_failures_lock_out_per_origin_on_loopback() {
+    let gw = gateway(|c| {
+        c.settings.gateway.auth_rate_limit =
+            openclaw_core::auth::limiter::RateLimitPolicy { max_attempts: 3, ..Default::default() };
+    })
+    .await;
+    let rows = browser_lockout_rows(gw.local_addr()).await;
+    assert!(rows[..3].iter().all(|r| r.contains("AUTH_TOKEN_MISMATCH")), "{rows:#?}");
+    assert_eq!(rows[3], LOCKED_OUT, "{rows:#?}");
+    assert_eq!(rows[4..], ["passed", "passed"], "{rows:#?}");
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
+}
+
+#[tokio::test]
+async fn browser_origin_lockout_matches_the_reference() {
+    let rate_limit = json!({ "maxAttempts": 3 });
+    let reference = Reference::start_gateway(json!({ "auth": { "rateLimit": rate_limit } })).await;
+    let theirs = browser_lockout_rows(reference.addr).await;
+    drop(reference);
+    let gw = gateway(|c| {
+        c.settings.gateway.auth_rate_limit =
+            openclaw_core::auth::limiter::RateLimitPolicy { max_attempts: 3, ..Default::default() };
+    })
+    .await;
+    let ours = browser_lockout_rows(gw.local_addr()).await;
+    assert_eq!(ours, theirs, "ours (left) vs the reference (right)");
+    gw.shutdown("test over", None);
+    within("gateway exit", gw.wait()).await.unwrap();
 }

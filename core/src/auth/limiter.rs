@@ -1,7 +1,9 @@
 //! Failed-auth rate limiting (protocol.md §3.3): 10 failures in 60 s lock a remote address out
 //! for 5 min; loopback is never locked out but each failure delays the answer (250 ms doubling
 //! to 5 s). The numbers and the loopback exemption come from `gateway.auth.rateLimit`
-//! ([`RateLimitPolicy`]). Bounded: at most `MAX_TRACKED` addresses are remembered.
+//! ([`RateLimitPolicy`]). Bounded: at most `MAX_TRACKED` addresses are remembered. Keyed by
+//! [`LimitKey`]: the client address, or for a browser on a loopback socket its normalised
+//! `Origin` (http.md §6.4 `browser-origin:<origin>`), so one page cannot lock out another.
 
 use std::collections::{BTreeMap, VecDeque};
 use core::net::IpAddr;
@@ -36,17 +38,39 @@ impl Default for RateLimitPolicy {
     }
 }
 
+/// What a failure is counted against.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LimitKey {
+    /// The client's address.
+    Ip(IpAddr),
+    /// A browser page on a loopback socket: its normalised `Origin` (`scheme://host[:port]`),
+    /// the reference's `browser-origin:<origin>` key.
+    BrowserOrigin(String),
+}
+
+impl From<IpAddr> for LimitKey {
+    fn from(ip: IpAddr) -> Self {
+        Self::Ip(ip)
+    }
+}
+
+impl LimitKey {
+    fn is_loopback(&self) -> bool {
+        matches!(self, Self::Ip(ip) if ip.is_loopback())
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 struct Entry {
     failures: VecDeque<Instant>,
     locked_until: Option<Instant>,
 }
 
-/// Per-address failure tracking for the shared-secret scope.
+/// Per-key failure tracking for the shared-secret scope.
 #[derive(Clone, Debug, Default)]
 pub struct AuthLimiter {
     policy: RateLimitPolicy,
-    entries: BTreeMap<IpAddr, Entry>,
+    entries: BTreeMap<LimitKey, Entry>,
 }
 
 impl AuthLimiter {
@@ -63,9 +87,9 @@ impl AuthLimiter {
         self.policy
     }
 
-    /// `Err(remaining)` while `ip` is locked out.
-    pub fn check(&mut self, now: Instant, ip: IpAddr) -> Result<(), Duration> {
-        let Some(entry) = self.entries.get_mut(&ip) else { return Ok(()) };
+    /// `Err(remaining)` while `key` is locked out.
+    pub fn check(&mut self, now: Instant, key: impl Into<LimitKey>) -> Result<(), Duration> {
+        let Some(entry) = self.entries.get_mut(&key.into()) else { return Ok(()) };
         match entry.locked_until {
             Some(until) if until > now => Err(until - now),
             Some(_) => {
@@ -78,23 +102,25 @@ impl AuthLimiter {
     }
 
     /// Records a failure. Returns how long to hold the answer back (loopback only).
-    pub fn record_failure(&mut self, now: Instant, ip: IpAddr) -> Duration {
-        if self.entries.len() >= MAX_TRACKED && !self.entries.contains_key(&ip) {
+    pub fn record_failure(&mut self, now: Instant, key: impl Into<LimitKey>) -> Duration {
+        let key = key.into();
+        if self.entries.len() >= MAX_TRACKED && !self.entries.contains_key(&key) {
             self.prune(now);
             if self.entries.len() >= MAX_TRACKED {
                 // Still full of live lockouts: forget the oldest address rather than grow.
-                if let Some(first) = self.entries.keys().next().copied() {
+                if let Some(first) = self.entries.keys().next().cloned() {
                     self.entries.remove(&first);
                 }
             }
         }
         let policy = self.policy;
-        let entry = self.entries.entry(ip).or_default();
+        let loopback = key.is_loopback();
+        let entry = self.entries.entry(key).or_default();
         while entry.failures.front().is_some_and(|&t| now.duration_since(t) >= policy.window) {
             entry.failures.pop_front();
         }
         entry.failures.push_back(now);
-        if ip.is_loopback() && policy.exempt_loopback {
+        if loopback && policy.exempt_loopback {
             let doublings = (entry.failures.len() - 1).min(16) as u32;
             return LOOPBACK_BASE_DELAY.saturating_mul(1 << doublings).min(LOOPBACK_MAX_DELAY);
         }
@@ -104,9 +130,9 @@ impl AuthLimiter {
         Duration::ZERO
     }
 
-    /// A success clears the address's history.
-    pub fn record_success(&mut self, ip: IpAddr) {
-        self.entries.remove(&ip);
+    /// A success clears the key's history.
+    pub fn record_success(&mut self, key: impl Into<LimitKey>) {
+        self.entries.remove(&key.into());
     }
 
     /// Drops entries with no live lockout and no failure inside the window.
@@ -199,6 +225,20 @@ mod tests {
             assert_eq!(l.record_failure(t0 + Duration::from_millis(i), LOCAL), Duration::ZERO);
         }
         assert_eq!(l.check(t0 + Duration::from_secs(1), LOCAL), Err(LOCKOUT - Duration::from_secs(1) + Duration::from_millis(2)));
+    }
+
+    #[test]
+    fn browser_origins_are_counted_apart() {
+        let t0 = Instant::ZERO;
+        let policy = RateLimitPolicy { max_attempts: 2, exempt_loopback: false, ..RateLimitPolicy::default() };
+        let mut l = AuthLimiter::new(policy);
+        let page = || LimitKey::BrowserOrigin("http://localhost:5173".into());
+        let other = LimitKey::BrowserOrigin("http://127.0.0.1:9".into());
+        assert_eq!(l.record_failure(t0, page()), Duration::ZERO);
+        l.record_failure(t0, page());
+        assert!(l.check(t0, page()).is_err());
+        assert_eq!(l.check(t0, other), Ok(()));
+        assert_eq!(l.check(t0, LOCAL), Ok(()));
     }
 
     #[test]

@@ -168,6 +168,12 @@ fn trusted_same_origin_host(host_header: &str, local_client: bool) -> bool {
     name.ends_with(".local") || name.ends_with(".ts.net")
 }
 
+/// `Origin` normalised as `new URL(origin).origin` (scheme and host lower-cased, the default
+/// port dropped); `None` when it does not parse.
+pub fn normalize_origin(raw: &str) -> Option<String> {
+    parse(raw).map(|p| p.origin)
+}
+
 /// The reference's `checkBrowserOrigin`.
 pub fn check_browser_origin(input: &OriginInput<'_>) -> Result<OriginMatch, OriginRefusal> {
     let Some(origin) = parse(input.origin) else { return Err(OriginRefusal::MissingOrInvalid) };

@@ -6,7 +6,8 @@ use serde_json::json;
 
 use super::devices::DeviceGrant;
 use super::{Conn, Hub, Lifecycle, OpenConn};
-use crate::auth::origin::OriginRefusal;
+use crate::auth::limiter::{AuthLimiter, LimitKey};
+use crate::auth::origin::{normalize_origin, OriginRefusal};
 use crate::auth::scopes::{Role, ScopeSet};
 use crate::auth::{authenticate, AuthFailure, FailureContext};
 use crate::ids::{CloseCode, ConnId, Nonce, RequestId, UnixMillis};
@@ -24,6 +25,9 @@ use crate::wire::hello::{
     Suspension, SuspensionPhase,
 };
 use crate::methods::SERVED_METHODS;
+
+/// The bucket the reference gives a loopback browser whose `Origin` does not parse.
+const BROWSER_ORIGIN_FALLBACK_IP: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(198, 18, 0, 1));
 
 /// What an accepted `connect` was granted.
 struct Grant {
@@ -106,8 +110,9 @@ impl Hub {
         if let Some(refusal) = ui_origin_refused(peer, params) {
             return Err(refuse(refusal));
         }
-        let ctx = FailureContext { client: params.client.id, is_local: peer.is_direct_local() };
-        if let Err(remaining) = self.limiter.check(now, peer.ip) {
+        let ctx = FailureContext { client: params.client.id, is_local: hint_local(peer) };
+        let (limiter, key) = self.auth_limiter(peer);
+        if let Err(remaining) = limiter.check(now, key) {
             let failure = AuthFailure::RateLimited { retry_after_ms: millis(remaining) };
             return Err(refuse(Refusal::policy(failure.to_error(ctx))));
         }
@@ -124,13 +129,15 @@ impl Hub {
                 return Err(refuse(device_required()));
             }
             let delay = if failure.counts_as_attempt() {
-                self.limiter.record_failure(now, peer.ip)
+                let (limiter, key) = self.auth_limiter(peer);
+                limiter.record_failure(now, key)
             } else {
                 std::time::Duration::ZERO
             };
             return Err(Box::new((Refusal::policy(failure.to_error(ctx)), delay)));
         }
-        self.limiter.record_success(peer.ip);
+        let (limiter, key) = self.auth_limiter(peer);
+        limiter.record_success(key);
         // A device-less socket: nodes must sign (§3.4).
         if role == Role::Node {
             return Err(refuse(device_required()));
@@ -178,15 +185,17 @@ impl Hub {
             if !valid {
                 let failure = if offered.is_some() { AuthFailure::DeviceTokenMismatch } else { failure };
                 let delay = if failure.counts_as_attempt() {
-                    self.limiter.record_failure(now, peer.ip)
+                    let (limiter, key) = self.auth_limiter(peer);
+                    limiter.record_failure(now, key)
                 } else {
                     std::time::Duration::ZERO
                 };
-                let ctx = FailureContext { client: params.client.id, is_local: peer.is_direct_local() };
+                let ctx = FailureContext { client: params.client.id, is_local: hint_local(peer) };
                 return Err(Box::new((Refusal::policy(failure.to_error(ctx)), delay)));
             }
         }
-        self.limiter.record_success(peer.ip);
+        let (limiter, key) = self.auth_limiter(peer);
+        limiter.record_success(key);
         match self.pair_device(wall, peer, params, role, &verified, &scopes) {
             Ok(device) => {
                 Ok(Grant { role, scopes: Hub::device_scopes(peer, role, &scopes), device: Some(device), by_device_token })
@@ -196,6 +205,23 @@ impl Hub {
                 Err(refuse(Refusal { error, code: CloseCode::POLICY, reason }))
             }
         }
+    }
+
+    /// The limiter and key a `connect`'s failures count against (http.md §6.4, the reference's
+    /// `resolveHandshakeBrowserSecurityContext`): a socket with an `Origin` is a browser, on
+    /// the browser limiter (no loopback exemption), keyed by its address, or on a loopback
+    /// socket by its normalised origin (`browser-origin:<origin>`; an origin that does not
+    /// parse shares the reference's fixed bucket); any other socket by its address.
+    fn auth_limiter(&mut self, peer: &PeerInfo) -> (&mut AuthLimiter, LimitKey) {
+        let Some(origin) = peer.origin.as_deref().filter(|o| !o.trim().is_empty()) else {
+            return (&mut self.limiter, LimitKey::Ip(peer.ip));
+        };
+        let key = if peer.ip.is_loopback() {
+            normalize_origin(origin).map_or(LimitKey::Ip(BROWSER_ORIGIN_FALLBACK_IP), LimitKey::BrowserOrigin)
+        } else {
+            LimitKey::Ip(peer.ip)
+        };
+        (&mut self.browser_limiter, key)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -367,6 +393,13 @@ fn restarting() -> Refusal {
         .with_details(json!({ "method": "connect", "reason": "restart", "phase": "draining" }))
         .retry_after(1000);
     Refusal { error, code: CloseCode::TRY_AGAIN_LATER, reason: "gateway restart in progress".into() }
+}
+
+/// Locality for the failure message's hint: a loopback socket with no proxy headers and a
+/// local `Host`, with or without a browser `Origin` (the reference gives a CLI on a loopback
+/// page the local hint; compared in conformance_origin).
+fn hint_local(peer: &PeerInfo) -> bool {
+    peer.ip.is_loopback() && !peer.forwarded && peer.host_is_local
 }
 
 /// §3.4: a device-less shared-secret operator keeps its scopes only as the local CLI or the

@@ -207,6 +207,9 @@ pub struct Hub {
     /// The channels part of `health`, as the channel runtime last reported it.
     channels_health: crate::wire::channels::ChannelsHealth,
     limiter: AuthLimiter,
+    /// Failed `connect`s from browsers (a socket with an `Origin`): `gateway.auth.rateLimit`
+    /// with the loopback exemption off, a loopback socket keyed by its origin (http.md §6.4).
+    browser_limiter: AuthLimiter,
     /// The agent service: admission and idempotency, runs in flight, `agent.wait`, tool
     /// event recipients.
     agent: AgentService,
@@ -267,6 +270,7 @@ impl Hub {
             presence: Presence::new(config.own_presence.clone()),
             ids: IdGen::new(config.id_seed),
             limiter: AuthLimiter::new(config.auth_rate_limit),
+            browser_limiter: AuthLimiter::new(RateLimitPolicy { exempt_loopback: false, ..config.auth_rate_limit }),
             config,
             started: now,
             lifecycle: Lifecycle::Starting,
@@ -374,6 +378,7 @@ impl Hub {
         self.expire_node_invokes(now);
         self.agent.tracker.expire(now);
         self.limiter.prune(now);
+        self.browser_limiter.prune(now);
         self.sync_timers();
     }
 
