@@ -83,9 +83,16 @@ impl<L: Link + Clone, H: Host> Channel<L, H> {
 
     /// Stops an account's loop and waits for it.
     async fn stop(slot: &mut Slot<H>) {
-        if let Some(task) = slot.task.take() {
-            task.abort();
+        if let Some(task) = Self::detach_slot(slot) {
             let _ = task.await;
+        }
+    }
+
+    /// Aborts an account's loop (keeping its last status) without waiting: the task to await.
+    fn detach_slot(slot: &mut Slot<H>) -> Option<JoinHandle<Exit>> {
+        let task = slot.task.take();
+        if let Some(t) = &task {
+            t.abort();
         }
         if let Some(handle) = slot.handle.take() {
             let mut last = handle.status();
@@ -93,6 +100,7 @@ impl<L: Link + Clone, H: Host> Channel<L, H> {
             last.connected = false;
             slot.last = Some(last);
         }
+        task
     }
 
     /// Stops every account (gateway shutdown, reload).
@@ -100,6 +108,46 @@ impl<L: Link + Clone, H: Host> Channel<L, H> {
         for slot in self.accounts.values_mut() {
             Self::stop(slot).await;
         }
+    }
+
+    /// Aborts every account's loop and hands back the tasks to await (for callers that hold
+    /// the channel under a lock and must not await while holding it).
+    pub fn detach_all(&mut self) -> Vec<JoinHandle<Exit>> {
+        self.accounts.values_mut().filter_map(Self::detach_slot).collect()
+    }
+
+    /// Aborts one account's loop; the task to await. `None`: unknown or not running.
+    pub fn detach(&mut self, account_id: &str) -> Option<JoinHandle<Exit>> {
+        self.accounts.get_mut(account_id).and_then(Self::detach_slot)
+    }
+
+    /// The handle of a running account (to send through without holding the channel).
+    pub fn handle(&self, account_id: &str) -> Option<AccountHandle> {
+        self.accounts.get(account_id).and_then(|s| s.handle.clone())
+    }
+
+    /// The protocol implementation of this build, if any.
+    pub fn link(&self) -> Option<&L> {
+        self.link.as_ref()
+    }
+
+    /// An account's credentials folder.
+    pub fn creds(&self, account_id: &str) -> Option<CredsStore> {
+        self.accounts.get(account_id).map(|s| s.creds.clone())
+    }
+
+    /// Deletes a stopped account's credentials (`channels logout` after [`Channel::detach`]):
+    /// `{cleared, loggedOut}` as the plugin answers; `None` for an unknown account.
+    pub fn clear(&mut self, account_id: &str) -> Option<Result<Value, CredsError>> {
+        let slot = self.accounts.get_mut(account_id)?;
+        Some(slot.creds.clear().map(|cleared| {
+            let mut last = slot.last.take().unwrap_or_default();
+            last.linked = false;
+            last.self_number = None;
+            last.last_error = Some("logged out".into());
+            slot.last = Some(last);
+            json!({"cleared": cleared, "loggedOut": cleared})
+        }))
     }
 
     /// Sends through `account_id`: NOT_LINKED when it has no open connection (or does not
@@ -116,14 +164,7 @@ impl<L: Link + Clone, H: Host> Channel<L, H> {
     pub async fn logout(&mut self, account_id: &str) -> Option<Result<Value, CredsError>> {
         let slot = self.accounts.get_mut(account_id)?;
         Self::stop(slot).await;
-        Some(slot.creds.clear().map(|cleared| {
-            let mut last = slot.last.take().unwrap_or_default();
-            last.linked = false;
-            last.self_number = None;
-            last.last_error = Some("logged out".into());
-            slot.last = Some(last);
-            json!({"cleared": cleared, "loggedOut": cleared})
-        }))
+        self.clear(account_id)
     }
 
     /// The configured account ids.

@@ -70,3 +70,81 @@ pub trait Link: Send + Sync + 'static {
     /// login. `Err` = the connection could not be opened (retried with backoff).
     fn connect(&self, creds: Option<Creds>) -> impl Future<Output = Result<Connection<Self::Sender>, String>> + Send;
 }
+
+/// A boxed future (what the object-safe halves of [`BoxLink`] return).
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send>>;
+
+trait DynSender: Send + Sync {
+    fn send_text(&self, jid: String, text: String, message_id: String) -> BoxFuture<Result<(), String>>;
+    fn mark_read(&self, chat_jid: String, message_id: String) -> BoxFuture<()>;
+    fn typing(&self, chat_jid: String) -> BoxFuture<()>;
+}
+
+impl<S: MessageSender> DynSender for S {
+    fn send_text(&self, jid: String, text: String, message_id: String) -> BoxFuture<Result<(), String>> {
+        let s = self.clone();
+        Box::pin(async move { MessageSender::send_text(&s, jid, text, message_id).await })
+    }
+    fn mark_read(&self, chat_jid: String, message_id: String) -> BoxFuture<()> {
+        let s = self.clone();
+        Box::pin(async move { MessageSender::mark_read(&s, chat_jid, message_id).await })
+    }
+    fn typing(&self, chat_jid: String) -> BoxFuture<()> {
+        let s = self.clone();
+        Box::pin(async move { MessageSender::typing(&s, chat_jid).await })
+    }
+}
+
+/// Any [`MessageSender`], type-erased.
+#[derive(Clone)]
+pub struct BoxSender(std::sync::Arc<dyn DynSender>);
+
+impl MessageSender for BoxSender {
+    fn send_text(&self, jid: String, text: String, message_id: String) -> impl Future<Output = Result<(), String>> + Send {
+        self.0.send_text(jid, text, message_id)
+    }
+    fn mark_read(&self, chat_jid: String, message_id: String) -> impl Future<Output = ()> + Send {
+        self.0.mark_read(chat_jid, message_id)
+    }
+    fn typing(&self, chat_jid: String) -> impl Future<Output = ()> + Send {
+        self.0.typing(chat_jid)
+    }
+}
+
+trait DynLink: Send + Sync {
+    fn connect(&self, creds: Option<Creds>) -> BoxFuture<Result<Connection<BoxSender>, String>>;
+}
+
+impl<L: Link + Clone> DynLink for L {
+    fn connect(&self, creds: Option<Creds>) -> BoxFuture<Result<Connection<BoxSender>, String>> {
+        let link = self.clone();
+        Box::pin(async move {
+            let conn = Link::connect(&link, creds).await?;
+            Ok(Connection { events: conn.events, sender: BoxSender(std::sync::Arc::new(conn.sender)) })
+        })
+    }
+}
+
+/// Any [`Link`], type-erased: what the gateway holds (the protocol implementation of the build,
+/// or a test's fake).
+#[derive(Clone)]
+pub struct BoxLink(std::sync::Arc<dyn DynLink>);
+
+impl BoxLink {
+    pub fn new<L: Link + Clone>(link: L) -> Self {
+        Self(std::sync::Arc::new(link))
+    }
+}
+
+impl std::fmt::Debug for BoxLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BoxLink")
+    }
+}
+
+impl Link for BoxLink {
+    type Sender = BoxSender;
+    fn connect(&self, creds: Option<Creds>) -> impl Future<Output = Result<Connection<BoxSender>, String>> + Send {
+        self.0.connect(creds)
+    }
+}

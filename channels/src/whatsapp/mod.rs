@@ -20,6 +20,7 @@ pub mod creds;
 pub mod inbound;
 pub mod ledger;
 pub mod link;
+pub mod qr;
 pub mod target;
 
 use crate::pairing::PairingCode;
