@@ -1,6 +1,7 @@
-//! `channels.*` and `session.*`: the chat channels this gateway runs (Telegram) and how their
-//! direct messages map to sessions. Other channels the reference knows (`channels.whatsapp`, …)
-//! are reference-only keys: accepted with a "not supported yet; ignored" warning.
+//! `channels.*` and `session.*`: the chat channels this gateway runs (Telegram, WhatsApp) and how
+//! their direct messages map to sessions. Other channels the reference knows (`channels.discord`,
+//! …) and the WhatsApp keys not typed here are reference-only keys: accepted with a "not
+//! supported yet; ignored" warning.
 //!
 //! `botToken` is a secret: never in `Debug`, redacted by `config.get` (its key ends in `token`).
 
@@ -15,6 +16,8 @@ use serde::{Deserialize, Serialize};
 pub struct ChannelsConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub telegram: Option<TelegramConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub whatsapp: Option<WhatsAppConfig>,
 }
 
 /// `channels.telegram`: the default account's settings, plus `accounts.<id>` overriding them
@@ -207,6 +210,74 @@ pub struct TelegramGroupConfig {
     /// Default true: in groups the bot answers only messages that mention it (or reply to it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_mention: Option<bool>,
+}
+
+/// `channels.whatsapp`: the default account's settings, plus `accounts.<id>` overriding them
+/// per account (an account inherits every key it does not set). An account runs once linked
+/// (`openclaw channels login --channel whatsapp`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WhatsAppConfig {
+    /// Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dm_policy: Option<DmPolicySetting>,
+    /// Phone numbers (E.164, any punctuation; `whatsapp:` prefix accepted) allowed to DM;
+    /// `"*"`: anyone. Unset: only the linked number itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_from: Option<Vec<AllowFromEntry>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_policy: Option<GroupPolicySetting>,
+    /// Senders allowed in groups under `groupPolicy: "allowlist"` (unset: `allowFrom`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_allow_from: Option<Vec<AllowFromEntry>>,
+    /// Per group JID (`…@g.us`, or `"*"`): whether the bot answers only when mentioned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<BTreeMap<String, TelegramGroupConfig>>,
+    /// Blue ticks on the messages the agent answers (default true; never in the self-chat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_read_receipts: Option<bool>,
+    /// More linked numbers, by account id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accounts: Option<BTreeMap<String, WhatsAppAccountConfig>>,
+}
+
+impl WhatsAppConfig {
+    /// The top-level keys as an account (the default account, and what accounts inherit).
+    pub fn base(&self) -> WhatsAppAccountConfig {
+        WhatsAppAccountConfig {
+            enabled: self.enabled,
+            dm_policy: self.dm_policy,
+            allow_from: self.allow_from.clone(),
+            group_policy: self.group_policy,
+            group_allow_from: self.group_allow_from.clone(),
+            groups: self.groups.clone(),
+            send_read_receipts: self.send_read_receipts,
+        }
+    }
+}
+
+/// The settings of one WhatsApp account (`channels.whatsapp.accounts.<id>`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WhatsAppAccountConfig {
+    /// Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dm_policy: Option<DmPolicySetting>,
+    /// Phone numbers allowed to DM (`"*"`: anyone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_from: Option<Vec<AllowFromEntry>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_policy: Option<GroupPolicySetting>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_allow_from: Option<Vec<AllowFromEntry>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<BTreeMap<String, TelegramGroupConfig>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_read_receipts: Option<bool>,
 }
 
 /// `session`: how inbound channel messages map to session keys.

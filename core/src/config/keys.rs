@@ -115,9 +115,10 @@ mod tests {
         assert!(o["gateway"]["auth"]["rateLimit"]["maxAttempts"].is_object());
         assert!(o["models"]["providers"][ANY]["apiKey"].is_object());
         assert!(o["agents"]["defaults"]["model"]["primary"].is_object(), "{}", o["agents"]);
-        // Telegram is ours; the other channels stay reference-only.
+        // Telegram and WhatsApp are ours; the other channels stay reference-only.
         assert!(o["channels"]["telegram"]["accounts"][ANY]["botToken"].is_object(), "{}", o["channels"]);
-        assert!(o["channels"].get("whatsapp").is_none());
+        assert!(o["channels"]["whatsapp"]["accounts"][ANY]["sendReadReceipts"].is_object(), "{}", o["channels"]);
+        assert!(o["channels"].get("discord").is_none());
         assert!(!has_keys(&o["gateway"]["port"]));
     }
 

@@ -279,9 +279,9 @@ mod tests {
 
     #[test]
     fn reference_keys_warn_and_are_dropped() {
-        let ok = validate(&json!({"gateway": {"mode": "local", "tailscale": {"mode": "serve"}}, "channels": {"whatsapp": {}}})).unwrap();
+        let ok = validate(&json!({"gateway": {"mode": "local", "tailscale": {"mode": "serve"}}, "channels": {"discord": {}, "whatsapp": {"selfChatMode": true}}})).unwrap();
         let w: Vec<String> = ok.warnings.iter().map(ToString::to_string).collect();
-        assert_eq!(w, ["gateway.tailscale: not supported yet; ignored", "channels.whatsapp: not supported yet; ignored"]);
+        assert_eq!(w, ["gateway.tailscale: not supported yet; ignored", "channels.discord: not supported yet; ignored", "channels.whatsapp.selfChatMode: not supported yet; ignored"]);
     }
 
     #[test]

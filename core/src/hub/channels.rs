@@ -3,7 +3,7 @@
 
 use super::handlers::to_host;
 use super::{Hub, Req};
-use crate::wire::channels::{ChannelsAccountOp, ChannelsAccountParams, ChannelsStatusParams, SendParams};
+use crate::wire::channels::{ChannelsAccountOp, ChannelsAccountParams, ChannelsStatusParams, SendParams, WebLoginStartParams, WebLoginWaitParams};
 use crate::wire::host::HostRequest;
 
 pub(crate) fn status(hub: &mut Hub, rq: Req, params: ChannelsStatusParams) {
@@ -24,4 +24,12 @@ pub(crate) fn stop(hub: &mut Hub, rq: Req, params: ChannelsAccountParams) {
 
 pub(crate) fn logout(hub: &mut Hub, rq: Req, params: ChannelsAccountParams) {
     to_host(hub, rq, HostRequest::ChannelsAccount(ChannelsAccountOp::Logout, params));
+}
+
+pub(crate) fn web_login_start(hub: &mut Hub, rq: Req, params: WebLoginStartParams) {
+    to_host(hub, rq, HostRequest::WebLoginStart(params));
+}
+
+pub(crate) fn web_login_wait(hub: &mut Hub, rq: Req, params: Box<WebLoginWaitParams>) {
+    to_host(hub, rq, HostRequest::WebLoginWait(params));
 }

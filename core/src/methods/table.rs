@@ -28,7 +28,7 @@
 
 use super::derive::method_table;
 use crate::wire::agent::{AgentAccepted, AgentParams, AgentWaitParams};
-use crate::wire::channels::{ChannelsAccountParams, ChannelsStatusParams, SendParams};
+use crate::wire::channels::{ChannelsAccountParams, ChannelsStatusParams, SendParams, WebLoginStartParams, WebLoginWaitParams};
 use crate::wire::chat::{ChatAbortParams, ChatHistoryParams, ChatSendParams};
 use crate::wire::control_ui::{AgentIdentityParams, ObserverVisibilityParams, UpdateStatusParams};
 use crate::wire::devices::{
@@ -226,6 +226,18 @@ method_table! {
         params: Box<SendParams> => "method.send.params",
         scope: Write,
         handler: channels::send,
+    },
+    /// `web.login.start` (channels-agent-nodes.md §4.2): the WhatsApp QR login begins.
+    WebLoginStart = "web.login.start" {
+        params: WebLoginStartParams => "method.web.login.start.params",
+        scope: Admin,
+        handler: channels::web_login_start,
+    },
+    /// `web.login.wait`: waits for the scan (or a rotated QR).
+    WebLoginWait = "web.login.wait" {
+        params: Box<WebLoginWaitParams> => "method.web.login.wait.params",
+        scope: Admin,
+        handler: channels::web_login_wait,
     },
     /// `node.list` (§8.4): paired and connected nodes.
     NodeList = "node.list" {

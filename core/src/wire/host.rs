@@ -125,6 +125,9 @@ pub enum HostRequest {
     Send(Box<super::channels::SendParams>),
     /// `channels.start|stop|logout`: answered by the channel runtime.
     ChannelsAccount(super::channels::ChannelsAccountOp, super::channels::ChannelsAccountParams),
+    /// `web.login.start` / `web.login.wait`: the WhatsApp QR login (channel runtime).
+    WebLoginStart(super::channels::WebLoginStartParams),
+    WebLoginWait(Box<super::channels::WebLoginWaitParams>),
 }
 
 impl HostRequest {
@@ -139,6 +142,8 @@ impl HostRequest {
             Self::ChannelsStatus(_) => "channels.status",
             Self::Send(_) => "send",
             Self::ChannelsAccount(op, _) => op.method_name(),
+            Self::WebLoginStart(_) => "web.login.start",
+            Self::WebLoginWait(_) => "web.login.wait",
         }
     }
 }
