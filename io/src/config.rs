@@ -45,6 +45,9 @@ pub struct ServerConfig {
     pub channel_loop: openclaw_channels::telegram::account::LoopConfig,
     /// How long past its timeout a long poll may stay silent before it is abandoned (15 s).
     pub channel_poll_grace: Duration,
+    /// The WhatsApp Web protocol implementation (none in a build without the `whatsapp`
+    /// feature: accounts never connect and sends answer NOT_LINKED); tests put a fake here.
+    pub whatsapp_link: Option<openclaw_channels::whatsapp::link::BoxLink>,
 }
 
 impl ServerConfig {
@@ -64,6 +67,7 @@ impl ServerConfig {
             host: Host::default(),
             channel_loop: Default::default(),
             channel_poll_grace: Duration::from_secs(15),
+            whatsapp_link: None,
         }
     }
 }

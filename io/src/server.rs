@@ -145,7 +145,14 @@ impl Gateway {
             .map_err(|e| IoError::Agent(e.to_string()))?;
         let hub_handle = HubHandle::new(hub_tx.clone());
         let channels = Arc::new(
-            ChannelRuntime::new(Arc::clone(&state_db), hub_handle.clone(), config.channel_loop.clone(), config.channel_poll_grace)
+            ChannelRuntime::new(
+                Arc::clone(&state_db),
+                hub_handle.clone(),
+                config.channel_loop.clone(),
+                config.channel_poll_grace,
+                config.state_dir.as_ref().map(PathBuf::from),
+                config.whatsapp_link.clone(),
+            )
                 .map_err(|e| IoError::Task(format!("channel runtime: {e}")))?,
         );
         let host = Host::new(ChannelsHost { runtime: Arc::clone(&channels), inner: host_for(&config) });

@@ -81,6 +81,21 @@ impl<L: Link + Clone, H: Host> Channel<L, H> {
         Ok(())
     }
 
+    /// Starts one linked account that is not running: `Ok(false)` when it runs already, is not
+    /// linked, is unknown, or this build has no protocol implementation.
+    pub fn start_one(&mut self, account_id: &str) -> std::io::Result<bool> {
+        let Some(link) = self.link.clone() else { return Ok(false) };
+        let Some(slot) = self.accounts.get_mut(account_id) else { return Ok(false) };
+        if slot.task.as_ref().is_some_and(|t| !t.is_finished()) || !slot.creds.is_linked() {
+            return Ok(false);
+        }
+        let ledger = Ledger::open(Ledger::default_path(&self.state_dir, account_id))?;
+        let (account, handle) = Account::new(link, slot.host.clone(), slot.creds.clone(), ledger, slot.config.clone());
+        slot.task = Some(tokio::spawn(account.run()));
+        slot.handle = Some(handle);
+        Ok(true)
+    }
+
     /// Stops an account's loop and waits for it.
     async fn stop(slot: &mut Slot<H>) {
         if let Some(task) = Self::detach_slot(slot) {

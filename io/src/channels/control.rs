@@ -12,6 +12,9 @@
 //!   probe's error as `lastError` when the account has none.
 //!
 //! A manual stop holds until `channels.start` or a change of `channels.telegram`.
+//!
+//! For `whatsapp` (when configured) the three go to [`super::whatsapp::WhatsAppRuntime`]:
+//! start/stop the account's connection loop, logout unlinks (credentials deleted).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,7 +121,7 @@ impl ChannelRuntime {
     /// `channels.status`, with a live `getMe` per account when `probe` is set.
     pub async fn status_with(&self, params: &ChannelsStatusParams) -> Result<Value, ErrorShape> {
         if let Some(raw) = &params.channel {
-            if !is_telegram(raw) {
+            if !is_telegram(raw) && !(raw.trim().eq_ignore_ascii_case("whatsapp") && self.whatsapp.configured()) {
                 return Err(invalid(format!("unknown channel: {raw}")));
             }
         }
@@ -173,6 +176,15 @@ impl ChannelRuntime {
 
 /// `channels.start|stop|logout`.
 pub async fn account_op(host: &ChannelsHost, op: ChannelsAccountOp, params: ChannelsAccountParams) -> Result<Value, ErrorShape> {
+    if params.channel.trim().eq_ignore_ascii_case("whatsapp") && host.runtime.whatsapp.configured() {
+        let wa = &host.runtime.whatsapp;
+        let id = params.account_id.as_deref();
+        return match op {
+            ChannelsAccountOp::Start => Ok(wa.start_account(id)),
+            ChannelsAccountOp::Stop => Ok(wa.stop_account(id).await),
+            ChannelsAccountOp::Logout => wa.logout(id).await.map_err(|e| ErrorShape::new(ErrorCode::Unavailable, e)),
+        };
+    }
     if !is_telegram(&params.channel) {
         return Err(invalid(format!("invalid {} channel", op.method_name())));
     }

@@ -12,6 +12,8 @@ pub mod settings;
 pub mod status;
 pub mod store;
 pub mod telegram;
+pub mod wa_login;
+pub mod whatsapp;
 
 mod control;
 pub(crate) mod send;
@@ -61,18 +63,39 @@ pub struct ChannelRuntime {
     inner: Arc<Mutex<Inner>>,
     /// Woken when an account's `health` summary changes (or the accounts do).
     changed: Arc<Notify>,
+    /// The WhatsApp accounts.
+    pub whatsapp: Arc<whatsapp::WhatsAppRuntime>,
 }
 
 impl ChannelRuntime {
-    pub fn new(db: Arc<StateDb>, hub: HubHandle, loop_config: LoopConfig, poll_grace: Duration) -> Result<Self, crate::outbound::OutboundError> {
+    pub fn new(
+        db: Arc<StateDb>,
+        hub: HubHandle,
+        loop_config: LoopConfig,
+        poll_grace: Duration,
+        state_dir: Option<std::path::PathBuf>,
+        whatsapp_link: Option<openclaw_channels::whatsapp::link::BoxLink>,
+    ) -> Result<Self, crate::outbound::OutboundError> {
         let outbound = Outbound::new(&OutboundConfig { connect_timeout: Duration::from_secs(10), read_timeout: None, extra_root_certs: Vec::new() })?;
-        Ok(Self { db, hub, outbound: Arc::new(outbound), loop_config, poll_grace, inner: Arc::new(Mutex::new(Inner { settings: None, accounts: Vec::new(), reporter: None })), changed: Arc::new(Notify::new()) })
+        let whatsapp = Arc::new(whatsapp::WhatsAppRuntime::new(state_dir, whatsapp_link, Arc::clone(&db), hub.clone()));
+        Ok(Self {
+            db,
+            hub,
+            outbound: Arc::new(outbound),
+            loop_config,
+            poll_grace,
+            inner: Arc::new(Mutex::new(Inner { settings: None, accounts: Vec::new(), reporter: None })),
+            changed: Arc::new(Notify::new()),
+            whatsapp,
+        })
     }
 
     /// Runs `settings`: a no-op when they did not change, else every account task is
     /// restarted (a token change to another bot reads that bot's own offset). Call on a tokio
     /// runtime.
     pub fn apply(&self, settings: &ChannelSettings) {
+        // WhatsApp restarts only when its own accounts (or the routing) changed.
+        self.whatsapp.apply(&settings.whatsapp, (settings.dm_scope, settings.main_key.clone()));
         let old = {
             let Ok(mut inner) = self.inner.lock() else { return };
             if inner.settings.as_ref() == Some(settings) {
@@ -127,11 +150,14 @@ impl ChannelRuntime {
         for d in deliveries {
             drop(d.lock().await);
         }
+        self.whatsapp.stop().await;
     }
 
     /// The `channels.status` answer.
     pub fn status(&self) -> Value {
-        status::status_json(clock::wall().0, &rows(&self.inner))
+        let mut out = status::status_json(clock::wall().0, &rows(&self.inner));
+        status::add_whatsapp(&mut out, &self.whatsapp.account_entries());
+        out
     }
 
     /// The account to send with: `account_id`, else the default one.
@@ -197,6 +223,24 @@ impl HostHandler for ChannelsHost {
                 let runtime = Arc::clone(&self.runtime);
                 Box::pin(async move { send::send(&runtime, *params).await })
             }
+            HostRequest::WebLoginStart(params) => {
+                let wa = Arc::clone(&self.runtime.whatsapp);
+                Box::pin(async move {
+                    web_channel(params.channel.as_deref())?;
+                    wa_login::start(&wa, params.account_id.as_deref(), params.force.unwrap_or(false), params.timeout_ms)
+                        .await
+                        .map_err(|e| ErrorShape::new(ErrorCode::Unavailable, e))
+                })
+            }
+            HostRequest::WebLoginWait(params) => {
+                let wa = Arc::clone(&self.runtime.whatsapp);
+                Box::pin(async move {
+                    web_channel(params.channel.as_deref())?;
+                    wa_login::wait(&wa, params.account_id.as_deref(), params.timeout_ms, params.current_qr_data_url.as_deref())
+                        .await
+                        .map_err(|e| ErrorShape::new(ErrorCode::Unavailable, e))
+                })
+            }
             other => match self.inner.0.clone() {
                 Some(handler) => handler.handle(other),
                 None => {
@@ -205,5 +249,14 @@ impl HostHandler for ChannelsHost {
                 }
             },
         }
+    }
+}
+
+/// `web.login.*` serve WhatsApp, the one channel with a QR login.
+fn web_channel(channel: Option<&str>) -> Result<(), ErrorShape> {
+    match channel.map(|c| c.trim().to_ascii_lowercase()) {
+        None => Ok(()),
+        Some(c) if c == "whatsapp" => Ok(()),
+        Some(c) => Err(ErrorShape::new(ErrorCode::InvalidRequest, format!("web login is not supported by provider {c}"))),
     }
 }

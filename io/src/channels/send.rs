@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use openclaw_channels::telegram::bot::BotApi;
 use openclaw_channels::telegram::media::{mime_of_name, Media, MediaKind, MediaSource};
+use openclaw_channels::whatsapp::account::{SendError, SendRequest};
+use openclaw_channels::whatsapp::target::normalize_target;
 use openclaw_core::limits::IDEMPOTENCY_TTL;
 use openclaw_core::wire::channels::SendParams;
 use openclaw_core::wire::frames::{ErrorCode, ErrorShape};
@@ -93,6 +95,37 @@ fn invalid(message: String) -> ErrorShape {
     ErrorShape::new(ErrorCode::InvalidRequest, message)
 }
 
+/// Caches a `send` answer (success or delivery failure) under its idempotency key.
+async fn cache(runtime: &ChannelRuntime, key: String, answer: &Result<Value, String>) {
+    let cached = match answer {
+        Ok(payload) => json!({"ok": true, "payload": payload}),
+        Err(message) => json!({"ok": false, "error": message}),
+    };
+    let db = Arc::clone(&runtime.db);
+    let ttl = u64::try_from(IDEMPOTENCY_TTL.as_millis()).unwrap_or(u64::MAX);
+    let now = clock::wall().0;
+    let _ = tokio::task::spawn_blocking(move || store::send_store(&db, &key, &cached, now, now.saturating_add(ttl))).await;
+}
+
+/// The WhatsApp half of `send`: the account's ledger makes it idempotent across restarts;
+/// no open connection → NOT_LINKED with the reference's text (not cached: the same key sends
+/// once the account is linked).
+async fn send_whatsapp(runtime: &Arc<ChannelRuntime>, params: &SendParams, key: String, text: String) -> Result<Value, ErrorShape> {
+    let Some(account) = runtime.whatsapp.account(params.account_id.as_deref()) else {
+        let which = params.account_id.as_deref().unwrap_or("default");
+        return Err(invalid(format!("unknown whatsapp account: {which}")));
+    };
+    let target = normalize_target(&params.to).map_err(|e| invalid(e.to_string()))?;
+    let req = SendRequest { idempotency_key: key.clone(), target, text };
+    let answer = match runtime.whatsapp.send(&account.id, req).await {
+        Ok(sent) => Ok(json!({"runId": key, "messageId": sent.message_id, "channel": "whatsapp", "toJid": sent.to_jid})),
+        Err(SendError::NotLinked(message)) => return Err(ErrorShape::new(ErrorCode::NotLinked, message)),
+        Err(SendError::Failed(message)) => Err(message),
+    };
+    cache(runtime, key, &answer).await;
+    answer.map_err(|m| ErrorShape::new(ErrorCode::Unavailable, m))
+}
+
 /// Answers `send`.
 pub async fn send(runtime: &Arc<ChannelRuntime>, params: SendParams) -> Result<Value, ErrorShape> {
     let key = params.idempotency_key.trim().to_owned();
@@ -111,13 +144,23 @@ pub async fn send(runtime: &Arc<ChannelRuntime>, params: SendParams) -> Result<V
     if text.is_empty() && !has_media {
         return Err(invalid("invalid send params: text or media is required".into()));
     }
+    let telegram = runtime.account(None).is_some();
+    let whatsapp = runtime.whatsapp.configured();
     let channel = match params.channel.as_deref().map(|c| c.trim().to_ascii_lowercase()).filter(|c| !c.is_empty()) {
-        Some(c) if c == "telegram" => c,
+        Some(c) if c == "telegram" || (c == "whatsapp" && whatsapp) => c,
         Some(c) if c == "webchat" => return Err(invalid("unsupported channel: webchat (internal-only; use `chat.send` for WebChat sessions)".into())),
         Some(c) => return Err(invalid(format!("unsupported channel: {c}"))),
-        None if runtime.account(None).is_some() => "telegram".into(),
-        None => return Err(invalid("no channel is configured to deliver to (set channels.telegram)".into())),
+        None if telegram && whatsapp => return Err(invalid("Channel is required when multiple channels are configured: telegram, whatsapp".into())),
+        None if telegram => "telegram".into(),
+        None if whatsapp => "whatsapp".into(),
+        None => return Err(invalid("no channel is configured to deliver to (set channels.telegram or channels.whatsapp)".into())),
     };
+    if channel == "whatsapp" {
+        if has_media {
+            return Err(invalid("WhatsApp media sends are not supported yet (send text)".into()));
+        }
+        return send_whatsapp(runtime, &params, key, text).await;
+    }
     let Some(account) = runtime.account(params.account_id.as_deref()) else {
         let which = params.account_id.as_deref().unwrap_or("default");
         return Err(invalid(format!("unknown {channel} account: {which}")));
@@ -150,14 +193,7 @@ pub async fn send(runtime: &Arc<ChannelRuntime>, params: SendParams) -> Result<V
         }
         _ => Err(format!("{channel} account {} is not running (no token, or disabled)", account.id)),
     };
-    let cached = match &answer {
-        Ok(payload) => json!({"ok": true, "payload": payload}),
-        Err(message) => json!({"ok": false, "error": message}),
-    };
-    let db = Arc::clone(&runtime.db);
-    let ttl = u64::try_from(IDEMPOTENCY_TTL.as_millis()).unwrap_or(u64::MAX);
-    let now = clock::wall().0;
-    let _ = tokio::task::spawn_blocking(move || store::send_store(&db, &key, &cached, now, now.saturating_add(ttl))).await;
+    cache(runtime, key, &answer).await;
     answer.map_err(|m| ErrorShape::new(ErrorCode::Unavailable, m))
 }
 

@@ -120,6 +120,8 @@ impl TelegramAccount {
 pub struct ChannelSettings {
     /// Empty when `channels.telegram` is absent.
     pub telegram: Vec<TelegramAccount>,
+    /// Empty when `channels.whatsapp` is absent.
+    pub whatsapp: Vec<super::whatsapp::WhatsAppAccount>,
     pub dm_scope: DmScope,
     pub main_key: String,
 }
@@ -149,7 +151,8 @@ impl ChannelSettings {
                 telegram.push(account(id, &merge(&base, over), top_enabled, &key, env)?);
             }
         }
-        Ok(Self { telegram, dm_scope, main_key })
+        let whatsapp = super::whatsapp::project(config)?;
+        Ok(Self { telegram, whatsapp, dm_scope, main_key })
     }
 }
 

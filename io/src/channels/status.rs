@@ -205,3 +205,37 @@ pub fn attach_probe(row: &mut Value, probe: &Value, at_ms: u64) {
         }
     }
 }
+
+/// Adds the WhatsApp accounts (their `channelAccounts.whatsapp[]` entries) to a
+/// `channels.status` answer, as the plugin reports them: the default account's summary under
+/// `channels.whatsapp`, and a `statusIssues` entry per account that is not linked.
+pub fn add_whatsapp(out: &mut Value, entries: &[Value]) {
+    let Some(default) = entries.iter().find(|e| e["accountId"] == super::settings::DEFAULT_ACCOUNT).or(entries.first()) else { return };
+    if let Some(order) = out["channelOrder"].as_array_mut() {
+        order.push(json!("whatsapp"));
+    }
+    out["channelLabels"]["whatsapp"] = json!("WhatsApp");
+    out["channelDetailLabels"]["whatsapp"] = json!("WhatsApp Web");
+    out["channelSystemImages"]["whatsapp"] = json!("message");
+    if let Some(meta) = out["channelMeta"].as_array_mut() {
+        meta.push(json!({"id": "whatsapp", "label": "WhatsApp", "detailLabel": "WhatsApp Web", "systemImage": "message"}));
+    }
+    let keys = [
+        "configured", "statusState", "linked", "authAgeMs", "self", "running", "connected", "lastConnectedAt", "lastDisconnect",
+        "reconnectAttempts", "lastInboundAt", "lastMessageAt", "lastEventAt", "busy", "lastRunActivityAt", "lastError", "healthState", "lifecycle",
+    ];
+    out["channels"]["whatsapp"] = Value::Object(keys.iter().map(|k| ((*k).to_owned(), default.get(*k).cloned().unwrap_or(Value::Null))).collect());
+    out["channelAccounts"]["whatsapp"] = json!(entries);
+    out["channelDefaultAccountId"]["whatsapp"] = default["accountId"].clone();
+    if let Some(issues) = out["statusIssues"].as_array_mut() {
+        for e in entries.iter().filter(|e| e["enabled"] == true && e["linked"] != true) {
+            issues.push(json!({
+                "channel": "whatsapp",
+                "accountId": e["accountId"],
+                "kind": "auth",
+                "message": "Not linked (no WhatsApp Web session).",
+                "fix": "Run: openclaw channels login (scan QR on the gateway host).",
+            }));
+        }
+    }
+}

@@ -328,10 +328,15 @@ pub fn pairing_approve(db: &StateDb, channel: &str, code: &str, now_ms: u64) -> 
 
 /// The sender ids approved by pairing for an account.
 pub fn approved_senders(db: &StateDb, channel: &str, account: &str) -> Result<Vec<i64>, StateDbError> {
+    Ok(approved_entries(db, channel, account)?.into_iter().filter_map(|e| e.parse().ok()).collect())
+}
+
+/// The senders approved by pairing for an account, as stored (Telegram ids, WhatsApp E.164).
+pub fn approved_entries(db: &StateDb, channel: &str, account: &str) -> Result<Vec<String>, StateDbError> {
     db.read(|c| {
         let mut s = c.prepare("SELECT entry FROM channel_pairing_allow_entries WHERE channel_key = ?1 AND account_id = ?2 ORDER BY sort_order")?;
         let rows = s.query_map(params![channel, state_account_id(account)], |r| r.get::<_, String>(0))?;
-        Ok(rows.filter_map(|r| r.ok()).filter_map(|e| e.parse().ok()).collect())
+        Ok(rows.filter_map(|r| r.ok()).collect())
     })
 }
 

@@ -106,7 +106,7 @@ fn handle_blocking(host: &FileHost, request: HostRequest) -> Result<Value, Error
             Ok(out)
         }
         HostRequest::LogsTail(_) => Err(unavailable("logs.tail is not a config request")),
-        other @ (HostRequest::ChannelsStatus(_) | HostRequest::Send(_) | HostRequest::ChannelsAccount(..)) => {
+        other @ (HostRequest::ChannelsStatus(_) | HostRequest::Send(_) | HostRequest::ChannelsAccount(..) | HostRequest::WebLoginStart(_) | HostRequest::WebLoginWait(_)) => {
             Err(unavailable(&format!("{} is not a config request", other.method_name())))
         }
     }

@@ -116,7 +116,7 @@ impl HostHandler for FileHost {
             | HostRequest::ConfigApply(_)
             | HostRequest::ConfigPatch(_)) => Box::pin(async move { config::handle(&host, other).await }),
             // The channel runtime answers these (`channels::ChannelsHost` in front of this one).
-            other @ (HostRequest::ChannelsStatus(_) | HostRequest::Send(_) | HostRequest::ChannelsAccount(..)) => {
+            other @ (HostRequest::ChannelsStatus(_) | HostRequest::Send(_) | HostRequest::ChannelsAccount(..) | HostRequest::WebLoginStart(_) | HostRequest::WebLoginWait(_)) => {
                 let error = ErrorShape::new(ErrorCode::Unavailable, format!("{} needs the channel runtime", other.method_name()));
                 Box::pin(async move { Err(error) })
             }
