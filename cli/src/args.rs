@@ -139,10 +139,10 @@ pub enum PairingAction {
 /// `openclaw pairing list [channel]`.
 #[derive(Debug, Args)]
 pub struct PairingListArgs {
-    /// Channel (telegram)
+    /// Channel (telegram, whatsapp)
     #[arg(value_name = "CHANNEL")]
     pub channel_arg: Option<String>,
-    /// Channel (telegram)
+    /// Channel (telegram, whatsapp)
     #[arg(long)]
     pub channel: Option<String>,
     /// Account id (for multi-account channels)
@@ -162,7 +162,7 @@ pub struct PairingApproveArgs {
     /// Pairing code (when channel is passed as the 1st arg)
     #[arg(value_name = "CODE")]
     pub code: Option<String>,
-    /// Channel (telegram)
+    /// Channel (telegram, whatsapp)
     #[arg(long)]
     pub channel: Option<String>,
 }
@@ -179,9 +179,33 @@ pub enum ChannelsAction {
     /// Show each channel account: configured, running, connected, last error
     #[command(after_help = "Examples:\n  openclaw channels status\n  openclaw channels status --probe --json")]
     Status(ChannelsStatusArgs),
-    /// Log out of a channel account: stop it and remove its bot token from the config
-    #[command(after_help = "Examples:\n  openclaw channels logout --channel telegram\n  openclaw channels logout --channel telegram --account work")]
+    /// Log out of a channel account: stop it and remove its credentials (Telegram: the bot token
+    /// in the config; WhatsApp: the linked device's credentials)
+    #[command(after_help = "Examples:\n  openclaw channels logout --channel telegram\n  openclaw channels logout --channel telegram --account work\n  openclaw channels logout --channel whatsapp")]
     Logout(ChannelsLogoutArgs),
+    /// Link a WhatsApp account: shows the QR to scan (refreshed as WhatsApp rotates it) until
+    /// the phone has linked (the running gateway owns the connection)
+    #[command(after_help = "Examples:\n  openclaw channels login --channel whatsapp\n  openclaw channels login --channel whatsapp --account work --force")]
+    Login(ChannelsLoginArgs),
+}
+
+/// `openclaw channels login`.
+#[derive(Debug, Args)]
+pub struct ChannelsLoginArgs {
+    /// Channel (whatsapp)
+    #[arg(long, default_value = "whatsapp")]
+    pub channel: String,
+    /// Account id (default: the channel's default account)
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Unlink first and start over with a new QR
+    #[arg(long)]
+    pub force: bool,
+    /// Print the QR payload instead of drawing it
+    #[arg(long)]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub client: ClientArgs,
 }
 
 /// `openclaw channels status [--channel <c>] [--probe]`.
@@ -200,7 +224,7 @@ pub struct ChannelsStatusArgs {
 /// `openclaw channels logout [--channel <c>] [--account <id>]`.
 #[derive(Debug, Args)]
 pub struct ChannelsLogoutArgs {
-    /// Channel (telegram; the default: the only one configured)
+    /// Channel (telegram, whatsapp; default: telegram)
     #[arg(long)]
     pub channel: Option<String>,
     /// Account id (default: the channel's default account)
@@ -227,7 +251,8 @@ pub enum MessageAction {
 /// `openclaw message send`.
 #[derive(Debug, Args)]
 pub struct MessageSendArgs {
-    /// Recipient (Telegram: chat id, @username, <chat>:topic:<n>)
+    /// Recipient (Telegram: chat id, @username, <chat>:topic:<n>; WhatsApp: E.164 number or
+    /// group JID)
     #[arg(long, short = 't')]
     pub target: String,
     /// Message body (required unless --media is set; with media: the caption when it fits

@@ -1,9 +1,11 @@
-//! `openclaw pairing list|approve`, `openclaw channels status` and `openclaw message send`.
+//! `openclaw pairing list|approve`, `openclaw channels status|login|logout` and `openclaw message
+//! send`.
 //!
 //! Pairing works on the state database directly (`<state dir>/state/openclaw.sqlite`), as the
 //! reference's CLI does: it needs no running gateway, and the gateway reads the approvals from
-//! the same file on the sender's next message. The other two are RPCs (`channels.status`,
-//! `send`).
+//! the same file on the sender's next message. The others are RPCs (`channels.status`,
+//! `web.login.start`/`web.login.wait`, `channels.logout`, `send`): the gateway owns the channel
+//! connections, WhatsApp's included.
 
 use std::fmt::Write as _;
 
@@ -11,13 +13,13 @@ use openclaw_io::channels::store::{self, ApproveError};
 use openclaw_io::state_db::StateDb;
 use serde_json::{json, Value};
 
-use crate::args::{ChannelsLogoutArgs, ChannelsStatusArgs, MessageSendArgs, PairingApproveArgs, PairingListArgs};
+use crate::args::{ChannelsLoginArgs, ChannelsLogoutArgs, ChannelsStatusArgs, MessageSendArgs, PairingApproveArgs, PairingListArgs};
 use crate::client_cmd::{call_as, Target};
 use crate::config::Paths;
 use crate::output::{CallFailure, Rendered};
 
 /// The channels with DM pairing.
-const PAIRING_CHANNELS: [&str; 1] = ["telegram"];
+const PAIRING_CHANNELS: [&str; 2] = ["telegram", "whatsapp"];
 
 fn now_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
@@ -76,7 +78,8 @@ pub fn pairing_list(args: &PairingListArgs) -> Rendered {
         format!("No pending {channel} pairing requests.\n")
     } else {
         let mut out = format!("Pairing requests ({})\n", rows.len());
-        let _ = writeln!(out, "{:<10}  {:<14}  {:<28}  Requested", "Code", "Telegram ID", "Meta");
+        let id_label = if channel == "whatsapp" { "Phone" } else { "Telegram ID" };
+        let _ = writeln!(out, "{:<10}  {:<14}  {:<28}  Requested", "Code", id_label, "Meta");
         for r in &rows {
             let meta = r["meta"].to_string();
             let _ = writeln!(out, "{:<10}  {:<14}  {:<28}  {}", r["code"].as_str().unwrap_or(""), r["id"].as_str().unwrap_or(""), meta, r["createdAt"].as_str().unwrap_or(""));
@@ -177,7 +180,108 @@ pub fn channels_status_text(v: &Value) -> String {
         }
         let _ = writeln!(out, "- Telegram {}: {}", a["accountId"].as_str().unwrap_or("default"), parts.join(", "));
     }
+    for a in v["channelAccounts"]["whatsapp"].as_array().cloned().unwrap_or_default() {
+        let flag = |k: &str, yes: &str, no: &str| if a[k] == true { yes.to_owned() } else { no.to_owned() };
+        let mut parts = vec![
+            flag("enabled", "enabled", "disabled"),
+            flag("linked", "linked", "not linked"),
+            flag("running", "running", "stopped"),
+            flag("connected", "connected", "disconnected"),
+        ];
+        if let Some(n) = a["self"]["e164"].as_str() {
+            parts.push(format!("self:{n}"));
+        }
+        if let Some(d) = a["lastDisconnect"].as_object() {
+            let status = d.get("status").and_then(Value::as_u64).map(|s| s.to_string()).unwrap_or_else(|| "-".into());
+            let logged_out = if d.get("loggedOut") == Some(&Value::Bool(true)) { ", logged out" } else { "" };
+            parts.push(format!("disconnect:{status}{logged_out}"));
+        }
+        if let Some(e) = a["lastError"].as_str() {
+            parts.push(format!("error:{e}"));
+        }
+        let _ = writeln!(out, "- WhatsApp {}: {}", a["accountId"].as_str().unwrap_or("default"), parts.join(", "));
+    }
+    if v["channelAccounts"]["telegram"].as_array().is_none_or(Vec::is_empty) && v["channelAccounts"]["whatsapp"].as_array().is_some_and(|a| !a.is_empty()) {
+        out = out.replace("No channels configured.\n", "");
+    }
     out
+}
+
+fn whatsapp_only(channel: &str) -> Result<(), CallFailure> {
+    if channel.trim().eq_ignore_ascii_case("whatsapp") {
+        Ok(())
+    } else {
+        Err(CallFailure::Usage(format!("Channel {} does not support login (supported: whatsapp)", channel.trim())))
+    }
+}
+
+/// `openclaw channels login [--channel whatsapp] [--account <id>] [--force]`: asks the running
+/// gateway for a QR login (`web.login.start`), draws each QR in the terminal (a rotated one as
+/// soon as `web.login.wait` reports it) and ends when the phone has linked. Progress goes to
+/// `out` (stdout).
+pub async fn channels_login(args: &ChannelsLoginArgs, out: &mut (dyn std::io::Write + Send)) -> Result<Value, CallFailure> {
+    whatsapp_only(&args.channel)?;
+    let target = Target::resolve(&args.client).map_err(CallFailure::Config)?;
+    let mut account = json!({});
+    if let Some(a) = &args.account {
+        account["accountId"] = json!(a);
+    }
+    let mut opts = target.options("cli", &["operator.admin"]);
+    // web.login.wait holds the call up to its timeoutMs.
+    opts.timeout = opts.timeout.max(std::time::Duration::from_secs(45));
+    let (mut client, _) = crate::client_cmd::connect(opts).await.map_err(CallFailure::Gateway)?;
+    let mut params = account.clone();
+    params["force"] = json!(args.force);
+    let started = client.call("web.login.start", params).await;
+    let mut answer = match started {
+        Ok(v) => v,
+        Err(e) => {
+            client.close().await;
+            return Err(CallFailure::Gateway(e));
+        }
+    };
+    let result = loop {
+        let Some(url) = answer["qrDataUrl"].as_str().map(str::to_owned) else {
+            // No (new) QR: linked, already linked, or failed.
+            break answer;
+        };
+        show_qr(out, &answer, args.verbose);
+        let mut params = account.clone();
+        params["timeoutMs"] = json!(20_000);
+        params["currentQrDataUrl"] = json!(url);
+        answer = loop {
+            match client.call("web.login.wait", params.clone()).await {
+                Ok(v) if v["connected"] == false && v.get("qrDataUrl").is_none() && v["message"].as_str().is_some_and(|m| m.starts_with("Still waiting")) => continue,
+                Ok(v) => break v,
+                Err(e) => {
+                    client.close().await;
+                    return Err(CallFailure::Gateway(e));
+                }
+            }
+        };
+    };
+    client.close().await;
+    Ok(result)
+}
+
+fn show_qr(out: &mut (dyn std::io::Write + Send), answer: &Value, verbose: bool) {
+    let message = answer["message"].as_str().unwrap_or("Scan this QR in WhatsApp → Linked Devices.");
+    let drawn = match answer["qr"].as_str() {
+        Some(raw) if verbose => Some(format!("{raw}\n")),
+        Some(raw) => openclaw_channels::whatsapp::qr::terminal(raw).ok(),
+        None => None,
+    };
+    let _ = match drawn {
+        Some(qr) => write!(out, "{qr}\n{message}\n"),
+        // Another gateway (the reference) answers the PNG only.
+        None => write!(out, "{message}\nOpen this QR image to scan it: {}\n", answer["qrDataUrl"].as_str().unwrap_or_default()),
+    };
+    let _ = out.flush();
+}
+
+/// Whether a login answer means the account is linked (now or already).
+pub fn login_linked(v: &Value) -> bool {
+    v["connected"] == true || v["message"].as_str().is_some_and(|m| m.starts_with("WhatsApp is already linked"))
 }
 
 /// `openclaw message send --target <t> [--message <m>] [--media <path|url>]… [--force-document]
@@ -229,6 +333,7 @@ pub async fn message_send(args: &MessageSendArgs) -> Result<Value, CallFailure> 
 pub fn sent_text(v: &Value) -> String {
     let label = match v["channel"].as_str() {
         Some("telegram") => "Telegram",
+        Some("whatsapp") => "WhatsApp",
         Some(other) => other,
         None => "the channel",
     };
@@ -247,7 +352,8 @@ mod tests {
         assert_eq!(channel_of(None, None).unwrap(), "telegram");
         assert_eq!(channel_of(Some("Telegram"), None).unwrap(), "telegram");
         assert!(channel_of(Some("telegram"), Some("whatsapp")).unwrap_err().contains("Conflicting"));
-        assert!(channel_of(Some("signal"), None).unwrap_err().contains("expected one of: telegram"));
+        assert!(channel_of(Some("signal"), None).unwrap_err().contains("expected one of: telegram, whatsapp"));
+        assert_eq!(channel_of(None, Some("WhatsApp")).unwrap(), "whatsapp");
     }
 
     #[test]

@@ -257,9 +257,9 @@ mod tests {
 
     #[test]
     fn reference_keys_load_with_warnings() {
-        let cfg = load("{ gateway: { mode: 'local', tailscale: { mode: 'off' } }, channels: { whatsapp: {} } }").unwrap();
+        let cfg = load("{ gateway: { mode: 'local', tailscale: { mode: 'off' } }, channels: { discord: {}, whatsapp: { selfChatMode: true } } }").unwrap();
         let w: Vec<String> = cfg.warnings.iter().map(ToString::to_string).collect();
-        assert_eq!(w, ["gateway.tailscale: not supported yet; ignored", "channels.whatsapp: not supported yet; ignored"]);
+        assert_eq!(w, ["gateway.tailscale: not supported yet; ignored", "channels.discord: not supported yet; ignored", "channels.whatsapp.selfChatMode: not supported yet; ignored"]);
     }
 
     #[test]

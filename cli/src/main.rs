@@ -151,6 +151,17 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
                     channels_cmd::channels_status(&args).await.map(|v| output::Report::Text { json: v.clone(), text: channels_cmd::channels_status_text(&v) })
                 })
             }
+            args::ChannelsAction::Login(args) => {
+                let json = args.client.json;
+                client(&runtime, json, "Channels login", async {
+                    let mut progress: Box<dyn std::io::Write + Send> = if json { Box::new(std::io::sink()) } else { Box::new(std::io::stdout()) };
+                    let v = channels_cmd::channels_login(&args, &mut *progress).await?;
+                    let message = format!("{}\n", v["message"].as_str().unwrap_or_default());
+                    let linked = channels_cmd::login_linked(&v);
+                    let (stdout, stderr) = if linked { (message, String::new()) } else { (String::new(), message) };
+                    Ok(output::Report::Shaped(output::Shaped { json: Some(v), text: stdout, stderr, code: u8::from(!linked) }))
+                })
+            }
             args::ChannelsAction::Logout(args) => {
                 let json = args.client.json;
                 client(&runtime, json, "Channels logout", async {
@@ -162,7 +173,14 @@ fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
             args::MessageAction::Send(args) => {
                 let json = args.client.json;
                 client(&runtime, json, "Message send", async {
-                    channels_cmd::message_send(&args).await.map(|v| output::Report::Text { text: channels_cmd::sent_text(&v), json: v })
+                    match channels_cmd::message_send(&args).await {
+                        Ok(v) => Ok(output::Report::Text { text: channels_cmd::sent_text(&v), json: v }),
+                        // A refused delivery reads as the reference prints it: the error's text.
+                        Err(output::CallFailure::Gateway(openclaw_io::client::ClientError::Rejected { error, .. })) if !json => {
+                            Ok(output::Report::Shaped(output::Shaped { json: None, text: String::new(), stderr: format!("{}\n", error.message), code: 1 }))
+                        }
+                        Err(e) => Err(e),
+                    }
                 })
             }
         },

@@ -5,3 +5,4 @@ pub mod fake_model;
 pub mod fake_proxy;
 pub mod peer;
 pub mod fake_telegram;
+pub mod fake_whatsapp;
