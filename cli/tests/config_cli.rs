@@ -72,7 +72,7 @@ fn error_messages() {
 fn reference_known_keys_warn_once_each() {
     let home = common::home();
     let h = home.path();
-    write_config(h, "{ gateway: { mode: 'local', tailscale: { mode: 'off' } }, channels: { whatsapp: {} } }");
+    write_config(h, "{ gateway: { mode: 'local', tailscale: { mode: 'off' } }, channels: { discord: {} } }");
     let (code, stdout, stderr) = oc(h, &["config", "validate", "--json"]);
     assert_eq!(code, 0, "{stderr}");
     let v: Value = serde_json::from_str(&stdout).unwrap();
@@ -82,7 +82,7 @@ fn reference_known_keys_warn_once_each() {
         .iter()
         .map(|w| format!("{}: {}", w["path"].as_str().unwrap(), w["message"].as_str().unwrap()))
         .collect();
-    assert_eq!(warnings, ["gateway.tailscale: not supported yet; ignored", "channels.whatsapp: not supported yet; ignored"]);
+    assert_eq!(warnings, ["gateway.tailscale: not supported yet; ignored", "channels.discord: not supported yet; ignored"]);
     assert_eq!(v["valid"], true);
 }
 
