@@ -1,24 +1,20 @@
 //! The canvas host over real sockets (http.md §7, errata): a gateway on 127.0.0.1:0 with a
 //! state dir holding documents, raw HTTP/1.1 requests, so every status and header is what the
 //! server sent. Auth, unknown ids, MIME, HEAD, traversal attempts, the switch-off, and live
-//! reload seen on `/__openclaw__/ws`. No sleeps: every wait is bounded by [`STEP`].
+//! reload seen on `/__openclaw__/ws`. No sleeps: every wait is bounded by
+//! [`raw_client::STEP`].
 
 use std::net::SocketAddr;
 use std::path::Path;
-use std::time::Duration;
 
 use openclaw_core::auth::{AuthMode, Secret};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::raw_client::{self, stop, within, Answer};
 use crate::{Gateway, ServerConfig};
 
 const TOKEN: &str = "canvas-T0ken";
-const STEP: Duration = Duration::from_secs(10);
-
-async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(STEP, fut).await.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-}
 
 /// A state dir with `documents/doc1/{index.html,app.js,sub/page.htm,link.txt→../../secret.txt}`
 /// and `documents/empty/`.
@@ -46,40 +42,11 @@ async fn gateway(state: &Path, canvas: bool) -> Gateway {
     Gateway::start(config).await.expect("gateway starts")
 }
 
-async fn stop(gw: Gateway) {
-    gw.shutdown("test over", None);
-    within("gateway exit", gw.wait()).await.expect("clean exit");
-}
 
-struct Answer {
-    status: u16,
-    /// Lower-cased head.
-    head: String,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')).map(str::trim)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// One request with `Connection: close`; the answer read to EOF.
+/// One request, with the token as a bearer when given.
 async fn request(addr: SocketAddr, method: &str, path: &str, token: Option<&str>) -> Answer {
     let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
-    let raw = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n");
-    let mut tcp = within("connect", TcpStream::connect(addr)).await.unwrap();
-    within("write", tcp.write_all(raw.as_bytes())).await.unwrap();
-    let mut all = Vec::new();
-    within("answer", tcp.read_to_end(&mut all)).await.unwrap();
-    let end = all.windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
-    let head = String::from_utf8_lossy(&all[..end]).to_ascii_lowercase();
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
-    Answer { status, head, body: all[end..].to_vec() }
+    raw_client::request(addr, method, path, &auth).await
 }
 
 async fn get(addr: SocketAddr, path: &str) -> Answer {

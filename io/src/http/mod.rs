@@ -38,6 +38,8 @@ pub(crate) use ui::normalize_base as normalize_base_path;
 #[cfg(test)]
 mod canvas_tests;
 #[cfg(test)]
+mod raw_client;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod ui_tests;

@@ -4,21 +4,14 @@
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use openclaw_core::auth::{AuthMode, Secret};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::ui::assets;
+use super::raw_client::{request, stop, Answer};
 use crate::{Gateway, ServerConfig};
 
 const TOKEN: &str = "ui-T0ken";
-const STEP: Duration = Duration::from_secs(10);
-
-async fn within<T>(what: &str, fut: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(STEP, fut).await.unwrap_or_else(|_| panic!("timed out waiting for {what}"))
-}
 
 async fn gateway(base: &str, root: Option<PathBuf>) -> Gateway {
     let mut config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), AuthMode::Token(Some(Secret::new(TOKEN))));
@@ -27,39 +20,6 @@ async fn gateway(base: &str, root: Option<PathBuf>) -> Gateway {
     ui.base_path = super::normalize_base_path(base);
     ui.root = root;
     Gateway::start(config).await.expect("gateway starts")
-}
-
-async fn stop(gw: Gateway) {
-    gw.shutdown("test over", None);
-    within("gateway exit", gw.wait()).await.expect("clean exit");
-}
-
-struct Answer {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|l| l.strip_prefix(name)?.strip_prefix(':')).map(str::trim)
-    }
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// One request (extra header lines in `headers`), `Connection: close`, read to EOF.
-async fn request(addr: SocketAddr, method: &str, path: &str, headers: &str) -> Answer {
-    let raw = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{headers}Connection: close\r\n\r\n");
-    let mut tcp = within("connect", TcpStream::connect(addr)).await.unwrap();
-    within("write", tcp.write_all(raw.as_bytes())).await.unwrap();
-    let mut all = Vec::new();
-    within("answer", tcp.read_to_end(&mut all)).await.unwrap();
-    let end = all.windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
-    let head = String::from_utf8_lossy(&all[..end]).to_ascii_lowercase();
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status line");
-    Answer { status, head, body: all[end..].to_vec() }
 }
 
 async fn get(addr: SocketAddr, path: &str) -> Answer {
