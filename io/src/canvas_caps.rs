@@ -85,7 +85,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 pub(crate) fn split_scoped(path: &str) -> Option<Result<(String, String), ()>> {
     let rest = path.strip_prefix(CAP_PREFIX)?;
     let Some((cap, real)) = rest.split_once('/') else { return Some(Err(())) };
-    let cap = percent_decode(cap).filter(|c| !c.trim().is_empty());
+    let cap = crate::percent::decode_uri_component(cap).filter(|c| !c.trim().is_empty());
     match cap {
         Some(cap) => Some(Ok((cap.trim().to_owned(), format!("/{real}")))),
         None => Some(Err(())),
@@ -96,25 +96,8 @@ pub(crate) fn split_scoped(path: &str) -> Option<Result<(String, String), ()>> {
 pub(crate) fn query_cap(query: Option<&str>) -> Option<String> {
     query?.split('&').find_map(|pair| {
         let (k, v) = pair.split_once('=')?;
-        (k == CAP_QUERY).then(|| percent_decode(v)).flatten()
+        (k == CAP_QUERY).then(|| crate::percent::decode_uri_component(v)).flatten()
     })
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// The advertised base URL of this gateway for a socket upgraded with `headers`

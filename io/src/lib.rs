@@ -43,6 +43,7 @@ mod canvas_reload;
 mod http;
 mod hub_task;
 mod identity;
+mod percent;
 mod session_task;
 mod store_queue;
 mod ws;

@@ -32,7 +32,7 @@ pub(crate) async fn get(req: HttpRequest) -> HandlerResult {
     if raw.is_empty() {
         return Err(HttpError::BadRequest("Missing model id.".into()));
     }
-    let id = percent_decode(raw).ok_or_else(|| HttpError::BadRequest("Invalid model id encoding.".into()))?;
+    let id = crate::percent::decode_uri_component(raw).ok_or_else(|| HttpError::BadRequest("Invalid model id encoding.".into()))?;
     if id.trim().is_empty() {
         return Err(HttpError::BadRequest("Invalid model id.".into()));
     }
@@ -42,35 +42,12 @@ pub(crate) async fn get(req: HttpRequest) -> HandlerResult {
     Ok(respond(StatusCode::OK, JSON, Bytes::from(model(&id).to_string())))
 }
 
-/// `%XX` decoding to UTF-8; `None` for a bad escape or bytes that are not UTF-8.
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn ids_decode() {
-        assert_eq!(percent_decode("openclaw%2Fmain").as_deref(), Some("openclaw/main"));
-        assert_eq!(percent_decode("openclaw").as_deref(), Some("openclaw"));
-        assert_eq!(percent_decode("bad%2"), None);
-        assert_eq!(percent_decode("bad%zz"), None);
-        assert_eq!(percent_decode("%ff"), None);
+    fn the_ids() {
         assert_eq!(ids(), ["openclaw", "openclaw/default", "openclaw/main"]);
     }
 }
