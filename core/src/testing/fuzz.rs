@@ -293,6 +293,7 @@ pub fn run_ops(ops: &[Op]) {
     let mut d = Driver::default();
     for op in ops {
         d.apply(op);
+        d.answer_host_requests();
         assert_clean(&d.h);
         if let Some(at) = d.shutdown_at {
             if d.h.now >= at + Duration::from_secs(2) {
@@ -375,6 +376,17 @@ impl Driver {
     fn report(&mut self, run: &RunId, report: RunReport) {
         let (now, wall) = (self.h.now, self.h.wall());
         self.h.hub.handle_input(now, wall, HubInput::Run { run: run.clone(), report });
+        self.h.pump();
+    }
+
+    /// Answers what the hub handed to the host (`logs.tail`, `config.*`, …) as io does, with an
+    /// empty payload: the answer must reach its caller once (found by the `session_transcript`
+    /// target: a `logs.tail` left waiting looked like a request never answered).
+    fn answer_host_requests(&mut self) {
+        for (caller, _request) in std::mem::take(&mut self.h.host_requests) {
+            let (now, wall) = (self.h.now, self.h.wall());
+            self.h.hub.handle_input(now, wall, HubInput::HostReply { caller, reply: Ok(json!({})) });
+        }
         self.h.pump();
     }
 
