@@ -5,7 +5,7 @@
 //! RFC 1918 / link-local / CGNAT / ULA addresses, `*.local`, `*.ts.net`), then any loopback
 //! origin for a direct local client. Pure: the caller passes the headers and its settings.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// What the check needs from the upgrade request and the settings.
 #[derive(Clone, Copy, Debug)]

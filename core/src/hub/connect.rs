@@ -27,7 +27,7 @@ use crate::wire::hello::{
 use crate::methods::SERVED_METHODS;
 
 /// The bucket the reference gives a loopback browser whose `Origin` does not parse.
-const BROWSER_ORIGIN_FALLBACK_IP: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::new(198, 18, 0, 1));
+const BROWSER_ORIGIN_FALLBACK_IP: core::net::IpAddr = core::net::IpAddr::V4(core::net::Ipv4Addr::new(198, 18, 0, 1));
 
 /// What an accepted `connect` was granted.
 struct Grant {
