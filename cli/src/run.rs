@@ -166,6 +166,11 @@ async fn start(
     server.config_path = Some(paths.config_path.display().to_string());
     server.state_dir = Some(paths.state_dir.display().to_string());
     server.verbose = args.verbose;
+    #[cfg(feature = "whatsapp")]
+    {
+        use openclaw_channels::whatsapp::{link::BoxLink, wa_rust::WhatsAppRust};
+        server.whatsapp_link = Some(BoxLink::new(WhatsAppRust::new()));
+    }
     server.canvas_host = !env_truthy(std::env::var("OPENCLAW_SKIP_CANVAS_HOST").ok().as_deref());
     server.host = openclaw_io::Host::new(FileHost {
         config_path: paths.config_path.clone(),

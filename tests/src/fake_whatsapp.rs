@@ -126,7 +126,7 @@ pub fn creds_for(number: &str) -> Creds {
 impl Link for FakeWhatsApp {
     type Sender = FakeWhatsApp;
 
-    async fn connect(&self, creds: Option<Creds>) -> Result<Connection<FakeWhatsApp>, String> {
+    async fn connect(&self, _dir: std::path::PathBuf, creds: Option<Creds>) -> Result<Connection<FakeWhatsApp>, String> {
         let first = if creds.is_some() { LinkEvent::Open } else { self.next_qr() };
         let (tx, rx) = mpsc::channel(64);
         let _ = tx.try_send(first);

@@ -263,7 +263,7 @@ impl<L: Link, H: Host> Account<L, H> {
                 s.running = true;
                 s.self_number = me;
             });
-            let served = match self.link.connect(Some(creds)).await {
+            let served = match self.link.connect(self.creds.dir().to_owned(), Some(creds)).await {
                 Ok(conn) => self.serve(conn).await,
                 Err(error) => Served::Closed { close: Disconnect { status: None, error, logged_out: false }, uptime_ms: 0 },
             };
@@ -497,7 +497,7 @@ pub async fn login<L: Link>(link: &L, store: &CredsStore, force: bool, timeout: 
         let mut creds = None;
         let mut restarted = false;
         loop {
-            let mut conn = link.connect(creds.clone()).await.map_err(LoginError::Failed)?;
+            let mut conn = link.connect(store.dir().to_owned(), creds.clone()).await.map_err(LoginError::Failed)?;
             loop {
                 match conn.events.recv().await {
                     Some(LinkEvent::Qr(code)) => on_qr(&code),

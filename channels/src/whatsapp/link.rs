@@ -2,12 +2,13 @@
 //! ([`super::account`]) sees only this: a [`Link`] opens connections, a connection reports
 //! [`LinkEvent`]s on a bounded channel and sends through its [`MessageSender`].
 //!
-//! It mirrors what `whatsapp-rust` 0.7 offers (docs/whatsapp.md): its `Bot` events
+//! [`super::wa_rust`] implements it over `whatsapp-rust` 0.7 (cargo feature `whatsapp`): its `Bot` events
 //! `PairingQrCode` / `PairSuccess` / `Connected` / `Messages` / `Disconnected` / `LoggedOut`
 //! map onto [`LinkEvent`], and `SendOptions::with_message_id` lets the caller choose the message
 //! id, which is what makes a retried send idempotent. The tests drive a fake behind it.
 
 use std::future::Future;
+use std::path::PathBuf;
 
 use tokio::sync::mpsc;
 
@@ -66,9 +67,11 @@ pub trait MessageSender: Clone + Send + Sync + 'static {
 /// Opens connections.
 pub trait Link: Send + Sync + 'static {
     type Sender: MessageSender;
-    /// Opens one connection: with `creds` it logs in as that device, without it it starts a QR
-    /// login. `Err` = the connection could not be opened (retried with backoff).
-    fn connect(&self, creds: Option<Creds>) -> impl Future<Output = Result<Connection<Self::Sender>, String>> + Send;
+    /// Opens one connection for the account whose credentials folder is `dir` (the
+    /// implementation may keep its own state there: logout deletes the folder): with `creds` it
+    /// logs in as that device, without it it starts a QR login. `Err` = the connection could not
+    /// be opened (retried with backoff).
+    fn connect(&self, dir: PathBuf, creds: Option<Creds>) -> impl Future<Output = Result<Connection<Self::Sender>, String>> + Send;
 }
 
 /// A boxed future (what the object-safe halves of [`BoxLink`] return).
@@ -112,14 +115,14 @@ impl MessageSender for BoxSender {
 }
 
 trait DynLink: Send + Sync {
-    fn connect(&self, creds: Option<Creds>) -> BoxFuture<Result<Connection<BoxSender>, String>>;
+    fn connect(&self, dir: PathBuf, creds: Option<Creds>) -> BoxFuture<Result<Connection<BoxSender>, String>>;
 }
 
 impl<L: Link + Clone> DynLink for L {
-    fn connect(&self, creds: Option<Creds>) -> BoxFuture<Result<Connection<BoxSender>, String>> {
+    fn connect(&self, dir: PathBuf, creds: Option<Creds>) -> BoxFuture<Result<Connection<BoxSender>, String>> {
         let link = self.clone();
         Box::pin(async move {
-            let conn = Link::connect(&link, creds).await?;
+            let conn = Link::connect(&link, dir, creds).await?;
             Ok(Connection { events: conn.events, sender: BoxSender(std::sync::Arc::new(conn.sender)) })
         })
     }
@@ -144,7 +147,7 @@ impl std::fmt::Debug for BoxLink {
 
 impl Link for BoxLink {
     type Sender = BoxSender;
-    fn connect(&self, creds: Option<Creds>) -> impl Future<Output = Result<Connection<BoxSender>, String>> + Send {
-        self.0.connect(creds)
+    fn connect(&self, dir: PathBuf, creds: Option<Creds>) -> impl Future<Output = Result<Connection<BoxSender>, String>> + Send {
+        self.0.connect(dir, creds)
     }
 }

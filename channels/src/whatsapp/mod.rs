@@ -22,6 +22,8 @@ pub mod ledger;
 pub mod link;
 pub mod qr;
 pub mod target;
+#[cfg(feature = "whatsapp")]
+pub mod wa_rust;
 
 use crate::pairing::PairingCode;
 use target::E164;

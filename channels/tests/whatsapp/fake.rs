@@ -99,7 +99,7 @@ impl FakeWa {
 impl Link for FakeWa {
     type Sender = FakeWa;
 
-    async fn connect(&self, creds: Option<Creds>) -> Result<Connection<FakeWa>, String> {
+    async fn connect(&self, _dir: std::path::PathBuf, creds: Option<Creds>) -> Result<Connection<FakeWa>, String> {
         let mut st = self.state();
         st.connects.push((Instant::now(), creds));
         match st.script.pop_front() {
