@@ -116,7 +116,7 @@ fn hot_reload_restart_and_sigusr1() {
             fake.base_url()
         );
         save(&extra, &agent_settings);
-        gw.wait_line("config hot reload applied (agents, models)");
+        gw.wait_line("config hot reload applied (agents.defaults.model, models)");
         let fin = agent(&mut c1, "hi", "k1").await.unwrap();
         assert_eq!(fin["result"]["payloads"][0]["text"], "echo: hi", "{fin}");
 
@@ -246,6 +246,103 @@ fn a_config_created_after_the_first_start_is_followed() {
     save(&state.join("openclaw.json"), "{ logging: { level: 'debug' } }");
     gw.wait_line("config hot reload applied (logging)");
     assert!(!gw.all_stdout().contains("config watcher error"), "{}", gw.all_stdout());
+    gw.signal("TERM");
+    assert!(gw.wait_exit().success());
+}
+
+/// A `gateway` block with `auth_extra` inside `auth` and `extra` beside it.
+fn gateway_config(auth_extra: &str, extra: &str) -> String {
+    format!(
+        "{{ gateway: {{ mode: 'local', auth: {{ mode: 'token', token: 'tok-1' {auth_extra} }},
+                        reload: {{ debounceMs: 20 }}, {extra} }} }}"
+    )
+}
+
+/// One HTTP request with `bearer`: status and body.
+async fn post(port: u16, path: &str, bearer: &str, body: &str) -> (u16, String) {
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {bearer}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let (status, body, _) = openclaw_tests::e2e::http(([127, 0, 0, 1], port).into(), &head).await;
+    (status, body)
+}
+
+/// A signed node-host `connect` from loopback (TestDevice `seed`): the answer.
+async fn connect_device(port: u16, seed: u8) -> Value {
+    let d = openclaw_core::testing::device::TestDevice::new(seed);
+    let mut ws = openclaw_tests::e2e::RawWs::connect(([127, 0, 0, 1], port).into()).await;
+    let challenge = ws.challenge().await;
+    let nonce = challenge["payload"]["nonce"].as_str().unwrap();
+    let signed_at = challenge["payload"]["ts"].as_u64().unwrap();
+    let mut req = json!({"type": "req", "id": "c1", "method": "connect"});
+    req["params"] = d.node_params(nonce, signed_at, json!({"token": "tok-1"}));
+    ws.send_json(&req).await;
+    ws.res("c1").await
+}
+
+/// The reference's live `gateway.*` paths (its reload rules): `gateway.http.endpoints`,
+/// `gateway.tools`, a whole `gateway.nodes` object added, and `gateway.auth.rateLimit` apply
+/// without a restart (the first connection stays up, the gateway listens once) and take effect
+/// at once.
+#[test]
+fn gateway_endpoints_tools_nodes_and_rate_limit_apply_live() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let home = common::home();
+    let state = home.path().join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    let path = state.join("openclaw.json");
+    save(&path, &gateway_config("", ""));
+    let mut cmd = openclaw(home.path());
+    cmd.env("OPENCLAW_STATE_DIR", &state).args(["gateway", "--port", "0", "--allow-unconfigured"]);
+    let mut gw = Proc::spawn(cmd);
+    let (_, port) = gw.wait_listening();
+
+    rt.block_on(async {
+        let (mut c1, _) = connect(port, "tok-1").await.unwrap();
+        let (status, _) = post(port, "/v1/chat/completions", "tok-1", "{}").await;
+        assert_eq!(status, 404, "chat completions are off by default");
+        let (status, body) = post(port, "/tools/invoke", "tok-1", r#"{"tool":"sessions_list"}"#).await;
+        assert_eq!(status, 200, "{body}");
+        let device = connect_device(port, 31).await;
+        assert_eq!(device["ok"], true, "loopback devices are approved silently by default: {device}");
+
+        // The endpoint on, a tool denied, and a whole `gateway.nodes` object where there was none.
+        let live = "http: { endpoints: { chatCompletions: { enabled: true } } },
+                    tools: { deny: ['sessions_list'] },
+                    nodes: { pairing: { autoApproveLocal: false } },";
+        save(&path, &gateway_config("", live));
+        gw.wait_line("config hot reload applied (gateway.http.endpoints, gateway.nodes.pairing, gateway.tools)");
+        let (status, body) = post(port, "/v1/chat/completions", "tok-1", "{}").await;
+        assert_eq!(status, 400, "served now (and the empty body refused): {body}");
+        let (status, body) = post(port, "/tools/invoke", "tok-1", r#"{"tool":"sessions_list"}"#).await;
+        assert_eq!(status, 404, "gateway.tools.deny in force: {body}");
+        assert!(body.contains("Tool not available: sessions_list"), "{body}");
+        let device = connect_device(port, 32).await;
+        assert_eq!(device["error"]["code"], "NOT_PAIRED", "autoApproveLocal: false in force: {device}");
+
+        // The endpoint off again: a bare 404 as before.
+        save(&path, &gateway_config("", "tools: { deny: ['sessions_list'] }, nodes: { pairing: { autoApproveLocal: false } },"));
+        gw.wait_line("config hot reload applied (gateway.http.endpoints)");
+        let (status, _) = post(port, "/v1/chat/completions", "tok-1", "{}").await;
+        assert_eq!(status, 404);
+
+        // `gateway.auth.rateLimit`: loopback no longer exempt, one failure locks out (even the
+        // right secret then gets 429).
+        let strict = ", rateLimit: { maxAttempts: 1, exemptLoopback: false }";
+        save(&path, &gateway_config(strict, "tools: { deny: ['sessions_list'] }, nodes: { pairing: { autoApproveLocal: false } },"));
+        gw.wait_line("config hot reload applied (gateway.auth.rateLimit)");
+        let (status, _) = post(port, "/tools/invoke", "wrong", r#"{"tool":"agents_list"}"#).await;
+        assert_eq!(status, 401);
+        let (status, body) = post(port, "/tools/invoke", "tok-1", r#"{"tool":"agents_list"}"#).await;
+        assert_eq!(status, 429, "locked out: {body}");
+
+        // None of it restarted: the first connection still answers, on the first boot.
+        let health = c1.call("health", json!({})).await.unwrap();
+        assert_eq!(health["ok"], true, "{health}");
+        assert_eq!(gw.all_stdout().matches("listening on ws://").count(), 1, "{}", gw.all_stdout());
+    });
     gw.signal("TERM");
     assert!(gw.wait_exit().success());
 }

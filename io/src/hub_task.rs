@@ -55,6 +55,8 @@ pub(crate) enum HubInput {
     },
     /// Hot reload: `gateway.nodes.pairing` / `gateway.nodes.commands`.
     NodesPolicy(Box<openclaw_core::devices::NodesPolicy>),
+    /// Hot reload: `gateway.auth.rateLimit`.
+    AuthRateLimit(openclaw_core::auth::limiter::RateLimitPolicy),
     /// The channel runtime's accounts for `health.channels`.
     ChannelsHealth(Box<openclaw_core::wire::channels::ChannelsHealth>),
     /// The config watcher's status for `health.configReload`.
@@ -185,6 +187,9 @@ pub(crate) async fn run(
                 }
                 Some(HubInput::NodesPolicy(policy)) => {
                     hub.handle_input(clock::now(), clock::wall(), CoreInput::NodesPolicy(policy));
+                }
+                Some(HubInput::AuthRateLimit(policy)) => {
+                    hub.handle_input(clock::now(), clock::wall(), CoreInput::AuthRateLimit(policy));
                 }
                 Some(HubInput::ChannelsHealth(channels)) => {
                     hub.handle_input(clock::now(), clock::wall(), CoreInput::ChannelsHealth(channels));

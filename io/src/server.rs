@@ -111,7 +111,6 @@ impl Gateway {
     /// Binds, starts the hub and the accept loop, and returns once `connect` is admitted.
     pub async fn start(config: ServerConfig) -> Result<Gateway, IoError> {
         let router = http::Router::builtin()
-            .with_apis(config.settings.gateway.http)
             .with_control_ui(&config.settings.gateway.control_ui);
         Self::start_with_router(config, router).await
     }
@@ -233,8 +232,11 @@ impl Gateway {
 
     /// Hot reload (the running half of the one projection, [`Settings`]): runs started from
     /// now on use its agent settings and default run timeout (`models.*`, `agents.*`,
-    /// `tools.*`); runs in flight finish on the settings they started with. Never drops a
-    /// connection. (`gateway.*` changes restart the gateway; see `openclaw_core::reload`.)
+    /// `tools.*`); runs in flight finish on the settings they started with; HTTP handlers read
+    /// the new snapshot on their next request (`gateway.http.endpoints`, `gateway.tools`,
+    /// hooks); the hub takes `gateway.nodes.*` and `gateway.auth.rateLimit`. Never drops a
+    /// connection. (Other `gateway.*` changes restart the gateway; see
+    /// `openclaw_core::reload`.)
     pub async fn apply_settings(&self, settings: &Settings) {
         self.shared.settings.store(Arc::new(settings.clone()));
         // Restarts the channel accounts when `channels.*`/`session.*` changed.
@@ -243,6 +245,7 @@ impl Gateway {
         let _ = self.shared.hub.send(input).await;
         // `gateway.nodes.pairing` / `.commands` apply at once (the reference's hot paths).
         let _ = self.shared.hub.send(HubInput::NodesPolicy(Box::new(settings.gateway.nodes_policy()))).await;
+        let _ = self.shared.hub.send(HubInput::AuthRateLimit(settings.gateway.auth_rate_limit)).await;
     }
 
     /// Reports the config watcher's state: hot reload on or off, and why the last reload was

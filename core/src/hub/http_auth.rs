@@ -119,4 +119,25 @@ mod tests {
         assert_eq!(first.delay, crate::auth::limiter::LOOPBACK_BASE_DELAY);
         assert_eq!(authenticate(&mut hub, Instant::ZERO, local, Some(TOKEN)), Ok(()));
     }
+
+    #[test]
+    fn a_reloaded_rate_limit_applies_at_once_and_keeps_the_history() {
+        let t = Instant::ZERO;
+        let mut hub = hub(10);
+        let _ = authenticate(&mut hub, t, REMOTE, Some("nope"));
+        assert_eq!(authenticate(&mut hub, t, REMOTE, Some("nope")).unwrap_err().failure, AuthFailure::TokenMismatch);
+        // `gateway.auth.rateLimit.maxAttempts: 3` by reload: the third failure locks out.
+        let policy = RateLimitPolicy { max_attempts: 3, ..RateLimitPolicy::default() };
+        hub.handle_input(t, UnixMillis(0), HubInput::AuthRateLimit(policy));
+        let _ = authenticate(&mut hub, t, REMOTE, Some("nope"));
+        let locked = authenticate(&mut hub, t, REMOTE, Some(TOKEN)).unwrap_err();
+        assert!(matches!(locked.failure, AuthFailure::RateLimited { .. }), "{locked:?}");
+        // Loopback exemption off by reload: loopback is locked out too, not delayed.
+        let local = IpAddr::V4(core::net::Ipv4Addr::LOCALHOST);
+        let strict = RateLimitPolicy { max_attempts: 1, exempt_loopback: false, ..RateLimitPolicy::default() };
+        hub.handle_input(t, UnixMillis(0), HubInput::AuthRateLimit(strict));
+        assert_eq!(authenticate(&mut hub, t, local, Some("nope")).unwrap_err().delay, Duration::ZERO);
+        let locked = authenticate(&mut hub, t, local, Some(TOKEN)).unwrap_err();
+        assert!(matches!(locked.failure, AuthFailure::RateLimited { .. }), "{locked:?}");
+    }
 }

@@ -56,6 +56,10 @@ pub enum HubInput {
     Devices(Box<crate::devices::DevicesLoad>),
     /// `gateway.nodes.pairing` / `gateway.nodes.commands`, at start and on each reload.
     NodesPolicy(Box<crate::devices::NodesPolicy>),
+    /// `gateway.auth.rateLimit` on a reload: the failed-attempt limiters take the new numbers
+    /// (the browser one keeps its loopback exemption off); the addresses' histories are kept,
+    /// as the reference's `updateConfig`.
+    AuthRateLimit(crate::auth::limiter::RateLimitPolicy),
     /// The channel runtime's summary for `health` (`channels`, `channelOrder`, `channelLabels`);
     /// a change is broadcast as a fresh `health`.
     ChannelsHealth(Box<crate::wire::channels::ChannelsHealth>),
@@ -94,6 +98,10 @@ impl Hub {
             HubInput::NodesPolicy(policy) => {
                 self.devices.auto_approve_local = policy.auto_approve_local;
                 self.devices.commands = policy.commands;
+            }
+            HubInput::AuthRateLimit(policy) => {
+                self.limiter.set_policy(policy);
+                self.browser_limiter.set_policy(crate::auth::limiter::RateLimitPolicy { exempt_loopback: false, ..policy });
             }
             HubInput::ChannelsHealth(channels) => self.set_channels_health(wall, *channels),
             HubInput::AgentSettings { model_configured, timeout } => {

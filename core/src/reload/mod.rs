@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-pub use diff::diff_paths;
+pub use diff::{diff_paths, diff_paths_refined};
 pub use rules::{classify, plan, HotAction, ReloadPlan, Rule};
 
 use crate::time::Instant;

@@ -27,7 +27,11 @@ const RULES: &[(&str, Rule)] = &[
     // HEAD
     ("gateway.remote", Rule::None),
     ("gateway.reload", Rule::None),
-    // Read by the hub on each use (the reference's "hot" gateway.nodes paths).
+    // The reference's "hot" `gateway.*` paths this gateway has: read from the live snapshot on
+    // each use (HTTP handlers), or handed to the hub by `Gateway::apply_settings`.
+    ("gateway.http.endpoints", Rule::None),
+    ("gateway.tools", Rule::None),
+    ("gateway.auth.rateLimit", Rule::None),
     ("gateway.nodes.pairing", Rule::None),
     ("gateway.nodes.commands", Rule::None),
     ("hooks.gmail", Rule::Hot(HotAction::RestartGmailWatcher)),
@@ -63,6 +67,12 @@ const RULES: &[(&str, Rule)] = &[
     ("discovery", Rule::Restart),
     ("canvasHost", Rule::Restart),
 ];
+
+/// Every prefix of the table: where an object appears or disappears, the diff reports the keys
+/// under these one by one (see [`super::diff_paths_refined`]).
+pub(super) fn prefixes() -> Vec<&'static str> {
+    RULES.iter().map(|(prefix, _)| *prefix).collect()
+}
 
 /// The rule for one dotted path.
 pub fn classify(path: &str) -> &'static Rule {
@@ -119,6 +129,11 @@ mod tests {
         assert_eq!(classify("gateway.nodes.commands.allow"), &Rule::None);
         assert_eq!(classify("gateway.nodes.pairing.autoApproveLocal"), &Rule::None);
         assert_eq!(classify("gateway.nodes"), &Rule::Restart, "only the named children are live");
+        assert_eq!(classify("gateway.http.endpoints.chatCompletions.enabled"), &Rule::None);
+        assert_eq!(classify("gateway.http"), &Rule::Restart);
+        assert_eq!(classify("gateway.tools.deny"), &Rule::None);
+        assert_eq!(classify("gateway.auth.rateLimit.maxAttempts"), &Rule::None);
+        assert_eq!(classify("gateway.auth.token"), &Rule::Restart);
         assert_eq!(classify("gateway.port"), &Rule::Restart);
         assert_eq!(classify("gateway"), &Rule::Restart);
         assert_eq!(classify("gatewayx"), &Rule::Restart, "a prefix must end at a dot");

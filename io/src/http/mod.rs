@@ -118,6 +118,9 @@ pub(crate) struct Route {
     body_limit: usize,
     read_timeout: Duration,
     errors: ErrorStyle,
+    /// Whether the live settings serve it (`gateway.http.endpoints.*`, read per request so a
+    /// reload turns it on or off); a route off is as absent.
+    enabled: fn(&crate::settings::Settings) -> bool,
 }
 
 impl Route {
@@ -135,7 +138,14 @@ impl Route {
             body_limit: DEFAULT_BODY_LIMIT,
             read_timeout: DEFAULT_READ_TIMEOUT,
             errors: error::openai,
+            enabled: |_| true,
         }
+    }
+
+    /// Served only while `enabled` holds for the live settings.
+    pub(crate) fn when(mut self, enabled: fn(&crate::settings::Settings) -> bool) -> Self {
+        self.enabled = enabled;
+        self
     }
 
     pub(crate) fn auth(mut self, auth: RouteAuth) -> Self {
@@ -172,14 +182,14 @@ pub(crate) struct Router {
 }
 
 impl Router {
-    /// The gateway's own routes.
+    /// The gateway's own routes, with the HTTP APIs that `gateway.http.endpoints.*` turns on
+    /// and off live.
     pub(crate) fn builtin() -> Self {
-        probes::routes().into_iter().chain(tools_invoke::routes()).fold(Self::default(), Self::route)
-    }
-
-    /// Adds the HTTP APIs `endpoints` turns on (`gateway.http.endpoints.*`).
-    pub(crate) fn with_apis(self, endpoints: crate::settings::HttpEndpoints) -> Self {
-        openai::routes(endpoints).into_iter().fold(self, Self::route)
+        probes::routes()
+            .into_iter()
+            .chain(tools_invoke::routes())
+            .chain(openai::routes())
+            .fold(Self::default(), Self::route)
     }
 
     /// Adds the canvas host's routes for documents under `root` (http.md §7).
@@ -274,15 +284,20 @@ async fn dispatch(req: Request<Incoming>, remote: SocketAddr, shared: Arc<Shared
         }
     }
     let (route, params) = {
-        let Ok(found) = shared.router.paths.at(req.uri().path()) else {
+        let settings = shared.settings.load();
+        let found = shared.router.paths.at(req.uri().path()).ok().and_then(|found| {
+            let routes: Vec<&Route> =
+                shared.router.entries[*found.value].iter().filter(|r| (r.enabled)(&settings)).collect();
+            (!routes.is_empty()).then_some((found, routes))
+        });
+        let Some((found, routes)) = found else {
             return match &shared.router.ui {
                 Some(control_ui) => ui::handle(control_ui, req, remote, &shared).await,
                 None => respond(StatusCode::NOT_FOUND, TEXT, Bytes::from_static(b"Not Found")),
             };
         };
-        let routes = &shared.router.entries[*found.value];
         let Some(route) = routes.iter().find(|r| r.methods.contains(req.method())) else {
-            return method_not_allowed(routes);
+            return method_not_allowed(&routes);
         };
         let params: BTreeMap<String, String> =
             found.params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
@@ -303,7 +318,7 @@ async fn dispatch(req: Request<Incoming>, remote: SocketAddr, shared: Arc<Shared
     handler(req).await.unwrap_or_else(|e| errors(&e))
 }
 
-fn method_not_allowed(routes: &[Route]) -> Response<Body> {
+fn method_not_allowed(routes: &[&Route]) -> Response<Body> {
     let allow: Vec<&str> = routes.iter().flat_map(|r| &r.methods).map(Method::as_str).collect();
     let mut res = respond(StatusCode::METHOD_NOT_ALLOWED, TEXT, Bytes::from_static(b"Method Not Allowed"));
     if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {

@@ -1,7 +1,9 @@
 //! The OpenAI-compatible APIs on the gateway port (http.md §2): `POST /v1/chat/completions`
 //! when `gateway.http.endpoints.chatCompletions.enabled`, and `GET /v1/models[/{id}]` when it
-//! or `…responses.enabled` is on. Disabled endpoints are not in the route table (a bare 404,
-//! as the reference). Every route takes the gateway's auth; errors are the OpenAI envelope.
+//! or `…responses.enabled` is on. Disabled endpoints are as absent from the route table (a bare
+//! 404, as the reference); the switches are read from the live settings on each request, so a
+//! config reload turns them on and off. Every route takes the gateway's auth; errors are the
+//! OpenAI envelope.
 
 mod chat;
 mod models;
@@ -16,7 +18,6 @@ pub(super) use routing::agents;
 pub(super) use run::operator_scopes;
 
 use super::{Route, RouteAuth};
-use crate::settings::HttpEndpoints;
 
 /// Chat completions bodies may carry images: 20 MiB (`maxBodyBytes`).
 const CHAT_BODY_LIMIT: usize = 20 * 1024 * 1024;
@@ -25,25 +26,20 @@ const CHAT_BODY_LIMIT: usize = 20 * 1024 * 1024;
 /// `max(20 MiB, files.maxBytes×2, images.maxBytes×2)` with the default limits).
 const RESPONSES_BODY_LIMIT: usize = 20 * 1024 * 1024;
 
-/// The routes `endpoints` turns on.
-pub(crate) fn routes(endpoints: HttpEndpoints) -> Vec<Route> {
-    let mut routes = Vec::new();
-    if endpoints.models() {
-        routes.push(Route::new("/v1/models", &[Method::GET], models::list).auth(RouteAuth::Gateway));
-        routes.push(Route::new("/v1/models/{id}", &[Method::GET], models::get).auth(RouteAuth::Gateway));
-    }
-    if endpoints.chat_completions {
-        let chat = Route::new("/v1/chat/completions", &[Method::POST], chat::handle)
+/// The routes, each served while its switch is on.
+pub(crate) fn routes() -> Vec<Route> {
+    let models = |s: &crate::settings::Settings| s.gateway.http.models();
+    let state = responses::Responses::default();
+    vec![
+        Route::new("/v1/models", &[Method::GET], models::list).auth(RouteAuth::Gateway).when(models),
+        Route::new("/v1/models/{id}", &[Method::GET], models::get).auth(RouteAuth::Gateway).when(models),
+        Route::new("/v1/chat/completions", &[Method::POST], chat::handle)
             .auth(RouteAuth::Gateway)
-            .body_limit(CHAT_BODY_LIMIT);
-        routes.push(chat);
-    }
-    if endpoints.responses {
-        let state = responses::Responses::default();
-        let route = Route::new("/v1/responses", &[Method::POST], move |req| state.clone().handle(req))
+            .body_limit(CHAT_BODY_LIMIT)
+            .when(|s| s.gateway.http.chat_completions),
+        Route::new("/v1/responses", &[Method::POST], move |req| state.clone().handle(req))
             .auth(RouteAuth::Gateway)
-            .body_limit(RESPONSES_BODY_LIMIT);
-        routes.push(route);
-    }
-    routes
+            .body_limit(RESPONSES_BODY_LIMIT)
+            .when(|s| s.gateway.http.responses),
+    ]
 }
