@@ -10,80 +10,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 use std::net::SocketAddr;
-use std::process::Stdio;
-use std::time::Duration;
 
 use openclaw_core::testing::device::TestDevice;
-use openclaw_tests::bench::target::free_port;
 use openclaw_tests::e2e::{gateway, within, RawWs, TOKEN};
+use openclaw_tests::peer::ReferenceGateway;
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-/// Node start-up and the reference's plugin loading take a while on a loaded machine.
-const PEER_START: Duration = Duration::from_secs(180);
-
-/// The reference gateway, killed when dropped.
-struct Reference {
-    addr: SocketAddr,
-    _child: Child,
-    _home: tempfile::TempDir,
-}
-
-impl Reference {
-    async fn start() -> Self {
-        let peer = openclaw_tests::peer::peer();
-        let home = tempfile::tempdir().unwrap();
-        let port = free_port().unwrap();
-        let mut cmd = Command::new(&peer.script);
-        cmd.args(["gateway", "run", "--allow-unconfigured", "--bind", "loopback", "--port", &port.to_string()])
-            .args(["--auth", "token", "--token", TOKEN])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("OPENCLAW_PEER_HOME", &peer.cache)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().expect("spawn the reference gateway (scripts/openclaw-peer install first)");
-        // Wait for the line it logs once it accepts (an event, not a poll), then keep draining
-        // its stdout so a full pipe never blocks it.
-        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-        // `[gateway] ready`: past its start-up sidecars (before, `connect` answers UNAVAILABLE
-        // "gateway starting; retry shortly").
-        let ready = tokio::time::timeout(PEER_START, async {
-            while let Ok(Some(line)) = lines.next_line().await {
-                if strip_ansi(&line).trim_end().ends_with("[gateway] ready") {
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        assert_eq!(ready, Ok(true), "the reference gateway did not log `[gateway] ready` within {PEER_START:?}");
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { addr: format!("127.0.0.1:{port}").parse().unwrap(), _child: child, _home: home }
-    }
-}
-
-/// `line` without its colour escapes (`ESC [ … m`).
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c == 'm' {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
 
 /// `d` connects as an operator (`cli`/`cli`) asking for `scopes` with `auth`, signing this
 /// socket's challenge; the socket and the connect answer.
@@ -212,7 +143,7 @@ async fn device_management_by_caller_scope_matches_the_reference() {
     );
     assert_eq!(get("list by admin"), json!({"outcome": {"ok": true}, "paired": ["me", "other"]}));
 
-    let reference = Reference::start().await;
+    let reference = ReferenceGateway::start(None, TOKEN).await;
     let theirs = scenario(reference.addr).await;
     for ((label, a), (_, b)) in ours.iter().zip(&theirs) {
         assert_eq!(a, b, "{label}: ours vs the reference");

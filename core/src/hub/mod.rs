@@ -19,6 +19,7 @@ pub(crate) mod handlers;
 mod http_auth;
 mod input;
 mod live;
+pub(crate) mod node_events;
 pub(crate) mod node_invoke;
 pub(crate) mod node_pending;
 pub(crate) mod nodes;
@@ -43,6 +44,7 @@ use crate::services::chat::Chat;
 use crate::services::presence::Presence;
 use crate::services::sessions::Sessions;
 use crate::services::node_work::NodeWork;
+use crate::services::node_events::NodeEvents;
 use crate::services::nodes::Nodes;
 use crate::session::millis;
 use crate::time::{Instant, TimerKind, Timers};
@@ -233,6 +235,8 @@ pub struct Hub {
     nodes: Nodes,
     /// `node.pending.*` work queued per node (in memory, as the reference).
     node_work: NodeWork,
+    /// What `node.event` remembers: voice dedupe, expected `exec.*` events, chat subscriptions.
+    node_events: NodeEvents,
     timers: Timers<HubTimer>,
     ids: IdGen,
     out: VecDeque<HubOutput>,
@@ -290,6 +294,7 @@ impl Hub {
             devices: Devices::default(),
             nodes: Nodes::default(),
             node_work: NodeWork::default(),
+            node_events: NodeEvents::default(),
             timers,
             out: VecDeque::new(),
         };

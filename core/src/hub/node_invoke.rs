@@ -1,13 +1,14 @@
 //! `node.invoke` (→ event `node.invoke.request` to the node, unsequenced; the node answers
-//! with `node.invoke.result`), its timeout and the node going away mid-invoke, and
-//! `node.event` (channels-agent-nodes.md §8.5-8.6, `nodes.ts` of the reference).
+//! with `node.invoke.result`), its timeout and the node going away mid-invoke
+//! (channels-agent-nodes.md §8.5, `nodes.ts` of the reference). `node.event` is in
+//! `node_events.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::nodes::surface_approved;
+use super::node_events::pairing_changed;
 use super::{Hub, Req};
 use crate::devices::surface::{self, PlatformId};
 use crate::ids::ConnId;
@@ -17,16 +18,9 @@ use crate::time::Instant;
 use crate::wire::codec::EncodedEvent;
 use crate::wire::frames::{ErrorCode, ErrorShape};
 use crate::wire::nodes::{
-    NodeEventParams, NodeInvokeParams, NodeInvokeProgressParams, NodeInvokeRequest, NodeInvokeResultParams,
+    NodeInvokeParams, NodeInvokeProgressParams, NodeInvokeRequest, NodeInvokeResultParams,
 };
 
-/// `respondPairingChanged`: the node's pairing is not (or no longer) what the call needs.
-fn pairing_changed() -> ErrorShape {
-    let mut e = ErrorShape::new(ErrorCode::Unavailable, "node pairing changed while invocation was active")
-        .with_details(json!({ "code": "PAIRING_CHANGED" }));
-    e.retryable = Some(true);
-    e
-}
 
 /// `respondUnavailableOnNodeInvokeErrorWithProvenance`: the node's error as UNAVAILABLE.
 fn node_error(error: Option<&Value>, dispatched: bool) -> ErrorShape {
@@ -52,6 +46,7 @@ impl Hub {
 
     /// A socket closed: if it was a node, every invoke it was running fails.
     pub(super) fn node_closed(&mut self, conn: ConnId) {
+        self.node_events.forget_conn(conn);
         let (_, gone) = self.nodes.unregister(conn);
         for (_, invoke) in gone {
             let error = if invoke.command == "mcp.tools.call.v1" {
@@ -121,11 +116,34 @@ pub(crate) fn invoke(hub: &mut Hub, rq: Req, p: Box<NodeInvokeParams>) {
     if !hub.nodes.add_invoke(id.clone(), pending) {
         return refuse(hub, ErrorShape::new(ErrorCode::Unavailable, "failed to send invoke to node"));
     }
+    let mut params = p.params;
+    if command == "system.run" {
+        if let Some(obj) = params.as_mut().and_then(Value::as_object_mut) {
+            // `normalizeSystemRunInvokeParams`: every run has an id, and its exec.* events
+            // are expected from this node socket (`rememberAuthorizedSystemRunEvent`).
+            let run_id = obj.get("runId").and_then(Value::as_str).map(str::trim).filter(|r| !r.is_empty()).map(str::to_owned);
+            let run_id = run_id.unwrap_or_else(|| hub.ids.uuid());
+            obj.insert("runId".into(), json!(run_id));
+            let timeout = obj.get("timeoutMs").and_then(Value::as_f64).filter(|t| t.is_finite()).map(f64::trunc);
+            match timeout {
+                Some(t) if t > 0.0 => {}
+                Some(_) => {
+                    obj.insert("timeoutMs".into(), Value::Null);
+                }
+                None => {
+                    obj.remove("timeoutMs");
+                }
+            }
+            let session_key = obj.get("sessionKey").and_then(Value::as_str).map(str::trim).filter(|k| !k.is_empty()).map(str::to_owned);
+            let expires = timeout.filter(|t| *t > 0.0).map(|t| Duration::from_millis(t as u64));
+            hub.node_events.authorize_exec(rq.now, &node_id, node_conn, &run_id, session_key.as_deref(), expires);
+        }
+    }
     let request = NodeInvokeRequest {
         id,
         node_id,
         command,
-        params_json: p.params.as_ref().map(Value::to_string),
+        params_json: params.as_ref().map(Value::to_string),
         timeout_ms,
         idempotency_key: p.idempotency_key,
     };
@@ -201,42 +219,4 @@ fn answer_invoke(hub: &mut Hub, invoke: PendingInvoke, p: NodeInvokeResultParams
         "payloadJSON": payload_json,
     });
     hub.respond_ok(&invoke.caller, &answer);
-}
-
-/// `node.event`: `node.host.stats` is recorded once the node's surface is approved (until
-/// then the reference answers PAIRING_CHANGED); other events are acknowledged as
-/// unsupported.
-pub(crate) fn event(hub: &mut Hub, rq: Req, p: NodeEventParams) {
-    let node_id = match hub.node_of(&rq.caller) {
-        Some(s) => s.node_id.clone(),
-        None => "node".to_owned(),
-    };
-    let reply = |handled: bool, reason: &str| json!({ "ok": true, "event": p.event, "handled": handled, "reason": reason });
-    if p.event != "node.host.stats" {
-        return hub.respond_ok(&rq.caller, &reply(false, "unsupported_event"));
-    }
-    let text = p.payload_json.clone().or_else(|| p.payload.as_ref().map(Value::to_string));
-    let stats = text.and_then(|t| serde_json::from_str::<Value>(&t).ok()).filter(valid_host_stats);
-    let Some(stats) = stats else { return hub.respond_ok(&rq.caller, &reply(false, "invalid_payload")) };
-    if !surface_approved(hub, &node_id) {
-        return hub.respond_err(&rq.caller, &pairing_changed());
-    }
-    if let Some(session) = rq.caller.socket().and_then(|(conn, _)| hub.nodes.session_mut(conn)) {
-        session.host_stats = Some(stats);
-    }
-    hub.respond_ok(&rq.caller, &reply(true, "updated"));
-}
-
-/// `NodeHostStatsPayloadSchema`: cpuCount 1..4096, memory totals, optional disk and load.
-fn valid_host_stats(v: &Value) -> bool {
-    let Some(o) = v.as_object() else { return false };
-    let allowed = ["cpuCount", "loadAverage", "memoryTotalBytes", "memoryFreeBytes", "diskTotalBytes", "diskAvailableBytes"];
-    let int = |k: &str| o.get(k).is_none_or(|x| x.as_u64().is_some());
-    o.keys().all(|k| allowed.contains(&k.as_str()))
-        && o.get("cpuCount").and_then(Value::as_u64).is_some_and(|n| (1..=4096).contains(&n))
-        && o.get("memoryTotalBytes").is_some_and(Value::is_u64)
-        && o.get("memoryFreeBytes").is_some_and(Value::is_u64)
-        && int("diskTotalBytes")
-        && int("diskAvailableBytes")
-        && o.get("loadAverage").is_none_or(|l| l.as_array().is_some_and(|a| a.len() == 3 && a.iter().all(|x| x.as_f64().is_some_and(|f| (0.0..=100_000.0).contains(&f)))))
 }

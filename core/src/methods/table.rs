@@ -348,7 +348,7 @@ method_table! {
     NodeEvent = "node.event" {
         params: NodeEventParams => "method.node.event.params",
         scope: Admin,
-        handler: node_invoke::event,
+        handler: node_events::event,
     },
     NodeRunnerInventoryUpdate = "node.runnerInventory.update" {
         params: NodeRunnerInventoryParams => "method.node.runnerInventory.update.params",

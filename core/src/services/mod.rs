@@ -9,4 +9,5 @@ pub(crate) mod chat;
 pub(crate) mod presence;
 pub(crate) mod sessions;
 pub mod node_work;
+pub mod node_events;
 pub mod nodes;

@@ -4,11 +4,10 @@
 use serde_json::{json, Value};
 
 use super::super::sessions::{SessionRunEnd, StoreCommand};
-use super::super::{Audience, Hub, HubOutput, RunOutcome};
+use super::super::{Hub, HubOutput, RunOutcome};
 use super::tools::{aborted_message, AbortOrigin};
 use super::End;
 use crate::services::agent::AgentRun;
-use crate::auth::scopes::Scope;
 use crate::ids::{RunId, UnixMillis};
 use crate::session::millis;
 use crate::time::Instant;
@@ -138,7 +137,8 @@ impl Hub {
         let seq = self.agent.runs.active.get(run).map_or(0, |r| r.last_seq);
         let mut chat = chat;
         chat["seq"] = json!(seq);
-        self.broadcast(EncodedEvent::new("chat", &chat, None, false), Audience::Operators(Scope::Read));
+        let key = chat["sessionKey"].as_str().unwrap_or_default().to_owned();
+        self.broadcast_session_event(&key, EncodedEvent::new("chat", &chat, None, false));
         let Some(r) = self.agent.runs.active.remove(run) else { return };
         let usage = match &end {
             End::Completed { usage } => usage.unwrap_or_default(),

@@ -360,7 +360,15 @@ impl Hub {
         let mut payload = chat_head(run, r, "delta");
         payload["deltaText"] = json!(delta);
         payload["message"] = assistant_message(&r.text, wall);
-        self.broadcast(EncodedEvent::new("chat", &payload, None, false), Audience::Operators(Scope::Read));
+        let key = r.session_key.clone();
+        self.broadcast_session_event(&key, EncodedEvent::new("chat", &payload, None, false));
+    }
+
+    /// A session's `chat` or `agent` event: to operators with read scope, and to the node
+    /// sockets subscribed to the session.
+    pub(super) fn broadcast_session_event(&mut self, session_key: &str, event: EncodedEvent) {
+        self.send_to_session_nodes(session_key, &event);
+        self.broadcast(event, Audience::Operators(Scope::Read));
     }
 
     /// One `agent` event of an active run: `{runId, stream, data, sessionKey, agentId, seq, ts}`.
@@ -370,13 +378,14 @@ impl Hub {
         r.last_seq = seq;
         let payload = json!({ "runId": run.0, "stream": stream, "data": data,
             "sessionKey": r.session_key, "agentId": r.agent_id, "seq": seq, "ts": wall.0 });
+        let key = r.session_key.clone();
         let event = EncodedEvent::new("agent", &payload, None, false);
         self.send_to_run_callers(run, stream, &payload);
         if stream == "tool" {
             // Only to the sockets that asked for tool events of this run (§5.3).
             self.send_tool_event(run, event);
         } else {
-            self.broadcast(event, Audience::Operators(Scope::Read));
+            self.broadcast_session_event(&key, event);
         }
     }
 }
