@@ -10,9 +10,12 @@
 //! - [`telegram`]: Bot API update parsing, the response envelope and its errors, the DM policy,
 //!   4096-character chunking, the pairing reply text; and the Bot API client
 //!   (`telegram::bot`), which does IO only through an injected transport;
+//! - [`media_guard`]: what a local file sent as media may contain (sniffed media, validated
+//!   text), with the reference's refusals;
 //! - [`whatsapp`]: target normalisation and the inbound verdict (echoes, own number, policies).
 
 pub mod backoff;
+pub mod media_guard;
 pub mod pairing;
 pub mod policy;
 pub mod route;

@@ -67,11 +67,19 @@ impl Settings {
     /// Projects `config`. `state_dir` holds the default workspace; `env` is only consulted
     /// for `HOME` (a `~/` workspace).
     pub fn project(config: &Config, state_dir: &Path, env: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let channels = crate::channels::settings::ChannelSettings::project(config, &env)?;
+        let mut channels = crate::channels::settings::ChannelSettings::project(config, &env)?;
+        let agent = agent(config, state_dir, &env)?;
+        let workspace_only = config.tools.as_ref().and_then(|t| t.fs.as_ref()).and_then(|f| f.workspace_only) == Some(true);
+        channels.media = crate::channels::local_media::MediaPolicy {
+            state_dir: Some(state_dir.to_path_buf()),
+            workspace: agent.workspace.clone(),
+            host_reads: !workspace_only && agent.tools.allows("read"),
+            home: env("HOME").map(PathBuf::from),
+        };
         Ok(Self {
             channels,
             gateway: GatewaySettings::project(config)?,
-            agent: agent(config, state_dir, env)?,
+            agent,
             agent_timeout: agent_timeout(config),
             hooks: HooksPolicy::resolve(config.hooks.as_ref()).map_err(|m| SettingsError::new("hooks", m))?.map(Arc::new),
         })
@@ -542,6 +550,16 @@ mod tests {
         assert_eq!(agent_timeout(&config("{ agents: { defaults: { timeoutSeconds: 45 } } }")), Duration::from_secs(45));
         assert_eq!(agent_timeout(&config("{ agents: { defaults: { timeoutSeconds: 0 } } }")), Duration::ZERO);
         assert_eq!(agent_timeout(&config("{}")), Duration::from_secs(600));
+    }
+
+    #[test]
+    fn local_media_policy_follows_tools_fs_workspace_only_and_the_read_tool() {
+        let media = |text: &str| Settings::project(&config(text), Path::new("/s"), |n| (n == "HOME").then(|| "/h".into())).unwrap().channels.media;
+        let m = media("{ agents: { defaults: { workspace: '~/w' } } }");
+        assert_eq!((m.state_dir, m.workspace, m.home, m.host_reads), (Some(PathBuf::from("/s")), Some(PathBuf::from("/h/w")), Some(PathBuf::from("/h")), true));
+        assert!(!media("{ tools: { fs: { workspaceOnly: true } } }").host_reads);
+        assert!(media("{ tools: { fs: { workspaceOnly: false } } }").host_reads);
+        assert!(!media("{ tools: { deny: ['read'] } }").host_reads, "no file reads without the read tool");
     }
 
     #[test]

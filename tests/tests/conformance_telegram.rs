@@ -20,7 +20,6 @@
 //! (`scripts/openclaw-peer install`, done by `.ci/run`); without it this test fails.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use openclaw_channels::backoff::BackoffPolicy;
@@ -28,92 +27,15 @@ use openclaw_channels::telegram::account::LoopConfig;
 use openclaw_core::config::Config;
 use openclaw_io::channels::settings::ChannelSettings;
 use openclaw_io::client::{Client, ConnectOptions};
-use openclaw_tests::bench::target::free_port;
 use openclaw_tests::e2e::{gateway, within, TOKEN};
 use openclaw_tests::fake_telegram::{FakeTelegram, TOKEN as BOT_TOKEN};
+use openclaw_tests::reference::{Reference, PEER_START};
 use serde_json::{json, Map, Value};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
 
-/// Node start-up and the reference's plugin loading take a while on a loaded machine.
-const PEER_START: Duration = Duration::from_secs(180);
-/// One step of the reference (a Bot API call, a CLI run).
-const PEER_STEP: Duration = Duration::from_secs(120);
 /// One step of ours.
 const STEP: Duration = Duration::from_secs(15);
 /// The user who writes first.
 const STRANGER: i64 = 111;
-
-/// The reference gateway, killed when dropped.
-struct Reference {
-    port: u16,
-    _child: Child,
-    home: tempfile::TempDir,
-}
-
-impl Reference {
-    async fn start(tg: &FakeTelegram) -> Self {
-        let peer = openclaw_tests::peer::peer();
-        let home = tempfile::tempdir().unwrap();
-        let dir = home.path().join(".openclaw");
-        std::fs::create_dir_all(&dir).unwrap();
-        let config = json!({ "channels": { "telegram": { "botToken": BOT_TOKEN, "apiRoot": tg.api_root() } } });
-        std::fs::write(dir.join("openclaw.json"), config.to_string()).unwrap();
-        let port = free_port().unwrap();
-        let mut cmd = Command::new(&peer.script);
-        cmd.args(["gateway", "run", "--allow-unconfigured", "--bind", "loopback", "--port", &port.to_string()])
-            .args(["--auth", "token", "--token", TOKEN])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", home.path())
-            .env("OPENCLAW_PEER_HOME", &peer.cache)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().expect("spawn the reference gateway (scripts/openclaw-peer install first)");
-        // Keep draining its stdout so a full pipe never blocks it.
-        let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { port, _child: child, home }
-    }
-
-    /// `channels.status` as the reference CLI prints it (`gateway call … --json`).
-    async fn channels_status(&self) -> Value {
-        self.call("channels.status").await
-    }
-
-    /// One method as the reference CLI prints its result (`gateway call <method> --json`).
-    async fn call(&self, method: &str) -> Value {
-        self.call_with(method, &json!({})).await.unwrap_or_else(|e| panic!("{method}: {e}"))
-    }
-
-    /// One method with params: the result, or the CLI's error output.
-    async fn call_with(&self, method: &str, params: &Value) -> Result<Value, String> {
-        let peer = openclaw_tests::peer::peer();
-        let url = format!("ws://127.0.0.1:{}", self.port);
-        let mut cmd = Command::new(&peer.script);
-        cmd.args(["cli", "gateway", "call", method, "--url", &url, "--token", TOKEN, "--json", "--params", &params.to_string()])
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.home.path())
-            .env("OPENCLAW_PEER_HOME", &peer.cache)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let out = tokio::time::timeout(PEER_STEP, cmd.spawn().expect("spawn the reference CLI").wait_with_output())
-            .await
-            .expect("the reference CLI finishes")
-            .expect("reference CLI output");
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if !out.status.success() {
-            return Err(format!("{stdout}\n{}", String::from_utf8_lossy(&out.stderr)));
-        }
-        let start = stdout.find('{').unwrap_or(0);
-        Ok(serde_json::from_str(&stdout[start..]).unwrap_or_else(|e| panic!("reference stdout is not JSON ({e}): {stdout}")))
-    }
-}
 
 /// What one gateway did in the scenario.
 struct Observed {
@@ -258,10 +180,11 @@ fn compare_control(ours: &Control, theirs: &Control) {
 async fn telegram_start_up_pairing_reply_and_channels_status_match_the_reference() {
     // The reference first (its start-up is the slow part).
     let their_tg = FakeTelegram::start().await;
-    let reference = Reference::start(&their_tg).await;
+    let config = json!({ "channels": { "telegram": { "botToken": BOT_TOKEN, "apiRoot": their_tg.api_root() } } });
+    let reference = Reference::start(&config).await;
     let theirs = scenario(&their_tg, PEER_START).await;
     // The pairing reply is out, so the account has connected; ask for its status.
-    let their_status = reference.channels_status().await;
+    let their_status = reference.call("channels.status").await;
     let their_health = reference.call("health").await;
     let their_control = control(&their_tg, PEER_START, |m, p| {
         let r = &reference;

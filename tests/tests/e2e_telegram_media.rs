@@ -3,8 +3,11 @@
 //! file is uploaded as `multipart/form-data` (`sendDocument`), and a text above the 1024-character
 //! caption limit follows as its own message (whose id is the answer's `messageId`);
 //! `forceDocument` sends an image as a document; a 429 is waited out and a caption Telegram
-//! cannot parse is resent as plain text; a relative path, a missing file or a directory is
-//! refused before anything is sent. Nothing sleeps.
+//! cannot parse is resent as plain text; a relative path is read from the workspace. Local
+//! files are confined as the reference confines them (`channels::local_media`): a file whose
+//! bytes are not verified media or text, a symlink out of the allowed directories, a missing
+//! file and a directory are refused UNAVAILABLE with the reference's words before anything is
+//! sent, and the refusal is cached under its idempotency key. Nothing sleeps.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests may unwrap
 
 use std::time::Duration;
@@ -12,6 +15,7 @@ use std::time::Duration;
 use openclaw_channels::backoff::BackoffPolicy;
 use openclaw_channels::telegram::account::LoopConfig;
 use openclaw_core::config::Config;
+use openclaw_io::channels::local_media::MediaPolicy;
 use openclaw_io::channels::settings::ChannelSettings;
 use openclaw_io::client::{Client, ClientError, ConnectOptions};
 use openclaw_tests::e2e::{gateway, within, TOKEN as GW_TOKEN};
@@ -19,6 +23,12 @@ use openclaw_tests::fake_telegram::{Fault, FakeTelegram, TOKEN};
 use serde_json::{json, Value};
 
 const DEADLINE: Duration = Duration::from_secs(15);
+/// A 1×1 PNG (the bytes prove the type; a name does not).
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00,
+    0x00, 0x00, 0x90, 0x77, 0x53, 0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0x00, 0x00, 0x03, 0x01, 0x01, 0x00, 0xc9,
+    0xfe, 0x92, 0xef, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
 
 async fn send(c: &mut Client, params: Value) -> Result<Value, ClientError> {
     within("send", c.call("send", params)).await
@@ -36,7 +46,10 @@ async fn media_by_url_and_by_upload_with_captions_as_telegram_allows() {
     let dir = tempfile::tempdir().unwrap();
     let tg = FakeTelegram::start().await;
     let config: Config = serde_json::from_value(json!({"channels": {"telegram": {"botToken": TOKEN, "apiRoot": tg.api_root()}}})).unwrap();
-    let settings = ChannelSettings::project(&config, &|_| None).unwrap();
+    let mut settings = ChannelSettings::project(&config, &|_| None).unwrap();
+    let workspace = dir.path().join("workspace");
+    std::fs::create_dir_all(&workspace).unwrap();
+    settings.media = MediaPolicy { state_dir: Some(dir.path().to_path_buf()), workspace: Some(workspace.clone()), host_reads: true, home: None };
     let state = dir.path().display().to_string();
     let gw = gateway(move |c| {
         c.state_dir = Some(state);
@@ -76,7 +89,7 @@ async fn media_by_url_and_by_upload_with_captions_as_telegram_allows() {
     // Several media, forceDocument: an image goes as a document; a caption Telegram cannot
     // parse is resent without parse_mode.
     let png = dir.path().join("chart.png");
-    std::fs::write(&png, b"PNG").unwrap();
+    std::fs::write(&png, PNG).unwrap();
     tg.script("sendDocument", [Fault::BadEntities]);
     send(
         &mut c,
@@ -97,14 +110,33 @@ async fn media_by_url_and_by_upload_with_captions_as_telegram_allows() {
     assert_eq!(tg.bodies("sendMessage").last().unwrap()["text"], "just text");
     assert_eq!(id(&plain), id(&first) + 5, "the ids go on: photo, document, text, chart, video, this: {plain}");
 
-    // Refused before anything is sent.
+    // A relative path is read from the workspace.
+    std::fs::write(workspace.join("pic.png"), PNG).unwrap();
+    send(&mut c, json!({"to": "111", "mediaUrl": "pic.png", "idempotencyKey": "m-8"})).await.unwrap();
+    let photo = &tg.bodies("sendPhoto")[2];
+    assert_eq!((photo["photo"]["fileName"].clone(), photo["photo"]["size"].clone()), (json!("pic.png"), json!(PNG.len())), "{photo}");
+
+    // Refused before anything is sent, in the reference's words.
     let before = tg.requests().len();
-    let r = refusal(send(&mut c, json!({"to": "111", "mediaUrl": "relative/file.png", "idempotencyKey": "m-4"})).await);
-    assert!(r.starts_with("InvalidRequest") && r.contains("absolute file path"), "{r}");
-    let r = refusal(send(&mut c, json!({"to": "111", "mediaUrl": dir.path().join("nope.png").display().to_string(), "idempotencyKey": "m-5"})).await);
-    assert!(r.starts_with("InvalidRequest") && r.contains("nope.png"), "{r}");
+    let secret = dir.path().join("id_ed25519");
+    std::fs::write(&secret, "-----BEGIN OPENSSH PRIVATE KEY-----\n").unwrap();
+    let r = refusal(send(&mut c, json!({"to": "111", "mediaUrl": secret.display().to_string(), "idempotencyKey": "m-4"})).await);
+    assert!(r.starts_with("Unavailable: LocalMediaAccessError: Host-local media sends only allow") && r.ends_with("(got unknown)."), "{r}");
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("cat.png"), PNG).unwrap();
+    let link = workspace.join("cat.png");
+    std::os::unix::fs::symlink(outside.path().join("cat.png"), &link).unwrap();
+    let r = refusal(send(&mut c, json!({"to": "111", "mediaUrl": "cat.png", "idempotencyKey": "m-9"})).await);
+    assert_eq!(r, format!("Unavailable: LocalMediaAccessError: Local media path is not under an allowed directory: {}", link.display()));
+    let missing = dir.path().join("nope.png");
+    let r = refusal(send(&mut c, json!({"to": "111", "mediaUrl": missing.display().to_string(), "idempotencyKey": "m-5"})).await);
+    assert_eq!(r, "Unavailable: FsSafeError: file not found");
     let r = refusal(send(&mut c, json!({"to": "111", "mediaUrl": dir.path().display().to_string(), "idempotencyKey": "m-6"})).await);
     assert!(r.contains("not a file"), "{r}");
+    // The refusal is the key's answer: the same key answers it again once the file exists.
+    std::fs::write(&missing, PNG).unwrap();
+    let r = refusal(send(&mut c, json!({"to": "111", "mediaUrl": missing.display().to_string(), "idempotencyKey": "m-5"})).await);
+    assert_eq!(r, "Unavailable: FsSafeError: file not found");
     let sends = |tg: &FakeTelegram| tg.requests().iter().filter(|r| r.method.starts_with("send")).count();
     assert_eq!(sends(&tg), tg.requests()[..before].iter().filter(|r| r.method.starts_with("send")).count());
 

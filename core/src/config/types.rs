@@ -524,6 +524,19 @@ pub struct ToolsConfig {
     /// Never these tools; wins over `allow`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deny: Option<Vec<String>>,
+    /// `tools.fs`: file access rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fs: Option<ToolsFsConfig>,
+}
+
+/// `tools.fs`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ToolsFsConfig {
+    /// Local files sent as media (`send`) only from the media roots and the workspace, not from
+    /// the file's own directory (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_only: Option<bool>,
 }
 
 impl Config {

@@ -8,6 +8,7 @@
 //! `channels` crate keeps the channel logic (policies, parsing, chunking, the Bot API client and
 //! the polling loop) free of the gateway.
 
+pub mod local_media;
 pub mod settings;
 pub mod status;
 pub mod store;
@@ -98,10 +99,12 @@ impl ChannelRuntime {
         self.whatsapp.apply(&settings.whatsapp, (settings.dm_scope, settings.main_key.clone()));
         let old = {
             let Ok(mut inner) = self.inner.lock() else { return };
-            if inner.settings.as_ref() == Some(settings) {
+            // A change of the media policy alone restarts nothing (`send` reads it each time).
+            let same = inner.settings.as_ref().is_some_and(|s| s.same_accounts(settings));
+            inner.settings = Some(settings.clone());
+            if same {
                 return;
             }
-            inner.settings = Some(settings.clone());
             let old = std::mem::take(&mut inner.accounts);
             if inner.reporter.is_none() {
                 inner.reporter = Some(tokio::spawn(report_health(Arc::downgrade(&self.inner), self.hub.clone(), Arc::clone(&self.changed))));
@@ -170,6 +173,11 @@ impl ChannelRuntime {
             .find(|r| wanted.map_or(r.account.id == settings::DEFAULT_ACCOUNT, |w| r.account.id.eq_ignore_ascii_case(w)))
             .or_else(|| if wanted.is_none() { inner.accounts.first() } else { None })
             .map(|r| r.account.clone())
+    }
+
+    /// Where local media may come from (the last settings applied).
+    fn media_policy(&self) -> local_media::MediaPolicy {
+        self.inner.lock().ok().and_then(|i| i.settings.as_ref().map(|s| s.media.clone())).unwrap_or_default()
     }
 
     fn health(&self, id: &str) -> Option<Arc<Health>> {

@@ -1,6 +1,7 @@
 //! The `send` RPC (channels-agent-nodes.md §1): direct outbound delivery, in the spec's
 //! validation order (schema → cached answer → text or media required → channel → account →
-//! target → media readable), text and media (`mediaUrl`/`mediaUrls`: URLs or local files),
+//! target → media readable), text and media (`mediaUrl`/`mediaUrls`: URLs or local files
+//! confined by [`super::local_media`]),
 //! the answer `{runId, messageId, channel, chatId}` cached by `idempotencyKey` in the state
 //! database (so a retry after a restart gets the same answer and sends nothing), delivery
 //! failures answered (and cached) as UNAVAILABLE.
@@ -8,7 +9,7 @@
 use std::sync::Arc;
 
 use openclaw_channels::telegram::bot::BotApi;
-use openclaw_channels::telegram::media::{mime_of_name, Media, MediaKind, MediaSource};
+use openclaw_channels::telegram::media::{Media, MediaKind, MediaSource};
 use openclaw_channels::whatsapp::account::{SendError, SendRequest};
 use openclaw_channels::whatsapp::target::normalize_target;
 use openclaw_core::limits::IDEMPOTENCY_TTL;
@@ -17,6 +18,7 @@ use openclaw_core::wire::frames::{ErrorCode, ErrorShape};
 use serde_json::{json, Value};
 
 use super::telegram::OutboundTransport;
+use super::local_media::{self, MediaPolicy};
 use super::{store, ChannelRuntime};
 use crate::clock;
 
@@ -63,32 +65,16 @@ pub fn parse_target(raw: &str) -> Result<Target, String> {
     Ok(Target { chat, thread: thread.filter(|t| *t != 1) })
 }
 
-/// The most a bot may upload (Telegram's limit for bots).
-pub const MEDIA_MAX_BYTES: u64 = 50 * 1024 * 1024;
-
-/// A media item of `send`: an `http(s)` URL (Telegram fetches it) or a local file (absolute
-/// path or `file://` URL, at most 50 MB), uploaded; the method by its name's extension.
-pub async fn load_media(raw: &str, force_document: bool) -> Result<Media, String> {
+/// A media item of `send`: an `http(s)` URL (Telegram fetches it) or a local file read under
+/// `policy` ([`local_media`]: the allowed roots, symlinks resolved, the host-read check, at
+/// most 50 MB), uploaded. `Err` is the refusal's text.
+pub async fn load_media(raw: &str, force_document: bool, policy: &MediaPolicy) -> Result<Media, String> {
     let lower = raw.to_ascii_lowercase();
     if lower.starts_with("http://") || lower.starts_with("https://") {
         return Ok(Media { kind: MediaKind::of(raw, None, force_document), source: MediaSource::Url(raw.to_owned()) });
     }
-    let path = std::path::PathBuf::from(raw.strip_prefix("file://").unwrap_or(raw));
-    if !path.is_absolute() {
-        return Err(format!("media {raw:?}: expected an http(s) URL or an absolute file path"));
-    }
-    let meta = tokio::fs::metadata(&path).await.map_err(|e| format!("media {}: {e}", path.display()))?;
-    if !meta.is_file() {
-        return Err(format!("media {}: not a file", path.display()));
-    }
-    if meta.len() > MEDIA_MAX_BYTES {
-        return Err(format!("media {}: {} bytes, above Telegram's 50 MB upload limit for bots", path.display(), meta.len()));
-    }
-    let bytes = tokio::fs::read(&path).await.map_err(|e| format!("media {}: {e}", path.display()))?;
-    let file_name = path.file_name().map_or_else(|| "file".to_owned(), |n| n.to_string_lossy().into_owned());
-    let content_type = mime_of_name(&file_name).unwrap_or("application/octet-stream").to_owned();
-    let kind = MediaKind::of(&file_name, Some(&content_type), force_document);
-    Ok(Media { kind, source: MediaSource::Upload { file_name, content_type, bytes } })
+    let (raw, policy) = (raw.to_owned(), policy.clone());
+    tokio::task::spawn_blocking(move || local_media::load(&raw, &policy, force_document)).await.map_err(|e| format!("media: {e}"))?
 }
 
 fn invalid(message: String) -> ErrorShape {
@@ -169,9 +155,18 @@ pub async fn send(runtime: &Arc<ChannelRuntime>, params: SendParams) -> Result<V
     if let Some(t) = params.thread_id.as_deref().and_then(|t| t.trim().parse::<i64>().ok()) {
         target.thread = Some(t).filter(|t| *t != 1);
     }
+    // A refused local file is answered UNAVAILABLE (and cached), as the reference answers it.
+    let policy = runtime.media_policy();
     let mut media = Vec::new();
     for raw in params.media_url.iter().chain(params.media_urls.iter().flatten()).map(|m| m.trim()).filter(|m| !m.is_empty()) {
-        media.push(load_media(raw, params.force_document == Some(true)).await.map_err(invalid)?);
+        match load_media(raw, params.force_document == Some(true), &policy).await {
+            Ok(m) => media.push(m),
+            Err(refused) => {
+                let answer = Err(refused);
+                cache(runtime, key, &answer).await;
+                return answer.map_err(|m| ErrorShape::new(ErrorCode::Unavailable, m));
+            }
+        }
     }
     let answer = match (&account.token, account.enabled) {
         (Some(token), true) => {

@@ -124,6 +124,16 @@ pub struct ChannelSettings {
     pub whatsapp: Vec<super::whatsapp::WhatsAppAccount>,
     pub dm_scope: DmScope,
     pub main_key: String,
+    /// Where `send` may read local media from (set by [`crate::settings::Settings::project`],
+    /// which knows the state directory and the workspace).
+    pub media: super::local_media::MediaPolicy,
+}
+
+impl ChannelSettings {
+    /// The same accounts and routing (the media policy aside): nothing to restart.
+    pub fn same_accounts(&self, other: &Self) -> bool {
+        (&self.telegram, &self.whatsapp, self.dm_scope, &self.main_key) == (&other.telegram, &other.whatsapp, other.dm_scope, &other.main_key)
+    }
 }
 
 impl ChannelSettings {
@@ -152,7 +162,7 @@ impl ChannelSettings {
             }
         }
         let whatsapp = super::whatsapp::project(config)?;
-        Ok(Self { telegram, whatsapp, dm_scope, main_key })
+        Ok(Self { telegram, whatsapp, dm_scope, main_key, media: super::local_media::MediaPolicy::default() })
     }
 }
 
